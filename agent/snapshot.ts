@@ -1,0 +1,120 @@
+/**
+ * The one shape a device's reading has everywhere: the CLI's `--json`, `/api/devices`, MQTT state.
+ * Keys are snake_case with their unit in the name, because this object *is* the wire contract;
+ * a field a device did not report is absent, never zero.
+ */
+
+export type DeviceKind = 'asic' | 'gpu' | 'pdu' | 'sensor' | 'host';
+
+/** Where a watt figure came from, most trusted first: pdu > reported > gpu_counter > nameplate > estimated. */
+export type PowerSource = 'pdu' | 'reported' | 'gpu_counter' | 'nameplate' | 'estimated';
+export const POWER_SOURCE_PRECEDENCE: readonly PowerSource[] = ['pdu', 'reported', 'gpu_counter', 'nameplate', 'estimated'];
+
+export type BoardStatus = 'ok' | 'degraded' | 'dead';
+
+export interface BoardSnapshot {
+  index: number;
+  status: BoardStatus;
+  hashrate_hs?: number;
+  nominal_hashrate_hs?: number;
+  /** Hottest chip on the board. */
+  chip_temperature_c?: number;
+  /** PCB sensor. */
+  board_temperature_c?: number;
+  chips?: number;
+  chips_expected?: number;
+  hardware_errors?: number;
+}
+
+export interface PoolSnapshot {
+  url: string;
+  user?: string;
+  status?: string;
+  active?: boolean;
+  accepted_shares?: number;
+  rejected_shares?: number;
+  stale_shares?: number;
+}
+
+export interface GpuSnapshot {
+  index: number;
+  uuid: string;
+  name?: string;
+  pci_bus_id?: string;
+  driver_version?: string;
+  utilization_ratio?: number;
+  memory_utilization_ratio?: number;
+  memory_used_bytes?: number;
+  memory_total_bytes?: number;
+  power_limit_w?: number;
+  sm_clock_hz?: number;
+  memory_clock_hz?: number;
+  pstate?: string;
+  /** Active throttle / clock-event reasons by name (e.g. `sw_power_cap`, `hw_thermal_slowdown`). */
+  throttle_reasons?: string[];
+  ecc_errors_corrected?: number;
+  ecc_errors_uncorrected?: number;
+  /** Integrated from power over time by the agent: a counter. */
+  energy_j?: number;
+}
+
+export interface DeviceSnapshot {
+  /** Stable: serial / MAC / GPU UUID when known, else `<kind>/<address>`. */
+  id: string;
+  kind: DeviceKind;
+  /** The configured target URL this reading came from. */
+  target: string;
+  /** Host or IP the device answers on. */
+  address?: string;
+  /** Operator labels from config (site, room, rack, …). */
+  labels: Record<string, string>;
+  vendor?: string;
+  model?: string;
+  firmware?: string;
+  /** Which parser read this device (e.g. `antminer`, `whatsminer`). */
+  dialect?: string;
+  serial?: string;
+  mac?: string;
+
+  up: boolean;
+  /** Why the device is down, or what could not be read while it is up (e.g. a missing board). */
+  error?: string;
+  /** ISO 8601 time of the reading. */
+  observed_at: string;
+  uptime_s?: number;
+
+  hashrate_hs?: number;
+  nominal_hashrate_hs?: number;
+  power_w?: number;
+  power_source?: PowerSource;
+  /** Every power figure seen for this device, so a firmware that under-reports shows against the PDU. */
+  power_by_source_w?: Partial<Record<PowerSource, number>>;
+  power_limit_w?: number;
+  efficiency_j_per_th?: number;
+
+  /** Sensor name → °C. Names are stable per dialect (`inlet`, `outlet`, `chip_max`, `board0_chip`, …). */
+  temperatures_c: Record<string, number>;
+  /** RPM per fan, in the device's fan order. */
+  fans_rpm: number[];
+  boards?: BoardSnapshot[];
+  pools?: PoolSnapshot[];
+
+  accepted_shares?: number;
+  rejected_shares?: number;
+  stale_shares?: number;
+  hardware_errors?: number;
+
+  /** Present when kind is `gpu`: one snapshot per GPU, its id the GPU UUID. */
+  gpu?: GpuSnapshot;
+}
+
+/** A snapshot for a device that could not be read: up=false with the reason, nothing guessed. */
+export function downSnapshot(base: Pick<DeviceSnapshot, 'id' | 'kind' | 'target' | 'labels'> & { address?: string }, error: string, at = new Date()): DeviceSnapshot {
+  return { ...base, up: false, error, observed_at: at.toISOString(), temperatures_c: {}, fans_rpm: [] };
+}
+
+/** J/TH from watts and H/s; undefined unless both are real, positive readings. */
+export function efficiencyJPerTh(powerW: number | undefined, hashrateHs: number | undefined): number | undefined {
+  if (powerW === undefined || hashrateHs === undefined || !(powerW > 0) || !(hashrateHs > 0)) return undefined;
+  return powerW / (hashrateHs / 1e12);
+}
