@@ -10,6 +10,16 @@ export type DeviceKind = 'asic' | 'gpu' | 'pdu' | 'sensor' | 'host';
 export type PowerSource = 'pdu' | 'reported' | 'gpu_counter' | 'nameplate' | 'estimated';
 export const POWER_SOURCE_PRECEDENCE: readonly PowerSource[] = ['pdu', 'reported', 'gpu_counter', 'nameplate', 'estimated'];
 
+/**
+ * Why a device is down, as a bounded code fit for a metric label; `error` holds the human sentence.
+ * timeout: no complete reply in time · refused / unreachable / reset: TCP level · malformed: a reply
+ * that could not be parsed or repaired · too_large: over the response cap · api_error: the device
+ * answered with an error status · exec: a local command (nvidia-smi, ssh) failed · backoff: not
+ * polled this round because the device kept failing.
+ */
+export type ErrorReason = 'timeout' | 'refused' | 'unreachable' | 'reset' | 'malformed' | 'too_large' | 'api_error' | 'exec' | 'backoff' | 'other';
+export const ERROR_REASONS: readonly ErrorReason[] = ['timeout', 'refused', 'unreachable', 'reset', 'malformed', 'too_large', 'api_error', 'exec', 'backoff', 'other'];
+
 export type BoardStatus = 'ok' | 'degraded' | 'dead';
 
 export interface BoardSnapshot {
@@ -79,6 +89,7 @@ export interface DeviceSnapshot {
   up: boolean;
   /** Why the device is down, or what could not be read while it is up (e.g. a missing board). */
   error?: string;
+  error_reason?: ErrorReason;
   /** ISO 8601 time of the reading. */
   observed_at: string;
   uptime_s?: number;
@@ -109,8 +120,13 @@ export interface DeviceSnapshot {
 }
 
 /** A snapshot for a device that could not be read: up=false with the reason, nothing guessed. */
-export function downSnapshot(base: Pick<DeviceSnapshot, 'id' | 'kind' | 'target' | 'labels'> & { address?: string }, error: string, at = new Date()): DeviceSnapshot {
-  return { ...base, up: false, error, observed_at: at.toISOString(), temperatures_c: {}, fans_rpm: [] };
+export function downSnapshot(
+  base: Pick<DeviceSnapshot, 'id' | 'kind' | 'target' | 'labels'> & { address?: string },
+  reason: ErrorReason,
+  error: string,
+  at = new Date(),
+): DeviceSnapshot {
+  return { ...base, up: false, error, error_reason: reason, observed_at: at.toISOString(), temperatures_c: {}, fans_rpm: [] };
 }
 
 /** J/TH from watts and H/s; undefined unless both are real, positive readings. */
