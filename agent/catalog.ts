@@ -1,6 +1,12 @@
 /**
  * Nominal figures per miner model, from the manufacturers' published specifications.
  * Used for nominal hashrate, efficiency drift and, when nothing better exists, a power estimate.
+ *
+ * Every row names the spec it was taken from. The figures are the manufacturer's headline bin
+ * (most models ship in several hashrate bins; the row says which one). They were written from the
+ * published spec sheets as remembered when this file was written, not re-fetched: a row whose
+ * `source` says "not re-verified" is the one to check first if a figure looks off.
+ * Chip and board counts where given agree with real captures in shared/fixtures (chain_acnN).
  */
 
 export type Cooling = 'air' | 'hydro' | 'immersion';
@@ -16,6 +22,7 @@ export interface ModelSpec {
   nominal_efficiency_j_per_th: number;
   hashboards: number;
   chips_per_board?: number;
+  /** Fan count; 0 for hydro units, which have none of their own. */
   fans?: number;
   cooling: Cooling;
   /** Where the figures come from (manufacturer spec page or datasheet). */
@@ -24,25 +31,96 @@ export interface ModelSpec {
 
 const TH = 1e12;
 
-function spec(vendor: string, model: string, th: number, w: number, rest: Omit<ModelSpec, 'vendor' | 'model' | 'nominal_hashrate_hs' | 'nominal_power_w' | 'nominal_efficiency_j_per_th'>): ModelSpec {
+type SpecRest = Omit<ModelSpec, 'vendor' | 'model' | 'nominal_hashrate_hs' | 'nominal_power_w' | 'nominal_efficiency_j_per_th'>;
+
+function spec(vendor: string, model: string, th: number, w: number, rest: SpecRest): ModelSpec {
   return { vendor, model, nominal_hashrate_hs: th * TH, nominal_power_w: w, nominal_efficiency_j_per_th: Math.round((w / th) * 100) / 100, ...rest };
 }
 
+const bitmain = (model: string, th: number, w: number, rest: SpecRest) => spec('Bitmain', model, th, w, rest);
+const microbt = (model: string, th: number, w: number, rest: SpecRest) => spec('MicroBT', model, th, w, rest);
+const canaan = (model: string, th: number, w: number, rest: SpecRest) => spec('Canaan', model, th, w, rest);
+
+/** Whatsminer air-cooled units: 3 hashboards, 2 fans (intake + exhaust). */
+const WHATSMINER_AIR = { hashboards: 3, fans: 2, cooling: 'air' } as const;
+
 export const MODEL_CATALOG: readonly ModelSpec[] = [
-  spec('Bitmain', 'Antminer S19 Pro', 110, 3250, { hashboards: 3, chips_per_board: 114, fans: 4, cooling: 'air', source: 'Bitmain S19 Pro specification (110 TH/s, 3250 W ±5%)' }),
+  // ── Bitmain Antminer ──────────────────────────────────────────────────────────────────────────
+  bitmain('Antminer S9', 13.5, 1323, { aliases: ['S9', 'Antminer S9i', 'braiins-am1-s9'], hashboards: 3, chips_per_board: 63, fans: 2, cooling: 'air', source: 'Bitmain Antminer S9 spec: 13.5 TH/s, 1323 W ±10%, 0.098 J/GH (13.5T bin); 63 chips/board per field capture antminer-stock_S9-V1.3.58_stats' }),
+  bitmain('Antminer S17 Pro', 53, 2094, { aliases: ['S17 Pro', 'S17Pro'], hashboards: 3, chips_per_board: 48, fans: 4, cooling: 'air', source: 'Bitmain Antminer S17 Pro spec: 53 TH/s, 2094 W, 39.5 J/TH (53T bin); 48 chips/board and 4 fans per field capture antminer-stock_S17Pro_stats' }),
+  bitmain('Antminer T17', 40, 2200, { aliases: ['T17'], hashboards: 3, chips_per_board: 30, fans: 4, cooling: 'air', source: 'Bitmain Antminer T17 spec: 40 TH/s, 2200 W, 55 J/TH (not re-verified; chips/board from memory)' }),
+  bitmain('Antminer S19', 95, 3250, { aliases: ['S19'], hashboards: 3, chips_per_board: 76, fans: 4, cooling: 'air', source: 'Bitmain Antminer S19 spec: 95 TH/s, 3250 W ±5%, 34.2 J/TH (95T bin)' }),
+  bitmain('Antminer S19 Pro', 110, 3250, { aliases: ['S19 Pro', 'S19Pro', 'Antminer S19 Pro (110Th)'], hashboards: 3, chips_per_board: 114, fans: 4, cooling: 'air', source: 'Bitmain Antminer S19 Pro spec: 110 TH/s, 3250 W ±5%, 29.5 J/TH; 114 chips/board per field capture antminer-stock_S19Pro_stats_2025' }),
+  bitmain('Antminer S19j Pro', 100, 3050, { aliases: ['S19j Pro', 'S19jPro'], hashboards: 3, chips_per_board: 126, fans: 4, cooling: 'air', source: 'Bitmain Antminer S19j Pro spec: 100 TH/s, 3050 W ±5%, 30.5 J/TH (100T bin; 96T and 104T bins also sold)' }),
+  bitmain('Antminer S19 XP', 140, 3010, { aliases: ['S19 XP', 'S19XP', 'AntMiner S19 XP'], hashboards: 3, chips_per_board: 110, fans: 4, cooling: 'air', source: 'Bitmain Antminer S19 XP spec: 140 TH/s, 3010 W ±5%, 21.5 J/TH' }),
+  bitmain('Antminer S19 XP Hyd.', 255, 5304, { aliases: ['S19 XP Hyd.', 'S19 XP Hydro', 'Antminer S19 XP Hydro', 'S19XPHyd'], hashboards: 3, fans: 0, cooling: 'hydro', source: 'Bitmain Antminer S19 XP Hyd. spec: 255 TH/s, 5304 W ±10%, 20.8 J/TH (not re-verified)' }),
+  bitmain('Antminer S19k Pro', 120, 2760, { aliases: ['S19k Pro', 'S19kPro'], hashboards: 3, chips_per_board: 77, fans: 4, cooling: 'air', source: 'Bitmain Antminer S19k Pro spec: 120 TH/s, 2760 W ±5%, 23 J/TH; 77 chips/board per field capture luxos_S19kPro_stats' }),
+  bitmain('Antminer S19 Pro Hyd.', 177, 5221, { aliases: ['S19 Pro Hyd.', 'S19 Pro Hydro', 'Antminer S19 Pro Hydro', 'S19ProHyd'], hashboards: 3, fans: 0, cooling: 'hydro', source: 'Bitmain Antminer S19 Pro Hyd. spec: 177 TH/s, 5221 W ±10%, 29.5 J/TH (not re-verified)' }),
+  bitmain('Antminer S19 Pro+ Hyd.', 198, 5445, { aliases: ['S19 Pro+ Hyd.', 'S19 Pro+ Hydro', 'S19Pro+Hyd'], hashboards: 3, fans: 0, cooling: 'hydro', source: 'Bitmain Antminer S19 Pro+ Hyd. spec: 198 TH/s, 5445 W ±10%, 27.5 J/TH (not re-verified)' }),
+  bitmain('Antminer S21', 200, 3500, { aliases: ['S21'], hashboards: 3, chips_per_board: 108, fans: 4, cooling: 'air', source: 'Bitmain Antminer S21 spec: 200 TH/s, 3500 W ±5%, 17.5 J/TH' }),
+  bitmain('Antminer S21 Pro', 234, 3510, { aliases: ['S21 Pro', 'S21Pro'], hashboards: 3, chips_per_board: 65, fans: 4, cooling: 'air', source: 'Bitmain Antminer S21 Pro spec: 234 TH/s, 3510 W, 15 J/TH' }),
+  bitmain('Antminer S21 XP', 270, 3645, { aliases: ['S21 XP', 'S21XP'], hashboards: 3, fans: 4, cooling: 'air', source: 'Bitmain Antminer S21 XP spec: 270 TH/s, 3645 W, 13.5 J/TH' }),
+  bitmain('Antminer S21 Hyd.', 335, 5360, { aliases: ['S21 Hyd.', 'S21 Hydro', 'Antminer S21 Hydro', 'S21Hyd'], hashboards: 3, fans: 0, cooling: 'hydro', source: 'Bitmain Antminer S21 Hyd. spec: 335 TH/s, 5360 W, 16 J/TH' }),
+  bitmain('Antminer S21+', 216, 3564, { aliases: ['S21+', 'S21 Plus', 'Antminer S21 Plus'], hashboards: 3, fans: 4, cooling: 'air', source: 'Bitmain Antminer S21+ spec: 216 TH/s, 3564 W, 16.5 J/TH (216T launch bin; third-party listings agree on 216 TH/s)' }),
+  bitmain('Antminer S21+ Hyd.', 319, 4785, { aliases: ['S21+ Hyd.', 'S21+ Hydro', 'Antminer S21+ Hydro'], hashboards: 3, fans: 0, cooling: 'hydro', source: 'Bitmain Antminer S21+ Hyd. spec: 319 TH/s, 4785 W, 15 J/TH (as quoted by third-party listings; not re-verified on bitmain.com)' }),
+  bitmain('Antminer S21 XP Hyd.', 473, 5676, { aliases: ['S21 XP Hyd.', 'S21 XP Hydro', 'Antminer S21 XP Hydro', 'S21XPHyd'], hashboards: 3, fans: 0, cooling: 'hydro', source: 'Bitmain Antminer S21 XP Hyd. spec: 473 TH/s, 5676 W, 12 J/TH' }),
+  bitmain('Antminer T21', 190, 3610, { aliases: ['T21'], hashboards: 3, fans: 4, cooling: 'air', source: 'Bitmain Antminer T21 spec: 190 TH/s, 3610 W, 19 J/TH' }),
+
+  // ── MicroBT Whatsminer (firmware reports e.g. "M50S.VH40", "M30S+_VE40": the suffix is a chip/bin variant) ──
+  microbt('Whatsminer M30S', 88, 3344, { aliases: ['M30S'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M30S spec: 88 TH/s, 3344 W, 38 J/TH (88T bin)' }),
+  microbt('Whatsminer M30S+', 100, 3400, { aliases: ['M30S+'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M30S+ spec: 100 TH/s, 3400 W, 34 J/TH (100T bin)' }),
+  microbt('Whatsminer M30S++', 112, 3472, { aliases: ['M30S++'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M30S++ spec: 112 TH/s, 3472 W, 31 J/TH (112T bin)' }),
+  microbt('Whatsminer M50', 114, 3306, { aliases: ['M50'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M50 spec: 114 TH/s, 29 J/TH → 3306 W (114T bin; not re-verified)' }),
+  microbt('Whatsminer M50S', 126, 3276, { aliases: ['M50S'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M50S spec: 126 TH/s, 26 J/TH → 3276 W (126T bin)' }),
+  microbt('Whatsminer M50S+', 140, 3360, { aliases: ['M50S+'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M50S+ spec: 140 TH/s, 24 J/TH → 3360 W (140T bin)' }),
+  microbt('Whatsminer M50S++', 150, 3300, { aliases: ['M50S++'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M50S++ spec: 150 TH/s, 22 J/TH → 3300 W (150T bin)' }),
+  microbt('Whatsminer M53', 226, 6554, { aliases: ['M53'], hashboards: 4, fans: 0, cooling: 'hydro', source: 'MicroBT Whatsminer M53 (hydro) spec: 226 TH/s, 29 J/TH → 6554 W (not re-verified; board count from memory)' }),
+  microbt('Whatsminer M60', 172, 3422, { aliases: ['M60'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M60 spec: 172 TH/s, 19.9 J/TH → 3422 W (172T bin)' }),
+  microbt('Whatsminer M60S', 186, 3441, { aliases: ['M60S'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M60S spec: 186 TH/s, 18.5 J/TH → 3441 W (186T bin)' }),
+  microbt('Whatsminer M63', 334, 6646, { aliases: ['M63'], hashboards: 4, fans: 0, cooling: 'hydro', source: 'MicroBT Whatsminer M63 (hydro) spec: 334 TH/s, 6646 W, 19.9 J/TH (not re-verified; board count from memory)' }),
+
+  // ── Canaan AvalonMiner (firmware reports "Avalon1246", MODEL "1246-83" / "15-194": family-then-TH) ──
+  canaan('AvalonMiner A1246', 90, 3420, { aliases: ['A1246', 'Avalon1246', '1246'], hashboards: 3, fans: 4, cooling: 'air', source: 'Canaan AvalonMiner A1246 spec: 90 TH/s, 3420 W, 38 J/TH (90T bin); 3 boards, 4 fans per field capture avalon_A1246_stats' }),
+  canaan('AvalonMiner A1346', 110, 3300, { aliases: ['A1346', 'Avalon1346', '1346'], hashboards: 3, fans: 2, cooling: 'air', source: 'Canaan AvalonMiner A1346 spec: 110 TH/s, 3300 W, 30 J/TH (110T bin; not re-verified)' }),
+  canaan('AvalonMiner A1366', 130, 3250, { aliases: ['A1366', 'Avalon1366', '1366'], hashboards: 3, fans: 2, cooling: 'air', source: 'Canaan AvalonMiner A1366 spec: 130 TH/s, 3250 W, 25 J/TH' }),
+  canaan('AvalonMiner A1466', 150, 3230, { aliases: ['A1466', 'Avalon1466', '1466'], hashboards: 3, fans: 2, cooling: 'air', source: 'Canaan AvalonMiner A1466 spec: 150 TH/s, 3230 W, 21.5 J/TH' }),
+  canaan('AvalonMiner A1566', 185, 3420, { aliases: ['A1566', 'Avalon1566', '1566', '15'], hashboards: 3, fans: 2, cooling: 'air', source: 'Canaan AvalonMiner A1566 spec: 185 TH/s, 3420 W, 18.5 J/TH (185T bin; field unit reporting MODEL "15-194" is a 194T bin of the same family); 3 boards, 2 fans per pyasic capture CGMinerAvalon1566_rpc_stats' }),
 ];
 
+/** Firmware brand words that some custom firmware appends to the model ("Antminer S9 Hiveon"). */
+const NOISE_WORDS = /antminer|whatsminer|avalon(miner)?|bitmain|microbt|canaan|hiveon|vnish|asicseer|mskminer|braiins|luxos/g;
+
 function normalizeName(name: string): string {
-  return name.toLowerCase().replace(/\(.*?\)/g, '').replace(/antminer|whatsminer|avalon(miner)?|bitmain|microbt|canaan/g, '').replace(/[^a-z0-9+]/g, '');
+  return name
+    .toLowerCase()
+    .replace(/\(.*?\)/g, '')
+    .replace(NOISE_WORDS, '')
+    .replace(/hydro/g, 'hyd')
+    .replace(/plus/g, '+')
+    .replace(/[^a-z0-9+]/g, '');
 }
 
 const BY_KEY = new Map<string, ModelSpec>();
 for (const m of MODEL_CATALOG) {
-  for (const n of [m.model, ...(m.aliases ?? [])]) BY_KEY.set(normalizeName(n), m);
+  for (const n of [m.model, ...(m.aliases ?? [])]) {
+    const key = normalizeName(n);
+    const clash = BY_KEY.get(key);
+    if (clash && clash !== m) throw new Error(`model catalog: "${n}" names both ${clash.model} and ${m.model}`);
+    BY_KEY.set(key, m);
+  }
 }
 
-/** Finds a model however firmware spells it ("Antminer S19 Pro", "S19Pro", "antminer s19 pro (110T)"). */
+/**
+ * Finds a model however firmware spells it: "Antminer S19 Pro", "S19Pro", "antminer s19 pro (110T)",
+ * "Antminer S9\nV1.3.58" (bmminer puts the board revision on a second line), Whatsminer "M50S.VH40" /
+ * "M30S+_VE40" (variant after `.`/`_`), Avalon "Avalon1246" / "1246-83" (hashrate bin after `-`).
+ * Only a suffix after `.`, `_` or `-` is dropped, never a word: "S19 Pro" must not fall back to "S19".
+ */
 export function findModel(name: string | undefined): ModelSpec | undefined {
   if (!name) return undefined;
-  return BY_KEY.get(normalizeName(name));
+  const firstLine = name.split(/\r?\n/, 1)[0] ?? '';
+  const exact = BY_KEY.get(normalizeName(firstLine));
+  if (exact) return exact;
+  const family = /^\s*([^._-]+)[._-]/.exec(firstLine)?.[1];
+  return family === undefined ? undefined : BY_KEY.get(normalizeName(family));
 }

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findModel, MODEL_CATALOG } from '../agent/catalog.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cgminerFixtures = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'cgminer');
+const captureDirs = ['field', 'pyasic'].map((d) => path.join(cgminerFixtures, d));
+const haveFixtures = captureDirs.every((d) => existsSync(d));
+if (!haveFixtures && process.env.CI === 'true') throw new Error(`fixtures folder missing: ${cgminerFixtures}`);
+
+describe('MODEL_CATALOG', () => {
+  it('holds the current fleet with consistent figures and a named source per row', () => {
+    expect(MODEL_CATALOG.length).toBeGreaterThanOrEqual(30);
+    for (const m of MODEL_CATALOG) {
+      expect(m.nominal_hashrate_hs, m.model).toBeGreaterThan(1e12);
+      expect(m.nominal_power_w, m.model).toBeGreaterThan(1000);
+      expect(m.nominal_efficiency_j_per_th, m.model).toBeCloseTo(m.nominal_power_w / (m.nominal_hashrate_hs / 1e12), 1);
+      expect(m.hashboards, m.model).toBeGreaterThan(0);
+      expect(m.source, m.model).toMatch(/spec/i);
+      if (m.cooling === 'hydro') expect(m.fans, m.model).toBe(0);
+    }
+    const names = MODEL_CATALOG.map((m) => m.model);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('carries the published headline figures for the reference models', () => {
+    const s19pro = findModel('Antminer S19 Pro')!;
+    expect([s19pro.nominal_hashrate_hs, s19pro.nominal_power_w, s19pro.hashboards, s19pro.chips_per_board]).toEqual([110e12, 3250, 3, 114]);
+    const s21pro = findModel('Antminer S21 Pro')!;
+    expect([s21pro.nominal_hashrate_hs, s21pro.nominal_power_w, s21pro.nominal_efficiency_j_per_th]).toEqual([234e12, 3510, 15]);
+    expect(findModel('Antminer S9')?.chips_per_board).toBe(63);
+    expect(findModel('Antminer S19j Pro')?.chips_per_board).toBe(126);
+    expect(findModel('Antminer S19 XP')?.chips_per_board).toBe(110);
+    expect(findModel('Antminer S21')?.chips_per_board).toBe(108);
+  });
+});
+
+describe('findModel', () => {
+  it.each([
+    ['Antminer S19 Pro', 'Antminer S19 Pro'],
+    ['S19Pro', 'Antminer S19 Pro'],
+    ['antminer s19 pro (110Th)', 'Antminer S19 Pro'],
+    ['Antminer S9\nV1.3.58', 'Antminer S9'],
+    ['Antminer S9 (vnish 3.8.6)', 'Antminer S9'],
+    ['Antminer S9 Hiveon', 'Antminer S9'],
+    ['braiins-am1-s9', 'Antminer S9'],
+    ['AntMiner S19 XP', 'Antminer S19 XP'],
+    ['Antminer S19k Pro', 'Antminer S19k Pro'],
+    ['S19-88 v.2.6.0.39 ', 'Antminer S19'],
+    ['S19 Pro+ Hyd.', 'Antminer S19 Pro+ Hyd.'],
+    ['Antminer S19 Pro Hydro', 'Antminer S19 Pro Hyd.'],
+    ['Antminer S21 Hyd.', 'Antminer S21 Hyd.'],
+    ['Antminer S21+', 'Antminer S21+'],
+    ['Antminer S21 XP Hydro', 'Antminer S21 XP Hyd.'],
+    ['M50S.VH40', 'Whatsminer M50S'],
+    ['M30S+_VE40', 'Whatsminer M30S+'],
+    ['M30S++_VG30', 'Whatsminer M30S++'],
+    ['M60S_VK40', 'Whatsminer M60S'],
+    ['WhatsMiner M50S+_VK30', 'Whatsminer M50S+'],
+    ['Avalon1246', 'AvalonMiner A1246'],
+    ['1246', 'AvalonMiner A1246'],
+    ['1246-83', 'AvalonMiner A1246'],
+    ['AvalonMiner 15-194', 'AvalonMiner A1566'],
+  ])('%j → %s', (spelling, canonical) => {
+    expect(findModel(spelling)?.model).toBe(canonical);
+  });
+
+  it('does not fall back from a variant word to a different model', () => {
+    expect(findModel('Antminer T17+')).toBeUndefined();
+    expect(findModel('Antminer L3+')).toBeUndefined();
+    expect(findModel('Antminer S19j Pro+')).toBeUndefined();
+    expect(findModel('M30S+')?.model).toBe('Whatsminer M30S+');
+    expect(findModel('')).toBeUndefined();
+    expect(findModel(undefined)).toBeUndefined();
+  });
+});
+
+describe.skipIf(!haveFixtures)('findModel on model strings in real captures', () => {
+  /** Every "Type" (Antminer), "type" (Whatsminer) and "MODEL" (Avalon) value in the field captures. */
+  function reportedModelStrings(): Map<string, string> {
+    const found = new Map<string, string>();
+    for (const dir of captureDirs) for (const file of readdirSync(dir)) {
+      if (!/version|stats|devdetails/.test(file)) continue;
+      const text = readFileSync(path.join(dir, file), 'latin1');
+      for (const m of text.matchAll(/"(Type|type|MODEL)"\s*:\s*"((?:[^"\\]|\\.)*)"/g)) {
+        found.set(JSON.parse(`"${m[2]!}"`) as string, file);
+      }
+    }
+    return found;
+  }
+
+  it('recognises every Bitcoin miner model the catalog covers', () => {
+    const expected: Record<string, string | undefined> = {
+      'Antminer S19 Pro': 'Antminer S19 Pro',
+      'Antminer S19': 'Antminer S19',
+      'Antminer S19k Pro': 'Antminer S19k Pro',
+      'Antminer S17 Pro': 'Antminer S17 Pro',
+      'Antminer S9': 'Antminer S9',
+      'Antminer S9\nV1.3.58': 'Antminer S9',
+      'Antminer S9 (vnish 3.8.6)': 'Antminer S9',
+      'Antminer S9 Hiveon': 'Antminer S9',
+      'braiins-am1-s9': 'Antminer S9',
+      'S19-88 v.2.6.0.39 ': 'Antminer S19',
+      '15-194': 'AvalonMiner A1566',
+      // Litecoin miners and models the catalog does not list: no guess.
+      'Antminer L3+': undefined,
+      'Antminer L3+ (024)': undefined,
+      'Antminer T17+': undefined,
+    };
+    const seen = reportedModelStrings();
+    for (const [spelling, canonical] of Object.entries(expected)) {
+      expect(seen.has(spelling), `capture with ${JSON.stringify(spelling)}`).toBe(true);
+      expect(findModel(spelling)?.model, `${JSON.stringify(spelling)} from ${seen.get(spelling)}`).toBe(canonical);
+    }
+  });
+});
