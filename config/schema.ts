@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { durationSchema } from './duration.js';
+import { parseTargetUrl, TargetError } from '../collectors/target.js';
+
+/** Labels that Potencia sets itself; an operator label may not shadow them. */
+export const RESERVED_LABELS = ['device', 'kind', 'vendor', 'model', 'firmware', 'dialect', 'address', 'source', 'sensor', 'fan', 'board', 'status', 'result', 'reason', 'collector', 'activity', 'action', 'instance', 'job'];
+
+export const labelsSchema = z
+  .record(z.string(), z.string({ error: 'a label value must be a string (quote numbers)' }).max(256))
+  .superRefine((labels, ctx) => {
+    for (const name of Object.keys(labels)) {
+      const problem = !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)
+        ? 'a label name must match [a-zA-Z_][a-zA-Z0-9_]* (Prometheus rules)'
+        : name.startsWith('__')
+          ? 'label names starting with "__" are reserved by Prometheus'
+          : RESERVED_LABELS.includes(name)
+            ? `"${name}" is set by Potencia itself; pick another label name`
+            : undefined;
+      if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+    }
+  })
+  .default({})
+  .describe('Labels added to every series of the devices they apply to (site, room, rack, …).');
+
+const listenSchema = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]*):\d{1,5}$/, 'expected HOST:PORT like "0.0.0.0:9785" or ":9785"')
+  .describe('Where the HTTP server (/metrics, /healthz, /api/devices) listens.');
+
+export const DEFAULT_LISTEN = '0.0.0.0:9785';
+
+const agentSchema = z
+  .strictObject({
+    listen: listenSchema.default(DEFAULT_LISTEN),
+    log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info').describe('pino log level.'),
+  })
+  .prefault({});
+
+const pollingSchema = z
+  .strictObject({
+    interval: durationSchema.default(30_000).describe('How often each target is polled unless the target sets its own.'),
+    timeout: durationSchema.default(5_000).describe('Connect plus reply deadline for one poll.'),
+    jitter_ratio: z.number().min(0).max(0.5).default(0.1).describe('Each poll is moved by up to ± this share of the interval, so thousands of devices are not polled in one burst.'),
+    concurrency: z.number().int().min(1).max(10_000).default(256).describe('Polls in flight at once, across all targets.'),
+    backoff_max: durationSchema.default(300_000).describe('Longest wait between polls of a device that keeps failing (the wait doubles from the interval up to this).'),
+    max_response_bytes: z.number().int().min(4096).max(64 * 1024 * 1024).default(4 * 1024 * 1024).describe('A device reply larger than this is cut off and the device marked down (too_large).'),
+  })
+  .prefault({});
+
+const targetSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .superRefine((url, ctx) => {
+        try {
+          parseTargetUrl(url);
+        } catch (err) {
+          if (!(err instanceof TargetError)) throw err;
+          ctx.addIssue({ code: 'custom', message: err.message });
+        }
+      })
+      .describe('cgminer://HOST[:PORT]; HOST may be a name, an address, a range (10.0.1.10-200) or a CIDR (10.0.2.0/24).'),
+    name: z.string().optional().describe('A name for logs; defaults to the URL.'),
+    labels: labelsSchema,
+    interval: durationSchema.optional(),
+    timeout: durationSchema.optional(),
+  });
+
+export const configSchema = z
+  .strictObject({
+    agent: agentSchema,
+    labels: labelsSchema.describe('Labels on every device of this agent, e.g. { site: "farm-1" }.'),
+    polling: pollingSchema,
+    targets: z.array(targetSchema).default([]).describe('What to poll.'),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.targets.forEach((target, index) => {
+      const first = seen.get(target.url);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['targets', index, 'url'], message: `duplicates targets[${first}].url` });
+      else seen.set(target.url, index);
+      if (target.timeout !== undefined && target.timeout >= (target.interval ?? config.polling.interval)) {
+        ctx.addIssue({ code: 'custom', path: ['targets', index, 'timeout'], message: 'must be shorter than the interval' });
+      }
+    });
+    if (config.polling.timeout >= config.polling.interval) {
+      ctx.addIssue({ code: 'custom', path: ['polling', 'timeout'], message: 'must be shorter than polling.interval' });
+    }
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type TargetConfig = Config['targets'][number];
