@@ -1,0 +1,146 @@
+import type { DeviceSnapshot } from './snapshot.js';
+
+/** The latest reading of one device, with what consumers need to tell whether it changed. */
+export interface StoredDevice {
+  readonly snapshot: DeviceSnapshot;
+  /** `snapshot.observed_at` parsed once, in ms since the epoch; expiry compares against it. */
+  readonly observedAtMs: number;
+  /**
+   * Drawn from one store-wide sequence, so a device that is removed and comes back never reuses a
+   * version a renderer has cached.
+   */
+  readonly version: number;
+}
+
+export type DeviceRemovalReason = 'expired' | 'target_removed' | 'removed';
+
+export type DeviceChange =
+  | { readonly type: 'upsert'; readonly device: StoredDevice; readonly previous: StoredDevice | undefined }
+  | { readonly type: 'remove'; readonly device: StoredDevice; readonly reason: DeviceRemovalReason };
+
+export type DeviceChangeListener = (change: DeviceChange) => void;
+
+export interface DeviceStoreOptions {
+  /** Where a listener's exception goes; a faulty consumer must not stop the store from recording readings. */
+  onListenerError?: (err: unknown, change: DeviceChange) => void;
+}
+
+/**
+ * Latest snapshot per device id. Every operation is O(1) per device touched, except `expire` and
+ * `removeTarget`, which scan once (they run once per interval, not per reading).
+ */
+export class DeviceStore {
+  readonly #devices = new Map<string, StoredDevice>();
+  readonly #listeners = new Set<DeviceChangeListener>();
+  readonly #onListenerError: (err: unknown, change: DeviceChange) => void;
+  #sequence = 0;
+
+  constructor(options: DeviceStoreOptions = {}) {
+    this.#onListenerError =
+      options.onListenerError ??
+      ((err) => process.emitWarning(`DeviceStore change listener threw: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  get size(): number {
+    return this.#devices.size;
+  }
+
+  /**
+   * Bumped on every change (upsert or removal), so a consumer can tell in O(1) that nothing at all
+   * changed since it last looked.
+   */
+  get generation(): number {
+    return this.#sequence;
+  }
+
+  /** Records a reading; throws on an `observed_at` that is not a date, since expiry would never remove it. */
+  upsert(snapshot: DeviceSnapshot): StoredDevice {
+    const observedAtMs = Date.parse(snapshot.observed_at);
+    if (Number.isNaN(observedAtMs)) {
+      throw new TypeError(`device ${snapshot.id}: observed_at "${snapshot.observed_at}" is not an ISO 8601 time`);
+    }
+    const previous = this.#devices.get(snapshot.id);
+    const device: StoredDevice = { snapshot, observedAtMs, version: ++this.#sequence };
+    this.#devices.set(snapshot.id, device);
+    if (this.#listeners.size > 0) this.#emit({ type: 'upsert', device, previous });
+    return device;
+  }
+
+  get(id: string): DeviceSnapshot | undefined {
+    return this.#devices.get(id)?.snapshot;
+  }
+
+  /** The stored entry with its version and numeric time, for consumers that cache per device. */
+  entry(id: string): StoredDevice | undefined {
+    return this.#devices.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.#devices.has(id);
+  }
+
+  /** Snapshots in first-seen order. */
+  *values(): IterableIterator<DeviceSnapshot> {
+    for (const device of this.#devices.values()) yield device.snapshot;
+  }
+
+  /** Entries in first-seen order. */
+  entries(): IterableIterator<StoredDevice> {
+    return this.#devices.values();
+  }
+
+  remove(id: string, reason: DeviceRemovalReason = 'removed'): boolean {
+    const device = this.#devices.get(id);
+    if (!device) return false;
+    this.#delete(device, reason);
+    return true;
+  }
+
+  /** Drops every device read from a target that left the config; returns their ids. */
+  removeTarget(targetUrl: string): string[] {
+    const removed: StoredDevice[] = [];
+    for (const device of this.#devices.values()) {
+      if (device.snapshot.target === targetUrl) removed.push(device);
+    }
+    for (const device of removed) this.#delete(device, 'target_removed');
+    return removed.map((d) => d.snapshot.id);
+  }
+
+  /**
+   * Drops devices whose latest reading is older than `maxAgeMs` at `nowMs`, so their series vanish
+   * instead of freezing at the last value; returns their ids.
+   */
+  expire(nowMs: number, maxAgeMs: number): string[] {
+    const cutoff = nowMs - maxAgeMs;
+    const expired: StoredDevice[] = [];
+    for (const device of this.#devices.values()) {
+      if (device.observedAtMs < cutoff) expired.push(device);
+    }
+    for (const device of expired) this.#delete(device, 'expired');
+    return expired.map((d) => d.snapshot.id);
+  }
+
+  /** Calls `listener` after every change; returns the function that unsubscribes it. */
+  onChange(listener: DeviceChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  #delete(device: StoredDevice, reason: DeviceRemovalReason): void {
+    this.#devices.delete(device.snapshot.id);
+    this.#sequence++;
+    if (this.#listeners.size > 0) this.#emit({ type: 'remove', device, reason });
+  }
+
+  #emit(change: DeviceChange): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(change);
+      } catch (err) {
+        this.#onListenerError(err, change);
+      }
+    }
+  }
+}

@@ -1,0 +1,204 @@
+import { POWER_SOURCE_PRECEDENCE, type BoardSnapshot, type BoardStatus, type DeviceSnapshot } from '../../agent/snapshot.js';
+import { escapeLabelValue, formatValue } from './text-format.js';
+
+/** What a family sees of one device. */
+export interface DeviceView {
+  readonly snapshot: DeviceSnapshot;
+  readonly observedAtMs: number;
+  /** `device="…",<operator labels>` already escaped, without braces; the same label names for every device. */
+  readonly labels: string;
+}
+
+/**
+ * One metric family rendered from device snapshots. Adding a family (GPU fields, economics) is one
+ * more entry in DEVICE_FAMILIES.
+ */
+export interface DeviceFamily {
+  readonly name: string;
+  readonly type: 'gauge' | 'counter';
+  readonly help: string;
+  /** This device's sample lines, each ending in a line feed; '' when the snapshot does not report the quantity. */
+  lines(device: DeviceView): string;
+}
+
+/** Label names the families themselves use; an operator label with one of these names is renamed `label_<name>`. */
+export const FAMILY_LABEL_NAMES: ReadonlySet<string> = new Set([
+  'device', 'kind', 'vendor', 'model', 'firmware', 'dialect', 'address',
+  'source', 'sensor', 'fan', 'board', 'status', 'result', 'reason',
+]);
+
+const BOARD_STATUS_SET: Record<BoardStatus, true> = { ok: true, degraded: true, dead: true };
+const BOARD_STATUSES = Object.keys(BOARD_STATUS_SET) as BoardStatus[];
+
+function scalar(name: string, type: DeviceFamily['type'], help: string, pick: (s: DeviceSnapshot) => number | undefined): DeviceFamily {
+  return {
+    name,
+    type,
+    help,
+    lines({ snapshot, labels }) {
+      const value = pick(snapshot);
+      return value === undefined ? '' : `${name}{${labels}} ${formatValue(value)}\n`;
+    },
+  };
+}
+
+function perBoard(name: string, help: string, pick: (b: BoardSnapshot) => number | undefined): DeviceFamily {
+  return {
+    name,
+    type: 'gauge',
+    help,
+    lines({ snapshot, labels }) {
+      const boards = snapshot.boards;
+      if (boards === undefined) return '';
+      let out = '';
+      for (const board of boards) {
+        const value = pick(board);
+        if (value !== undefined) out += `${name}{${labels},board="${board.index}"} ${formatValue(value)}\n`;
+      }
+      return out;
+    },
+  };
+}
+
+const SHARE_RESULTS = [
+  ['accepted', 'accepted_shares'],
+  ['rejected', 'rejected_shares'],
+  ['stale', 'stale_shares'],
+] as const;
+
+export const DEVICE_FAMILIES: readonly DeviceFamily[] = [
+  scalar('potencia_device_up', 'gauge', '1 when the device answered its last poll, 0 when it did not.', (s) => (s.up ? 1 : 0)),
+  {
+    name: 'potencia_device_info',
+    type: 'gauge',
+    help: 'Identity of the device; always 1. Join on the device label to add kind, vendor, model, firmware, dialect or address to other series.',
+    lines({ snapshot: s, labels }) {
+      return `potencia_device_info{${labels},kind="${s.kind}",vendor="${escapeLabelValue(s.vendor ?? '')}",model="${escapeLabelValue(s.model ?? '')}",firmware="${escapeLabelValue(s.firmware ?? '')}",dialect="${escapeLabelValue(s.dialect ?? '')}",address="${escapeLabelValue(s.address ?? '')}"} 1\n`;
+    },
+  },
+  {
+    name: 'potencia_device_last_seen_timestamp_seconds',
+    type: 'gauge',
+    help: 'Unix time of the device\'s latest reading, answered or not.',
+    lines: ({ labels, observedAtMs }) => `potencia_device_last_seen_timestamp_seconds{${labels}} ${formatValue(observedAtMs / 1000)}\n`,
+  },
+  scalar('potencia_miner_hashrate_hashes_per_second', 'gauge', 'Current hashrate reported by the miner, in hashes per second.', (s) => s.hashrate_hs),
+  scalar('potencia_miner_nominal_hashrate_hashes_per_second', 'gauge', 'Hashrate the miner is rated or configured for, in hashes per second.', (s) => s.nominal_hashrate_hs),
+  {
+    name: 'potencia_device_power_watts',
+    type: 'gauge',
+    help: 'Power drawn by the device, in watts, from the most trusted source available (pdu > reported > gpu_counter > nameplate > estimated); the source label says which.',
+    lines({ snapshot: s, labels }) {
+      if (s.power_w === undefined) return '';
+      return `potencia_device_power_watts{${labels},source="${s.power_source ?? 'unknown'}"} ${formatValue(s.power_w)}\n`;
+    },
+  },
+  {
+    name: 'potencia_device_power_by_source_watts',
+    type: 'gauge',
+    help: 'Every power figure seen for the device, in watts, one series per source, present when more than one source reports; compares firmware readings against the PDU.',
+    lines({ snapshot: s, labels }) {
+      const bySource = s.power_by_source_w;
+      if (bySource === undefined) return '';
+      let out = '';
+      let count = 0;
+      for (const source of POWER_SOURCE_PRECEDENCE) {
+        const watts = bySource[source];
+        if (watts === undefined) continue;
+        count++;
+        out += `potencia_device_power_by_source_watts{${labels},source="${source}"} ${formatValue(watts)}\n`;
+      }
+      return count > 1 ? out : '';
+    },
+  },
+  scalar('potencia_device_power_limit_watts', 'gauge', 'Power limit configured on the device, in watts.', (s) => s.power_limit_w),
+  scalar(
+    'potencia_device_efficiency_joules_per_terahash',
+    'gauge',
+    'Energy per unit of work in joules per terahash (J/TH), the unit the mining industry quotes efficiency in; lower is better.',
+    (s) => s.efficiency_j_per_th,
+  ),
+  {
+    name: 'potencia_device_temperature_celsius',
+    type: 'gauge',
+    help: 'Temperature per sensor, in degrees Celsius; sensor names are stable per firmware dialect (inlet, outlet, chip_max, …).',
+    lines({ snapshot: s, labels }) {
+      let out = '';
+      for (const sensor in s.temperatures_c) {
+        out += `potencia_device_temperature_celsius{${labels},sensor="${escapeLabelValue(sensor)}"} ${formatValue(s.temperatures_c[sensor]!)}\n`;
+      }
+      return out;
+    },
+  },
+  {
+    name: 'potencia_device_fan_speed_rpm',
+    type: 'gauge',
+    help: 'Fan speed in revolutions per minute, one series per fan in the device\'s fan order.',
+    lines({ snapshot: s, labels }) {
+      const fans = s.fans_rpm;
+      let out = '';
+      for (let i = 0; i < fans.length; i++) out += `potencia_device_fan_speed_rpm{${labels},fan="${i}"} ${formatValue(fans[i]!)}\n`;
+      return out;
+    },
+  },
+  perBoard('potencia_miner_board_hashrate_hashes_per_second', 'Hashrate per hashboard, in hashes per second.', (b) => b.hashrate_hs),
+  perBoard('potencia_miner_board_chips', 'ASIC chips the hashboard reports as working.', (b) => b.chips),
+  perBoard('potencia_miner_board_chips_expected', 'ASIC chips the hashboard should have.', (b) => b.chips_expected),
+  {
+    name: 'potencia_miner_board_temperature_celsius',
+    type: 'gauge',
+    help: 'Hashboard temperature in degrees Celsius: sensor="chip" is the hottest chip, sensor="pcb" the board sensor.',
+    lines({ snapshot: s, labels }) {
+      if (s.boards === undefined) return '';
+      let out = '';
+      for (const b of s.boards) {
+        if (b.chip_temperature_c !== undefined) {
+          out += `potencia_miner_board_temperature_celsius{${labels},board="${b.index}",sensor="chip"} ${formatValue(b.chip_temperature_c)}\n`;
+        }
+        if (b.board_temperature_c !== undefined) {
+          out += `potencia_miner_board_temperature_celsius{${labels},board="${b.index}",sensor="pcb"} ${formatValue(b.board_temperature_c)}\n`;
+        }
+      }
+      return out;
+    },
+  },
+  {
+    name: 'potencia_miner_board_status',
+    type: 'gauge',
+    help: 'Hashboard state as a state set: one series per status (ok, degraded, dead), 1 for the current one.',
+    lines({ snapshot: s, labels }) {
+      if (s.boards === undefined) return '';
+      let out = '';
+      for (const b of s.boards) {
+        for (const status of BOARD_STATUSES) {
+          out += `potencia_miner_board_status{${labels},board="${b.index}",status="${status}"} ${b.status === status ? 1 : 0}\n`;
+        }
+      }
+      return out;
+    },
+  },
+  {
+    name: 'potencia_miner_shares_total',
+    type: 'counter',
+    help: 'Shares the miner submitted since it started, by pool verdict (accepted, rejected, stale).',
+    lines({ snapshot: s, labels }) {
+      let out = '';
+      for (const [result, key] of SHARE_RESULTS) {
+        const count = s[key];
+        if (count !== undefined) out += `potencia_miner_shares_total{${labels},result="${result}"} ${formatValue(count)}\n`;
+      }
+      return out;
+    },
+  },
+  scalar('potencia_miner_hardware_errors_total', 'counter', 'Hardware errors (bad nonces) the miner counted since it started.', (s) => s.hardware_errors),
+  scalar('potencia_device_uptime_seconds', 'gauge', 'Seconds since the device (or its mining process) started, as it reports.', (s) => s.uptime_s),
+  {
+    name: 'potencia_device_error',
+    type: 'gauge',
+    help: 'Present with value 1 while the device is down or partly unreadable, reason being a bounded code (timeout, refused, malformed, …); the full message is in /api/devices.',
+    lines({ snapshot: s, labels }) {
+      const reason = s.error_reason ?? (s.error !== undefined ? 'other' : undefined);
+      return reason === undefined ? '' : `potencia_device_error{${labels},reason="${reason}"} 1\n`;
+    },
+  },
+];

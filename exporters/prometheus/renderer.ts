@@ -1,0 +1,211 @@
+import type { DeviceStore, StoredDevice } from '../../agent/state.js';
+import { DEVICE_FAMILIES, FAMILY_LABEL_NAMES, type DeviceFamily, type DeviceView } from './families.js';
+import { escapeLabelValue, familyHeader, sanitizeLabelName } from './text-format.js';
+
+/** What the renderer keeps per device between scrapes. */
+interface DeviceCache {
+  readonly id: string;
+  stored: StoredDevice;
+  /** Store version the fragments were rendered from; -1 before the first render. */
+  renderedVersion: number;
+  /** `snapshot.labels` as last seen: collectors usually pass the target's own object, so identity is a cheap test. */
+  labelsSeen: Record<string, string> | undefined;
+  /** Sanitized operator label name → value. */
+  labelValues: Map<string, string>;
+  prefixStale: boolean;
+  /** `device="…",<operator labels>`, escaped once per identity change. */
+  prefix: string;
+  /** One string per family, in DEVICE_FAMILIES order; '' where the device has no sample. */
+  fragments: string[];
+  lastPass: number;
+}
+
+export interface RenderStats {
+  devices: number;
+  /** Devices whose lines were rebuilt by the latest render. */
+  rerendered: number;
+}
+
+/**
+ * Renders device families from a DeviceStore into the text format. Each device's lines are cached
+ * per family and rebuilt only when the store's version for it moved, so a scrape after a few
+ * changes costs a join, and after a full round of polls one pass of string building.
+ *
+ * Every device carries the same operator label names (missing ones empty), so when a label name
+ * appears or disappears across the fleet, every device is rebuilt once.
+ */
+export class DeviceMetricsRenderer {
+  readonly #store: DeviceStore;
+  readonly #families: readonly DeviceFamily[];
+  readonly #headers: string[];
+  readonly #caches = new Map<string, DeviceCache>();
+  readonly #ordered: DeviceCache[] = [];
+  /** Sanitized operator label name → how many devices carry it. */
+  readonly #labelNameCounts = new Map<string, number>();
+  readonly #sanitizedNames = new Map<string, string>();
+  #labelNames: string[] = [];
+  #labelNamesChanged = false;
+  #pass = 0;
+  #renderedGeneration = -1;
+  #output = '';
+  #stats: RenderStats = { devices: 0, rerendered: 0 };
+
+  constructor(store: DeviceStore, families: readonly DeviceFamily[] = DEVICE_FAMILIES) {
+    this.#store = store;
+    this.#families = families;
+    this.#headers = families.map((f) => familyHeader(f.name, f.type, f.help));
+  }
+
+  get stats(): Readonly<RenderStats> {
+    return this.#stats;
+  }
+
+  /** Operator label names every device series carries after `device`, in order. */
+  get operatorLabelNames(): readonly string[] {
+    return this.#labelNames;
+  }
+
+  render(): string {
+    const generation = this.#store.generation;
+    if (generation === this.#renderedGeneration) {
+      this.#stats = { devices: this.#ordered.length, rerendered: 0 };
+      return this.#output;
+    }
+    const pass = ++this.#pass;
+    const ordered = this.#ordered;
+    ordered.length = 0;
+    const changed: DeviceCache[] = [];
+
+    for (const stored of this.#store.entries()) {
+      const id = stored.snapshot.id;
+      let cache = this.#caches.get(id);
+      if (cache === undefined) {
+        cache = newCache(id, stored, this.#families.length);
+        this.#caches.set(id, cache);
+      }
+      cache.lastPass = pass;
+      ordered.push(cache);
+      if (cache.renderedVersion !== stored.version) {
+        cache.stored = stored;
+        this.#updateLabels(cache);
+        changed.push(cache);
+      }
+    }
+    if (this.#caches.size > ordered.length) this.#forgetDevicesNotIn(pass);
+
+    let rebuild = changed;
+    if (this.#labelNamesChanged) {
+      this.#labelNamesChanged = false;
+      this.#labelNames = [...this.#labelNameCounts.keys()].sort();
+      for (const cache of ordered) cache.prefixStale = true;
+      rebuild = ordered;
+    }
+    for (const cache of rebuild) this.#renderDevice(cache);
+
+    this.#output = this.#join();
+    this.#renderedGeneration = generation;
+    this.#stats = { devices: ordered.length, rerendered: rebuild.length };
+    return this.#output;
+  }
+
+  #renderDevice(cache: DeviceCache): void {
+    const stored = cache.stored;
+    if (cache.prefixStale) {
+      cache.prefix = this.#prefix(cache);
+      cache.prefixStale = false;
+    }
+    const view: DeviceView = { snapshot: stored.snapshot, observedAtMs: stored.observedAtMs, labels: cache.prefix };
+    const families = this.#families;
+    const fragments = cache.fragments;
+    for (let f = 0; f < families.length; f++) fragments[f] = families[f]!.lines(view);
+    cache.renderedVersion = stored.version;
+  }
+
+  #prefix(cache: DeviceCache): string {
+    let prefix = `device="${escapeLabelValue(cache.id)}"`;
+    for (const name of this.#labelNames) prefix += `,${name}="${escapeLabelValue(cache.labelValues.get(name) ?? '')}"`;
+    return prefix;
+  }
+
+  #join(): string {
+    const parts: string[] = [];
+    const ordered = this.#ordered;
+    for (let f = 0; f < this.#families.length; f++) {
+      const headerAt = parts.length;
+      parts.push(this.#headers[f]!);
+      for (let i = 0; i < ordered.length; i++) {
+        const fragment = ordered[i]!.fragments[f]!;
+        if (fragment !== '') parts.push(fragment);
+      }
+      if (parts.length === headerAt + 1) parts.length = headerAt;
+    }
+    return parts.join('');
+  }
+
+  #updateLabels(cache: DeviceCache): void {
+    const labels = cache.stored.snapshot.labels;
+    if (labels === cache.labelsSeen) return;
+    cache.labelsSeen = labels;
+    const next = new Map<string, string>();
+    for (const key of Object.keys(labels).sort()) {
+      const name = this.#operatorLabelName(key);
+      // Two keys that sanitize alike ("rack-id", "rack_id"): the first in sort order wins, so the choice is stable.
+      if (!next.has(name)) next.set(name, labels[key]!);
+    }
+    const previous = cache.labelValues;
+    if (sameEntries(previous, next)) return;
+    for (const name of previous.keys()) if (!next.has(name)) this.#countLabelName(name, -1);
+    for (const name of next.keys()) if (!previous.has(name)) this.#countLabelName(name, +1);
+    cache.labelValues = next;
+    cache.prefixStale = true;
+  }
+
+  #operatorLabelName(key: string): string {
+    let name = this.#sanitizedNames.get(key);
+    if (name === undefined) {
+      name = sanitizeLabelName(key);
+      if (FAMILY_LABEL_NAMES.has(name)) name = `label_${name}`;
+      this.#sanitizedNames.set(key, name);
+    }
+    return name;
+  }
+
+  #countLabelName(name: string, delta: number): void {
+    const count = (this.#labelNameCounts.get(name) ?? 0) + delta;
+    if (count > 0) {
+      if (!this.#labelNameCounts.has(name)) this.#labelNamesChanged = true;
+      this.#labelNameCounts.set(name, count);
+    } else {
+      this.#labelNameCounts.delete(name);
+      this.#labelNamesChanged = true;
+    }
+  }
+
+  #forgetDevicesNotIn(pass: number): void {
+    for (const [id, cache] of this.#caches) {
+      if (cache.lastPass === pass) continue;
+      for (const name of cache.labelValues.keys()) this.#countLabelName(name, -1);
+      this.#caches.delete(id);
+    }
+  }
+}
+
+function newCache(id: string, stored: StoredDevice, familyCount: number): DeviceCache {
+  return {
+    id,
+    stored,
+    renderedVersion: -1,
+    labelsSeen: undefined,
+    labelValues: new Map(),
+    prefixStale: true,
+    prefix: '',
+    fragments: new Array<string>(familyCount).fill(''),
+    lastPass: 0,
+  };
+}
+
+function sameEntries(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
