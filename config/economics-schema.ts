@@ -1,0 +1,168 @@
+import { z } from 'zod';
+import { durationSchema } from './duration.js';
+
+/**
+ * The `economics:` section: where prices and network figures come from, and the rules that turn
+ * them into recommendations. Every figure is either written here (static) or fetched from a source
+ * on an interval; a fetched figure older than its `max_age` marks the assessments that use it stale.
+ */
+
+const httpUrl = z
+  .string()
+  .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), { message: 'expected an http:// or https:// URL' });
+
+const ratio = z.number().min(0).max(1);
+
+const maxAge = durationSchema
+  .optional()
+  .describe('Older than this, the last good value is stale and so is every assessment that uses it (default: economics.stale_after).');
+
+export const priceSourceSchema = z
+  .strictObject({
+    url: httpUrl.describe('CoinGecko-compatible simple-price URL, e.g. https://api.coingecko.com/api/v3/simple/price?ids=bitcoin&vs_currencies=usd; the reply\'s bitcoin.usd is read.'),
+    interval: durationSchema.prefault('5m').describe('How often to fetch the price.'),
+    max_age: maxAge,
+  })
+  .describe('Fetch the BTC price in USD on an interval.');
+
+export const networkSourceSchema = z
+  .strictObject({
+    url: httpUrl.describe(
+      'Base URL of a mempool.space-compatible API, e.g. https://mempool.space. Read: /api/v1/mining/hashrate/3d (currentDifficulty), /api/blocks/tip/height, /api/v1/mining/reward-stats/144 (totalFee over the last 144 blocks).',
+    ),
+    interval: durationSchema.prefault('10m').describe('How often to fetch difficulty, tip height and fees.'),
+    max_age: maxAge,
+  })
+  .describe('Fetch difficulty, block height and mean fees per block from a mempool.space-compatible API.');
+
+export const bitcoinSchema = z
+  .strictObject({
+    price_usd: z.number().positive().optional().describe('Static BTC price in USD. Give this or price_source.'),
+    price_source: priceSourceSchema.optional(),
+    difficulty: z.number().positive().optional().describe('Static network difficulty (e.g. 152e12); pins it even when `source` is set.'),
+    fees_per_block_btc: z.number().nonnegative().optional().describe('Static mean transaction fees per block in BTC; pins it even when `source` is set.'),
+    block_height: z.number().int().nonnegative().optional().describe('Static block height, for the subsidy; pins it even when `source` is set.'),
+    source: networkSourceSchema.optional(),
+    subsidy_btc: z.number().nonnegative().optional().describe('Block subsidy override in BTC; by default it follows the block height (3.125 BTC from block 840,000).'),
+    pool_fee_ratio: ratio.default(0.02).describe("The pool's cut of mining revenue, 0.02 for 2%."),
+  })
+  .superRefine((b, ctx) => {
+    if ((b.price_usd === undefined) === (b.price_source === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['price_usd'], message: 'give exactly one of price_usd or price_source' });
+    }
+    if (!b.source) {
+      if (b.difficulty === undefined) ctx.addIssue({ code: 'custom', path: ['difficulty'], message: 'difficulty is required unless `source` fetches it' });
+      if (b.fees_per_block_btc === undefined) ctx.addIssue({ code: 'custom', path: ['fees_per_block_btc'], message: 'fees_per_block_btc is required unless `source` fetches it' });
+      if (b.block_height === undefined && b.subsidy_btc === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['block_height'], message: 'block_height or subsidy_btc is required unless `source` fetches the height' });
+      }
+    }
+  })
+  .describe('Bitcoin network and market figures for mining revenue.');
+
+const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+export const weekdaySchema = z.enum(WEEKDAYS);
+
+const CLOCK = /^([01]\d|2[0-3]):([0-5]\d)$|^24:00$/;
+
+/** "HH:MM" wall-clock time to minutes after midnight; "24:00" is 1440, the end of the day. */
+export const clockTimeSchema = z
+  .string()
+  .regex(CLOCK, { message: 'expected a time like "07:30" (24-hour HH:MM, 24:00 for end of day)' })
+  .transform((text) => Number(text.slice(0, 2)) * 60 + Number(text.slice(3, 5)))
+  .meta({ type: 'string', pattern: CLOCK.source, examples: ['07:00', '22:30'] });
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const touPeriodSchema = z
+  .strictObject({
+    days: z.array(weekdaySchema).min(1).describe('Days the period starts on ("mon".."sun"); a period that crosses midnight runs into the next day.'),
+    start: clockTimeSchema.describe('Local start time, HH:MM.'),
+    end: clockTimeSchema.describe('Local end time, HH:MM (exclusive); earlier than start means it ends the next day.'),
+    usd_per_kwh: z.number().nonnegative().describe('Price during this period in USD per kWh.'),
+  })
+  .refine((p) => p.start < 1440, { message: 'a period cannot start at 24:00; write 00:00', path: ['start'] })
+  .refine((p) => p.start !== p.end, { message: 'start and end are the same time; write 00:00 to 24:00 for a whole day', path: ['end'] });
+
+export const timeOfUseSchema = z
+  .strictObject({
+    timezone: z.string().refine(isTimeZone, { message: 'expected an IANA time zone like "America/Chicago"' }).describe('IANA time zone the periods are written in; DST follows it.'),
+    periods: z.array(touPeriodSchema).min(1).describe('Tariff periods; the first one that covers the moment wins.'),
+    default_usd_per_kwh: z.number().nonnegative().describe('Price outside every period in USD per kWh.'),
+  })
+  .describe('A time-of-use tariff in local wall-clock time.');
+
+export const powerFeedSchema = z
+  .strictObject({
+    url: httpUrl.describe('URL returning JSON: a number, or an object holding the price at json_path.'),
+    json_path: z
+      .string()
+      .regex(/^[^.]+(\.[^.]+)*$/, { message: 'expected a dotted path like "price.usd_per_kwh" (array items by index: "data.0.price")' })
+      .optional()
+      .describe('Dotted path to the price in the reply, e.g. "price.usd_per_kwh"; omit when the body is the number itself.'),
+    scale: z.number().positive().default(1).describe('Multiplies the feed value into USD per kWh, e.g. 0.001 for a feed in USD per MWh.'),
+    interval: durationSchema.prefault('5m').describe('How often to fetch the price.'),
+    max_age: maxAge,
+  })
+  .describe('Fetch the power price from a JSON endpoint on an interval (spot or real-time prices; may be negative).');
+
+export const powerPriceSchema = z
+  .strictObject({
+    flat_usd_per_kwh: z.number().nonnegative().optional().describe('One price at all times, USD per kWh.'),
+    time_of_use: timeOfUseSchema.optional(),
+    feed: powerFeedSchema.optional(),
+    reference_usd_per_kwh: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe('The price a model must break even at to keep its place: a device that earns less than this per kWh is recommended for replacement. Omit to judge replacement by efficiency drift only.'),
+  })
+  .superRefine((p, ctx) => {
+    const given = [p.flat_usd_per_kwh !== undefined, p.time_of_use !== undefined, p.feed !== undefined].filter(Boolean).length;
+    if (given !== 1) ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of flat_usd_per_kwh, time_of_use or feed' });
+  })
+  .describe('What a kWh costs now.');
+
+export const gpuModelEconomicsSchema = z
+  .strictObject({
+    rate_usd_per_hour: z.number().nonnegative().describe('Lease rate per GPU per hour in USD, before the platform fee.'),
+    occupancy_ratio: ratio.describe('Share of hours the GPU is actually rented, 0.7 for 70%.'),
+    platform_fee_ratio: ratio.describe("The marketplace's cut of lease revenue, 0.2 for 20%."),
+    mining_revenue_usd_per_day: z.number().nonnegative().optional().describe('What the GPU earns per day mining instead, if it can.'),
+  })
+  .describe('Economics of one GPU model.');
+
+export const economicsSchema = z
+  .strictObject({
+    bitcoin: bitcoinSchema.optional(),
+    power: powerPriceSchema,
+    gpu_models: z
+      .record(z.string().min(1), gpuModelEconomicsSchema)
+      .default({})
+      .describe('Per GPU model name as nvidia-smi reports it (e.g. "NVIDIA H100 80GB HBM3"); matched ignoring case and spacing.'),
+    site_power_cap_kw: z.number().positive().optional().describe('The most the site may draw, in kW; the site plan curtails the lowest margin per watt first to stay under it.'),
+    replace_drift_ratio: z
+      .number()
+      .positive()
+      .default(0.25)
+      .describe('Recommend replacement when efficiency (J/TH) is this much worse than the model\'s nominal: 0.25 = 25% worse.'),
+    stale_after: durationSchema.prefault('1h').describe('Default max_age for every fetched figure.'),
+  })
+  .describe('Economics: prices, network figures, lease rates and the rules for recommendations.');
+
+export type EconomicsConfigInput = z.input<typeof economicsSchema>;
+export type EconomicsConfig = z.output<typeof economicsSchema>;
+export type BitcoinConfig = z.output<typeof bitcoinSchema>;
+export type PowerPriceConfig = z.output<typeof powerPriceSchema>;
+export type TimeOfUseConfig = z.output<typeof timeOfUseSchema>;
+export type TouPeriod = z.output<typeof touPeriodSchema>;
+export type PowerFeedConfig = z.output<typeof powerFeedSchema>;
+export type GpuModelEconomics = z.output<typeof gpuModelEconomicsSchema>;
