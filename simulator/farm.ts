@@ -1,0 +1,276 @@
+/**
+ * A simulated mining farm speaking the CGMiner API over real TCP on loopback.
+ *
+ * Address mode gives each miner its own address, 127.1.0.1, 127.1.0.2, … on port 4028 (Linux routes
+ * all of 127.0.0.0/8 to loopback), as a real farm looks to the agent. Port mode puts every miner on
+ * 127.0.0.1 at consecutive ports (or OS-chosen ones with `port: 0`). Addresses are contiguous: miner i
+ * is the first address + i, so `first..last` is a range of exactly N miners.
+ *
+ * A miner is a listening socket plus a few numbers; its readings are computed per request from
+ * (seed, miner, clock) by physics.ts and written by its vendor's dialect, so 10,000 miners stay light.
+ * Like cgminer, a connection gets one reply and is closed.
+ */
+import net from 'node:net';
+import type { Server, Socket } from 'node:net';
+import type { ModelSpec } from '../agent/catalog.js';
+import { findModel } from '../agent/catalog.js';
+import { dialectFor } from './dialects/index.js';
+import type { MinerReading, MinerTraits } from './physics.js';
+import { drawTraits, readMiner, unit } from './physics.js';
+import type { Dialect } from './wire.js';
+import { parseRequest, respond } from './wire.js';
+
+export interface FarmOptions {
+  devices: number;
+  seed?: number;
+  mode?: 'address' | 'port';
+  /** First address; default 127.1.0.1 in address mode, 127.0.0.1 in port mode. */
+  host?: string;
+  /** 4028 in address mode; the first port in port mode (default 14028). 0: any free port per miner. */
+  port?: number;
+  /** Catalog model names assigned round-robin; default a realistic mix (see DEFAULT_MIX). */
+  models?: string[];
+  /** Milliseconds since the epoch; readings are a function of it. */
+  clock?: () => number;
+  /** Seed-chosen dead miners (~0.5%) and failed boards (~1.5%); default true. */
+  failures?: boolean;
+}
+
+export interface SimulatedMiner {
+  index: number;
+  host: string;
+  port: number;
+  /** `cgminer://host:port` */
+  url: string;
+  model: ModelSpec;
+}
+
+export interface Farm {
+  miners: SimulatedMiner[];
+  stop(): Promise<void>;
+  /** Stops listening: connections are refused until `revive`. */
+  kill(index: number): Promise<void>;
+  /** Accepts connections and never replies. */
+  hang(index: number): void;
+  /** Board `board` (0-based) reports 0 chips and 0 hashrate. */
+  breakBoard(index: number, board: number): void;
+  /** Replies are cut short (unparseable JSON, still NUL-terminated). */
+  setMalformed(index: number, malformed: boolean): void;
+  /** Undoes kill, hang, breakBoard and setMalformed, and brings a seed-dead miner up. A seed-failed board stays failed. */
+  revive(index: number): Promise<void>;
+  /** What the miner reports right now (the ground truth a collector's snapshot should match). */
+  readingOf(index: number): MinerReading;
+  /** Seed-chosen faults, so a test or benchmark knows which miners should read as down or degraded. */
+  faults(): { dead: number[]; failedBoards: { index: number; board: number }[] };
+}
+
+/** Share of each model in a farm when none is given: the installed base of a 2024-25 site. */
+export const DEFAULT_MIX: readonly { model: string; weight: number }[] = [
+  { model: 'Antminer S19 Pro', weight: 30 },
+  { model: 'Antminer S19j Pro', weight: 20 },
+  { model: 'Antminer S19 XP', weight: 15 },
+  { model: 'Antminer S21', weight: 15 },
+  { model: 'Antminer S21 Pro', weight: 10 },
+  { model: 'Antminer S9', weight: 10 },
+];
+
+const LISTEN_BATCH = 256;
+const MAX_REQUEST_BYTES = 64 * 1024;
+
+interface Slot {
+  traits: MinerTraits;
+  dialect: Dialect;
+  server: Server;
+  listening: boolean;
+  hung: boolean;
+  malformed: boolean;
+  /** Bitmask of boards broken by `breakBoard`. */
+  brokenBoards: number;
+}
+
+function ipToInt(ip: string): number {
+  const parts = ip.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`simulator: "${ip}" is not an IPv4 address`);
+  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+}
+
+function intToIp(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+function resolveModel(name: string): ModelSpec {
+  const model = findModel(name);
+  if (!model) throw new Error(`simulator: unknown model "${name}" (not in agent/catalog.ts)`);
+  return model;
+}
+
+function pickFromMix(seed: number, index: number, mix: readonly { model: ModelSpec; weight: number }[], total: number): ModelSpec {
+  let x = unit(seed, index, 0xa11) * total;
+  for (const m of mix) {
+    x -= m.weight;
+    if (x < 0) return m.model;
+  }
+  return mix[mix.length - 1]!.model;
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      reject(new Error(`simulator: cannot listen on ${host}:${port}: ${err.code ?? err.message}`));
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve((server.address() as net.AddressInfo).port);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ host, port, backlog: 511, exclusive: true });
+  });
+}
+
+export async function startFarm(opts: FarmOptions): Promise<Farm> {
+  const devices = opts.devices;
+  if (!Number.isInteger(devices) || devices < 1) throw new Error(`simulator: devices must be a positive integer, got ${devices}`);
+  const seed = opts.seed ?? 1;
+  const mode = opts.mode ?? 'address';
+  const clock = opts.clock ?? Date.now;
+  const failures = opts.failures ?? true;
+  const host = opts.host ?? (mode === 'address' ? '127.1.0.1' : '127.0.0.1');
+  const firstPort = opts.port ?? (mode === 'address' ? 4028 : 14028);
+  const firstAddress = ipToInt(host);
+  if (mode === 'address' && firstAddress + devices - 1 > 0xffffffff) throw new Error('simulator: address range overflows');
+  if (mode === 'port' && firstPort !== 0 && firstPort + devices - 1 > 65535) throw new Error(`simulator: ports ${firstPort}+${devices} exceed 65535`);
+
+  const explicit = opts.models?.map(resolveModel);
+  const mix = DEFAULT_MIX.map((m) => ({ model: resolveModel(m.model), weight: m.weight }));
+  const mixTotal = mix.reduce((a, m) => a + m.weight, 0);
+
+  const sockets = new Set<Socket>();
+  const slots: Slot[] = [];
+  const miners: SimulatedMiner[] = [];
+
+  const answer = (slot: Slot, socket: Socket, request: Exclude<ReturnType<typeof parseRequest>, undefined>) => {
+    let text = respond(slot.dialect, request, readMiner(slot.traits, clock(), slot.brokenBoards));
+    if (slot.malformed) text = `${text.slice(0, Math.floor(text.length * 0.6))}\0`;
+    socket.end(text, 'latin1');
+  };
+
+  const onConnection = (slot: Slot, socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    if (slot.hung) return;
+    let buffered = '';
+    let answered = false;
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      if (answered) return;
+      buffered += chunk;
+      const request = buffered.length > MAX_REQUEST_BYTES ? 'invalid' : parseRequest(buffered);
+      if (request === undefined) return;
+      answered = true;
+      answer(slot, socket, request);
+    });
+    socket.on('end', () => {
+      if (answered) return;
+      answered = true;
+      answer(slot, socket, parseRequest(buffered) ?? 'invalid');
+    });
+  };
+
+  for (let i = 0; i < devices; i++) {
+    const model = explicit ? explicit[i % explicit.length]! : pickFromMix(seed, i, mix, mixTotal);
+    const traits = drawTraits({ seed, index: i, model, failures });
+    const slot: Slot = { traits, dialect: dialectFor(model), server: undefined as unknown as Server, listening: false, hung: false, malformed: false, brokenBoards: 0 };
+    slot.server = net.createServer((socket) => onConnection(slot, socket));
+    slots.push(slot);
+    const minerHost = mode === 'address' ? intToIp(firstAddress + i) : host;
+    const port = mode === 'address' ? firstPort : firstPort === 0 ? 0 : firstPort + i;
+    miners.push({ index: i, host: minerHost, port, url: `cgminer://${minerHost}:${port}`, model });
+  }
+
+  const startListening = async (i: number) => {
+    const slot = slots[i]!;
+    const miner = miners[i]!;
+    const port = await listen(slot.server, miner.host, miner.port);
+    slot.listening = true;
+    if (miner.port === 0 || miner.port !== port) {
+      miner.port = port;
+      miner.url = `cgminer://${miner.host}:${port}`;
+    }
+  };
+
+  const closeAll = async () => {
+    for (const s of sockets) s.destroy();
+    await Promise.all(
+      slots.map((slot) => {
+        if (!slot.listening) return undefined;
+        slot.listening = false;
+        return new Promise<void>((resolve) => slot.server.close(() => resolve()));
+      }),
+    );
+  };
+
+  try {
+    for (let start = 0; start < devices; start += LISTEN_BATCH) {
+      const batch: Promise<void>[] = [];
+      for (let i = start; i < Math.min(devices, start + LISTEN_BATCH); i++) if (!slots[i]!.traits.dead) batch.push(startListening(i));
+      const results = await Promise.allSettled(batch);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    }
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+
+  const slotAt = (index: number): Slot => {
+    const slot = slots[index];
+    if (!slot) throw new Error(`simulator: no miner ${index} (farm has ${devices})`);
+    return slot;
+  };
+
+  return {
+    miners,
+    stop: closeAll,
+    async kill(index) {
+      const slot = slotAt(index);
+      if (!slot.listening) return;
+      slot.listening = false;
+      // The listening fd closes now; close's callback would wait for open connections to end.
+      slot.server.close();
+    },
+    hang(index) {
+      slotAt(index).hung = true;
+    },
+    breakBoard(index, board) {
+      const slot = slotAt(index);
+      if (!Number.isInteger(board) || board < 0 || board >= slot.traits.model.hashboards) throw new Error(`simulator: ${slot.traits.model.model} has no board ${board}`);
+      slot.brokenBoards |= 1 << board;
+    },
+    setMalformed(index, malformed) {
+      slotAt(index).malformed = malformed;
+    },
+    async revive(index) {
+      const slot = slotAt(index);
+      slot.hung = false;
+      slot.malformed = false;
+      slot.brokenBoards = 0;
+      if (slot.listening) return;
+      // A closed net.Server cannot always be reopened while old connections drain: start a fresh one.
+      slot.server = net.createServer((socket) => onConnection(slot, socket));
+      await startListening(index);
+    },
+    readingOf(index) {
+      const slot = slotAt(index);
+      return readMiner(slot.traits, clock(), slot.brokenBoards);
+    },
+    faults() {
+      return {
+        dead: slots.filter((s) => s.traits.dead).map((s) => s.traits.index),
+        failedBoards: slots.filter((s) => s.traits.failedBoard >= 0).map((s) => ({ index: s.traits.index, board: s.traits.failedBoard })),
+      };
+    },
+  };
+}
