@@ -89,8 +89,12 @@ export const touPeriodSchema = z
     end: clockTimeSchema.describe('Local end time, HH:MM (exclusive); earlier than start means it ends the next day.'),
     usd_per_kwh: z.number().nonnegative().describe('Price during this period in USD per kWh.'),
   })
-  .refine((p) => p.start < 1440, { message: 'a period cannot start at 24:00; write 00:00', path: ['start'] })
-  .refine((p) => p.start !== p.end, { message: 'start and end are the same time; write 00:00 to 24:00 for a whole day', path: ['end'] });
+  .superRefine((p, ctx) => {
+    // Zod still runs this when a time failed to parse; judge only times that did.
+    if (typeof p.start !== 'number' || typeof p.end !== 'number') return;
+    if (p.start === 1440) ctx.addIssue({ code: 'custom', path: ['start'], message: 'a period cannot start at 24:00; write 00:00' });
+    else if (p.start === p.end) ctx.addIssue({ code: 'custom', path: ['end'], message: 'start and end are the same time; write 00:00 to 24:00 for a whole day' });
+  });
 
 export const timeOfUseSchema = z
   .strictObject({

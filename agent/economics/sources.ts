@@ -131,6 +131,7 @@ export class LiveInput<T> {
       this.lastError = undefined;
       this.lastErrorAt = undefined;
     } catch (err) {
+      if (abort.signal.aborted) return; // stopped on purpose: not a fault of the source
       this.lastError = `${this.name} from ${this.url}: ${describeFetchError(err, this.timeoutMs)}`;
       this.lastErrorAt = this.now();
     } finally {
