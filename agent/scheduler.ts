@@ -1,0 +1,269 @@
+import type { Collector, Target } from '../collectors/target.js';
+import type { DeviceSnapshot, ErrorReason } from './snapshot.js';
+import type { Logger } from './log.js';
+
+/** What the scheduler reports about its own work; AgentMetrics implements it. */
+export interface PollObserver {
+  observePoll(collector: string, seconds: number, reason?: ErrorReason): void;
+  pollSkipped(collector: string): void;
+  setInFlight(n: number): void;
+  setTargets(n: number): void;
+}
+
+export interface SchedulerOptions {
+  concurrency: number;
+  jitterRatio: number;
+  backoffMaxMs: number;
+  createCollector: (target: Target) => Collector;
+  onResult: (target: Target, snapshots: DeviceSnapshot[]) => void;
+  observer?: PollObserver;
+  logger?: Logger;
+  random?: () => number;
+}
+
+/** Failures that say the device is not there; a device answering with an API error is reachable. */
+const UNREACHABLE: ReadonlySet<ErrorReason> = new Set(['timeout', 'refused', 'unreachable', 'reset']);
+
+interface Entry {
+  target: Target;
+  collector: Collector;
+  nextAt: number;
+  /** Bumped on every reschedule; a heap item with an older one is stale. */
+  seq: number;
+  running: boolean;
+  failures: number;
+  removed: boolean;
+}
+
+/**
+ * Polls every target on its own interval (± jitter), at most `concurrency` at once, never two polls of
+ * one target at once, and backs off from devices that do not answer (the interval doubles per failure up
+ * to backoffMax; the device stays reported down with its reason meanwhile). Scrapes never reach it:
+ * it only writes results through onResult.
+ */
+export class Scheduler {
+  private readonly entries = new Map<string, Entry>();
+  private readonly heap = new DueHeap();
+  private readonly ready: Entry[] = [];
+  private readyHead = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private running = false;
+  private readonly stopController = new AbortController();
+  private readonly random: () => number;
+
+  constructor(private readonly opts: SchedulerOptions) {
+    this.random = opts.random ?? Math.random;
+  }
+
+  get targetCount(): number {
+    return this.entries.size;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Replaces the target list; unchanged targets keep their schedule and backoff. Returns the URLs removed. */
+  setTargets(targets: readonly Target[]): { added: string[]; removed: string[] } {
+    const wanted = new Map(targets.map((t) => [t.url, t]));
+    const added: string[] = [];
+    const removed: string[] = [];
+    for (const [url, entry] of this.entries) {
+      const next = wanted.get(url);
+      if (!next || !sameTarget(next, entry.target)) {
+        entry.removed = true;
+        this.entries.delete(url);
+        if (!next) removed.push(url);
+      }
+    }
+    const now = Date.now();
+    for (const target of targets) {
+      if (this.entries.has(target.url)) continue;
+      const entry: Entry = { target, collector: this.opts.createCollector(target), nextAt: now, seq: 0, running: false, failures: 0, removed: false };
+      this.entries.set(target.url, entry);
+      this.heap.push(entry, now);
+      added.push(target.url);
+    }
+    this.opts.observer?.setTargets(this.entries.size);
+    if (this.running) this.arm();
+    return { added, removed };
+  }
+
+  start(): void {
+    this.running = true;
+    this.arm();
+  }
+
+  /** Stops scheduling, aborts polls in flight and waits for them, at most `graceMs`. */
+  async stop(graceMs = 2000): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.stopController.abort(new Error('agent stopping'));
+    if (graceMs <= 0 || this.inFlight.size === 0) return;
+    let graceTimer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(graceTimer);
+  }
+
+  private arm(): void {
+    const top = this.heap.peekAt();
+    if (top === undefined || !this.running) return;
+    if (this.timer && this.timerAt <= top) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = top;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, top - Date.now()));
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = Date.now();
+    for (let entry = this.heap.popDue(now); entry; entry = this.heap.popDue(now)) {
+      if (entry.running) {
+        this.opts.observer?.pollSkipped(entry.target.scheme);
+        this.reschedule(entry, now);
+      } else this.ready.push(entry);
+    }
+    this.pump();
+    this.arm();
+  }
+
+  private pump(): void {
+    while (this.running && this.inFlight.size < this.opts.concurrency && this.readyHead < this.ready.length) {
+      const entry = this.ready[this.readyHead++]!;
+      if (!entry.removed) this.launch(entry);
+    }
+    if (this.readyHead === this.ready.length) {
+      this.ready.length = 0;
+      this.readyHead = 0;
+    }
+    this.opts.observer?.setInFlight(this.inFlight.size);
+  }
+
+  private launch(entry: Entry): void {
+    entry.running = true;
+    // Fixed cadence from the start of each poll: a poll that overruns its interval makes the next one
+    // come due while it runs, which is skipped and counted rather than stacked.
+    this.reschedule(entry, Date.now());
+    const started = performance.now();
+    const promise = this.poll(entry).then((snapshots) => {
+      entry.running = false;
+      const seconds = (performance.now() - started) / 1000;
+      const failed = snapshots.find((s) => !s.up);
+      this.opts.observer?.observePoll(entry.target.scheme, seconds, failed?.error_reason ?? (failed ? 'other' : undefined));
+      if (!entry.removed && this.running) {
+        this.opts.onResult(entry.target, snapshots);
+        const unreachable = snapshots.length > 0 && snapshots.every((s) => !s.up && s.error_reason !== undefined && UNREACHABLE.has(s.error_reason));
+        const wasBackingOff = entry.failures > 1;
+        entry.failures = unreachable ? entry.failures + 1 : 0;
+        if (entry.failures > 1 || wasBackingOff) this.reschedule(entry, Date.now());
+      }
+    });
+    this.inFlight.add(promise);
+    void promise.finally(() => {
+      this.inFlight.delete(promise);
+      this.pump();
+      this.arm();
+    });
+  }
+
+  private async poll(entry: Entry): Promise<DeviceSnapshot[]> {
+    // The collector enforces the target's timeout itself; this deadline only catches a collector that
+    // ignores it, so one stuck device can never hold a concurrency slot forever.
+    const deadline = new AbortController();
+    const onStop = () => deadline.abort(this.stopController.signal.reason);
+    this.stopController.signal.addEventListener('abort', onStop, { once: true });
+    const hardStop = setTimeout(() => deadline.abort(new Error('poll exceeded twice its timeout')), entry.target.timeoutMs * 2 + 1000);
+    try {
+      return await entry.collector.collect(deadline.signal);
+    } catch (err) {
+      this.opts.logger?.error({ err, target: entry.target.url }, 'collector threw; this is a bug, the device is reported down');
+      return [];
+    } finally {
+      clearTimeout(hardStop);
+      this.stopController.signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  /** Next poll one interval (± jitter) from now, or later while backing off from an unreachable device. */
+  private reschedule(entry: Entry, now: number): void {
+    const interval = entry.target.intervalMs;
+    const base = entry.failures <= 1 ? interval : Math.min(interval * 2 ** (entry.failures - 1), Math.max(this.opts.backoffMaxMs, interval));
+    const jitter = (this.random() * 2 - 1) * this.opts.jitterRatio * interval;
+    entry.nextAt = now + Math.max(0, base + jitter);
+    entry.seq++;
+    this.heap.push(entry, entry.nextAt);
+  }
+}
+
+function sameTarget(a: Target, b: Target): boolean {
+  return a.intervalMs === b.intervalMs && a.timeoutMs === b.timeoutMs && JSON.stringify(a.labels) === JSON.stringify(b.labels);
+}
+
+/** Min-heap of (due time, entry); stale items (entry removed or rescheduled) are dropped when popped. */
+class DueHeap {
+  private readonly at: number[] = [];
+  private readonly items: Entry[] = [];
+  private readonly seqs: number[] = [];
+
+  push(entry: Entry, at: number): void {
+    this.at.push(at);
+    this.items.push(entry);
+    this.seqs.push(entry.seq);
+    let i = this.at.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.at[parent]! <= at) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  peekAt(): number | undefined {
+    this.dropStale();
+    return this.at[0];
+  }
+
+  popDue(now: number): Entry | undefined {
+    this.dropStale();
+    if (this.at.length === 0 || this.at[0]! > now) return undefined;
+    return this.pop();
+  }
+
+  private dropStale(): void {
+    while (this.items.length > 0 && (this.items[0]!.removed || this.items[0]!.seq !== this.seqs[0])) this.pop();
+  }
+
+  private pop(): Entry {
+    const top = this.items[0]!;
+    const lastAt = this.at.pop()!;
+    const lastItem = this.items.pop()!;
+    const lastSeq = this.seqs.pop()!;
+    if (this.items.length > 0) {
+      this.at[0] = lastAt;
+      this.items[0] = lastItem;
+      this.seqs[0] = lastSeq;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < this.at.length && this.at[l]! < this.at[m]!) m = l;
+        if (r < this.at.length && this.at[r]! < this.at[m]!) m = r;
+        if (m === i) break;
+        this.swap(i, m);
+        i = m;
+      }
+    }
+    return top;
+  }
+
+  private swap(i: number, j: number): void {
+    [this.at[i], this.at[j]] = [this.at[j]!, this.at[i]!];
+    [this.items[i], this.items[j]] = [this.items[j]!, this.items[i]!];
+    [this.seqs[i], this.seqs[j]] = [this.seqs[j]!, this.seqs[i]!];
+  }
+}

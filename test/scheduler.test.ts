@@ -1,0 +1,251 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Scheduler, type PollObserver } from '../agent/scheduler.js';
+import { downSnapshot, type DeviceSnapshot, type ErrorReason } from '../agent/snapshot.js';
+import type { Collector, Target } from '../collectors/target.js';
+
+function target(i: number, intervalMs = 10_000): Target {
+  return { url: `cgminer://10.0.0.${i}:4028`, scheme: 'cgminer', host: `10.0.0.${i}`, port: 4028, labels: {}, intervalMs, timeoutMs: 2000 };
+}
+
+function upSnapshot(t: Target): DeviceSnapshot {
+  return { id: `asic/${t.host}`, kind: 'asic', target: t.url, labels: {}, up: true, observed_at: new Date().toISOString(), temperatures_c: {}, fans_rpm: [] };
+}
+
+/** A collector whose polls the test finishes by hand, to control overlap and timing exactly. */
+class ManualCollector implements Collector {
+  pending: Array<(s: DeviceSnapshot[]) => void> = [];
+  calls = 0;
+  failWith: ErrorReason | undefined;
+  constructor(readonly target: Target) {}
+  collect(): Promise<DeviceSnapshot[]> {
+    this.calls++;
+    return new Promise((resolve) => this.pending.push(resolve));
+  }
+  finish(): void {
+    const resolve = this.pending.shift();
+    const t = this.target;
+    resolve?.(this.failWith ? [downSnapshot({ id: `asic/${t.host}`, kind: 'asic', target: t.url, labels: {} }, this.failWith, 'test failure')] : [upSnapshot(t)]);
+  }
+}
+
+function observer(): PollObserver & { skipped: number; polls: Array<ErrorReason | undefined>; maxInFlight: number } {
+  return {
+    skipped: 0,
+    polls: [],
+    maxInFlight: 0,
+    observePoll(_c, _s, reason) {
+      this.polls.push(reason);
+    },
+    pollSkipped() {
+      this.skipped++;
+    },
+    setInFlight(n) {
+      this.maxInFlight = Math.max(this.maxInFlight, n);
+    },
+    setTargets() {},
+  };
+}
+
+describe('Scheduler', () => {
+  beforeEach(() => vi.useFakeTimers({ now: 1_700_000_000_000 }));
+  afterEach(() => vi.useRealTimers());
+
+  it('polls every target at once on start, then on its interval', async () => {
+    const collectors = new Map<string, ManualCollector>();
+    const results: string[] = [];
+    const s = new Scheduler({
+      concurrency: 10,
+      jitterRatio: 0,
+      backoffMaxMs: 60_000,
+      createCollector: (t) => {
+        const c = new ManualCollector(t);
+        collectors.set(t.url, c);
+        return c;
+      },
+      onResult: (t) => results.push(t.url),
+      random: () => 0.5,
+    });
+    s.setTargets([target(1), target(2)]);
+    s.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect([...collectors.values()].map((c) => c.calls)).toEqual([1, 1]);
+    for (const c of collectors.values()) c.finish();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(results).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect([...collectors.values()].map((c) => c.calls)).toEqual([1, 1]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect([...collectors.values()].map((c) => c.calls)).toEqual([2, 2]);
+    await s.stop(0);
+  });
+
+  it('never runs more than `concurrency` polls at once and queues the rest', async () => {
+    const collectors: ManualCollector[] = [];
+    const obs = observer();
+    const s = new Scheduler({
+      concurrency: 3,
+      jitterRatio: 0,
+      backoffMaxMs: 60_000,
+      createCollector: (t) => {
+        const c = new ManualCollector(t);
+        collectors.push(c);
+        return c;
+      },
+      onResult: () => {},
+      observer: obs,
+    });
+    s.setTargets(Array.from({ length: 10 }, (_, i) => target(i + 1)));
+    s.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(collectors.filter((c) => c.calls === 1)).toHaveLength(3);
+    collectors[0]!.finish();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(collectors.filter((c) => c.calls === 1)).toHaveLength(4);
+    expect(s.inFlightCount).toBe(3);
+    expect(obs.maxInFlight).toBe(3);
+    await s.stop(0);
+  });
+
+  it('never polls one device twice at once: a due poll of a busy device is skipped and counted', async () => {
+    let collector!: ManualCollector;
+    const obs = observer();
+    const s = new Scheduler({
+      concurrency: 5,
+      jitterRatio: 0,
+      backoffMaxMs: 60_000,
+      createCollector: (t) => (collector = new ManualCollector(t)),
+      onResult: () => {},
+      observer: obs,
+    });
+    s.setTargets([target(1, 1000)]);
+    s.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(collector.calls).toBe(1);
+    collector.finish();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(collector.calls).toBe(2);
+    // This poll hangs past the next due time.
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(collector.calls).toBe(2);
+    expect(obs.skipped).toBe(1);
+    collector.finish();
+    await s.stop(0);
+  });
+
+  it('backs off from an unreachable device, doubling up to the cap, and resets once it answers', async () => {
+    let collector!: ManualCollector;
+    const s = new Scheduler({
+      concurrency: 5,
+      jitterRatio: 0,
+      backoffMaxMs: 40_000,
+      createCollector: (t) => (collector = new ManualCollector(t)),
+      onResult: () => {},
+    });
+    s.setTargets([target(1, 10_000)]);
+    s.start();
+    await vi.advanceTimersByTimeAsync(0);
+    collector.failWith = 'refused';
+    const pollTimes: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const before = collector.calls;
+      collector.finish();
+      let waited = 0;
+      while (collector.calls === before) {
+        await vi.advanceTimersByTimeAsync(1000);
+        waited += 1000;
+      }
+      pollTimes.push(waited);
+    }
+    expect(pollTimes).toEqual([10_000, 20_000, 40_000, 40_000, 40_000]);
+    collector.failWith = undefined;
+    const callsBeforeRecovery = collector.calls;
+    expect(callsBeforeRecovery).toBe(6);
+    collector.finish();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(collector.calls).toBe(callsBeforeRecovery + 1);
+    await s.stop(0);
+  });
+
+  it('does not back off from a device that answers with an API error', async () => {
+    let collector!: ManualCollector;
+    const s = new Scheduler({ concurrency: 1, jitterRatio: 0, backoffMaxMs: 60_000, createCollector: (t) => (collector = new ManualCollector(t)), onResult: () => {} });
+    s.setTargets([target(1, 5000)]);
+    s.start();
+    await vi.advanceTimersByTimeAsync(0);
+    collector.failWith = 'api_error';
+    for (let i = 0; i < 3; i++) {
+      collector.finish();
+      await vi.advanceTimersByTimeAsync(5000);
+    }
+    expect(collector.calls).toBe(4);
+    await s.stop(0);
+  });
+
+  it('spreads polls with jitter inside ± jitter_ratio of the interval', async () => {
+    let collector!: ManualCollector;
+    const s = new Scheduler({ concurrency: 1, jitterRatio: 0.1, backoffMaxMs: 60_000, createCollector: (t) => (collector = new ManualCollector(t)), onResult: () => {}, random: () => 0 });
+    s.setTargets([target(1, 10_000)]);
+    s.start();
+    await vi.advanceTimersByTimeAsync(0);
+    collector.finish();
+    await vi.advanceTimersByTimeAsync(8_999);
+    expect(collector.calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(collector.calls).toBe(2);
+    await s.stop(0);
+  });
+
+  it('keeps schedules of unchanged targets across setTargets, drops removed ones and discards their late results', async () => {
+    const collectors = new Map<string, ManualCollector>();
+    const results: string[] = [];
+    const s = new Scheduler({
+      concurrency: 5,
+      jitterRatio: 0,
+      backoffMaxMs: 60_000,
+      createCollector: (t) => {
+        const c = new ManualCollector(t);
+        collectors.set(t.url, c);
+        return c;
+      },
+      onResult: (t) => results.push(t.url),
+    });
+    s.setTargets([target(1), target(2)]);
+    s.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const { added, removed } = s.setTargets([target(1), target(3)]);
+    expect(added).toEqual([target(3).url]);
+    expect(removed).toEqual([target(2).url]);
+    await vi.advanceTimersByTimeAsync(0);
+    for (const c of collectors.values()) c.finish();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(results.sort()).toEqual([target(1).url, target(3).url]);
+    expect(collectors.get(target(1).url)!.calls).toBe(1);
+    await s.stop(0);
+  });
+
+  it('stop() aborts polls in flight and resolves within its grace period', async () => {
+    vi.useRealTimers();
+    let seen: AbortSignal | undefined;
+    const s = new Scheduler({
+      concurrency: 1,
+      jitterRatio: 0,
+      backoffMaxMs: 60_000,
+      createCollector: (t) => ({
+        target: t,
+        collect: (signal) =>
+          new Promise<DeviceSnapshot[]>((resolve) => {
+            seen = signal;
+            signal.addEventListener('abort', () => resolve([]));
+          }),
+      }),
+      onResult: () => {},
+    });
+    s.setTargets([target(1)]);
+    s.start();
+    while (!seen) await new Promise((r) => setTimeout(r, 1));
+    expect(seen.aborted).toBe(false);
+    await s.stop(1000);
+    expect(seen?.aborted).toBe(true);
+    expect(s.inFlightCount).toBe(0);
+  });
+});
