@@ -307,7 +307,7 @@ export interface SitePlan {
   cap_kw?: number;
   /** Draw of everything planned to run plus the unassessed devices that are up. */
   planned_kw: number;
-  /** cap − planned, when there is a cap. */
+  /** cap − planned, when there is a cap; negative when the load the plan cannot move alone exceeds it. */
   headroom_kw?: number;
   devices: PlannedDevice[];
   totals: Record<PlannedActivity, ActivityTotals>;

@@ -1,0 +1,274 @@
+import { describe, expect, it } from 'vitest';
+import type { DeviceSnapshot } from '../agent/snapshot.js';
+import type { EconomicInputs, InputReading } from '../agent/economics/inputs.js';
+import { hashpriceUsdPerThDay } from '../agent/economics/bitcoin.js';
+import { assessDevice, assessDevices, planSite, type DeviceAssessment } from '../agent/economics/assess.js';
+
+const AT = '2025-11-20T12:00:00.000Z';
+const configured = (value: number): InputReading => ({ value, origin: 'config', stale: false });
+const HASHPRICE = hashpriceUsdPerThDay({ priceUsd: 91_000, difficulty: 152e12, subsidyBtc: 3.125, feesPerBlockBtc: 0.03, poolFeeRatio: 0 });
+
+function inputs(powerUsdPerKwh: number, over: Partial<EconomicInputs> = {}): EconomicInputs {
+  return {
+    at: AT,
+    btc_price_usd: configured(91_000),
+    difficulty: configured(152e12),
+    fees_per_block_btc: configured(0.03),
+    block_height: configured(925_000),
+    subsidy_btc: configured(3.125),
+    pool_fee_ratio: 0,
+    power_price_usd_per_kwh: configured(powerUsdPerKwh),
+    gpu_models: {
+      'NVIDIA H100 80GB HBM3': { rate_usd_per_hour: 2.0, occupancy_ratio: 0.8, platform_fee_ratio: 0.2, mining_revenue_usd_per_day: 1.5 },
+      'NVIDIA GeForce RTX 2080 SUPER': { rate_usd_per_hour: 0.05, occupancy_ratio: 0.5, platform_fee_ratio: 0.25 },
+    },
+    replace_drift_ratio: 0.25,
+    missing: [],
+    ...over,
+  };
+}
+
+function asic(id: string, model: string, th: number, watts: number, over: Partial<DeviceSnapshot> = {}): DeviceSnapshot {
+  return {
+    id,
+    kind: 'asic',
+    target: `cgminer://${id}:4028`,
+    address: id,
+    labels: { site: 'tx1' },
+    model,
+    up: true,
+    observed_at: AT,
+    hashrate_hs: th * 1e12,
+    power_w: watts,
+    power_source: 'reported',
+    temperatures_c: {},
+    fans_rpm: [],
+    ...over,
+  };
+}
+
+function gpu(id: string, name: string, watts: number, over: Partial<DeviceSnapshot> = {}): DeviceSnapshot {
+  return {
+    id,
+    kind: 'gpu',
+    target: 'nvidia://gpu-node-1',
+    labels: {},
+    model: name,
+    up: true,
+    observed_at: AT,
+    power_w: watts,
+    power_source: 'gpu_counter',
+    temperatures_c: { gpu: 55 },
+    fans_rpm: [],
+    gpu: { index: 0, uuid: id, name, utilization_ratio: 0.97 },
+    ...over,
+  };
+}
+
+describe('assessDevice: ASICs', () => {
+  it('mines with a profitable S21 and quotes its numbers', () => {
+    const a = assessDevice(asic('10.0.1.1', 'Antminer S21', 200, 3500), inputs(0.05));
+    expect(a.recommendation).toBe('mine');
+    expect(a.revenue_usd_per_day.mining).toBeCloseTo(200 * HASHPRICE, 10);
+    expect(a.power_cost_usd_per_day).toBeCloseTo(3.5 * 24 * 0.05, 10);
+    expect(a.margin_usd_per_day.mining).toBeCloseTo(200 * HASHPRICE - 4.2, 10);
+    expect(a.break_even_usd_per_kwh).toBeCloseTo((200 * HASHPRICE) / (3.5 * 24), 10);
+    expect(a.efficiency_j_per_th).toBeCloseTo(17.5, 10);
+    expect(a.nominal_efficiency_j_per_th).toBe(17.5);
+    expect(a.efficiency_drift_ratio).toBeCloseTo(0, 10);
+    expect(a.hashprice_usd_per_th_day).toBeCloseTo(HASHPRICE, 12);
+    expect(a.stale).toBe(false);
+    expect(a.reason).toBe('mine: mining earns $7.60/day, power costs $4.20/day at $0.050/kWh; margin $3.40/day; break-even $0.090/kWh');
+  });
+
+  it('curtails an S9 at $0.08/kWh', () => {
+    const a = assessDevice(asic('10.0.1.2', 'Antminer S9', 13.5, 1323), inputs(0.08));
+    expect(a.recommendation).toBe('curtail');
+    expect(a.margin_usd_per_day.mining).toBeLessThan(0);
+    expect(a.reason).toBe('curtail: mining earns $0.51/day, power costs $2.54/day at $0.080/kWh; break-even $0.016/kWh');
+  });
+
+  it('replaces an S19 Pro whose efficiency drifted beyond the limit, even while it still pays', () => {
+    // 80 TH/s at the full 3250 W: 40.6 J/TH against a nominal 29.55.
+    const a = assessDevice(asic('10.0.1.3', 'Antminer S19 Pro', 80, 3250), inputs(0.03));
+    expect(a.margin_usd_per_day.mining).toBeGreaterThan(0);
+    expect(a.efficiency_drift_ratio).toBeCloseTo(40.625 / 29.55 - 1, 6);
+    expect(a.recommendation).toBe('replace');
+    expect(a.reason).toBe('replace: efficiency 40.6 J/TH is 37% worse than nominal 29.6 J/TH (limit 25%); mining earns $3.04/day, power costs $2.34/day at $0.030/kWh');
+  });
+
+  it('does not judge drift on an estimated watt figure', () => {
+    const a = assessDevice(asic('10.0.1.3', 'Antminer S19 Pro', 80, 3250, { power_source: 'nameplate' }), inputs(0.03));
+    expect(a.efficiency_drift_ratio).toBeUndefined();
+    expect(a.recommendation).toBe('mine');
+  });
+
+  it('keeps a drift just inside the limit mining', () => {
+    const a = assessDevice(asic('10.0.1.3', 'Antminer S19 Pro', 90, 3250), inputs(0.03)); // 36.1 J/TH: 22% worse
+    expect(a.recommendation).toBe('mine');
+  });
+
+  it('replaces a model that pays now but cannot break even at the reference price', () => {
+    const a = assessDevice(asic('10.0.1.4', 'Antminer S19 Pro', 110, 3250), inputs(0.03, { reference_usd_per_kwh: 0.06 }));
+    expect(a.break_even_usd_per_kwh).toBeCloseTo((110 * HASHPRICE) / 78, 10);
+    expect(a.recommendation).toBe('replace');
+    expect(a.reason).toMatch(/^replace: break-even \$0\.054\/kWh is below the reference \$0\.060\/kWh; mining earns \$4\.18\/day/);
+    // The same machine at a reference it does meet keeps mining.
+    expect(assessDevice(asic('10.0.1.4', 'Antminer S19 Pro', 110, 3250), inputs(0.03, { reference_usd_per_kwh: 0.05 })).recommendation).toBe('mine');
+  });
+
+  it('curtails a healthy machine losing money before judging it against the reference price', () => {
+    const a = assessDevice(asic('10.0.1.2', 'Antminer S9', 13.5, 1323), inputs(0.08, { reference_usd_per_kwh: 0.05 }));
+    expect(a.recommendation).toBe('curtail');
+  });
+
+  it('gives down devices and devices without readings a reason and no recommendation', () => {
+    const down = assessDevice(asic('10.0.1.5', 'Antminer S19', 95, 3250, { up: false, error: 'connect ECONNREFUSED 10.0.1.5:4028', hashrate_hs: undefined, power_w: undefined }), inputs(0.05));
+    expect(down.recommendation).toBeUndefined();
+    expect(down.reason).toBe('down: connect ECONNREFUSED 10.0.1.5:4028');
+
+    const noPower = assessDevice(asic('10.0.1.6', 'Antminer S19', 95, 0, { power_w: undefined }), inputs(0.05));
+    expect(noPower.recommendation).toBeUndefined();
+    expect(noPower.reason).toBe('no power reading');
+
+    const idle = assessDevice(asic('10.0.1.7', 'Antminer S19', 0, 180), inputs(0.05));
+    expect(idle.recommendation).toBeUndefined();
+    expect(idle.reason).toBe('hashing 0 H/s while drawing 180 W');
+    expect(idle.power_cost_usd_per_day).toBeCloseTo(0.18 * 24 * 0.05, 10);
+
+    const pdu = assessDevice({ ...asic('pdu-1', 'AP8941', 0, 4000), kind: 'pdu', hashrate_hs: undefined }, inputs(0.05));
+    expect(pdu.reason).toBe('no economics for a pdu');
+  });
+
+  it('marks an assessment stale when an input it used is stale, and says which', () => {
+    const a = assessDevice(asic('10.0.1.1', 'Antminer S21', 200, 3500), inputs(0.05, { btc_price_usd: { value: 91_000, origin: 'live', stale: true, age_ms: 7_200_000 } }));
+    expect(a.stale).toBe(true);
+    expect(a.stale_inputs).toEqual(['btc_price_usd']);
+    expect(a.recommendation).toBe('mine');
+    expect(a.reason).toMatch(/ \[stale: btc_price_usd\]$/);
+
+    const gpuOnly = assessDevice(gpu('GPU-1', 'NVIDIA H100 80GB HBM3', 700), inputs(0.05, { btc_price_usd: { value: 91_000, origin: 'live', stale: true } }));
+    expect(gpuOnly.stale).toBe(false); // leasing does not use the BTC price
+  });
+
+  it('says what is missing when a live input has never arrived', () => {
+    const { btc_price_usd: _dropped, ...rest } = inputs(0.05);
+    const a = assessDevice(asic('10.0.1.1', 'Antminer S21', 200, 3500), { ...rest, missing: ['bitcoin price: no value fetched yet (HTTP 429)'] });
+    expect(a.recommendation).toBeUndefined();
+    expect(a.reason).toBe('no hashprice: missing btc_price_usd (bitcoin price: no value fetched yet (HTTP 429))');
+  });
+});
+
+describe('assessDevice: GPUs', () => {
+  it('leases an H100 when leasing beats mining', () => {
+    const a = assessDevice(gpu('GPU-aaaa', 'NVIDIA H100 80GB HBM3', 700), inputs(0.05));
+    const lease = 2.0 * 24 * 0.8 * (1 - 0.2);
+    expect(a.revenue_usd_per_day).toEqual({ leasing: lease, mining: 1.5 });
+    expect(a.margin_usd_per_day.leasing).toBeCloseTo(lease - 0.84, 10);
+    expect(a.best_activity).toBe('leasing');
+    expect(a.break_even_usd_per_kwh).toBeCloseTo(lease / (0.7 * 24), 10);
+    expect(a.recommendation).toBe('lease');
+    expect(a.reason).toBe('lease: leasing earns $30.72/day vs mining $1.50/day, power costs $0.84/day at $0.050/kWh; margin $29.88/day; break-even $1.829/kWh');
+  });
+
+  it('matches the configured model ignoring case and spacing, and curtails a GPU whose lease does not pay its power', () => {
+    const a = assessDevice(gpu('GPU-bbbb', 'NVIDIA GeForce  RTX 2080 Super', 250), inputs(0.1));
+    expect(a.revenue_usd_per_day).toEqual({ leasing: 0.05 * 24 * 0.5 * 0.75 });
+    expect(a.recommendation).toBe('curtail');
+    expect(a.reason).toBe('curtail: leasing earns $0.45/day, power costs $0.60/day at $0.100/kWh; break-even $0.075/kWh');
+  });
+
+  it('has no recommendation for a GPU model without configured rates', () => {
+    const a = assessDevice(gpu('GPU-cccc', 'NVIDIA L40S', 350), inputs(0.05));
+    expect(a.recommendation).toBeUndefined();
+    expect(a.reason).toBe('no gpu_models entry for "NVIDIA L40S"');
+  });
+});
+
+describe('planSite', () => {
+  const fleet = [
+    asic('s21', 'Antminer S21', 200, 3500), // margin/W ≈ 0.00097
+    asic('s19pro', 'Antminer S19 Pro', 110, 3250), // ≈ 0.000086
+    asic('s19jpro', 'Antminer S19j Pro', 100, 3050), // ≈ 0.000046
+    asic('s9', 'Antminer S9', 13.5, 1323), // loses money: curtail
+    gpu('GPU-h100', 'NVIDIA H100 80GB HBM3', 700), // ≈ 0.043
+    asic('s19-idle', 'Antminer S19', 0, 1000), // up, drawing, not hashing: load the plan cannot move
+    asic('s19-down', 'Antminer S19', 95, 3250, { up: false, error: 'timeout', hashrate_hs: undefined, power_w: undefined }),
+  ];
+  const assessments = assessDevices(fleet, inputs(0.05));
+  const byId = (plan: ReturnType<typeof planSite>) => Object.fromEntries(plan.devices.map((d) => [d.device_id, d]));
+
+  it('runs every paying device without a cap', () => {
+    const plan = planSite(assessments);
+    const d = byId(plan);
+    expect(d['s21']?.activity).toBe('mining');
+    expect(d['s19pro']?.activity).toBe('mining');
+    expect(d['s19jpro']?.activity).toBe('mining');
+    expect(d['GPU-h100']?.activity).toBe('leasing');
+    expect(d['s9']).toMatchObject({ activity: 'curtailed', curtailed_by_cap: false });
+    expect(d['s19-idle']).toMatchObject({ activity: 'unassessed', power_kw: 1 });
+    expect(d['s19-down']).toMatchObject({ activity: 'unassessed', power_kw: 0 });
+    expect(plan.planned_kw).toBeCloseTo(3.5 + 3.25 + 3.05 + 0.7 + 1, 10);
+    expect(plan.headroom_kw).toBeUndefined();
+  });
+
+  it('curtails the lowest margin per watt first and stays under the cap', () => {
+    const cap = 8;
+    const plan = planSite(assessments, cap);
+    const d = byId(plan);
+    // Budget after the 1 kW it cannot move: 7 kW. H100 (0.7) + S21 (3.5) = 4.2; the S19 Pro (3.25) would make 7.45.
+    expect(d['GPU-h100']?.activity).toBe('leasing');
+    expect(d['s21']?.activity).toBe('mining');
+    expect(d['s19pro']).toMatchObject({ activity: 'curtailed', curtailed_by_cap: true });
+    expect(d['s19jpro']).toMatchObject({ activity: 'curtailed', curtailed_by_cap: true });
+    expect(d['s19pro']?.reason).toMatch(/^curtail: site cap 8 kW reached; mining nets \$0\.28\/day over 3\.25 kW/);
+    expect(plan.planned_kw).toBeCloseTo(5.2, 10);
+    expect(plan.planned_kw).toBeLessThanOrEqual(cap);
+    expect(plan.headroom_kw).toBeCloseTo(2.8, 10);
+
+    const kept = plan.devices.filter((x) => x.activity === 'mining' || x.activity === 'leasing');
+    const cut = plan.devices.filter((x) => x.curtailed_by_cap);
+    expect(Math.min(...kept.map((x) => x.margin_usd_per_watt_day!))).toBeGreaterThan(Math.max(...cut.map((x) => x.margin_usd_per_watt_day!)));
+  });
+
+  it('keeps the S19 Pro once the cap has room for it, and the S19j Pro still goes first', () => {
+    const plan = planSite(assessments, 8.5);
+    const d = byId(plan);
+    expect(d['s19pro']?.activity).toBe('mining');
+    expect(d['s19jpro']).toMatchObject({ activity: 'curtailed', curtailed_by_cap: true });
+    expect(plan.planned_kw).toBeCloseTo(8.45, 10);
+  });
+
+  it('totals count, power, revenue, cost and margin by activity', () => {
+    const plan = planSite(assessments, 8);
+    const a = Object.fromEntries(assessments.map((x) => [x.device_id, x])) as Record<string, DeviceAssessment>;
+    expect(plan.totals.mining.count).toBe(1);
+    expect(plan.totals.mining.power_kw).toBeCloseTo(3.5, 10);
+    expect(plan.totals.mining.revenue_usd_per_day).toBeCloseTo(a['s21']!.revenue_usd_per_day.mining!, 10);
+    expect(plan.totals.mining.margin_usd_per_day).toBeCloseTo(a['s21']!.margin_usd_per_day.mining!, 10);
+    expect(plan.totals.leasing).toMatchObject({ count: 1, power_kw: 0.7 });
+    expect(plan.totals.leasing.margin_usd_per_day).toBeCloseTo(30.72 - 0.84, 10);
+    expect(plan.totals.curtailed.count).toBe(3);
+    expect(plan.totals.curtailed.power_kw).toBeCloseTo(3.25 + 3.05 + 1.323, 10);
+    expect(plan.totals.unassessed).toMatchObject({ count: 2, power_kw: 1 });
+    expect(plan.totals.unassessed.power_cost_usd_per_day).toBeCloseTo(1 * 24 * 0.05, 10);
+  });
+
+  it('values one more MW of mining at the median J/TH and of leasing at the median lease value per watt', () => {
+    const plan = planSite(assessments);
+    const medianJPerTh = (3250 / 110 + 3050 / 100) / 2; // S21 17.5, S19 Pro 29.5, S19j Pro 30.5, S9 98
+    const costPerMw = 1000 * 24 * 0.05;
+    expect(plan.one_more_mw.mining?.revenue_usd_per_day).toBeCloseTo(HASHPRICE * (1e6 / medianJPerTh), 8);
+    expect(plan.one_more_mw.mining?.margin_usd_per_day).toBeCloseTo(HASHPRICE * (1e6 / medianJPerTh) - costPerMw, 8);
+    expect(plan.one_more_mw.mining?.basis).toMatch(/median 30\.0 J\/TH of 4 assessed/);
+    expect(plan.one_more_mw.leasing?.revenue_usd_per_day).toBeCloseTo((30.72 / 700) * 1e6, 6);
+    expect(plan.one_more_mw.leasing?.basis).toMatch(/700 W per GPU, ~1429 GPUs/);
+    expect(plan.one_more_mw.better).toBe('leasing');
+  });
+
+  it('is stale when any assessment behind it is', () => {
+    const stale = assessDevices(fleet, inputs(0.05, { difficulty: { value: 152e12, origin: 'live', stale: true } }));
+    expect(planSite(stale).stale).toBe(true);
+    expect(planSite(assessments).stale).toBe(false);
+  });
+});
