@@ -264,7 +264,7 @@ describe('farm scale and seed-chosen faults', () => {
 
   it('draws ~0.5% dead miners and ~1.5% failed boards from the seed, deterministically', () => {
     const model = findModel('Antminer S19 Pro')!;
-    const draw = (seed: number) => Array.from({ length: 20_000 }, (_, index) => drawTraits({ seed, index, model, failures: true }));
+    const draw = (seed: number) => Array.from({ length: 10_000 }, (_, index) => drawTraits({ seed, index, model, failures: true }));
     const a = draw(1);
     const dead = a.filter((t) => t.dead).length / a.length;
     const failedBoard = a.filter((t) => t.failedBoard >= 0).length / a.length;
