@@ -1,0 +1,210 @@
+/**
+ * Bitmain Antminer stock firmware (bmminer / cgminer 4.x: S9, S17, S19, T17 families) and the forks
+ * that keep its `stats` layout (Hiveon, asicseer, MSKminer) until one of them gets its own dialect.
+ * The second STATS row holds everything: `GHS 5s`, per-chain `chain_rateN` / `chain_acnN` /
+ * `temp_chipN`, fans `fanN`, nominal `total_rateideal`.
+ */
+import { findModel, type ModelSpec } from '../../../agent/catalog.js';
+import type { BoardSnapshot, DeviceSnapshot } from '../../../agent/snapshot.js';
+import { rowsOf, type CgminerReply } from '../reply.js';
+import {
+  applySummaryCounters, count, dashValues, maxOf, num, poolsOf, rowHashrate, setIfDefined, str, temperature,
+  toHs, unitFactor, upSnapshot, type Row,
+} from './fields.js';
+import type { CgminerDialect, NormalizeContext } from './types.js';
+
+/** Highest chain slot bmminer reports (S17/T17 print 16, S19 prints 4, S9 uses 6-8 of 16). */
+const MAX_CHAINS = 16;
+/** A board under this share of its own nominal rate is degraded: normal spread is a few percent. */
+const DEGRADED_HASHRATE_RATIO = 0.8;
+/** Firmware that reuse the Antminer `Type` but are read by their own dialect (once written). */
+const OTHER_FIRMWARE_KEYS = ['LUXminer', 'BOSminer', 'BOSminer+', 'BOSer'];
+
+function header(reply: CgminerReply): Row | undefined {
+  const stats = rowsOf(reply.stats, 'STATS')[0];
+  if (stats && ('Type' in stats || 'BMMiner' in stats)) return stats;
+  return rowsOf(reply.version, 'VERSION')[0];
+}
+
+export const antminerDialect: CgminerDialect = {
+  name: 'antminer',
+  identify(reply) {
+    const version = rowsOf(reply.version, 'VERSION')[0];
+    if (version && OTHER_FIRMWARE_KEYS.some((k) => k in version)) return false;
+    const h = header(reply);
+    if (!h) return false;
+    return 'BMMiner' in h || /^\s*antminer/i.test(str(h['Type']) ?? '');
+  },
+  normalize(reply, ctx) {
+    return normalizeAntminer(reply, ctx);
+  },
+};
+
+function normalizeAntminer(reply: CgminerReply, ctx: NormalizeContext): DeviceSnapshot {
+  const snapshot = upSnapshot(ctx.target, ctx.observedAt, antminerDialect.name);
+  const head = header(reply);
+  const type = str(head?.['Type']);
+  const spec = findModel(type);
+  const model = spec?.model ?? cleanType(type);
+  setIfDefined(snapshot, 'model', model);
+  const vendor = spec?.vendor ?? (/antminer/i.test(type ?? '') ? 'Bitmain' : undefined);
+  setIfDefined(snapshot, 'vendor', vendor);
+  setIfDefined(snapshot, 'firmware', str(head?.['CompileTime']) ?? str(head?.['Miner']) ?? str(head?.['BMMiner']) ?? str(head?.['CGMiner']));
+
+  const stats = rowsOf(reply.stats, 'STATS').find((r) => 'ID' in r || 'GHS 5s' in r || 'chain_acn1' in r);
+  // bmminer writes its chains' unit in rate_unit; scrypt models (L3+) predate it and mean MH/s under "GHS".
+  const unit = unitFactor(stats?.['rate_unit']) ?? (/\bL\d/i.test(type ?? '') ? 1e6 : 1e9);
+  const summary = rowsOf(reply.summary, 'SUMMARY')[0];
+
+  applySummaryCounters(snapshot, summary);
+  const hashrate = (summary && rowHashrate(summary, unit)) ?? (stats && rowHashrate(stats, unit));
+  setIfDefined(snapshot, 'hashrate_hs', hashrate);
+  if (stats) {
+    if (snapshot.uptime_s === undefined) setIfDefined(snapshot, 'uptime_s', count(stats['Elapsed']));
+    const ideal = num(stats['total_rateideal']);
+    if (ideal !== undefined && ideal > 0) snapshot.nominal_hashrate_hs = toHs(ideal, unit);
+    snapshot.fans_rpm = fansOf(stats);
+    const { boards, problems } = boardsOf(stats, unit, spec, hashrate);
+    if (boards.length) snapshot.boards = boards;
+    for (const b of boards) {
+      setIfDefined(snapshot.temperatures_c, `board${b.index}_chip`, b.chip_temperature_c);
+      setIfDefined(snapshot.temperatures_c, `board${b.index}_pcb`, b.board_temperature_c);
+    }
+    setIfDefined(snapshot.temperatures_c, 'chip_max', maxOf(boards.map((b) => b.chip_temperature_c)));
+    setIfDefined(snapshot.temperatures_c, 'pcb_max', maxOf(boards.map((b) => b.board_temperature_c)));
+    if (snapshot.hardware_errors === undefined && boards.some((b) => b.hardware_errors !== undefined)) {
+      snapshot.hardware_errors = boards.reduce((sum, b) => sum + (b.hardware_errors ?? 0), 0);
+    }
+    if (problems.length) snapshot.error = problems.join('; ');
+  }
+  setIfDefined(snapshot, 'pools', poolsOf(reply.pools));
+  return snapshot;
+}
+
+/** "Antminer S9\nV1.3.58" → "Antminer S9"; "Antminer S9 Pro (v5.1) " → "Antminer S9 Pro". */
+function cleanType(type: string | undefined): string | undefined {
+  if (!type) return undefined;
+  return str(type.split(/\r?\n/, 1)[0]!.replace(/\s*\(.*?\)\s*$/, ''));
+}
+
+/**
+ * bmminer prints fixed slots (fan1..fan16) and counts the spinning ones in fan_num. When it prints
+ * exactly fan_num slots, all are fans, stopped ones included; when it prints more, the zero slots are
+ * empty headers, not fans.
+ */
+function fansOf(stats: Row): number[] {
+  const slots: number[] = [];
+  for (let i = 1; i <= MAX_CHAINS; i++) {
+    const v = count(stats[`fan${i}`]);
+    if (v === undefined) {
+      if (!(`fan${i}` in stats)) break;
+      continue;
+    }
+    slots.push(v);
+  }
+  const fanNum = count(stats['fan_num']);
+  return fanNum !== undefined && slots.length === fanNum ? slots : slots.filter((rpm) => rpm > 0);
+}
+
+interface Chain {
+  slot: number;
+  chips?: number;
+  hashrate?: number;
+  nominal?: number;
+  chipTemp?: number;
+  pcbTemp?: number;
+  hw?: number;
+}
+
+function readChain(stats: Row, slot: number, unit: number): Chain {
+  const chipTemps = dashValues(stats[`temp_chip${slot}`]);
+  const pcbTemps = dashValues(stats[`temp_pcb${slot}`]);
+  const rate = num(stats[`chain_rate${slot}`]);
+  const ideal = num(stats[`chain_rateideal${slot}`]);
+  return {
+    slot,
+    chips: count(stats[`chain_acn${slot}`]),
+    hashrate: rate !== undefined && rate >= 0 ? toHs(rate, unit) : undefined,
+    nominal: ideal !== undefined && ideal > 0 ? toHs(ideal, unit) : undefined,
+    // Older bmminer (S9) has no dash strings: temp2_N is the chip, tempN the PCB; 0 is an empty slot.
+    chipTemp: chipTemps.length ? sensorMax(chipTemps) : sensorMax([num(stats[`temp2_${slot}`])]),
+    pcbTemp: pcbTemps.length ? sensorMax(pcbTemps) : sensorMax([num(stats[`temp${slot}`])]),
+    hw: count(stats[`chain_hw${slot}`]),
+  };
+}
+
+/** Hottest plausible reading; all-zero means no sensor answered. */
+function sensorMax(values: readonly (number | undefined)[]): number | undefined {
+  const real = values.map(temperature).filter((v): v is number => v !== undefined);
+  if (real.length === 0 || real.every((v) => v === 0)) return undefined;
+  return maxOf(real);
+}
+
+function isPopulated(c: Chain): boolean {
+  return (c.chips ?? 0) > 0 || (c.hashrate ?? 0) > 0 || c.chipTemp !== undefined || c.pcbTemp !== undefined;
+}
+
+function boardsOf(stats: Row, unit: number, spec: ModelSpec | undefined, minerHashrate: number | undefined): { boards: BoardSnapshot[]; problems: string[] } {
+  const chains: Chain[] = [];
+  for (let slot = 1; slot <= MAX_CHAINS; slot++) {
+    if (!(`chain_acn${slot}` in stats) && !(`chain_rate${slot}` in stats)) continue;
+    chains.push(readChain(stats, slot, unit));
+  }
+  const present = chains.filter(isPopulated);
+  const expectedBoards = spec?.hashboards;
+  const lastSlot = chains.length ? chains[chains.length - 1]!.slot : 0;
+  const missingSlots = expectedBoards ? locateMissing(present.map((c) => c.slot), expectedBoards, lastSlot) : [];
+  // A board that lost every chip looks like an empty slot; where the model says a board belongs, it is one.
+  const located = missingSlots.map((slot) => chains.find((c) => c.slot === slot) ?? { slot });
+  const boardChains = [...present, ...located].sort((a, b) => a.slot - b.slot);
+
+  const minerHashes = (minerHashrate ?? 0) > 0;
+  const boards = boardChains.map((c) => toBoard(c, spec?.chips_per_board, minerHashes));
+  const total = Math.max(boards.length, expectedBoards ?? 0);
+  const problems: string[] = [];
+  boards.forEach((b, position) => {
+    if (b.status !== 'dead') return;
+    const name = b.index + 1 === position + 1 ? `board ${position + 1} of ${total}` : `board ${position + 1} of ${total} (chain ${b.index + 1})`;
+    const chips = b.chips_expected !== undefined ? `${b.chips ?? 0} of ${b.chips_expected} chips` : `${b.chips ?? 0} chips`;
+    problems.push(b.chips === 0 || b.chips === undefined ? `${name} dead: ${chips}` : `${name} dead: no hashrate (${chips})`);
+  });
+  const unlocated = expectedBoards !== undefined ? expectedBoards - present.length - missingSlots.length : 0;
+  if (unlocated > 0) problems.push(`${unlocated} of ${expectedBoards} boards not detected`);
+  return { boards, problems };
+}
+
+/**
+ * Which chain slots the missing boards sit in, when the reply says so unambiguously: the boards of one
+ * miner occupy consecutive slots (1-3 on S19, 6-8 on S9), so a window of `expected` slots holding
+ * every present board, starting at slot 1 or being the only one possible, names the gaps.
+ */
+function locateMissing(presentSlots: number[], expected: number, lastSlot: number): number[] {
+  if (presentSlots.length === 0 || presentSlots.length >= expected) return [];
+  const lo = presentSlots[0]!;
+  const hi = presentSlots[presentSlots.length - 1]!;
+  const starts: number[] = [];
+  for (let s = Math.max(1, hi - expected + 1); s <= lo && s + expected - 1 <= lastSlot; s++) starts.push(s);
+  const start = starts[0] === 1 ? 1 : starts.length === 1 ? starts[0] : undefined;
+  if (start === undefined) return [];
+  const missing: number[] = [];
+  for (let s = start; s < start + expected; s++) if (!presentSlots.includes(s)) missing.push(s);
+  return missing;
+}
+
+function toBoard(c: Chain, chipsExpected: number | undefined, minerHashes: boolean): BoardSnapshot {
+  // Index is the firmware's chain number less one: stable when another board drops out.
+  const board: BoardSnapshot = { index: c.slot - 1, status: 'ok' };
+  setIfDefined(board, 'hashrate_hs', c.hashrate);
+  setIfDefined(board, 'nominal_hashrate_hs', c.nominal);
+  setIfDefined(board, 'chip_temperature_c', c.chipTemp);
+  setIfDefined(board, 'board_temperature_c', c.pcbTemp);
+  setIfDefined(board, 'chips', c.chips);
+  setIfDefined(board, 'chips_expected', chipsExpected);
+  setIfDefined(board, 'hardware_errors', c.hw);
+  if (c.chips === 0 || (c.chips === undefined && c.hashrate === undefined) || (minerHashes && c.hashrate === 0)) board.status = 'dead';
+  else if (
+    (c.chips !== undefined && chipsExpected !== undefined && c.chips < chipsExpected) ||
+    (minerHashes && c.hashrate !== undefined && c.nominal !== undefined && c.hashrate < c.nominal * DEGRADED_HASHRATE_RATIO)
+  ) board.status = 'degraded';
+  return board;
+}

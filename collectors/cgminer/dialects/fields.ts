@@ -1,0 +1,152 @@
+/**
+ * Reading CGMiner fields as firmware really sends them: numbers as strings, `""` or `-273` for "no
+ * reading", hashrates under MHS/GHS/THS keys. Every reader returns undefined for "not reported",
+ * never 0, so an absent field stays absent in the snapshot.
+ */
+import type { DeviceSnapshot, PoolSnapshot } from '../../../agent/snapshot.js';
+import type { Target } from '../../target.js';
+import { rowsOf, type CgminerResponse } from '../reply.js';
+
+export type Row = Record<string, unknown>;
+
+export function num(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v !== 'string') return undefined;
+  const s = v.trim();
+  if (s === '') return undefined;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+export function str(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const s = v.trim();
+  return s === '' ? undefined : s;
+}
+
+/** A count that cannot be negative (shares, errors, chips). */
+export function count(v: unknown): number | undefined {
+  const n = num(v);
+  return n !== undefined && n >= 0 ? n : undefined;
+}
+
+/**
+ * Sensors report -273 (absolute zero) or wild values such as -83 °C when disconnected; below -40 °C or
+ * above 150 °C no miner is running, so such a figure is a fault of the sensor, not a temperature.
+ */
+export const PLAUSIBLE_TEMPERATURE_C = { min: -40, max: 150 } as const;
+
+export function temperature(v: unknown): number | undefined {
+  const n = num(v);
+  return n !== undefined && n >= PLAUSIBLE_TEMPERATURE_C.min && n <= PLAUSIBLE_TEMPERATURE_C.max ? n : undefined;
+}
+
+/**
+ * Parses bmminer's dash-joined sensor strings, where a minus sign doubles the separator:
+ * "57-57-73-73" → [57, 57, 73, 73], "2--1-20-22" → [2, -1, 20, 22], "-8--11-10-12" → [-8, -11, 10, 12].
+ */
+export function dashValues(v: unknown): number[] {
+  if (typeof v !== 'string' || v === '') return [];
+  const parts = v.split('-');
+  const values: number[] = [];
+  let negative = false;
+  for (const part of parts) {
+    if (part === '') {
+      negative = true;
+      continue;
+    }
+    const n = Number(part);
+    if (Number.isFinite(n)) values.push(negative ? -n : n);
+    negative = false;
+  }
+  return values;
+}
+
+export function maxOf(values: readonly (number | undefined)[]): number | undefined {
+  let max: number | undefined;
+  for (const v of values) if (v !== undefined && (max === undefined || v > max)) max = v;
+  return max;
+}
+
+export const HASH_UNIT_FACTOR: Record<string, number> = { H: 1, K: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15 };
+
+/** "GH", "GH/s", "ghs", "T" → its factor to H/s. */
+export function unitFactor(unit: unknown): number | undefined {
+  const u = str(unit)?.toUpperCase().replace(/(H\/?S?|\/S)$/, '');
+  return u === undefined ? undefined : HASH_UNIT_FACTOR[u === '' ? 'H' : u];
+}
+
+/** A rate in H/s: whole hashes, so 34942.48 GH/s is not 34942480000000.004. */
+export function toHs(value: number, factor: number): number {
+  return Math.round(value * factor);
+}
+
+/** Rate windows in order of preference: the freshest the firmware gives. */
+const RATE_WINDOWS = ['5s', '30s', '1m', 'RT', '5m', 'av'] as const;
+const RATE_PREFIXES = [['THS', 1e12], ['GHS', 1e9], ['MHS', 1e6], ['KHS', 1e3]] as const;
+
+/**
+ * The current hashrate of a row in H/s from whichever `<unit>HS <window>` key it carries.
+ * `unitOverride` is the factor the firmware really means when it reuses a key for another unit
+ * (bmminer writes MH/s under "GHS 5s" on scrypt models; `rate_unit` says so on newer ones).
+ */
+export function rowHashrate(row: Row, unitOverride?: number): number | undefined {
+  for (const window of RATE_WINDOWS) {
+    for (const [prefix, factor] of RATE_PREFIXES) {
+      const v = num(row[`${prefix} ${window}`]);
+      if (v !== undefined && v >= 0) return toHs(v, unitOverride ?? factor);
+    }
+  }
+  const hsRt = num(row['HS RT']);
+  return hsRt !== undefined && hsRt >= 0 ? hsRt : undefined;
+}
+
+/** Id, kind and addressing every cgminer snapshot carries, up or down. */
+export function cgminerIdentity(target: Target): Pick<DeviceSnapshot, 'id' | 'kind' | 'target' | 'labels' | 'address'> {
+  return {
+    id: target.port === 4028 ? `asic/${target.host}` : `asic/${target.host}:${target.port}`,
+    kind: 'asic',
+    target: target.url,
+    labels: target.labels,
+    address: target.host,
+  };
+}
+
+export function upSnapshot(target: Target, observedAt: Date, dialect: string): DeviceSnapshot {
+  return { ...cgminerIdentity(target), dialect, up: true, observed_at: observedAt.toISOString(), temperatures_c: {}, fans_rpm: [] };
+}
+
+/** Share and error counters from a SUMMARY row. */
+export function applySummaryCounters(snapshot: DeviceSnapshot, row: Row | undefined): void {
+  if (!row) return;
+  setIfDefined(snapshot, 'accepted_shares', count(row['Accepted']));
+  setIfDefined(snapshot, 'rejected_shares', count(row['Rejected']));
+  setIfDefined(snapshot, 'stale_shares', count(row['Stale']));
+  setIfDefined(snapshot, 'hardware_errors', count(row['Hardware Errors']));
+  setIfDefined(snapshot, 'uptime_s', count(row['Elapsed']));
+}
+
+export function poolsOf(response: CgminerResponse | undefined): PoolSnapshot[] | undefined {
+  const rows = rowsOf(response, 'POOLS');
+  if (rows.length === 0) return undefined;
+  const pools: PoolSnapshot[] = [];
+  for (const row of rows) {
+    const url = str(row['URL']);
+    if (url === undefined) continue;
+    const pool: PoolSnapshot = { url };
+    setIfDefined(pool, 'user', str(row['User']));
+    setIfDefined(pool, 'status', str(row['Status']));
+    const active = row['Stratum Active'];
+    if (typeof active === 'boolean') pool.active = active;
+    setIfDefined(pool, 'accepted_shares', count(row['Accepted']));
+    setIfDefined(pool, 'rejected_shares', count(row['Rejected']));
+    setIfDefined(pool, 'stale_shares', count(row['Stale']));
+    pools.push(pool);
+  }
+  return pools;
+}
+
+/** Assigns only a real value, so "not reported" stays an absent key rather than `undefined`. */
+export function setIfDefined<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
+  if (value !== undefined) target[key] = value;
+}

@@ -1,0 +1,48 @@
+import type { DeviceSnapshot } from '../../../agent/snapshot.js';
+import { CgminerError } from '../errors.js';
+import { statusOf, type CgminerReply } from '../reply.js';
+import { antminerDialect } from './antminer.js';
+import { genericDialect } from './generic.js';
+import type { CgminerDialect, NormalizeContext } from './types.js';
+
+export type { CgminerDialect, NormalizeContext } from './types.js';
+
+/** Most specific first; the generic reader last, since it claims every reply. */
+export const DIALECTS: readonly CgminerDialect[] = [antminerDialect, genericDialect];
+
+export function dialectFor(reply: CgminerReply): CgminerDialect {
+  return DIALECTS.find((d) => d.identify(reply)) ?? genericDialect;
+}
+
+/**
+ * Turns a device's replies into one snapshot, read by the dialect the replies identify. Commands the
+ * device refused are left out of what the dialect sees and named in `error`; when it refused all of
+ * them this throws CgminerError `api_error` carrying the device's own message.
+ */
+export function normalizeReply(reply: CgminerReply, ctx: NormalizeContext): DeviceSnapshot {
+  const where = `${ctx.target.host}:${ctx.target.port}`;
+  const usable: CgminerReply = {};
+  const refused: string[] = [];
+  let firstRefusal: string | undefined;
+  for (const [command, response] of Object.entries(reply)) {
+    if (!response) continue;
+    const status = statusOf(response);
+    if (!status || status.ok) {
+      usable[command] = response;
+      continue;
+    }
+    const said = `"${status.message ?? 'no message'}" (STATUS ${status.code}${status.msgCode !== undefined ? `, code ${status.msgCode}` : ''})`;
+    refused.push(`${command}: ${said}`);
+    firstRefusal ??= said;
+  }
+  if (Object.keys(usable).length === 0) {
+    if (firstRefusal === undefined) throw new CgminerError('malformed', `${where}: the reply answers no command`);
+    throw new CgminerError('api_error', `${where} answered ${refused.length === 1 ? firstRefusal : refused.join('; ')}`);
+  }
+  const snapshot = dialectFor(usable).normalize(usable, ctx);
+  if (refused.length) {
+    const note = `refused ${refused.join('; ')}`;
+    snapshot.error = snapshot.error ? `${snapshot.error}; ${note}` : note;
+  }
+  return snapshot;
+}

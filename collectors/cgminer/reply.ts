@@ -1,0 +1,101 @@
+/**
+ * The shapes of CGMiner API replies. One command answers `{"STATUS":[{...}],"SUMMARY":[{...}],"id":1}`;
+ * a joined one (`summary+stats+pools`) answers `{"summary":[{...one reply...}],"stats":[...],"id":1}`.
+ */
+
+/** One command's reply: STATUS plus its section (SUMMARY, STATS, POOLS, VERSION, DEVS, …). */
+export type CgminerResponse = Record<string, unknown>;
+
+/** Replies by command name, as many as were asked for; any may be missing. */
+export interface CgminerReply {
+  summary?: CgminerResponse;
+  stats?: CgminerResponse;
+  pools?: CgminerResponse;
+  version?: CgminerResponse;
+  devs?: CgminerResponse;
+  [command: string]: CgminerResponse | undefined;
+}
+
+export interface CgminerStatus {
+  ok: boolean;
+  /** S, I, W, E, F as the firmware sent it (or BYE). */
+  code: string;
+  msgCode?: number;
+  message?: string;
+  description?: string;
+}
+
+type Row = Record<string, unknown>;
+
+function isRow(v: unknown): v is Row {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Reads STATUS, which cgminer sends as a list of one object and some firmware (Whatsminer's btminer
+ * API) as a string beside top-level Code/Msg. Undefined when the reply carries no STATUS at all.
+ */
+export function statusOf(response: CgminerResponse | undefined): CgminerStatus | undefined {
+  if (!response) return undefined;
+  const raw = response['STATUS'];
+  const row: Row | undefined = Array.isArray(raw) ? (isRow(raw[0]) ? raw[0] : undefined) : typeof raw === 'string' ? response : undefined;
+  if (!row) return undefined;
+  const code = String(row['STATUS'] ?? '');
+  const msg = row['Msg'];
+  return {
+    ok: code === 'S' || code === 'I' || code === 'W',
+    code,
+    msgCode: typeof row['Code'] === 'number' ? row['Code'] : undefined,
+    message: typeof msg === 'string' ? msg : msg === undefined ? undefined : JSON.stringify(msg),
+    description: typeof row['Description'] === 'string' ? row['Description'] : undefined,
+  };
+}
+
+/** The rows of a section (`SUMMARY`, `STATS`, …); empty when absent or not a list. */
+export function rowsOf(response: CgminerResponse | undefined, section: string): Row[] {
+  const raw = response?.[section];
+  return Array.isArray(raw) ? raw.filter(isRow) : [];
+}
+
+/** True for `{"STATUS":[…]|"S", …}` or a multi-command join: the shapes a CGMiner API answers with. */
+export function isCgminerShaped(value: unknown): boolean {
+  if (!isRow(value)) return false;
+  const status = value['STATUS'];
+  if (Array.isArray(status) || typeof status === 'string') return true;
+  return isJoinedReply(value);
+}
+
+function isJoinedReply(value: Row): boolean {
+  let sections = 0;
+  for (const [key, v] of Object.entries(value)) {
+    if (key === 'id') continue;
+    if (!Array.isArray(v) || !isRow(v[0]) || !('STATUS' in v[0])) return false;
+    sections++;
+  }
+  return sections > 0;
+}
+
+/** The command a single reply answers, named after its section (`SUMMARY` → `summary`). */
+export function commandOf(response: CgminerResponse): string | undefined {
+  for (const key of Object.keys(response)) {
+    if (key !== 'STATUS' && key !== 'id' && Array.isArray(response[key])) return key.toLowerCase();
+  }
+  return undefined;
+}
+
+/**
+ * Files a parsed reply under the commands it answers. A joined reply spreads into its parts; a single
+ * one goes under `command` when given (the one that was sent), else under the name of its section.
+ */
+export function toCgminerReply(value: unknown, command?: string): CgminerReply {
+  if (!isRow(value)) return {};
+  if (!('STATUS' in value) && isJoinedReply(value)) {
+    const reply: CgminerReply = {};
+    for (const [key, v] of Object.entries(value)) {
+      if (key !== 'id' && Array.isArray(v) && isRow(v[0])) reply[key] = v[0];
+    }
+    return reply;
+  }
+  const name = command && !command.includes('+') ? command : commandOf(value) ?? command ?? 'unknown';
+  return { [name]: value };
+}
