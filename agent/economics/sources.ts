@@ -32,13 +32,24 @@ export class LiveInput<T> {
   readonly url: string;
   readonly intervalMs: number;
   readonly maxAgeMs: number;
+  private current: { value: T; fetchedAt: number } | undefined;
+  private failure: { message: string; at: number } | undefined;
+
   /** The last good value; undefined until one arrives. */
-  value: T | undefined;
+  get value(): T | undefined {
+    return this.current?.value;
+  }
   /** When the last good value was fetched (ms epoch). */
-  fetchedAt: number | undefined;
+  get fetchedAt(): number | undefined {
+    return this.current?.fetchedAt;
+  }
   /** Why the latest fetch failed; cleared by the next good one. */
-  lastError: string | undefined;
-  lastErrorAt: number | undefined;
+  get lastError(): string | undefined {
+    return this.failure?.message;
+  }
+  get lastErrorAt(): number | undefined {
+    return this.failure?.at;
+  }
 
   private readonly parse: (body: string) => T;
   private readonly timeoutMs: number;
@@ -125,15 +136,11 @@ export class LiveInput<T> {
       }
       const body = await res.text();
       if (body.length > MAX_BODY_BYTES) throw new Error(`reply is over the ${MAX_BODY_BYTES}-byte limit`);
-      const value = this.parse(body);
-      this.value = value;
-      this.fetchedAt = this.now();
-      this.lastError = undefined;
-      this.lastErrorAt = undefined;
+      this.current = { value: this.parse(body), fetchedAt: this.now() };
+      this.failure = undefined;
     } catch (err) {
       if (abort.signal.aborted) return; // stopped on purpose: not a fault of the source
-      this.lastError = `${this.name} from ${this.url}: ${describeFetchError(err, this.timeoutMs)}`;
-      this.lastErrorAt = this.now();
+      this.failure = { message: `${this.name} from ${this.url}: ${describeFetchError(err, this.timeoutMs)}`, at: this.now() };
     } finally {
       if (this.abort === abort) this.abort = undefined;
     }
