@@ -78,87 +78,77 @@ function excerpt(text: string, position: number): string {
 const VALID_ESCAPES = new Set(['"', '\\', '/', 'b', 'f', 'n', 'r', 't', 'u']);
 const BARE_NUMBER_WORDS = /^-?(nan|inf|infinity)\b/i;
 
-/** One pass that tracks strings, so nothing inside a string value is mistaken for structure. */
+/** Inside a string only these matter; outside, only these can start a fault. */
+const STRING_SPECIAL = /["\\\x00-\x1f]/g;
+const STRUCTURE_SPECIAL = /["}[,nNiI-]/g;
+
+/**
+ * One pass that tracks strings, so nothing inside a string value is mistaken for structure. Unchanged
+ * runs are copied as slices: the scan jumps from one character that matters to the next.
+ */
 function repairJson(text: string): { text: string; repairs: Repair[] } {
-  const out: string[] = [];
   const repairs = new Set<Repair>();
-  let inString = false;
-  let i = 0;
+  let out = '';
+  let copiedTo = 0;
+  const replace = (from: number, to: number, replacement: string, repair: Repair) => {
+    out += text.slice(copiedTo, from) + replacement;
+    copiedTo = to;
+    repairs.add(repair);
+  };
   const nextSignificant = (from: number): number => {
     let j = from;
-    while (j < text.length && /\s/.test(text[j]!)) j++;
+    while (j < text.length && (text.charCodeAt(j) <= 0x20)) j++;
     return j;
   };
+  let inString = false;
+  let i = 0;
   while (i < text.length) {
+    const finder = inString ? STRING_SPECIAL : STRUCTURE_SPECIAL;
+    finder.lastIndex = i;
+    const hit = finder.exec(text);
+    if (!hit) break;
+    i = hit.index;
     const ch = text[i]!;
-    const code = text.charCodeAt(i);
     if (inString) {
-      if (ch === '\\') {
+      if (ch === '"') inString = false;
+      else if (ch === '\\') {
         const next = text[i + 1];
-        if (next !== undefined && VALID_ESCAPES.has(next)) {
-          out.push(ch, next);
-        } else {
-          repairs.add('illegal escape');
-          if (next !== undefined) out.push(next);
+        if (next === undefined || !VALID_ESCAPES.has(next)) {
+          replace(i, i + 1, '', 'illegal escape');
         }
         i += 2;
         continue;
-      }
-      if (ch === '"') inString = false;
-      if (code < 0x20) {
-        repairs.add('raw control character');
-        out.push(`\\u${code.toString(16).padStart(4, '0')}`);
-      } else out.push(ch);
+      } else replace(i, i + 1, `\\u${text.charCodeAt(i).toString(16).padStart(4, '0')}`, 'raw control character');
       i++;
       continue;
     }
-    if (ch === '"') {
-      inString = true;
-      out.push(ch);
-      i++;
-      continue;
-    }
-    if (ch === '}') {
-      out.push(ch);
-      const j = nextSignificant(i + 1);
-      if (text[j] === '{') {
-        repairs.add('missing comma between objects');
-        out.push(',');
+    switch (ch) {
+      case '"':
+        inString = true;
+        break;
+      case '}':
+        if (text[nextSignificant(i + 1)] === '{') replace(i + 1, i + 1, ',', 'missing comma between objects');
+        break;
+      case '[': {
+        const j = nextSignificant(i + 1);
+        if (text[j] === ',') replace(j, j + 1, '', 'leading comma');
+        break;
       }
-      i++;
-      continue;
-    }
-    if (ch === '[') {
-      out.push(ch);
-      const j = nextSignificant(i + 1);
-      if (text[j] === ',') {
-        repairs.add('leading comma');
-        i = j + 1;
-      } else i++;
-      continue;
-    }
-    if (ch === ',') {
-      const j = nextSignificant(i + 1);
-      if (text[j] === '}' || text[j] === ']') {
-        repairs.add('trailing comma');
-        i = j;
-        continue;
+      case ',': {
+        const j = nextSignificant(i + 1);
+        if (text[j] === '}' || text[j] === ']') replace(i, i + 1, '', 'trailing comma');
+        break;
       }
-      out.push(ch);
-      i++;
-      continue;
-    }
-    if (ch === 'n' || ch === 'N' || ch === 'i' || ch === 'I' || ch === '-') {
-      const word = BARE_NUMBER_WORDS.exec(text.slice(i, i + 10));
-      if (word) {
-        repairs.add('bare nan/inf');
-        out.push('null');
-        i += word[0].length;
-        continue;
+      default: {
+        const word = BARE_NUMBER_WORDS.exec(text.slice(i, i + 10));
+        if (word) {
+          replace(i, i + word[0].length, 'null', 'bare nan/inf');
+          i += word[0].length;
+          continue;
+        }
       }
     }
-    out.push(ch);
     i++;
   }
-  return { text: out.join(''), repairs: [...repairs] };
+  return { text: out + text.slice(copiedTo), repairs: [...repairs] };
 }

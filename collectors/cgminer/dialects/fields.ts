@@ -113,7 +113,8 @@ export function cgminerIdentity(target: Target): Pick<DeviceSnapshot, 'id' | 'ki
 }
 
 export function upSnapshot(target: Target, observedAt: Date, dialect: string): DeviceSnapshot {
-  return { ...cgminerIdentity(target), dialect, up: true, observed_at: observedAt.toISOString(), temperatures_c: {}, fans_rpm: [] };
+  const { id, kind, labels, address } = cgminerIdentity(target);
+  return { id, kind, target: target.url, address, labels, dialect, up: true, observed_at: observedAt.toISOString(), temperatures_c: {}, fans_rpm: [] };
 }
 
 /** Share and error counters from a SUMMARY row. */

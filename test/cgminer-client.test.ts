@@ -1,0 +1,189 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CgminerError, cgminerRequest, createCgminerCollector, pollCgminer } from '../collectors/cgminer/index.js';
+import type { Target } from '../collectors/target.js';
+
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/cgminer/${name}`, import.meta.url), 'utf8');
+
+interface Peer {
+  port: number;
+  /** Every request received, in order, as the command sent. */
+  commands: string[];
+  /** Resolves once the client's socket has closed on the peer's side. */
+  clientClosed: Promise<void>;
+}
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+/** A loopback CGMiner stand-in: `answer` gets each parsed request and the socket to reply on. */
+async function peer(answer: (request: { command: string; parameter?: string }, socket: Socket) => void): Promise<Peer> {
+  const commands: string[] = [];
+  let markClosed!: () => void;
+  const clientClosed = new Promise<void>((r) => (markClosed = r));
+  const server = createServer((socket) => {
+    let buffered = '';
+    socket.on('error', () => {});
+    socket.on('close', () => markClosed());
+    socket.on('data', (chunk) => {
+      buffered += chunk.toString();
+      let request: { command: string; parameter?: string };
+      try {
+        request = JSON.parse(buffered);
+      } catch {
+        return;
+      }
+      buffered = '';
+      commands.push(request.command);
+      answer(request, socket);
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  if (typeof address !== 'object' || !address) throw new Error('no address');
+  return { port: address.port, commands, clientClosed };
+}
+
+async function rejection(p: Promise<unknown>): Promise<CgminerError> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(CgminerError);
+  return err as CgminerError;
+}
+
+const base = { host: '127.0.0.1', timeoutMs: 2_000 };
+
+describe('cgminerRequest over TCP', () => {
+  it('sends the JSON request and reads up to the NUL even if the socket stays open', async () => {
+    const p = await peer((_req, s) => s.write('{"STATUS":[{"STATUS":"S"}],"id":1}\0'));
+    const text = await cgminerRequest({ ...base, port: p.port, command: 'summary' });
+    expect(text).toBe('{"STATUS":[{"STATUS":"S"}],"id":1}');
+    expect(p.commands).toEqual(['summary']);
+    await p.clientClosed; // the client hangs up itself: cgminer serves one client at a time
+  });
+
+  it('sends the parameter when given', async () => {
+    let seen: unknown;
+    const p = await peer((req, s) => {
+      seen = req;
+      s.end('{"STATUS":[{"STATUS":"S"}]}\0');
+    });
+    await cgminerRequest({ ...base, port: p.port, command: 'devdetails', parameter: '0' });
+    expect(seen).toEqual({ command: 'devdetails', parameter: '0' });
+  });
+
+  it('ends a newline-terminated reply (bOSminer) without waiting for EOF, across chunks', async () => {
+    const p = await peer((_req, s) => {
+      s.write('{"STATUS":[{"STATUS":"S","Msg":"a\\nb"}],');
+      setImmediate(() => s.write('"id":1}\n'));
+    });
+    const text = await cgminerRequest({ ...base, port: p.port, command: 'summary' });
+    expect(JSON.parse(text)).toEqual({ STATUS: [{ STATUS: 'S', Msg: 'a\nb' }], id: 1 });
+  });
+
+  it('accepts a reply ended by EOF', async () => {
+    const p = await peer((_req, s) => s.end('{"id":1}'));
+    expect(await cgminerRequest({ ...base, port: p.port, command: 'version' })).toBe('{"id":1}');
+  });
+
+  it('reports a close without a reply as reset, hinting at api-allow', async () => {
+    const p = await peer((_req, s) => s.end());
+    const err = await rejection(cgminerRequest({ ...base, port: p.port, command: 'summary' }));
+    expect(err.reason).toBe('reset');
+    expect(err.message).toContain(`127.0.0.1:${p.port}`);
+    expect(err.message).toContain('api-allow');
+  });
+
+  it('times out a peer that never replies and closes the socket', async () => {
+    const p = await peer(() => {});
+    const err = await rejection(cgminerRequest({ ...base, port: p.port, command: 'summary', timeoutMs: 100 }));
+    expect(err.reason).toBe('timeout');
+    expect(err.message).toMatch(/no complete reply to "summary" within 100 ms/);
+    await p.clientClosed;
+  });
+
+  it('stops reading past the size cap', async () => {
+    const p = await peer((_req, s) => s.write('{"x":"' + 'a'.repeat(70_000)));
+    const err = await rejection(cgminerRequest({ ...base, port: p.port, command: 'stats', maxResponseBytes: 65_536 }));
+    expect(err.reason).toBe('too_large');
+    expect(err.message).toContain('65536-byte limit');
+    await p.clientClosed;
+  });
+
+  it('maps a refused connection', async () => {
+    const p = await peer(() => {});
+    await new Promise((r) => servers.pop()!.close(r));
+    const err = await rejection(cgminerRequest({ ...base, port: p.port, command: 'summary' }));
+    expect(err.reason).toBe('refused');
+    expect(err.message).toContain(`127.0.0.1:${p.port}`);
+  });
+
+  it('aborts on the signal', async () => {
+    const p = await peer(() => {});
+    const controller = new AbortController();
+    const pending = cgminerRequest({ ...base, port: p.port, command: 'summary', signal: controller.signal });
+    await new Promise((r) => setImmediate(r));
+    controller.abort(new Error('shutting down'));
+    const err = await rejection(pending);
+    expect(err.message).toMatch(/aborted: shutting down/);
+    await p.clientClosed;
+  });
+});
+
+describe('pollCgminer', () => {
+  it('asks summary+stats+pools in one request', async () => {
+    const p = await peer((_req, s) => s.end(fixture('antminer-s19pro-summary+stats+pools.json') + '\0'));
+    const reply = await pollCgminer({ ...base, port: p.port });
+    expect(p.commands).toEqual(['summary+stats+pools']);
+    expect(Object.keys(reply).sort()).toEqual(['pools', 'stats', 'summary']);
+  });
+
+  it('falls back to separate requests when the join is refused', async () => {
+    const joined = JSON.parse(fixture('antminer-s19pro-summary+stats+pools.json'));
+    const p = await peer((req, s) => {
+      if (req.command.includes('+')) s.end('{"STATUS":[{"STATUS":"E","When":1,"Code":14,"Msg":"Invalid command"}],"id":1}\0');
+      else s.end(JSON.stringify(joined[req.command][0]) + '\0');
+    });
+    const reply = await pollCgminer({ ...base, port: p.port });
+    expect(p.commands).toEqual(['summary+stats+pools', 'summary', 'stats', 'pools']);
+    expect(reply.summary).toEqual(joined.summary[0]);
+    expect(reply.pools).toEqual(joined.pools[0]);
+    expect(reply.stats).toEqual(joined.stats[0]);
+  });
+});
+
+describe('createCgminerCollector', () => {
+  const targetOn = (port: number, timeoutMs = 2_000): Target => ({
+    url: `cgminer://127.0.0.1:${port}`, scheme: 'cgminer', host: '127.0.0.1', port, labels: { rack: 'r1' }, intervalMs: 30_000, timeoutMs,
+  });
+
+  it('returns the normalized device', async () => {
+    const p = await peer((_req, s) => s.end(fixture('antminer-s19pro-summary+stats+pools.json') + '\0'));
+    const [s] = await createCgminerCollector(targetOn(p.port)).collect(new AbortController().signal);
+    expect(s).toMatchObject({ id: `asic/127.0.0.1:${p.port}`, up: true, dialect: 'antminer', model: 'Antminer S19 Pro', labels: { rack: 'r1' } });
+  });
+
+  it('turns a refused API into an api_error device with the device message', async () => {
+    const p = await peer((_req, s) => s.end(fixture('error-invalid-command.txt')));
+    const [s] = await createCgminerCollector(targetOn(p.port)).collect(new AbortController().signal);
+    expect(s).toMatchObject({ up: false, error_reason: 'api_error', target: `cgminer://127.0.0.1:${p.port}`, address: '127.0.0.1' });
+    expect(s!.error).toContain('"Invalid command"');
+    expect(p.commands).toEqual(['summary+stats+pools', 'summary', 'stats', 'pools']);
+  });
+
+  it('never rejects: garbage, truncation and timeouts become down devices with a reason', async () => {
+    const garbage = await peer((_req, s) => s.end(fixture('garbage.txt')));
+    const truncated = await peer((_req, s) => s.end(fixture('truncated-stats.txt')));
+    const silent = await peer(() => {});
+    const signal = new AbortController().signal;
+    const [g] = await createCgminerCollector(targetOn(garbage.port)).collect(signal);
+    const [t] = await createCgminerCollector(targetOn(truncated.port)).collect(signal);
+    const [n] = await createCgminerCollector(targetOn(silent.port, 100)).collect(signal);
+    expect([g!.error_reason, t!.error_reason, n!.error_reason]).toEqual(['malformed', 'malformed', 'timeout']);
+    expect(g!.error).toContain('HTTP/1.1 400');
+    expect(g).toMatchObject({ up: false, temperatures_c: {}, fans_rpm: [] });
+  });
+});
