@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Collector, Target } from '../collectors/target.js';
 import type { DeviceSnapshot, ErrorReason } from './snapshot.js';
 import type { Logger } from './log.js';
@@ -55,6 +56,8 @@ export class Scheduler {
 
   constructor(private readonly opts: SchedulerOptions) {
     this.random = opts.random ?? Math.random;
+    // Every poll in flight listens for the stop; thousands at once are expected, not a leak.
+    setMaxListeners(0, this.stopController.signal);
   }
 
   get targetCount(): number {

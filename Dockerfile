@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+# Potencia agent image. Build: docker build -t potencia .
+# Demo:  docker run --rm -p 9785:9785 potencia demo
+# Farm:  docker run -d --network host -v /etc/potencia:/etc/potencia:ro potencia run --config /etc/potencia/potencia.yaml
+ARG NODE_VERSION=24
+
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY agent agent
+COPY collectors collectors
+COPY exporters exporters
+COPY config config
+COPY simulator simulator
+COPY bench bench
+RUN npm run build && npm prune --omit=dev
+
+FROM node:${NODE_VERSION}-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /opt/potencia
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules node_modules
+COPY --from=build /src/dist dist
+COPY config config
+COPY deploy deploy
+RUN ln -s /opt/potencia/dist/agent/bin.js /usr/local/bin/potencia && chmod +x dist/agent/bin.js
+# The image's own unprivileged user; the agent needs no capabilities (port 9785, outbound TCP/UDP).
+USER node
+EXPOSE 9785
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9785/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "/opt/potencia/dist/agent/bin.js"]
+CMD ["demo"]

@@ -1,0 +1,255 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { TargetError } from '../collectors/target.js';
+import { parseDuration } from '../config/duration.js';
+import { ConfigError, configJsonSchema, loadConfigFile } from '../config/load.js';
+import { configSchema, DEFAULT_LISTEN } from '../config/schema.js';
+import type { Logger } from './log.js';
+import type { DeviceSnapshot } from './snapshot.js';
+import { buildTargets, targetsFromUrls } from './targets.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+class UsageError extends Error {}
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const MAIN_HELP = `potencia ${VERSION} — per-device power, efficiency and economics for mining and GPU farms
+
+Usage: potencia <command> [options]
+
+Commands:
+  run --config FILE        run the agent (polls targets, serves /metrics, /healthz, /api/devices)
+  demo                     run the agent on a built-in simulated farm (no hardware needed)
+  poll TARGET...           poll targets once and print what they report
+  check-config FILE        validate a config file and say exactly what is wrong
+  schema                   print the config's JSON Schema (for editor completion)
+  version                  print the version
+
+Run "potencia <command> --help" for a command's options.
+Exit codes: 0 ok, 1 failure, 2 usage or config error.
+The HTTP server listens on ${DEFAULT_LISTEN} unless --listen or agent.listen says otherwise.`;
+
+interface Command {
+  help: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  allowPositionals?: boolean;
+  run: (values: Record<string, string | boolean | undefined>, positionals: string[], io: Io) => Promise<number>;
+}
+
+const listenOption = { listen: { type: 'string' } } as const;
+
+const COMMANDS: Record<string, Command> = {
+  run: {
+    help: `Usage: potencia run --config FILE [--listen HOST:PORT]
+
+Runs the agent until SIGTERM or SIGINT (drains and exits within 5 s). SIGHUP reloads FILE; an invalid
+new config is logged and the running one kept.
+  --config FILE        YAML config (see config/potencia.example.yaml)
+  --listen HOST:PORT   where /metrics is served (default: agent.listen, else ${DEFAULT_LISTEN})`,
+    options: { config: { type: 'string', short: 'c' }, ...listenOption },
+    async run(values) {
+      if (typeof values.config !== 'string') throw new UsageError('run needs --config FILE');
+      const listen = checkListen(values.listen);
+      const config = loadConfigFile(values.config);
+      const { Agent, runUntilSignalled } = await import('./daemon.js');
+      const { createLogger } = await import('./log.js');
+      const logger = createLogger({ level: config.agent.log_level });
+      const agent = new Agent({ config, logger, configPath: values.config, listenOverride: listen });
+      await agent.start();
+      return runUntilSignalled(agent, logger);
+    },
+  },
+  demo: {
+    help: `Usage: potencia demo [--devices N] [--listen HOST:PORT] [--interval DURATION] [--seed N]
+
+Starts a simulated farm (miners speaking the CGMiner API over TCP on 127.x.y.z:4028, or on
+consecutive ports of 127.0.0.1 where other loopback addresses are unavailable) and the agent polling it.
+  --devices N          simulated miners (default 60)
+  --listen HOST:PORT   where /metrics is served (default ${DEFAULT_LISTEN})
+  --interval DURATION  poll interval (default 15s)
+  --seed N             simulation seed (default 1)`,
+    options: { devices: { type: 'string' }, interval: { type: 'string' }, seed: { type: 'string' }, ...listenOption },
+    async run(values) {
+      const devices = positiveInt(values.devices, 60, '--devices');
+      const seed = positiveInt(values.seed, 1, '--seed');
+      const interval = typeof values.interval === 'string' ? values.interval : '15s';
+      if (parseDuration(interval) === undefined) throw new UsageError(`--interval: expected a duration like "15s", got "${interval}"`);
+      const listen = checkListen(values.listen) ?? DEFAULT_LISTEN;
+      const { Agent, runUntilSignalled } = await import('./daemon.js');
+      const { createLogger } = await import('./log.js');
+      const logger = createLogger({});
+      const farm = await startDemoFarm(devices, seed, logger);
+      const config = configSchema.parse({
+        agent: { listen },
+        labels: { site: 'demo' },
+        polling: { interval, timeout: `${Math.min(5000, Math.floor(parseDuration(interval)! / 2))}ms` },
+        targets: farm.miners.map((m, i) => ({ url: m.url, labels: { room: `hall-${1 + (Math.floor(i / 40) % 2)}`, rack: `r${String(1 + Math.floor(i / 20)).padStart(2, '0')}` } })),
+      });
+      const agent = new Agent({ config, logger });
+      await agent.start();
+      logger.info({ miners: farm.miners.length, metrics: `http://${agent.address}/metrics` }, 'demo farm running');
+      return runUntilSignalled(agent, logger, () => farm.stop());
+    },
+  },
+  poll: {
+    help: `Usage: potencia poll TARGET... [--json] [--timeout DURATION] [--concurrency N]
+
+Polls each target once and prints a table, or with --json an array of device snapshots. Exits 1 when a
+device is down. TARGET is a URL: cgminer://HOST[:PORT] (HOST may be a range 10.0.1.10-200 or a CIDR).
+  --json               print JSON instead of a table
+  --timeout DURATION   per-device deadline (default 5s)
+  --concurrency N      devices polled at once (default 64)`,
+    options: { json: { type: 'boolean' }, timeout: { type: 'string' }, concurrency: { type: 'string' } },
+    allowPositionals: true,
+    async run(values, positionals, io) {
+      if (positionals.length === 0) throw new UsageError('poll needs at least one TARGET, e.g. cgminer://10.0.1.15');
+      const timeoutMs = typeof values.timeout === 'string' ? parseDuration(values.timeout) : 5000;
+      if (timeoutMs === undefined) throw new UsageError(`--timeout: expected a duration like "5s", got "${String(values.timeout)}"`);
+      const concurrency = positiveInt(values.concurrency, 64, '--concurrency');
+      const targets = targetsFromUrls(positionals, timeoutMs);
+      const [{ createCollector }, { enrichSnapshot }, { mapLimited }] = await Promise.all([
+        import('../collectors/registry.js'),
+        import('./enrich.js'),
+        import('./limit.js'),
+      ]);
+      const controller = new AbortController();
+      const results = await mapLimited(targets, concurrency, (target) =>
+        createCollector(target, { maxResponseBytes: configSchema.shape.polling.parse(undefined).max_response_bytes }).collect(controller.signal),
+      );
+      const snapshots = results.flat().map(enrichSnapshot);
+      io.out(values.json ? JSON.stringify(snapshots, null, 2) : formatTable(snapshots));
+      return snapshots.every((s) => s.up) ? EXIT_OK : EXIT_FAILURE;
+    },
+  },
+  'check-config': {
+    help: `Usage: potencia check-config FILE
+
+Validates FILE and lists every problem with its path and line. Exit 0 valid, 2 invalid.`,
+    options: {},
+    allowPositionals: true,
+    async run(_values, positionals, io) {
+      if (positionals.length !== 1) throw new UsageError('check-config needs exactly one FILE');
+      const config = loadConfigFile(positionals[0]!);
+      const targets = buildTargets(config);
+      io.out(`${positionals[0]}: valid — ${config.targets.length} target entr${config.targets.length === 1 ? 'y' : 'ies'} expanding to ${targets.length} endpoint(s); listens on ${config.agent.listen}`);
+      return EXIT_OK;
+    },
+  },
+  schema: {
+    help: 'Usage: potencia schema\n\nPrints the JSON Schema of the config file (generated from the same zod schema that validates it).',
+    options: {},
+    async run(_values, _positionals, io) {
+      io.out(JSON.stringify(configJsonSchema(), null, 2));
+      return EXIT_OK;
+    },
+  },
+  version: {
+    help: 'Usage: potencia version',
+    options: {},
+    async run(_values, _positionals, io) {
+      io.out(VERSION);
+      return EXIT_OK;
+    },
+  },
+};
+
+async function startDemoFarm(devices: number, seed: number, logger: Logger) {
+  const { startFarm } = await import('../simulator/farm.js');
+  try {
+    return await startFarm({ devices, seed, mode: 'address' });
+  } catch (err) {
+    // macOS and some containers only route 127.0.0.1: fall back to one port per miner there.
+    logger.warn({ err: (err as Error).message }, 'cannot listen on 127.x.y.z addresses; using consecutive ports on 127.0.0.1');
+    return startFarm({ devices, seed, mode: 'port', port: 14028 });
+  }
+}
+
+function checkListen(value: string | boolean | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]*):\d{1,5}$/.test(value)) {
+    throw new UsageError(`--listen: expected HOST:PORT like 0.0.0.0:9785, got "${String(value)}"`);
+  }
+  return value;
+}
+
+function positiveInt(value: string | boolean | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (typeof value !== 'string' || !Number.isInteger(n) || n < 1) throw new UsageError(`${name}: expected a positive whole number, got "${String(value)}"`);
+  return n;
+}
+
+function fixed(value: number | undefined, scale: number, digits: number): string {
+  return value === undefined ? '-' : (value / scale).toFixed(digits);
+}
+
+export function formatTable(snapshots: readonly DeviceSnapshot[]): string {
+  const header = ['DEVICE', 'UP', 'MODEL', 'FIRMWARE', 'TH/s', 'NOMINAL', 'POWER W', 'J/TH', 'MAX °C', 'FANS RPM', 'BOARDS', 'ERROR'];
+  const rows = snapshots.map((s) => {
+    const temps = Object.values(s.temperatures_c);
+    const boards = s.boards ? `${s.boards.filter((b) => b.status === 'ok').length}/${s.boards.length} ok` : '-';
+    return [
+      s.id,
+      s.up ? 'yes' : 'NO',
+      s.model ?? '-',
+      s.firmware ?? '-',
+      fixed(s.hashrate_hs, 1e12, 2),
+      fixed(s.nominal_hashrate_hs, 1e12, 1),
+      s.power_w === undefined ? '-' : `${Math.round(s.power_w)} (${s.power_source})`,
+      fixed(s.efficiency_j_per_th, 1, 1),
+      temps.length ? String(Math.max(...temps)) : '-',
+      s.fans_rpm.length ? s.fans_rpm.join(',') : '-',
+      boards,
+      s.error ?? '',
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+/** Runs the CLI; resolves with the exit code instead of exiting, so tests can call it in-process. */
+export async function main(argv: string[], io: Io = { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) }): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(MAIN_HELP);
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (name === '--version') return COMMANDS.version!.run({}, [], io);
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`potencia: unknown command "${name}"\n\n${MAIN_HELP}`);
+    return EXIT_USAGE;
+  }
+  try {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: command.allowPositionals ?? false,
+      strict: true,
+    });
+    if (values.help) {
+      io.out(command.help);
+      return EXIT_OK;
+    }
+    return await command.run(values as Record<string, string | boolean | undefined>, positionals, io);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(err.message);
+      return EXIT_USAGE;
+    }
+    if (err instanceof UsageError || err instanceof TargetError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`potencia ${name}: ${(err as Error).message}\n\n${command.help}`);
+      return EXIT_USAGE;
+    }
+    io.err(`potencia ${name}: ${(err as Error).stack ?? String(err)}`);
+    return EXIT_FAILURE;
+  }
+}

@@ -1,0 +1,197 @@
+import { createCollector } from '../collectors/registry.js';
+import type { Target } from '../collectors/target.js';
+import { loadConfigFile } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { AgentMetrics } from '../exporters/prometheus/metrics.js';
+import { startHttpServer, type HttpServer } from '../exporters/prometheus/server.js';
+import { enrichSnapshot } from './enrich.js';
+import type { Logger } from './log.js';
+import { Scheduler } from './scheduler.js';
+import type { DeviceSnapshot } from './snapshot.js';
+import { DeviceStore } from './state.js';
+import { buildTargets } from './targets.js';
+
+export interface AgentOptions {
+  config: Config;
+  logger: Logger;
+  /** Re-read on SIGHUP; absent for the demo, whose config lives in memory. */
+  configPath?: string;
+  /** `--listen` from the command line wins over the config file, also across reloads. */
+  listenOverride?: string;
+}
+
+export function splitListen(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  const host = listen.slice(0, i).replace(/^\[(.*)\]$/, '$1') || '0.0.0.0';
+  return { host, port: Number(listen.slice(i + 1)) };
+}
+
+/**
+ * The daemon: config → scheduler → collectors → store → HTTP exporter. Owns their lifecycles;
+ * a reload swaps targets in place so the exporter never goes down and unchanged devices keep their data.
+ */
+export class Agent {
+  readonly store = new DeviceStore();
+  readonly metrics = new AgentMetrics();
+  private config: Config;
+  private scheduler: Scheduler;
+  private server: HttpServer | undefined;
+  private listen: string;
+  /** Device ids each target returned last time, so a device that vanishes from a multi-device target is dropped. */
+  private readonly idsByTarget = new Map<string, string[]>();
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly opts: AgentOptions) {
+    this.config = opts.config;
+    this.listen = opts.listenOverride ?? opts.config.agent.listen;
+    this.scheduler = this.createScheduler(opts.config);
+  }
+
+  get address(): string | undefined {
+    return this.server ? `${this.server.address}:${this.server.port}` : undefined;
+  }
+
+  get port(): number | undefined {
+    return this.server?.port;
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = splitListen(this.listen);
+    this.server = await startHttpServer({ host, port, store: this.store, metrics: this.metrics, logger: this.opts.logger, health: () => this.health() });
+    this.applyTargets(this.config);
+    this.scheduler.start();
+    this.opts.logger.info({ listen: this.address, targets: this.scheduler.targetCount }, 'potencia agent started');
+  }
+
+  /** Re-reads the config file. An invalid file is logged and the running config kept. */
+  async reload(): Promise<boolean> {
+    if (!this.opts.configPath) return false;
+    let next: Config;
+    try {
+      next = loadConfigFile(this.opts.configPath);
+    } catch (err) {
+      this.metrics.configReloaded(false);
+      this.opts.logger.error({ err: { message: (err as Error).message } }, 'config reload failed; keeping the running config');
+      return false;
+    }
+    await this.applyConfig(next);
+    this.metrics.configReloaded(true);
+    return true;
+  }
+
+  async applyConfig(next: Config): Promise<void> {
+    const nextListen = this.opts.listenOverride ?? next.agent.listen;
+    if (nextListen !== this.listen) await this.moveServer(nextListen);
+    const pollingChanged = JSON.stringify(next.polling) !== JSON.stringify(this.config.polling);
+    if (next.agent.log_level !== this.config.agent.log_level) this.opts.logger.level = next.agent.log_level;
+    this.config = next;
+    if (pollingChanged) {
+      // Concurrency and backoff live in the scheduler: rebuild it, keeping the store's data.
+      await this.scheduler.stop(0);
+      this.scheduler = this.createScheduler(next);
+      this.applyTargets(next);
+      this.scheduler.start();
+    } else this.applyTargets(next);
+    this.opts.logger.info({ targets: this.scheduler.targetCount }, 'config applied');
+  }
+
+  /** Stops polling, then the HTTP server; bounded so SIGTERM always exits within 5 s. */
+  async stop(): Promise<void> {
+    await this.scheduler.stop(2000);
+    await this.server?.close();
+    this.server = undefined;
+    this.opts.logger.info('potencia agent stopped');
+  }
+
+  private async moveServer(listen: string): Promise<void> {
+    const { host, port } = splitListen(listen);
+    try {
+      const next = await startHttpServer({ host, port, store: this.store, metrics: this.metrics, logger: this.opts.logger, health: () => this.health() });
+      await this.server?.close();
+      this.server = next;
+      this.listen = listen;
+    } catch (err) {
+      this.opts.logger.error({ err, listen }, 'cannot listen on the new address; still serving on the old one');
+    }
+  }
+
+  private createScheduler(config: Config): Scheduler {
+    return new Scheduler({
+      concurrency: config.polling.concurrency,
+      jitterRatio: config.polling.jitter_ratio,
+      backoffMaxMs: config.polling.backoff_max,
+      createCollector: (target) => createCollector(target, { maxResponseBytes: this.config.polling.max_response_bytes }),
+      onResult: (target, snapshots) => this.record(target, snapshots),
+      observer: this.metrics,
+      logger: this.opts.logger,
+    });
+  }
+
+  private applyTargets(config: Config): void {
+    const { removed } = this.scheduler.setTargets(buildTargets(config));
+    for (const url of removed) {
+      this.store.removeTarget(url);
+      this.idsByTarget.delete(url);
+    }
+  }
+
+  private record(target: Target, snapshots: DeviceSnapshot[]): void {
+    const ids: string[] = [];
+    for (const snapshot of snapshots) {
+      this.store.upsert(enrichSnapshot(snapshot));
+      ids.push(snapshot.id);
+    }
+    const previous = this.idsByTarget.get(target.url);
+    if (previous && (previous.length !== ids.length || previous.some((id, i) => id !== ids[i]))) {
+      const kept = new Set(ids);
+      for (const id of previous) if (!kept.has(id)) this.store.remove(id);
+    }
+    this.idsByTarget.set(target.url, ids);
+  }
+
+  private health(): { ok: boolean; detail: object } {
+    let up = 0;
+    for (const s of this.store.values()) if (s.up) up++;
+    return {
+      ok: true,
+      detail: { targets: this.scheduler.targetCount, devices: this.store.size, devices_up: up, uptime_s: Math.round((Date.now() - this.startedAt) / 1000) },
+    };
+  }
+}
+
+/**
+ * Runs an agent until SIGTERM/SIGINT (drain and exit 0 within 5 s) with SIGHUP reloading the config.
+ * Resolves with the exit code.
+ */
+export async function runUntilSignalled(agent: Agent, logger: Logger, onStop?: () => Promise<void>): Promise<number> {
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping');
+      const forced = setTimeout(() => {
+        logger.error('shutdown took longer than 4.5 s; exiting anyway');
+        resolve(1);
+      }, 4500);
+      forced.unref();
+      void agent
+        .stop()
+        .then(() => onStop?.())
+        .then(
+          () => resolve(0),
+          (err: unknown) => {
+            logger.error({ err }, 'error while stopping');
+            resolve(1);
+          },
+        )
+        .finally(() => clearTimeout(forced));
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGHUP', () => {
+      logger.info('SIGHUP: reloading config');
+      void agent.reload();
+    });
+  });
+}
