@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI, eventually, findTool, freePort, spawnProcess, type Spawned } from './helpers.js';
+
+const prometheusBin = findTool('prometheus');
+const DEVICES = 25;
+
+interface PromResult {
+  status: string;
+  data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+}
+
+/** A real Prometheus (Debian package) scraping the demo agent, asked through its HTTP API. */
+describe.skipIf(!prometheusBin)('a real Prometheus scraping `potencia demo`', () => {
+  let demo: Spawned;
+  let prometheus: Spawned;
+  let promUrl: string;
+
+  beforeAll(async () => {
+    const agentPort = await freePort();
+    const promPort = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'potencia-prom-'));
+    demo = spawnProcess(process.execPath, [CLI, 'demo', '--devices', String(DEVICES), '--listen', `127.0.0.1:${agentPort}`, '--interval', '2s', '--seed', '11']);
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: potencia\n    static_configs:\n      - targets: ['127.0.0.1:${agentPort}']\n`,
+    );
+    prometheus = spawnProcess(prometheusBin!, [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+    ]);
+    promUrl = `http://127.0.0.1:${promPort}`;
+  });
+
+  afterAll(async () => {
+    prometheus?.child.kill('SIGTERM');
+    demo?.child.kill('SIGTERM');
+    await Promise.all([prometheus?.exited, demo?.exited]);
+  });
+
+  async function query(expr: string): Promise<PromResult['data']['result']> {
+    const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
+    const body = (await res.json()) as PromResult;
+    if (body.status !== 'success') throw new Error(`query ${expr}: ${JSON.stringify(body)}`);
+    return body.data.result;
+  }
+
+  it('sees the target up and every simulated miner', async () => {
+    const target = await eventually(
+      async () => {
+        const res = await fetch(`${promUrl}/api/v1/targets`);
+        const body = (await res.json()) as { data: { activeTargets: Array<{ health: string; lastError: string; labels: Record<string, string> }> } };
+        const t = body.data.activeTargets.find((a) => a.labels.job === 'potencia');
+        return t?.health === 'up' ? t : undefined;
+      },
+      `prometheus target up (demo: ${demo.output().slice(-500)} prometheus: ${prometheus.output().slice(-500)})`,
+      40_000,
+    );
+    expect(target.lastError).toBe('');
+    const count = await eventually(async () => {
+      const r = await query('count(potencia_device_up)');
+      return r[0] && Number(r[0].value[1]) === DEVICES ? Number(r[0].value[1]) : undefined;
+    }, 'all devices scraped');
+    expect(count).toBe(DEVICES);
+    const hashing = await query('count(potencia_miner_hashrate_hashes_per_second > 1e12)');
+    expect(Number(hashing[0]!.value[1])).toBeGreaterThan(DEVICES * 0.8);
+    const fleet = await query('sum(potencia_miner_hashrate_hashes_per_second) / 1e15');
+    expect(Number(fleet[0]!.value[1])).toBeGreaterThan(1);
+    const byRack = await query('count by (rack) (potencia_device_up)');
+    expect(byRack.map((r) => r.metric.rack).sort()).toEqual(['r01', 'r02']);
+  });
+});
