@@ -26,10 +26,13 @@ const EXCERPT_RADIUS = 24;
  */
 export function parseCgminerJson(raw: string): ParsedReply {
   const text = trimReply(raw);
-  try {
-    return { value: JSON.parse(text), repairs: [] };
-  } catch {
-    // fall through to repair
+  // Antminer stats always carry `}{`; a JSON.parse that is bound to throw costs more than the check.
+  if (!text.includes('}{')) {
+    try {
+      return { value: JSON.parse(text), repairs: [] };
+    } catch {
+      // fall through to repair
+    }
   }
   if (text.length === 0) throw new CgminerError('malformed', 'empty reply');
   if (/^(STATUS|CMD)=/.test(text)) {
