@@ -10,10 +10,36 @@ import { Scheduler } from './scheduler.js';
 import type { DeviceSnapshot } from './snapshot.js';
 import { DeviceStore } from './state.js';
 import { buildTargets } from './targets.js';
+import { createParts } from './parts.js';
+
+/** What a part of the agent (MQTT publisher, economics, discovery, …) gets to work with. */
+export interface AgentContext {
+  readonly store: DeviceStore;
+  readonly metrics: AgentMetrics;
+  readonly logger: Logger;
+  /** The config in force now (it changes on reload). */
+  config(): Config;
+}
+
+/**
+ * Something with a lifecycle that runs beside polling: it reads the store (and its change events) and
+ * may add to the exposition through `metrics.registry`. Parts are created from config by
+ * `createParts` in agent/parts.ts; adding a feature means adding one factory there.
+ */
+export interface AgentPart {
+  readonly name: string;
+  start(ctx: AgentContext): Promise<void> | void;
+  /** Called after a reload with the new config; a part that cannot apply it in place logs why. */
+  applyConfig?(config: Config): Promise<void> | void;
+  /** Must finish within a second or two: SIGTERM has a 5 s budget for the whole agent. */
+  stop(): Promise<void> | void;
+}
 
 export interface AgentOptions {
   config: Config;
   logger: Logger;
+  /** Parts to run beside polling; defaults to what createParts() builds from the config. */
+  parts?: AgentPart[];
   /** Re-read on SIGHUP; absent for the demo, whose config lives in memory. */
   configPath?: string;
   /** `--listen` from the command line wins over the config file, also across reloads. */
@@ -40,9 +66,11 @@ export class Agent {
   /** Device ids each target returned last time, so a device that vanishes from a multi-device target is dropped. */
   private readonly idsByTarget = new Map<string, string[]>();
   private readonly startedAt = Date.now();
+  private readonly parts: AgentPart[];
 
   constructor(private readonly opts: AgentOptions) {
     this.config = opts.config;
+    this.parts = opts.parts ?? createParts(opts.config);
     this.listen = opts.listenOverride ?? opts.config.agent.listen;
     this.scheduler = this.createScheduler(opts.config);
   }
@@ -60,7 +88,9 @@ export class Agent {
     this.server = await startHttpServer({ host, port, store: this.store, metrics: this.metrics, logger: this.opts.logger, health: () => this.health() });
     this.applyTargets(this.config);
     this.scheduler.start();
-    this.opts.logger.info({ listen: this.address, targets: this.scheduler.targetCount }, 'potencia agent started');
+    const ctx: AgentContext = { store: this.store, metrics: this.metrics, logger: this.opts.logger, config: () => this.config };
+    for (const part of this.parts) await part.start(ctx);
+    this.opts.logger.info({ listen: this.address, targets: this.scheduler.targetCount, parts: this.parts.map((p) => p.name) }, 'potencia agent started');
   }
 
   /** Re-reads the config file. An invalid file is logged and the running config kept. */
@@ -92,12 +122,14 @@ export class Agent {
       this.applyTargets(next);
       this.scheduler.start();
     } else this.applyTargets(next);
+    for (const part of this.parts) await part.applyConfig?.(next);
     this.opts.logger.info({ targets: this.scheduler.targetCount }, 'config applied');
   }
 
   /** Stops polling, then the HTTP server; bounded so SIGTERM always exits within 5 s. */
   async stop(): Promise<void> {
     await this.scheduler.stop(2000);
+    await Promise.allSettled(this.parts.map(async (part) => part.stop()));
     await this.server?.close();
     this.server = undefined;
     this.opts.logger.info('potencia agent stopped');
