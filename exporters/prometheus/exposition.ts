@@ -1,10 +1,21 @@
 import type { DeviceStore } from '../../agent/state.js';
 import type { AgentMetrics, DeviceCount } from './metrics.js';
 import { DeviceMetricsRenderer } from './renderer.js';
+import { TextBuffer } from './text-buffer.js';
+
+/** One rendered body; its bytes stay valid until release(), which hands the buffer back for reuse. */
+export interface RenderedExposition {
+  readonly bytes: Buffer;
+  release(): void;
+}
+
+/** Buffers kept for reuse: one per scrape in flight, and Prometheus servers rarely overlap scrapes. */
+const POOLED_BUFFERS = 2;
 
 /** The whole `/metrics` body: device families from the store, then the agent's own metrics. */
 export class MetricsExposition {
   readonly renderer: DeviceMetricsRenderer;
+  readonly #free: TextBuffer[] = [];
 
   constructor(
     private readonly store: DeviceStore,
@@ -13,10 +24,33 @@ export class MetricsExposition {
     this.renderer = new DeviceMetricsRenderer(store);
   }
 
-  async render(): Promise<string> {
-    const devices = this.renderer.render();
-    this.metrics.setDeviceCounts(countDevices(this.store));
-    return devices + (await this.metrics.render());
+  async render(): Promise<RenderedExposition> {
+    const out = this.#free.pop() ?? new TextBuffer();
+    out.reset();
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (this.#free.length < POOLED_BUFFERS) this.#free.push(out);
+    };
+    try {
+      this.renderer.writeTo(out);
+      this.metrics.setDeviceCounts(countDevices(this.store));
+      out.write(await this.metrics.render());
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return { bytes: out.bytes, release };
+  }
+
+  async renderText(): Promise<string> {
+    const rendered = await this.render();
+    try {
+      return rendered.bytes.toString('utf8');
+    } finally {
+      rendered.release();
+    }
   }
 }
 

@@ -60,6 +60,14 @@ function perBoard(name: string, help: string, pick: (b: BoardSnapshot) => number
   };
 }
 
+/**
+ * Hashrates arrive as GH/s or TH/s scaled to H/s, so they carry float noise in the 17th digit (140e12 →
+ * 140000000000000.02). A fraction of a hash per second means nothing, and an integer renders far faster.
+ */
+function wholeHashes(hs: number | undefined): number | undefined {
+  return hs === undefined || !Number.isFinite(hs) ? hs : Math.round(hs);
+}
+
 const SHARE_RESULTS = [
   ['accepted', 'accepted_shares'],
   ['rejected', 'rejected_shares'],
@@ -82,8 +90,8 @@ export const DEVICE_FAMILIES: readonly DeviceFamily[] = [
     help: 'Unix time of the device\'s latest reading, answered or not.',
     lines: ({ labels, observedAtMs }) => `potencia_device_last_seen_timestamp_seconds{${labels}} ${formatValue(observedAtMs / 1000)}\n`,
   },
-  scalar('potencia_miner_hashrate_hashes_per_second', 'gauge', 'Current hashrate reported by the miner, in hashes per second.', (s) => s.hashrate_hs),
-  scalar('potencia_miner_nominal_hashrate_hashes_per_second', 'gauge', 'Hashrate the miner is rated or configured for, in hashes per second.', (s) => s.nominal_hashrate_hs),
+  scalar('potencia_miner_hashrate_hashes_per_second', 'gauge', 'Current hashrate reported by the miner, in hashes per second.', (s) => wholeHashes(s.hashrate_hs)),
+  scalar('potencia_miner_nominal_hashrate_hashes_per_second', 'gauge', 'Hashrate the miner is rated or configured for, in hashes per second.', (s) => wholeHashes(s.nominal_hashrate_hs)),
   {
     name: 'potencia_device_power_watts',
     type: 'gauge',
@@ -141,7 +149,7 @@ export const DEVICE_FAMILIES: readonly DeviceFamily[] = [
       return out;
     },
   },
-  perBoard('potencia_miner_board_hashrate_hashes_per_second', 'Hashrate per hashboard, in hashes per second.', (b) => b.hashrate_hs),
+  perBoard('potencia_miner_board_hashrate_hashes_per_second', 'Hashrate per hashboard, in hashes per second.', (b) => wholeHashes(b.hashrate_hs)),
   perBoard('potencia_miner_board_chips', 'ASIC chips the hashboard reports as working.', (b) => b.chips),
   perBoard('potencia_miner_board_chips_expected', 'ASIC chips the hashboard should have.', (b) => b.chips_expected),
   {

