@@ -77,7 +77,13 @@ export class AgentMetrics {
       help: 'Unix time of the last config load or reload that succeeded.',
       registers,
     });
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry });
+      // Gauges named like counters (promtool flags them); each is the sum of the labelled nodejs_active_* family kept beside it.
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+        this.registry.removeSingleMetric(name);
+      }
+    }
   }
 
   /** One finished poll; `reason` present means it failed. */

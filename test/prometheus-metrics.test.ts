@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { AgentMetrics } from '../exporters/prometheus/metrics.js';
+
+describe('AgentMetrics', () => {
+  it('records polls, skips, scheduler gauges and reloads in low-cardinality series', async () => {
+    const metrics = new AgentMetrics({ version: '1.2.3', processMetrics: false });
+    metrics.observePoll('cgminer', 0.02);
+    metrics.observePoll('cgminer', 0.3, 'refused');
+    metrics.pollSkipped('cgminer');
+    metrics.setTargets(120);
+    metrics.setInFlight(7);
+    metrics.configReloaded(false);
+    metrics.configReloaded(true, new Date('2025-01-01T00:00:10Z'));
+
+    const text = await metrics.render();
+    expect(text).toContain('potencia_collector_duration_seconds_count{collector="cgminer"} 2');
+    expect(text).toContain('potencia_collector_duration_seconds_bucket{le="0.025",collector="cgminer"} 1');
+    expect(text).toContain('potencia_collector_polls_total{collector="cgminer",result="ok"} 1');
+    expect(text).toContain('potencia_collector_polls_total{collector="cgminer",result="error"} 1');
+    expect(text).toContain('potencia_collector_errors_total{collector="cgminer",reason="refused"} 1');
+    // Every reason exists from the first poll, so rate() works before the first failure of that kind.
+    expect(text).toContain('potencia_collector_errors_total{collector="cgminer",reason="malformed"} 0');
+    expect(text).toContain('potencia_scheduler_skipped_total{collector="cgminer"} 1');
+    expect(text).toContain('potencia_scheduler_targets 120');
+    expect(text).toContain('potencia_scheduler_in_flight 7');
+    expect(text).toContain('potencia_config_reload_total{result="success"} 1');
+    expect(text).toContain('potencia_config_reload_total{result="failure"} 1');
+    expect(text).toContain('potencia_config_last_reload_success_timestamp_seconds 1735689610');
+    expect(text).toContain('potencia_build_info{version="1.2.3"} 1');
+    expect(text).not.toContain('process_cpu');
+  });
+
+  it('replaces device counts, so a kind that vanished loses its series', async () => {
+    const metrics = new AgentMetrics({ processMetrics: false });
+    metrics.setDeviceCounts([{ kind: 'asic', up: true, count: 10 }, { kind: 'gpu', up: false, count: 2 }]);
+    metrics.setDeviceCounts([{ kind: 'asic', up: true, count: 9 }]);
+    const text = await metrics.render();
+    expect(text).toContain('potencia_devices{kind="asic",up="true"} 9');
+    expect(text).not.toContain('kind="gpu"');
+  });
+
+  it('reports the package version by default', async () => {
+    const text = await new AgentMetrics({ processMetrics: false }).render();
+    expect(text).toMatch(/potencia_build_info\{version="\d+\.\d+\.\d+[^"]*"\} 1/);
+  });
+});
