@@ -1,0 +1,267 @@
+/**
+ * Finding miners on a network in two stages, because the two costs differ by orders of magnitude:
+ *
+ * 1. probe: a TCP connect to the API port of every address, many at once, closed the moment it opens
+ *    without sending a byte (cgminer's API serves one client at a time; holding it stalls the miner's
+ *    other pollers). On a /16 almost every address is silent, and a refused or unanswered connect is
+ *    cheap, so this stage runs at high concurrency.
+ * 2. identify: only the open ports get a real CGMiner poll (`summary+stats+pools`, then `version` when
+ *    those do not name the model or firmware), read by the same dialects the collector uses, at the
+ *    lower concurrency a poll sweep uses.
+ *
+ * Memory stays bounded on a /16: per address only the host string while it waits its turn; results
+ * are kept for open ports only, and silent addresses are counted, listed only on request.
+ */
+import { setMaxListeners } from 'node:events';
+import { connect } from 'node:net';
+import type { DeviceSnapshot, ErrorReason } from '../../agent/snapshot.js';
+import { canonicalUrl, expandHosts, ipv4ToInt, type Target } from '../target.js';
+import { cgminerRequest } from './client.js';
+import { normalizeReply } from './dialects/index.js';
+import { CgminerError } from './errors.js';
+import { pollCgminer } from './poll.js';
+import { parseCgminerJson } from './repair.js';
+import { statusOf, toCgminerReply, type CgminerReply } from './reply.js';
+
+export const DEFAULT_SCAN_PORT = 4028;
+/** Stays well under a 20,000-fd limit with the identify stage and an agent's polling beside it. */
+export const DEFAULT_PROBE_CONCURRENCY = 2048;
+/** A SYN to a live miner on a LAN is answered in milliseconds; waiting longer only slows a sparse scan. */
+export const DEFAULT_PROBE_TIMEOUT_MS = 1000;
+export const DEFAULT_IDENTIFY_CONCURRENCY = 128;
+export const DEFAULT_IDENTIFY_TIMEOUT_MS = 5000;
+
+export type ScanStage = 'probe' | 'identify';
+
+export interface ScanProgress {
+  stage: ScanStage;
+  done: number;
+  total: number;
+}
+
+export interface ScanOptions {
+  /** Host specs as `expandHosts` reads them: `10.0.0.0/16`, `10.0.1.10-200`, `10.0.1.10-10.0.2.50`, a single address. */
+  ranges: string[];
+  port?: number;
+  probeConcurrency?: number;
+  probeTimeoutMs?: number;
+  identifyConcurrency?: number;
+  /** Budget for one host's whole identification, the `version` fallback included. */
+  identifyTimeoutMs?: number;
+  maxResponseBytes?: number;
+  /** Keep the addresses that did not accept a connection (a /16 has ~65,000 of them); default: count only. */
+  listSilent?: boolean;
+  /** Aborting rejects the scan with the signal's reason once the probes in flight are torn down. */
+  signal?: AbortSignal;
+  /** Called at each stage's start and after every host; cheap enough to call 65,000 times, so throttle any drawing. */
+  onProgress?: (progress: ScanProgress) => void;
+}
+
+/** A host that answered the CGMiner API; fields the firmware did not report are absent. */
+export interface IdentifiedMiner {
+  /** Target URL, as `targets[].url` takes it: `cgminer://10.0.1.15:4028`. */
+  url: string;
+  host: string;
+  port: number;
+  vendor?: string;
+  model?: string;
+  firmware?: string;
+  /** The dialect that read it (`antminer`, `cgminer`, …). */
+  dialect?: string;
+  hashrate_hs?: number;
+}
+
+/** A host whose port accepted a connection but gave no CGMiner reply we could read. */
+export interface UnidentifiedHost {
+  url: string;
+  host: string;
+  port: number;
+  reason: ErrorReason;
+  error: string;
+}
+
+export interface ScanResult {
+  ranges: string[];
+  port: number;
+  /** Distinct addresses probed. */
+  scanned: number;
+  identified: IdentifiedMiner[];
+  unidentified: UnidentifiedHost[];
+  /** Addresses that refused or never answered the connect; `hosts` only with `listSilent`. */
+  silent: { count: number; hosts?: string[] };
+  duration_ms: { probe: number; identify: number };
+}
+
+/**
+ * Expands and de-duplicates the ranges, in the order given. Throws TargetError for a bad spec before
+ * any packet is sent.
+ */
+export function scanHosts(ranges: readonly string[]): string[] {
+  if (ranges.length === 0) return [];
+  const expanded = ranges.map((spec) => expandHosts(spec));
+  if (expanded.length === 1) return expanded[0]!;
+  const seen = new Set<string>();
+  const hosts: string[] = [];
+  for (const list of expanded) for (const host of list) if (!seen.has(host)) (seen.add(host), hosts.push(host));
+  return hosts;
+}
+
+export async function scan(opts: ScanOptions): Promise<ScanResult> {
+  const port = opts.port ?? DEFAULT_SCAN_PORT;
+  const hosts = scanHosts(opts.ranges);
+  // One internal signal for thousands of sockets: it may carry that many listeners without Node's leak warning.
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const forwardAbort = () => controller.abort(opts.signal!.reason);
+  if (opts.signal?.aborted) throw opts.signal.reason;
+  opts.signal?.addEventListener('abort', forwardAbort, { once: true });
+  const signal = controller.signal;
+  const progress = opts.onProgress ?? (() => {});
+
+  try {
+    const probeStart = performance.now();
+    const open: string[] = [];
+    const silentHosts: string[] | undefined = opts.listSilent ? [] : undefined;
+    let silent = 0;
+    let probed = 0;
+    progress({ stage: 'probe', done: 0, total: hosts.length });
+    await runPool(hosts.length, opts.probeConcurrency ?? DEFAULT_PROBE_CONCURRENCY, signal, async (i) => {
+      const host = hosts[i]!;
+      if (await probePort(host, port, opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS, signal)) open.push(host);
+      else {
+        silent++;
+        silentHosts?.push(host);
+      }
+      progress({ stage: 'probe', done: ++probed, total: hosts.length });
+    });
+    const probeMs = performance.now() - probeStart;
+
+    const identifyStart = performance.now();
+    const identified: IdentifiedMiner[] = [];
+    const unidentified: UnidentifiedHost[] = [];
+    let identifiedCount = 0;
+    progress({ stage: 'identify', done: 0, total: open.length });
+    await runPool(open.length, opts.identifyConcurrency ?? DEFAULT_IDENTIFY_CONCURRENCY, signal, async (i) => {
+      const outcome = await identifyHost(open[i]!, port, opts.identifyTimeoutMs ?? DEFAULT_IDENTIFY_TIMEOUT_MS, signal, opts.maxResponseBytes);
+      if ('reason' in outcome) unidentified.push(outcome);
+      else identified.push(outcome);
+      progress({ stage: 'identify', done: ++identifiedCount, total: open.length });
+    });
+    if (signal.aborted) throw signal.reason;
+
+    const byAddress = (a: { host: string }, b: { host: string }) => compareHosts(a.host, b.host);
+    return {
+      ranges: [...opts.ranges],
+      port,
+      scanned: hosts.length,
+      identified: identified.sort(byAddress),
+      unidentified: unidentified.sort(byAddress),
+      silent: silentHosts ? { count: silent, hosts: silentHosts.sort(compareHosts) } : { count: silent },
+      duration_ms: { probe: Math.round(probeMs), identify: Math.round(performance.now() - identifyStart) },
+    };
+  } finally {
+    opts.signal?.removeEventListener('abort', forwardAbort);
+  }
+}
+
+/** Numeric order for IPv4 addresses (10.0.0.9 before 10.0.0.10), names after them alphabetically. */
+export function compareHosts(a: string, b: string): number {
+  const x = ipv4ToInt(a);
+  const y = ipv4ToInt(b);
+  if (x !== undefined && y !== undefined) return x - y;
+  if (x !== undefined) return -1;
+  if (y !== undefined) return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Runs `task(0..count-1)`, at most `limit` at once, without a promise or result per item up front. */
+async function runPool(count: number, limit: number, signal: AbortSignal, task: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count && !signal.aborted) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), count) }, worker));
+  if (signal.aborted) throw signal.reason;
+}
+
+/** True when something accepts a TCP connection on host:port. The socket is closed at once, unwritten. */
+export function probePort(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) {
+      resolve(false);
+      return;
+    }
+    const socket = connect({ host, port });
+    const finish = (open: boolean) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.destroy();
+      resolve(open);
+    };
+    const onAbort = () => finish(false);
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => finish(true));
+    socket.once('error', () => finish(false));
+  });
+}
+
+/** Failures after which asking `version` may still get an answer; a closed or hung port will not give one. */
+const WORTH_ASKING_VERSION: ReadonlySet<ErrorReason> = new Set(['malformed', 'api_error']);
+
+async function identifyHost(host: string, port: number, timeoutMs: number, signal: AbortSignal, maxResponseBytes?: number): Promise<IdentifiedMiner | UnidentifiedHost> {
+  const url = canonicalUrl('cgminer', host, port);
+  const target: Target = { url, scheme: 'cgminer', host, port, labels: {}, intervalMs: 0, timeoutMs };
+  const deadline = Date.now() + timeoutMs;
+  let reply: CgminerReply = {};
+  let failure: CgminerError | undefined;
+  try {
+    reply = await pollCgminer({ host, port, timeoutMs, signal, maxResponseBytes });
+  } catch (err) {
+    failure = asCgminerError(err);
+  }
+  let snapshot: DeviceSnapshot | undefined;
+  if (!failure) ({ snapshot, failure } = read(reply, target));
+
+  const left = deadline - Date.now();
+  if ((snapshot?.model === undefined || snapshot.firmware === undefined) && (!failure || WORTH_ASKING_VERSION.has(failure.reason)) && left > 0 && !signal.aborted) {
+    try {
+      const text = await cgminerRequest({ host, port, command: 'version', timeoutMs: left, signal, maxResponseBytes });
+      const withVersion = read({ ...reply, ...toCgminerReply(parseCgminerJson(text).value, 'version') }, target);
+      if (withVersion.snapshot) {
+        snapshot = withVersion.snapshot;
+        failure = undefined;
+      }
+    } catch {
+      // The first failure says more about the host than the fallback's.
+    }
+  }
+  if (!snapshot) {
+    const why = failure ?? new CgminerError('other', `${host}:${port}: no reply`);
+    return { url, host, port, reason: why.reason, error: why.message };
+  }
+  const miner: IdentifiedMiner = { url, host, port };
+  if (snapshot.vendor !== undefined) miner.vendor = snapshot.vendor;
+  if (snapshot.model !== undefined) miner.model = snapshot.model;
+  if (snapshot.firmware !== undefined) miner.firmware = snapshot.firmware;
+  if (snapshot.dialect !== undefined) miner.dialect = snapshot.dialect;
+  if (snapshot.hashrate_hs !== undefined) miner.hashrate_hs = snapshot.hashrate_hs;
+  return miner;
+}
+
+/** The reply read as a miner, or why it is not one: it must carry a CGMiner STATUS somewhere, not just any JSON. */
+function read(reply: CgminerReply, target: Target): { snapshot?: DeviceSnapshot; failure?: CgminerError } {
+  const where = `${target.host}:${target.port}`;
+  if (!Object.values(reply).some((response) => statusOf(response) !== undefined)) {
+    return { failure: new CgminerError('malformed', `${where}: answers JSON that is not a CGMiner API reply (no STATUS)`) };
+  }
+  try {
+    return { snapshot: normalizeReply(reply, { target, observedAt: new Date() }) };
+  } catch (err) {
+    return { failure: asCgminerError(err) };
+  }
+}
+
+function asCgminerError(err: unknown): CgminerError {
+  return err instanceof CgminerError ? err : new CgminerError('other', err instanceof Error ? err.message : String(err));
+}
