@@ -19,6 +19,8 @@ export interface AgentContext {
   readonly logger: Logger;
   /** The config in force now (it changes on reload). */
   config(): Config;
+  /** Replaces the targets found by discovery; they are polled beside the configured ones (see Agent.setDiscoveredTargets). */
+  setDiscoveredTargets(targets: readonly Target[]): void;
 }
 
 /**
@@ -67,6 +69,7 @@ export class Agent {
   private readonly idsByTarget = new Map<string, string[]>();
   private readonly startedAt = Date.now();
   private readonly parts: AgentPart[];
+  private discovered: readonly Target[] = [];
 
   constructor(private readonly opts: AgentOptions) {
     this.config = opts.config;
@@ -88,7 +91,13 @@ export class Agent {
     this.server = await startHttpServer({ host, port, store: this.store, metrics: this.metrics, logger: this.opts.logger, health: () => this.health() });
     this.applyTargets(this.config);
     this.scheduler.start();
-    const ctx: AgentContext = { store: this.store, metrics: this.metrics, logger: this.opts.logger, config: () => this.config };
+    const ctx: AgentContext = {
+      store: this.store,
+      metrics: this.metrics,
+      logger: this.opts.logger,
+      config: () => this.config,
+      setDiscoveredTargets: (targets) => this.setDiscoveredTargets(targets),
+    };
     for (const part of this.parts) await part.start(ctx);
     this.opts.logger.info({ listen: this.address, targets: this.scheduler.targetCount, parts: this.parts.map((p) => p.name) }, 'potencia agent started');
   }
@@ -159,8 +168,21 @@ export class Agent {
     });
   }
 
+  /**
+   * Polls `targets` beside the configured ones from now on, replacing the previous discovered set. A
+   * configured target with the same URL wins, so its labels and interval apply; a discovered target
+   * left out of a later call is dropped with its devices.
+   */
+  setDiscoveredTargets(targets: readonly Target[]): void {
+    this.discovered = targets;
+    this.applyTargets(this.config);
+  }
+
   private applyTargets(config: Config): void {
-    const { removed } = this.scheduler.setTargets(buildTargets(config));
+    const configured = buildTargets(config);
+    const configuredUrls = new Set(configured.map((t) => t.url));
+    const discovered = this.discovered.filter((t) => !configuredUrls.has(t.url));
+    const { removed } = this.scheduler.setTargets([...configured, ...discovered]);
     for (const url of removed) {
       this.store.removeTarget(url);
       this.idsByTarget.delete(url);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { durationSchema } from './duration.js';
 import { parseTargetUrl, TargetError } from '../collectors/target.js';
+import { discoverySchema } from './discovery-schema.js';
 
 /** Labels that Potencia sets itself; an operator label may not shadow them. */
 export const RESERVED_LABELS = ['device', 'kind', 'vendor', 'model', 'firmware', 'dialect', 'address', 'source', 'sensor', 'fan', 'board', 'status', 'result', 'reason', 'collector', 'activity', 'action', 'instance', 'job'];
@@ -72,6 +73,7 @@ export const configSchema = z
     labels: labelsSchema.describe('Labels on every device of this agent, e.g. { site: "farm-1" }.'),
     polling: pollingSchema,
     targets: z.array(targetSchema).default([]).describe('What to poll.'),
+    discovery: discoverySchema(labelsSchema).optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();

@@ -13,7 +13,7 @@
  * are kept for open ports only, and silent addresses are counted, listed only on request.
  */
 import { setMaxListeners } from 'node:events';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { DeviceSnapshot, ErrorReason } from '../../agent/snapshot.js';
 import { canonicalUrl, expandHosts, ipv4ToInt, type Target } from '../target.js';
 import { cgminerRequest } from './client.js';
@@ -124,16 +124,22 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
     const silentHosts: string[] | undefined = opts.listSilent ? [] : undefined;
     let silent = 0;
     let probed = 0;
+    const live = new Set<Socket>();
+    const closeProbes = () => {
+      for (const socket of live) socket.destroy();
+    };
+    signal.addEventListener('abort', closeProbes, { once: true });
     progress({ stage: 'probe', done: 0, total: hosts.length });
     await runPool(hosts.length, opts.probeConcurrency ?? DEFAULT_PROBE_CONCURRENCY, signal, async (i) => {
       const host = hosts[i]!;
-      if (await probePort(host, port, opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS, signal)) open.push(host);
+      if (await probeTracked(host, port, opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS, live)) open.push(host);
       else {
         silent++;
         silentHosts?.push(host);
       }
       progress({ stage: 'probe', done: ++probed, total: hosts.length });
     });
+    signal.removeEventListener('abort', closeProbes);
     const probeMs = performance.now() - probeStart;
 
     const identifyStart = performance.now();
@@ -185,24 +191,31 @@ async function runPool(count: number, limit: number, signal: AbortSignal, task: 
 }
 
 /** True when something accepts a TCP connection on host:port. The socket is closed at once, unwritten. */
-export function probePort(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+export function probePort(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return probeTracked(host, port, timeoutMs, new Set());
+}
+
+/**
+ * probePort whose socket sits in `live` while it is open, so an abort tears all of them down from one
+ * listener: an AbortSignal listener per socket would cost a linear search on every removal, thousands
+ * of times over.
+ */
+function probeTracked(host: string, port: number, timeoutMs: number, live: Set<Socket>): Promise<boolean> {
   return new Promise((resolve) => {
-    if (signal?.aborted) {
-      resolve(false);
-      return;
-    }
     const socket = connect({ host, port });
-    const finish = (open: boolean) => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+    live.add(socket);
+    let open = false;
+    const timer = setTimeout(() => socket.destroy(), timeoutMs);
+    socket.once('connect', () => {
+      open = true;
       socket.destroy();
+    });
+    socket.once('error', () => {});
+    socket.once('close', () => {
+      clearTimeout(timer);
+      live.delete(socket);
       resolve(open);
-    };
-    const onAbort = () => finish(false);
-    const timer = setTimeout(() => finish(false), timeoutMs);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    socket.once('connect', () => finish(true));
-    socket.once('error', () => finish(false));
+    });
   });
 }
 

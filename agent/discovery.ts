@@ -1,0 +1,164 @@
+import { Gauge } from 'prom-client';
+import { scan, scanHosts, type IdentifiedMiner } from '../collectors/cgminer/discovery.js';
+import type { Target } from '../collectors/target.js';
+import type { DiscoveryConfig } from '../config/discovery-schema.js';
+import type { Config } from '../config/schema.js';
+import type { AgentContext, AgentPart } from './daemon.js';
+
+/** How many unreadable hosts a scan's log line names; the rest are counted. */
+const UNIDENTIFIED_LOGGED = 10;
+
+export function createDiscoveryPart(config: Config): AgentPart | undefined {
+  return config.discovery ? new DiscoveryPart() : undefined;
+}
+
+/**
+ * Scans `discovery.ranges` at start and then every `discovery.interval`, and hands every miner found
+ * so far to the agent as a target. Found miners are only ever added: one that stops answering stays a
+ * target, so polling keeps reporting it down instead of it silently vanishing. They leave only when a
+ * reload takes their address out of the ranges or removes the section.
+ */
+export class DiscoveryPart implements AgentPart {
+  readonly name = 'discovery';
+  private ctx: AgentContext | undefined;
+  private readonly found = new Map<string, IdentifiedMiner>();
+  private timer: NodeJS.Timeout | undefined;
+  private scanning: { controller: AbortController; done: Promise<void> } | undefined;
+  /** A reload changed what to scan while a scan ran: scan again as soon as it ends. */
+  private rescanSoon = false;
+  /** What is being scanned (ranges and port), to tell a reload that changes it from one that does not. */
+  private scope: string | undefined;
+  private intervalMs: number | undefined;
+  private stopped = false;
+  private lastRun: Gauge | undefined;
+  private foundGauge: Gauge<'state'> | undefined;
+
+  start(ctx: AgentContext): void {
+    this.ctx = ctx;
+    const registers = [ctx.metrics.registry];
+    this.lastRun = new Gauge({ name: 'potencia_discovery_last_run_timestamp_seconds', help: 'Unix time the last discovery scan finished.', registers });
+    this.foundGauge = new Gauge({
+      name: 'potencia_discovery_found',
+      help: 'Hosts the last discovery scan found with the API port open, by state: identified (answered as a miner) or unidentified (open, but no CGMiner reply could be read).',
+      labelNames: ['state'],
+      registers,
+    });
+    this.scope = scopeOf(ctx.config().discovery);
+    this.intervalMs = ctx.config().discovery?.interval;
+    this.scanNow();
+  }
+
+  /** A reload: found miners take the new labels and polling settings; new ranges are scanned at once. */
+  applyConfig(config: Config): void {
+    const settings = config.discovery;
+    const scope = scopeOf(settings);
+    const scopeChanged = scope !== this.scope;
+    const intervalChanged = settings?.interval !== this.intervalMs;
+    this.scope = scope;
+    this.intervalMs = settings?.interval;
+    if (!settings) {
+      this.stopScanning();
+      this.found.clear();
+      this.publish(config);
+      this.ctx?.logger.info('discovery removed from the config: found miners are no longer polled');
+      return;
+    }
+    if (scopeChanged) {
+      const inScope = new Set(scanHosts(settings.ranges));
+      for (const [url, miner] of this.found) if (miner.port !== settings.port || !inScope.has(miner.host)) this.found.delete(url);
+    }
+    this.publish(config);
+    if (this.scanning) this.rescanSoon ||= scopeChanged;
+    else if (scopeChanged) this.scanNow();
+    else if (intervalChanged) {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.scanNow(), settings.interval);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopScanning();
+    await this.scanning?.done;
+  }
+
+  private stopScanning(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.scanning?.controller.abort(new Error('discovery stopped'));
+  }
+
+  private scanNow(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const controller = new AbortController();
+    this.scanning = { controller, done: this.scanOnce(controller.signal).finally(() => this.afterScan()) };
+  }
+
+  private afterScan(): void {
+    this.scanning = undefined;
+    const settings = this.ctx?.config().discovery;
+    if (this.stopped || !settings) return;
+    if (this.rescanSoon) {
+      this.rescanSoon = false;
+      this.scanNow();
+    } else this.timer = setTimeout(() => this.scanNow(), settings.interval);
+  }
+
+  /** Never rejects: a failed scan is logged and the next one runs on time. */
+  private async scanOnce(signal: AbortSignal): Promise<void> {
+    const ctx = this.ctx!;
+    const config = ctx.config();
+    const settings = config.discovery;
+    if (!settings) return;
+    try {
+      const result = await scan({
+        ranges: settings.ranges,
+        port: settings.port,
+        probeConcurrency: settings.probe_concurrency,
+        identifyConcurrency: settings.identify_concurrency,
+        identifyTimeoutMs: config.polling.timeout,
+        maxResponseBytes: config.polling.max_response_bytes,
+        signal,
+      });
+      const added = result.identified.filter((miner) => !this.found.has(miner.url));
+      for (const miner of result.identified) this.found.set(miner.url, miner);
+      if (added.length) this.publish(ctx.config());
+      this.foundGauge?.set({ state: 'identified' }, result.identified.length);
+      this.foundGauge?.set({ state: 'unidentified' }, result.unidentified.length);
+      this.lastRun?.set(Date.now() / 1000);
+      ctx.logger.info(
+        {
+          identified: result.identified.length,
+          added: added.length,
+          unidentified: result.unidentified.length,
+          silent: result.silent.count,
+          scanned: result.scanned,
+          duration_ms: result.duration_ms.probe + result.duration_ms.identify,
+          ...(result.unidentified.length
+            ? { unidentified_hosts: result.unidentified.slice(0, UNIDENTIFIED_LOGGED).map((h) => `${h.host}:${h.port} ${h.reason}`) }
+            : {}),
+        },
+        'discovery scan finished',
+      );
+    } catch (err) {
+      if (signal.aborted) return;
+      ctx.logger.error({ err }, 'discovery scan failed; trying again at the next interval');
+    }
+  }
+
+  /** Hands the agent one target per found miner, labelled and timed by the config in force. */
+  private publish(config: Config): void {
+    const settings: DiscoveryConfig | undefined = config.discovery;
+    const labels = { ...config.labels, ...settings?.labels };
+    const targets: Target[] = [];
+    for (const miner of this.found.values()) {
+      targets.push({ url: miner.url, scheme: 'cgminer', host: miner.host, port: miner.port, labels, intervalMs: config.polling.interval, timeoutMs: config.polling.timeout });
+    }
+    this.ctx?.setDiscoveredTargets(targets);
+  }
+}
+
+function scopeOf(settings: DiscoveryConfig | undefined): string | undefined {
+  return settings ? JSON.stringify([settings.ranges, settings.port]) : undefined;
+}
