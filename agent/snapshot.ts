@@ -68,6 +68,42 @@ export interface GpuSnapshot {
   energy_j?: number;
 }
 
+/** One PDU outlet's readings, in the PDU's own outlet numbering. */
+export interface OutletSnapshot {
+  /** Outlet number as the PDU labels it (1-based). */
+  index: number;
+  name?: string;
+  state?: 'on' | 'off';
+  power_w?: number;
+  current_a?: number;
+  voltage_v?: number;
+  /** The outlet's energy meter: a counter, reset only when someone resets it on the PDU. */
+  energy_j?: number;
+}
+
+/** One input phase (or line) of a PDU or meter. */
+export interface PhaseSnapshot {
+  /** Phase number (1-based). */
+  index: number;
+  /** The PDU's name for it (`L1`, `AA:L1`), when it has one. */
+  name?: string;
+  current_a?: number;
+  voltage_v?: number;
+  power_w?: number;
+}
+
+/** A server's own view of itself, read over SNMP (HOST-RESOURCES, UCD-SNMP). */
+export interface HostSnapshot {
+  /** Mean busy share across processors over the agent's last minute. */
+  cpu_utilization_ratio?: number;
+  cpus?: number;
+  load1?: number;
+  memory_total_bytes?: number;
+  memory_used_bytes?: number;
+  /** Fixed disks and file systems. */
+  storage?: { name: string; total_bytes: number; used_bytes: number }[];
+}
+
 export interface DeviceSnapshot {
   /** Stable: serial / MAC / GPU UUID when known, else `<kind>/<address>`. */
   id: string;
@@ -114,6 +150,17 @@ export interface DeviceSnapshot {
   rejected_shares?: number;
   stale_shares?: number;
   hardware_errors?: number;
+
+  /** Sensor name → relative humidity as a ratio (0.45 for 45 %RH). */
+  humidity_ratio?: Record<string, number>;
+  /** Present for PDUs that meter or switch per outlet. */
+  outlets?: OutletSnapshot[];
+  /** Present for PDUs and meters that report per input phase. */
+  phases?: PhaseSnapshot[];
+  /** A PDU's or meter's total energy meter, in joules: a counter. */
+  energy_j?: number;
+  /** Present when kind is `host`. */
+  host?: HostSnapshot;
 
   /** Present when kind is `gpu`: one snapshot per GPU, its id the GPU UUID. */
   gpu?: GpuSnapshot;

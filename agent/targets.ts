@@ -1,4 +1,4 @@
-import { canonicalUrl, parseTargetUrl, type Target } from '../collectors/target.js';
+import { canonicalUrl, parseTargetUrl, type ParsedTargetUrl, type Target } from '../collectors/target.js';
 import type { Config } from '../config/schema.js';
 
 /** Expands the configured targets (ranges, CIDRs) into one Target per endpoint, labels merged. */
@@ -8,7 +8,7 @@ export function buildTargets(config: Config): Target[] {
     const parsed = parseTargetUrl(entry.url);
     const labels = { ...config.labels, ...entry.labels };
     for (const host of parsed.hosts) {
-      const url = canonicalUrl(parsed.scheme, host, parsed.port);
+      const url = canonicalUrl(parsed.scheme, host, parsed.port, parsed.params);
       // The first mention wins, so a host listed on its own before a range keeps its own labels.
       if (byUrl.has(url)) continue;
       byUrl.set(url, {
@@ -16,6 +16,7 @@ export function buildTargets(config: Config): Target[] {
         scheme: parsed.scheme,
         host,
         port: parsed.port,
+        ...credentialsOf(parsed),
         labels,
         intervalMs: entry.interval ?? config.polling.interval,
         timeoutMs: entry.timeout ?? config.polling.timeout,
@@ -31,8 +32,16 @@ export function targetsFromUrls(urls: readonly string[], timeoutMs: number): Tar
   for (const url of urls) {
     const parsed = parseTargetUrl(url);
     for (const host of parsed.hosts) {
-      targets.push({ url: canonicalUrl(parsed.scheme, host, parsed.port), scheme: parsed.scheme, host, port: parsed.port, labels: {}, intervalMs: 0, timeoutMs });
+      targets.push({ url: canonicalUrl(parsed.scheme, host, parsed.port, parsed.params), scheme: parsed.scheme, host, port: parsed.port, ...credentialsOf(parsed), labels: {}, intervalMs: 0, timeoutMs });
     }
   }
   return targets;
+}
+
+/** The URL's userinfo and parameters, present only when the URL has them (a Target never carries `undefined` keys). */
+function credentialsOf(parsed: ParsedTargetUrl): Pick<Target, 'userinfo' | 'params'> {
+  const out: Pick<Target, 'userinfo' | 'params'> = {};
+  if (parsed.userinfo !== undefined) out.userinfo = parsed.userinfo;
+  if (parsed.params !== undefined) out.params = parsed.params;
+  return out;
 }

@@ -1,10 +1,26 @@
 import type { DeviceSnapshot } from '../agent/snapshot.js';
+import { SNMP_PROFILE_NAMES } from './snmp/profiles/index.js';
 
 /** Schemes a target URL may use; each has one collector registered in collectors/registry.ts. */
-export const TARGET_SCHEMES = ['cgminer'] as const;
+export const TARGET_SCHEMES = ['cgminer', 'snmp'] as const;
 export type TargetScheme = (typeof TARGET_SCHEMES)[number];
 
-export const DEFAULT_PORTS: Record<TargetScheme, number> = { cgminer: 4028 };
+export const DEFAULT_PORTS: Record<TargetScheme, number> = { cgminer: 4028, snmp: 161 };
+
+/** Query parameters each scheme accepts (`snmp://public@10.0.0.9?profile=apc-rpdu2`), with their check. */
+const TARGET_PARAMS: Record<TargetScheme, Record<string, (value: string) => string | undefined>> = {
+  cgminer: {},
+  snmp: {
+    profile: (v) => {
+      const unknown = v.split(',').filter((name) => !SNMP_PROFILE_NAMES.includes(name));
+      return unknown.length ? `unknown SNMP profile "${unknown.join(', ')}" (known: ${SNMP_PROFILE_NAMES.join(', ')})` : undefined;
+    },
+    version: (v) => (['1', '2c'].includes(v) ? undefined : `version must be 1 or 2c (SNMPv3 users come from the snmp.credentials config: snmp://v3:NAME@HOST)`),
+    context: () => undefined,
+  },
+};
+/** Schemes whose URL may carry userinfo (an SNMP community or `v3:NAME`). */
+const USERINFO_SCHEMES: ReadonlySet<TargetScheme> = new Set(['snmp']);
 
 /** One pollable endpoint, after ranges are expanded. */
 export interface Target {
@@ -13,6 +29,10 @@ export interface Target {
   scheme: TargetScheme;
   host: string;
   port: number;
+  /** The URL's userinfo, decoded: an SNMP community or `v3:NAME`. A secret: never part of `url`. */
+  userinfo?: string;
+  /** The URL's query parameters (`profile`, `version`, …); part of `url`, sorted. */
+  params?: Readonly<Record<string, string>>;
   labels: Record<string, string>;
   intervalMs: number;
   timeoutMs: number;
@@ -87,21 +107,28 @@ export interface ParsedTargetUrl {
   scheme: TargetScheme;
   hosts: string[];
   port: number;
+  userinfo?: string;
+  params?: Readonly<Record<string, string>>;
 }
 
 /**
- * Parses `cgminer://HOST[:PORT]` where HOST may be a range or CIDR. Plain string work rather than
- * WHATWG URL, which rejects `10.0.1.10-200` and `/24` in the authority.
+ * Parses `cgminer://HOST[:PORT]` or `snmp://COMMUNITY@HOST[:PORT]?profile=…` where HOST may be a range
+ * or CIDR. Plain string work rather than WHATWG URL, which rejects `10.0.1.10-200` and `/24` in the
+ * authority.
  */
 export function parseTargetUrl(url: string): ParsedTargetUrl {
-  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*(?:\/\d{1,2})?)\/?$/i.exec(url.trim());
-  if (!m) throw new TargetError(`"${url}" is not a target URL like cgminer://10.0.1.15:4028`);
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(?:([^@/?#]*)@)?([^@/?#]*(?:\/\d{1,2})?)\/?(?:\?([^#]*))?$/i.exec(url.trim());
+  // The URL itself may hold a community: error messages name the scheme only.
+  if (!m) throw new TargetError(`"${redactUserinfo(url)}" is not a target URL like cgminer://10.0.1.15:4028 or snmp://public@10.0.0.9`);
   const scheme = m[1]!.toLowerCase();
   if (!(TARGET_SCHEMES as readonly string[]).includes(scheme)) {
-    throw new TargetError(`unknown scheme "${scheme}" in "${url}" (known: ${TARGET_SCHEMES.join(', ')})`);
+    throw new TargetError(`unknown scheme "${scheme}" in "${redactUserinfo(url)}" (known: ${TARGET_SCHEMES.join(', ')})`);
   }
   const s = scheme as TargetScheme;
-  let authority = m[2]!;
+  const userinfo = m[2] === undefined ? undefined : decodeComponent(m[2], url);
+  if (userinfo !== undefined && !USERINFO_SCHEMES.has(s)) throw new TargetError(`${s}:// targets take no credentials ("${redactUserinfo(url)}")`);
+  const params = m[4] === undefined ? undefined : parseParams(s, m[4], url);
+  let authority = m[3]!;
   let port = DEFAULT_PORTS[s];
   const cidrSuffix = /\/\d{1,2}$/.exec(authority)?.[0] ?? '';
   authority = authority.slice(0, authority.length - cidrSuffix.length);
@@ -111,10 +138,48 @@ export function parseTargetUrl(url: string): ParsedTargetUrl {
     port = Number(portMatch[2]);
     if (port < 1 || port > 65535) throw new TargetError(`port ${port} out of range in "${url}"`);
   }
-  if (!authority) throw new TargetError(`"${url}" has no host`);
-  return { scheme: s, hosts: expandHosts(authority + cidrSuffix), port };
+  if (!authority) throw new TargetError(`"${redactUserinfo(url)}" has no host`);
+  const parsed: ParsedTargetUrl = { scheme: s, hosts: expandHosts(authority + cidrSuffix), port };
+  if (userinfo !== undefined) parsed.userinfo = userinfo;
+  if (params !== undefined) parsed.params = params;
+  return parsed;
 }
 
-export function canonicalUrl(scheme: TargetScheme, host: string, port: number): string {
-  return `${scheme}://${host}:${port}`;
+/** `snmp://public@10.0.0.9` → `snmp://<secret>@10.0.0.9`, for messages and logs. */
+export function redactUserinfo(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/?#]*@/i, '$1<secret>@');
+}
+
+function decodeComponent(text: string, url: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new TargetError(`bad percent-encoding in "${redactUserinfo(url)}"`);
+  }
+}
+
+function parseParams(scheme: TargetScheme, query: string, url: string): Record<string, string> {
+  const allowed = TARGET_PARAMS[scheme];
+  const params: Record<string, string> = {};
+  for (const pair of query.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const name = decodeComponent(eq < 0 ? pair : pair.slice(0, eq), url);
+    const value = decodeComponent(eq < 0 ? '' : pair.slice(eq + 1), url);
+    const check = allowed[name];
+    if (!check) {
+      const known = Object.keys(allowed);
+      throw new TargetError(`"${redactUserinfo(url)}": unknown parameter "${name}" (${known.length ? `known: ${known.join(', ')}` : `${scheme}:// takes none`})`);
+    }
+    const problem = check(value);
+    if (problem) throw new TargetError(`"${redactUserinfo(url)}": ${problem}`);
+    params[name] = value;
+  }
+  return params;
+}
+
+/** The scheduler's key for one endpoint: scheme, host, port and sorted parameters; never the credentials. */
+export function canonicalUrl(scheme: TargetScheme, host: string, port: number, params?: Readonly<Record<string, string>>): string {
+  const query = params ? Object.keys(params).sort().map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(params[k]!)}`).join('&') : '';
+  return `${scheme}://${host}:${port}${query ? `?${query}` : ''}`;
 }

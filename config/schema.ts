@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { durationSchema } from './duration.js';
+import { powerSchema } from './power-schema.js';
+import { snmpSchema } from './snmp-schema.js';
 import { parseTargetUrl, TargetError } from '../collectors/target.js';
 import { discoverySchema } from './discovery-schema.js';
 
@@ -74,6 +76,8 @@ export const configSchema = z
     polling: pollingSchema,
     targets: z.array(targetSchema).default([]).describe('What to poll.'),
     discovery: discoverySchema(labelsSchema).optional(),
+    snmp: snmpSchema.optional(),
+    power: powerSchema.optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();
