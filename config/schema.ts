@@ -3,6 +3,7 @@ import { durationSchema } from './duration.js';
 import { powerSchema } from './power-schema.js';
 import { snmpSchema } from './snmp-schema.js';
 import { parseTargetUrl, TargetError } from '../collectors/target.js';
+import { mqttSchema } from './mqtt-schema.js';
 import { discoverySchema } from './discovery-schema.js';
 
 /** Labels that Potencia sets itself; an operator label may not shadow them. */
@@ -75,6 +76,7 @@ export const configSchema = z
     labels: labelsSchema.describe('Labels on every device of this agent, e.g. { site: "farm-1" }.'),
     polling: pollingSchema,
     targets: z.array(targetSchema).default([]).describe('What to poll.'),
+    mqtt: mqttSchema.optional(),
     discovery: discoverySchema(labelsSchema).optional(),
     snmp: snmpSchema.optional(),
     power: powerSchema.optional(),
