@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TargetError } from '../collectors/target.js';
 import { parseDuration } from '../config/duration.js';
 import { ConfigError, configJsonSchema, loadConfigFile } from '../config/load.js';
+import { mqttSchema } from '../config/mqtt-schema.js';
 import { configSchema, DEFAULT_LISTEN } from '../config/schema.js';
 import type { Logger } from './log.js';
 import type { DeviceSnapshot } from './snapshot.js';
@@ -68,21 +69,24 @@ new config is logged and the running one kept.
     },
   },
   demo: {
-    help: `Usage: potencia demo [--devices N] [--listen HOST:PORT] [--interval DURATION] [--seed N]
+    help: `Usage: potencia demo [--devices N] [--listen HOST:PORT] [--interval DURATION] [--seed N] [--mqtt URL]
 
 Starts a simulated farm (miners speaking the CGMiner API over TCP on 127.x.y.z:4028, or on
 consecutive ports of 127.0.0.1 where other loopback addresses are unavailable) and the agent polling it.
   --devices N          simulated miners (default 60)
   --listen HOST:PORT   where /metrics is served (default ${DEFAULT_LISTEN})
   --interval DURATION  poll interval (default 15s)
-  --seed N             simulation seed (default 1)`,
-    options: { devices: { type: 'string' }, interval: { type: 'string' }, seed: { type: 'string' }, ...listenOption },
+  --seed N             simulation seed (default 1)
+  --mqtt URL           also publish the farm to an MQTT broker, e.g. mqtt://127.0.0.1:1883`,
+    options: { devices: { type: 'string' }, interval: { type: 'string' }, seed: { type: 'string' }, mqtt: { type: 'string' }, ...listenOption },
     async run(values) {
       const devices = positiveInt(values.devices, 60, '--devices');
       const seed = positiveInt(values.seed, 1, '--seed');
       const interval = typeof values.interval === 'string' ? values.interval : '15s';
       if (parseDuration(interval) === undefined) throw new UsageError(`--interval: expected a duration like "15s", got "${interval}"`);
       const listen = checkListen(values.listen) ?? DEFAULT_LISTEN;
+      const mqttUrl = values.mqtt === undefined ? undefined : mqttSchema.shape.url.safeParse(values.mqtt);
+      if (mqttUrl && !mqttUrl.success) throw new UsageError(`--mqtt: expected a broker URL like mqtt://127.0.0.1:1883, got "${String(values.mqtt)}"`);
       const { Agent, runUntilSignalled } = await import('./daemon.js');
       const { createLogger } = await import('./log.js');
       const logger = createLogger({});
@@ -92,6 +96,7 @@ consecutive ports of 127.0.0.1 where other loopback addresses are unavailable) a
         labels: { site: 'demo' },
         polling: { interval, timeout: `${Math.min(5000, Math.floor(parseDuration(interval)! / 2))}ms` },
         targets: farm.miners.map((m, i) => ({ url: m.url, labels: { room: `hall-${1 + (Math.floor(i / 40) % 2)}`, rack: `r${String(1 + Math.floor(i / 20)).padStart(2, '0')}` } })),
+        ...(mqttUrl && { mqtt: { url: mqttUrl.data } }),
       });
       const agent = new Agent({ config, logger });
       await agent.start();
