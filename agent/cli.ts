@@ -30,6 +30,7 @@ Commands:
   run --config FILE        run the agent (polls targets, serves /metrics, /healthz, /api/devices)
   demo                     run the agent on a built-in simulated farm (no hardware needed)
   poll TARGET...           poll targets once and print what they report
+  scan RANGE...            find miners on a network (CIDR or address range); can write a config
   check-config FILE        validate a config file and say exactly what is wrong
   schema                   print the config's JSON Schema (for editor completion)
   version                  print the version
@@ -132,6 +133,55 @@ device is down. TARGET is a URL: cgminer://HOST[:PORT] (HOST may be a range 10.0
       const snapshots = results.flat().map(enrichSnapshot);
       io.out(values.json ? JSON.stringify(snapshots, null, 2) : formatTable(snapshots));
       return snapshots.every((s) => s.up) ? EXIT_OK : EXIT_FAILURE;
+    },
+  },
+  scan: {
+    help: `Usage: potencia scan CIDR|RANGE... [--port N] [--json] [--write-config FILE [--force]]
+                     [--concurrency N] [--timeout DURATION] [--list-silent]
+
+Finds miners: a TCP connect to the API port of every address (closed at once, nothing sent), then
+each open port read as a CGMiner API to tell its vendor, model, firmware and hashrate. Prints the
+miners found, then the open ports that gave no CGMiner reply we could read, then how many addresses
+were silent. A range is a CIDR (10.0.0.0/16), 10.0.1.10-200 or 10.0.1.10-10.0.2.50 (at most 65,536
+addresses each). A progress bar goes to stderr when it is a terminal. Exit 0 when the scan ran.
+  --port N             API port (default 4028)
+  --json               print the result as JSON
+  --write-config FILE  write a config with one target per miner found; refuses an existing FILE
+  --force              let --write-config overwrite FILE
+  --concurrency N      connect probes in flight (default 2048; each holds a file descriptor)
+  --timeout DURATION   deadline to identify one miner (default 5s)
+  --list-silent        also list the silent addresses`,
+    options: {
+      port: { type: 'string' },
+      json: { type: 'boolean' },
+      'write-config': { type: 'string' },
+      force: { type: 'boolean' },
+      concurrency: { type: 'string' },
+      timeout: { type: 'string' },
+      'list-silent': { type: 'boolean' },
+    },
+    allowPositionals: true,
+    async run(values, positionals, io) {
+      if (positionals.length === 0) throw new UsageError('scan needs at least one CIDR or RANGE, e.g. 10.0.0.0/16');
+      const port = positiveInt(values.port, 4028, '--port');
+      if (port > 65535) throw new UsageError(`--port: expected 1-65535, got ${port}`);
+      const timeoutMs = typeof values.timeout === 'string' ? parseDuration(values.timeout) : 5000;
+      if (timeoutMs === undefined) throw new UsageError(`--timeout: expected a duration like "5s", got "${String(values.timeout)}"`);
+      if (values.force && values['write-config'] === undefined) throw new UsageError('--force only goes with --write-config FILE');
+      const { runScanCommand } = await import('./scan-cli.js');
+      return runScanCommand(
+        {
+          ranges: positionals,
+          port,
+          probeConcurrency: positiveInt(values.concurrency, 2048, '--concurrency'),
+          identifyTimeoutMs: timeoutMs,
+          json: values.json === true,
+          listSilent: values['list-silent'] === true,
+          writeConfig: values['write-config'] as string | undefined,
+          force: values.force === true,
+        },
+        io,
+      );
     },
   },
   'check-config': {

@@ -4,9 +4,10 @@
  */
 import { benchPoll } from './poll.js';
 import { benchRender } from './render.js';
+import { benchScan } from './scan.js';
 
 const only = process.argv[2];
-const suites: Record<string, () => Promise<void>> = { render: benchRender, poll: benchPoll };
+const suites: Record<string, () => Promise<void>> = { render: benchRender, poll: benchPoll, scan: benchScan };
 console.log(`potencia bench — node ${process.version}, ${process.platform}/${process.arch}, ${new Date().toISOString()}`);
 for (const [name, run] of Object.entries(suites)) {
   if (only && only !== name) continue;

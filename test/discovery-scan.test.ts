@@ -58,7 +58,7 @@ describe('scan() over real TCP on loopback', () => {
     const miners = result.identified.filter((m) => m.host !== `${NET}.26`);
     expect(miners.map((m) => m.url)).toEqual(expected.map((m) => m.url));
     for (const [i, miner] of miners.entries()) {
-      expect(miner).toMatchObject({ host: expected[i]!.host, port: 4028, vendor: 'Bitmain', model: expected[i]!.model.model, dialect: 'antminer' });
+      expect(miner).toMatchObject({ host: expected[i]!.host, port: 4028, vendor: expected[i]!.model.vendor, model: expected[i]!.model.model, dialect: expect.any(String) });
       expect(miner.firmware).toBeTruthy();
       expect(miner.hashrate_hs! / expected[i]!.model.nominal_hashrate_hs).toBeGreaterThan(0.8);
     }

@@ -1,0 +1,144 @@
+/**
+ * `potencia scan`: the scan, its report, its config file and its progress bar. Loaded only when the
+ * command runs; agent/cli.ts parses the options.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { DEFAULT_IDENTIFY_CONCURRENCY, scan, type ScanProgress, type ScanResult } from '../collectors/cgminer/discovery.js';
+
+export interface ScanCommand {
+  ranges: string[];
+  port: number;
+  probeConcurrency: number;
+  identifyTimeoutMs: number;
+  json: boolean;
+  listSilent: boolean;
+  writeConfig?: string;
+  force: boolean;
+}
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+export async function runScanCommand(command: ScanCommand, io: Io, progressStream: NodeJS.WriteStream = process.stderr): Promise<number> {
+  // Refused before scanning: a /16 takes a while, and its result would be lost.
+  if (command.writeConfig !== undefined && !command.force && existsSync(command.writeConfig)) {
+    io.err(`potencia scan: ${command.writeConfig} exists; add --force to overwrite it`);
+    return 2;
+  }
+  const bar = progressStream.isTTY ? progressBar(progressStream) : undefined;
+  let result: ScanResult;
+  try {
+    result = await scan({
+      ranges: command.ranges,
+      port: command.port,
+      probeConcurrency: command.probeConcurrency,
+      identifyConcurrency: Math.min(command.probeConcurrency, DEFAULT_IDENTIFY_CONCURRENCY),
+      identifyTimeoutMs: command.identifyTimeoutMs,
+      listSilent: command.listSilent,
+      onProgress: bar?.update,
+    });
+  } finally {
+    bar?.clear();
+  }
+  io.out(command.json ? JSON.stringify(result, null, 2) : formatScanReport(result));
+  if (command.writeConfig !== undefined) {
+    const text = scanConfigYaml(result, new Date());
+    try {
+      writeFileSync(command.writeConfig, text, { flag: command.force ? 'w' : 'wx' });
+    } catch (err) {
+      io.err(`potencia scan: cannot write ${command.writeConfig}: ${(err as NodeJS.ErrnoException).code === 'EEXIST' ? 'it exists (add --force to overwrite)' : (err as Error).message}`);
+      return 1;
+    }
+    io.err(`wrote ${command.writeConfig}: ${result.identified.length} target(s); check it with "potencia check-config ${command.writeConfig}"`);
+  }
+  return 0;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** Miners, then open ports that are not miners we could read, then the silent count: three answers to three questions. */
+export function formatScanReport(result: ScanResult): string {
+  const sections: string[] = [];
+  if (result.identified.length) {
+    sections.push(
+      `MINERS (${result.identified.length})\n` +
+        table(
+          ['ADDRESS', 'PORT', 'VENDOR', 'MODEL', 'FIRMWARE', 'DIALECT', 'TH/s'],
+          result.identified.map((m) => [m.host, String(m.port), m.vendor ?? '-', m.model ?? '-', m.firmware ?? '-', m.dialect ?? '-', m.hashrate_hs === undefined ? '-' : (m.hashrate_hs / 1e12).toFixed(2)]),
+        ),
+    );
+  } else sections.push('MINERS: none found');
+  if (result.unidentified.length) {
+    sections.push(
+      `NOT IDENTIFIED (${result.unidentified.length}): port ${result.port} open, but no CGMiner reply could be read\n` +
+        table(['ADDRESS', 'PORT', 'REASON', 'ERROR'], result.unidentified.map((h) => [h.host, String(h.port), h.reason, h.error])),
+    );
+  }
+  const silent = `SILENT: ${plural(result.silent.count, 'address', 'addresses')} refused or did not answer a connection on port ${result.port}`;
+  sections.push(result.silent.hosts ? `${silent}\n${result.silent.hosts.join('\n')}` : result.silent.count ? `${silent} (--list-silent lists them)` : silent);
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  sections.push(
+    `Scanned ${plural(result.scanned, 'address', 'addresses')} in ${seconds(result.duration_ms.probe + result.duration_ms.identify)} (probe ${seconds(result.duration_ms.probe)}, identify ${seconds(result.duration_ms.identify)}).`,
+  );
+  return sections.join('\n\n');
+}
+
+/** One comment line whatever a firmware put in its strings (bmminer's Type spans two lines). */
+function commentText(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f\u0085\u2028\u2029]+/g, ' ').trim();
+}
+
+/** A config `potencia run` accepts: one target per identified miner, what was found noted beside it. */
+export function scanConfigYaml(result: ScanResult, at: Date): string {
+  const lines = [
+    `# Written by "potencia scan ${result.ranges.join(' ')}${result.port === 4028 ? '' : ` --port ${result.port}`}" at ${at.toISOString()}.`,
+    `# ${plural(result.identified.length, 'miner')} identified; open ports that gave no CGMiner reply (${result.unidentified.length}) and silent addresses (${result.silent.count}) are left out.`,
+    '# Check it with "potencia check-config FILE" and run it with "potencia run --config FILE".',
+    '# Add labels per target (site, room, rack) as needed; a `discovery:` section can keep finding new miners.',
+  ];
+  if (result.identified.length === 0) return `${lines.join('\n')}\ntargets: []\n`;
+  lines.push('targets:');
+  for (const miner of result.identified) {
+    const note = commentText([[miner.vendor, miner.model].filter((v) => v !== undefined).join(' '), miner.firmware].filter((v) => v).join(', '));
+    lines.push(`  - url: ${miner.url}${note ? ` # ${note}` : ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const BAR_CELLS = 20;
+const PARTIAL = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+const REDRAW_MS = 100;
+
+/** `probe  12034/65534 ▕███▌                ▏ 18%` on one line, redrawn at most ten times a second. */
+export function progressLine(p: ScanProgress): string {
+  const ratio = p.total === 0 ? 1 : p.done / p.total;
+  const eighths = Math.floor(ratio * BAR_CELLS * 8);
+  const full = Math.floor(eighths / 8);
+  const bar = ('█'.repeat(full) + PARTIAL[eighths % 8]!).padEnd(BAR_CELLS);
+  const width = String(p.total).length;
+  return `${p.stage.padEnd(8)} ${String(p.done).padStart(width)}/${p.total} ▕${bar}▏ ${Math.floor(ratio * 100)}%`;
+}
+
+function progressBar(stream: NodeJS.WriteStream): { update: (p: ScanProgress) => void; clear: () => void } {
+  let drawnAt = 0;
+  let stage: string | undefined;
+  return {
+    update(p) {
+      const now = Date.now();
+      if (p.stage === stage && p.done !== p.total && now - drawnAt < REDRAW_MS) return;
+      stage = p.stage;
+      drawnAt = now;
+      stream.write(`\r${progressLine(p)}\x1b[K`);
+    },
+    clear() {
+      if (stage !== undefined) stream.write('\r\x1b[K');
+    },
+  };
+}

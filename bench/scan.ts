@@ -1,0 +1,114 @@
+/**
+ * Discovery at farm scale: a /16 on loopback (65,534 addresses) holding 10,000 simulated miners, found
+ * with `scan()` (connect probe of every address, then identification of the open ports), with the farm
+ * in a child process so its CPU is not counted. Baseline, measured in the same run: a bare connect
+ * probe of the same /16 (connect, close, nothing else), the floor any scanner pays.
+ *
+ * Target: the whole scan ≤ 30 s.
+ */
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DEFAULT_IDENTIFY_CONCURRENCY, DEFAULT_PROBE_CONCURRENCY, scan } from '../collectors/cgminer/discovery.js';
+import { expandHosts } from '../collectors/target.js';
+
+const DEVICES = Number(process.env.BENCH_SCAN_DEVICES ?? 10_000);
+const RANGE = '127.50.0.0/16';
+const FIRST_HOST = '127.50.0.1';
+const TARGET_WALL_S = 30;
+
+interface FarmProcess {
+  dead: number[];
+  stop(): Promise<void>;
+}
+
+async function startFarmProcess(devices: number): Promise<FarmProcess> {
+  const cli = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'simulator', 'cli.js');
+  const child = spawn(process.execPath, [cli, '--devices', String(devices), '--host', FIRST_HOST, '--seed', '9'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const dead = await new Promise<number[]>((ready, fail) => {
+    child.once('exit', (code) => fail(new Error(`simulator exited with ${code}`)));
+    lines.once('line', (line) => {
+      const announced = JSON.parse(line) as { ready?: boolean; dead?: number[] };
+      if (announced.ready) ready(announced.dead ?? []);
+      else fail(new Error(line));
+    });
+  });
+  return {
+    dead,
+    stop: () =>
+      new Promise<void>((done) => {
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** The floor: connect and close every address, same concurrency and timeout, counting the open ones. */
+async function bareProbe(hosts: readonly string[], concurrency: number): Promise<number> {
+  let next = 0;
+  let open = 0;
+  const one = (host: string) =>
+    new Promise<void>((done) => {
+      const socket = connect({ host, port: 4028 });
+      const timer = setTimeout(() => socket.destroy(), 1000);
+      socket.once('connect', () => {
+        open++;
+        socket.destroy();
+      });
+      socket.once('error', () => {});
+      socket.once('close', () => {
+        clearTimeout(timer);
+        done();
+      });
+    });
+  const worker = async () => {
+    while (next < hosts.length) await one(hosts[next++]!);
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return open;
+}
+
+export async function benchScan(): Promise<void> {
+  const farm = await startFarmProcess(DEVICES);
+  let peakRss = 0;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  try {
+    const hosts = expandHosts(RANGE);
+    const expectedMiners = DEVICES - farm.dead.length;
+
+    // The first pass warms the JIT and the kernel's socket caches; the second is the floor held against the scan.
+    await bareProbe(hosts, DEFAULT_PROBE_CONCURRENCY);
+    const bareStart = performance.now();
+    const bareOpen = await bareProbe(hosts, DEFAULT_PROBE_CONCURRENCY);
+    const bareS = (performance.now() - bareStart) / 1000;
+
+    const cpu0 = process.cpuUsage();
+    const start = performance.now();
+    const result = await scan({ ranges: [RANGE] });
+    const wallS = (performance.now() - start) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    clearInterval(sampler);
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+
+    const probeS = result.duration_ms.probe / 1000;
+    const identifyS = result.duration_ms.identify / 1000;
+    const open = result.identified.length + result.unidentified.length;
+    const found = result.identified.length === expectedMiners && result.unidentified.length === 0 && result.silent.count === hosts.length - expectedMiners;
+    const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+    console.log(`\nScan: ${RANGE} on loopback (${hosts.length} addresses), ${DEVICES} simulated miners (${farm.dead.length} seed-dead), farm in a child process`);
+    console.log(`  bare connect probe (floor)  wall ${bareS.toFixed(2)} s   ${Math.round(hosts.length / bareS)} hosts/s   ${bareOpen} open   concurrency ${DEFAULT_PROBE_CONCURRENCY}`);
+    console.log(`  scan: probe stage           wall ${probeS.toFixed(2)} s   ${Math.round(hosts.length / probeS)} hosts/s   ${open} open   (${(probeS / bareS).toFixed(2)}× the floor)`);
+    console.log(`  scan: identify stage        wall ${identifyS.toFixed(2)} s   ${Math.round(open / identifyS)} miners/s   concurrency ${DEFAULT_IDENTIFY_CONCURRENCY}`);
+    console.log(`  scan: total                 wall ${wallS.toFixed(2)} s   ${Math.round(hosts.length / wallS)} hosts/s   CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s   peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MB`);
+    console.log(`  found: ${result.identified.length} identified (expected ${expectedMiners}), ${result.unidentified.length} unidentified (expected 0), ${result.silent.count} silent (expected ${hosts.length - expectedMiners})`);
+    console.log(`  targets: total ≤ ${TARGET_WALL_S} s ${verdict(wallS <= TARGET_WALL_S)} · every miner found ${verdict(found)}`);
+  } finally {
+    clearInterval(sampler);
+    await farm.stop();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await benchScan();

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ScanResult } from '../collectors/cgminer/discovery.js';
+import { progressLine, runScanCommand, scanConfigYaml } from '../agent/scan-cli.js';
+import { startFarm, type Farm } from '../simulator/farm.js';
+import { pathToFileURL } from 'node:url';
+import { CLI, runCli } from './helpers.js';
+
+/**
+ * The built CLI's main() in this process, for cases where starting the binary would add a second or
+ * two each and prove nothing more (it resolves package.json from dist/, so the built module it is).
+ */
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { main } = (await import(pathToFileURL(CLI.replace(/bin\.js$/, 'cli.js')).href)) as typeof import('../agent/cli.js');
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { out: (t) => out.push(t), err: (t) => err.push(t) });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+const NET = '127.62.0';
+const RANGE = `${NET}.0/28`;
+const dir = mkdtempSync(join(tmpdir(), 'potencia-scan-'));
+
+/** `potencia scan` through the built binary against 6 simulated miners (one dead) in a /28. */
+describe('potencia scan', () => {
+  let farm: Farm;
+  beforeAll(async () => {
+    farm = await startFarm({ devices: 6, seed: 21, mode: 'address', host: `${NET}.1`, failures: false });
+    await farm.kill(5);
+  });
+  afterAll(async () => farm?.stop());
+
+  it('prints the miners, then the silent count, and nothing on stderr when it is not a terminal', async () => {
+    const r = await runCli(['scan', RANGE, '--timeout', '2s']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [miners, silent, summary] = r.stdout.split('\n\n');
+    const lines = miners!.split('\n');
+    expect(lines[0]).toBe('MINERS (5)');
+    expect(lines[1]).toMatch(/^ADDRESS\s+PORT\s+VENDOR\s+MODEL\s+FIRMWARE\s+DIALECT\s+TH\/s$/);
+    expect(lines.slice(2).map((l) => l.split(/\s+/)[0])).toEqual([1, 2, 3, 4, 5].map((n) => `${NET}.${n}`));
+    expect(lines[2]).toContain(farm.miners[0]!.model.model);
+    expect(silent).toBe('SILENT: 9 addresses refused or did not answer a connection on port 4028 (--list-silent lists them)');
+    expect(summary).toMatch(/^Scanned 14 addresses in \d+\.\d s \(probe \d+\.\d s, identify \d+\.\d s\)\.\n?$/);
+  });
+
+  it('--json prints the ScanResult; --list-silent adds the silent addresses', async () => {
+    const r = await cli(['scan', RANGE, '--json', '--list-silent', '--concurrency', '4']);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as ScanResult;
+    expect(result.identified).toHaveLength(5);
+    expect(result.identified[0]).toMatchObject({ url: `cgminer://${NET}.1:4028`, vendor: farm.miners[0]!.model.vendor, model: farm.miners[0]!.model.model, dialect: expect.any(String) });
+    expect(result.unidentified).toEqual([]);
+    expect(result.silent.hosts).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14].map((n) => `${NET}.${n}`));
+  });
+
+  it('--write-config writes a config that check-config accepts, and refuses to overwrite without --force', async () => {
+    const file = join(dir, 'found.yaml');
+    const r = await runCli(['scan', RANGE, '--write-config', file]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`wrote ${file}: 5 target(s)`);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toMatch(/^# Written by "potencia scan 127\.62\.0\.0\/28" at /);
+    expect(text).toContain(`  - url: cgminer://${NET}.1:4028 # ${farm.miners[0]!.model.vendor} ${farm.miners[0]!.model.model}, `);
+    const check = await runCli(['check-config', file]);
+    expect(check.stderr).toBe('');
+    expect(check.code).toBe(0);
+    expect(check.stdout).toContain('5 target entries expanding to 5 endpoint(s)');
+
+    writeFileSync(file, 'mine\n');
+    const refused = await cli(['scan', RANGE, '--write-config', file]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/exists; add --force/);
+    expect(readFileSync(file, 'utf8')).toBe('mine\n');
+    expect((await cli(['scan', RANGE, '--write-config', file, '--force'])).code).toBe(0);
+    expect(readFileSync(file, 'utf8')).toMatch(/^# Written by/);
+  });
+
+  it('exits 2 with the reason for usage errors', async () => {
+    const cases: [string[], RegExp][] = [
+      [['scan'], /at least one CIDR or RANGE/],
+      [['scan', '10.0.0.0/33'], /not an IPv4 CIDR/],
+      [['scan', RANGE, '--port', '70000'], /--port: expected 1-65535/],
+      [['scan', RANGE, '--timeout', 'soon'], /--timeout: expected a duration/],
+      [['scan', RANGE, '--force'], /--force only goes with --write-config/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => cli(args)));
+    results.forEach((r, i) => {
+      expect(r.code, cases[i]![0].join(' ')).toBe(2);
+      expect(r.stderr).toMatch(cases[i]![1]);
+    });
+    const help = await cli(['scan', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: potencia scan CIDR\|RANGE\.\.\./);
+  });
+
+  it('draws a progress bar on a terminal and clears it before the report', async () => {
+    const drawn: string[] = [];
+    const tty = { isTTY: true, write: (chunk: string) => drawn.push(chunk) } as unknown as NodeJS.WriteStream;
+    const out: string[] = [];
+    const code = await runScanCommand({ ranges: [RANGE], port: 4028, probeConcurrency: 16, identifyTimeoutMs: 2000, json: false, listSilent: false, force: false }, { out: (t) => out.push(t), err: (t) => out.push(t) }, tty);
+    expect(code).toBe(0);
+    expect(drawn).toContain(`\r${progressLine({ stage: 'probe', done: 14, total: 14 })}\x1b[K`);
+    expect(drawn).toContain(`\r${progressLine({ stage: 'identify', done: 5, total: 5 })}\x1b[K`);
+    expect(drawn.at(-1)).toBe('\r\x1b[K');
+    expect(out[0]).toMatch(/^MINERS \(5\)/);
+  });
+
+  it('keeps whatever a firmware reports on its comment line, and writes an empty list when nothing was found', () => {
+    const base: ScanResult = { ranges: ['10.0.0.0/30'], port: 4029, scanned: 2, identified: [], unidentified: [], silent: { count: 2 }, duration_ms: { probe: 1, identify: 0 } };
+    const found = scanConfigYaml({ ...base, identified: [{ url: 'cgminer://10.0.0.1:4029', host: '10.0.0.1', port: 4029, model: 'Antminer S9\nAntminer S9 (bmminer)', firmware: 'x\r\0y' }] }, new Date(0));
+    expect(found.split('\n').filter((l) => !l.startsWith('#'))).toEqual(['targets:', '  - url: cgminer://10.0.0.1:4029 # Antminer S9 Antminer S9 (bmminer), x y', '']);
+    expect(found).toMatch(/^# Written by "potencia scan 10\.0\.0\.0\/30 --port 4029" at 1970-01-01T00:00:00\.000Z\./);
+    expect(scanConfigYaml(base, new Date(0))).toMatch(/\ntargets: \[\]\n$/);
+  });
+
+  it('renders progress as a count, an eighth-block bar and a percentage', () => {
+    expect(progressLine({ stage: 'probe', done: 12034, total: 65534 })).toBe(`probe    12034/65534 ▕███▋${' '.repeat(16)}▏ 18%`);
+    expect(progressLine({ stage: 'identify', done: 7, total: 7 })).toBe(`identify 7/7 ▕${'█'.repeat(20)}▏ 100%`);
+    expect(progressLine({ stage: 'identify', done: 0, total: 0 })).toBe(`identify 0/0 ▕${'█'.repeat(20)}▏ 100%`);
+  });
+});
