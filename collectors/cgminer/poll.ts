@@ -35,23 +35,28 @@ export async function pollCgminer(opts: PollOptions): Promise<CgminerReply> {
     }
   };
 
-  let reply: CgminerReply;
-  let joined: CgminerReply | undefined;
-  try {
-    joined = await ask(BASE_COMMANDS.join('+'));
-  } catch (err) {
-    // A firmware that garbles the join may still answer single commands; anything else is final.
-    if (!(err instanceof CgminerError && err.reason === 'malformed')) throw err;
-  }
-  if (joined && BASE_COMMANDS.every((c) => joined[c] !== undefined)) {
-    reply = joined;
-  } else {
-    reply = {};
-    for (const command of BASE_COMMANDS) Object.assign(reply, await ask(command));
-  }
+  const askJoined = async (commands: readonly string[]): Promise<CgminerReply | undefined> => {
+    try {
+      const joined = await ask(commands.join('+'));
+      return commands.every((c) => joined[c] !== undefined) ? joined : undefined;
+    } catch (err) {
+      // A firmware that garbles the join may still answer single commands; anything else is final.
+      if (!(err instanceof CgminerError && err.reason === 'malformed')) throw err;
+      return undefined;
+    }
+  };
+  const askEach = async (commands: readonly string[], into: CgminerReply): Promise<void> => {
+    for (const command of commands) if (into[command] === undefined) Object.assign(into, await ask(command));
+  };
 
-  for (const command of dialectFor(reply).extraCommands ?? []) {
-    if (reply[command] === undefined) Object.assign(reply, await ask(command));
-  }
+  // btminer (Whatsminer) rejects any joined command with STATUS E: then every command goes on its own.
+  const joins = await askJoined(BASE_COMMANDS);
+  const reply: CgminerReply = joins ?? {};
+  if (!joins) await askEach(BASE_COMMANDS, reply);
+
+  const extra = (dialectFor(reply).extraCommands ?? []).filter((c) => reply[c] === undefined);
+  if (extra.length === 0) return reply;
+  if (joins && extra.length > 1) Object.assign(reply, await askJoined(extra));
+  await askEach(extra, reply);
   return reply;
 }

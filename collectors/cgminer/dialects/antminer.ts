@@ -20,7 +20,8 @@ const DEGRADED_HASHRATE_RATIO = 0.8;
 /** Firmware that reuse the Antminer `Type` but are read by their own dialect (once written). */
 const OTHER_FIRMWARE_KEYS = ['LUXminer', 'BOSminer', 'BOSminer+', 'BOSer'];
 
-function header(reply: CgminerReply): Row | undefined {
+/** The row naming the miner: STATS[0] (`Type`, `Miner`, `CompileTime`) or else VERSION. */
+export function header(reply: CgminerReply): Row | undefined {
   const stats = rowsOf(reply.stats, 'STATS')[0];
   if (stats && ('Type' in stats || 'BMMiner' in stats)) return stats;
   return rowsOf(reply.version, 'VERSION')[0];
@@ -36,12 +37,13 @@ export const antminerDialect: CgminerDialect = {
     return 'BMMiner' in h || /^\s*antminer/i.test(str(h['Type']) ?? '');
   },
   normalize(reply, ctx) {
-    return normalizeAntminer(reply, ctx);
+    return normalizeAntminer(reply, ctx, antminerDialect.name);
   },
 };
 
-function normalizeAntminer(reply: CgminerReply, ctx: NormalizeContext): DeviceSnapshot {
-  const snapshot = upSnapshot(ctx.target, ctx.observedAt, antminerDialect.name);
+/** Reads bmminer's layout; also the base of the forks that keep it (LuxOS, VNish), named by `dialect`. */
+export function normalizeAntminer(reply: CgminerReply, ctx: NormalizeContext, dialect: string): DeviceSnapshot {
+  const snapshot = upSnapshot(ctx.target, ctx.observedAt, dialect);
   const head = header(reply);
   const type = str(head?.['Type']);
   const spec = findModel(type);
@@ -82,7 +84,7 @@ function normalizeAntminer(reply: CgminerReply, ctx: NormalizeContext): DeviceSn
 }
 
 /** "Antminer S9\nV1.3.58" → "Antminer S9"; "Antminer S9 Pro (v5.1) " → "Antminer S9 Pro". */
-function cleanType(type: string | undefined): string | undefined {
+export function cleanType(type: string | undefined): string | undefined {
   if (!type) return undefined;
   return str(type.split(/\r?\n/, 1)[0]!.replace(/\s*\(.*?\)\s*$/, ''));
 }

@@ -5,7 +5,7 @@
  */
 import type { DeviceSnapshot, PoolSnapshot } from '../../../agent/snapshot.js';
 import type { Target } from '../../target.js';
-import { rowsOf, type CgminerResponse } from '../reply.js';
+import { rowsOf, statusOf, type CgminerReply, type CgminerResponse } from '../reply.js';
 
 export type Row = Record<string, unknown>;
 
@@ -16,6 +16,22 @@ export function num(v: unknown): number | undefined {
   if (s === '') return undefined;
   const n = Number(s);
   return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * The number a value starts with, for firmware that writes units beside it: "3250 W" → 3250,
+ * "1071.5W" → 1071.5, 3250 → 3250; undefined for "" or a value that does not start with a number.
+ */
+export function leadingNumber(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  const m = typeof v === 'string' ? /^\s*(-?\d+(?:\.\d+)?)/.exec(v) : null;
+  return m ? Number(m[1]) : undefined;
+}
+
+/** A watt figure: a positive reading, else undefined (firmware prints 0 for "no PSU data"). */
+export function watts(v: unknown): number | undefined {
+  const n = leadingNumber(v);
+  return n !== undefined && n > 0 ? n : undefined;
 }
 
 export function str(v: unknown): string | undefined {
@@ -115,6 +131,29 @@ export function cgminerIdentity(target: Target): Pick<DeviceSnapshot, 'id' | 'ki
 export function upSnapshot(target: Target, observedAt: Date, dialect: string): DeviceSnapshot {
   const { id, kind, labels, address } = cgminerIdentity(target);
   return { id, kind, target: target.url, address, labels, dialect, up: true, observed_at: observedAt.toISOString(), temperatures_c: {}, fans_rpm: [] };
+}
+
+/** Every STATUS Description in the replies: where firmware names itself ("LUXminer 2025.4.8", "btminer"). */
+export function descriptionsOf(reply: CgminerReply): string[] {
+  const out: string[] = [];
+  for (const response of Object.values(reply)) {
+    const d = statusOf(response)?.description;
+    if (d) out.push(d);
+  }
+  return out;
+}
+
+/** Sets `power_by_source_w.reported`: what the firmware says it draws. enrich picks the source to trust. */
+export function setReportedPower(snapshot: DeviceSnapshot, w: number | undefined): void {
+  if (w === undefined) return;
+  snapshot.power_by_source_w = { ...snapshot.power_by_source_w, reported: Math.round(w) };
+}
+
+/** "C4:11:04:01:3C:75" as is; Avalon's bare "123456789012" gets its colons. */
+export function macOf(v: unknown): string | undefined {
+  const s = str(v);
+  if (!s) return undefined;
+  return /^[0-9a-f]{12}$/i.test(s) ? s.match(/../g)!.join(':').toUpperCase() : s.toUpperCase();
 }
 
 /** Share and error counters from a SUMMARY row. */

@@ -2,13 +2,27 @@ import type { DeviceSnapshot } from '../../../agent/snapshot.js';
 import { CgminerError } from '../errors.js';
 import { statusOf, type CgminerReply } from '../reply.js';
 import { antminerDialect } from './antminer.js';
+import { avalonDialect } from './avalon.js';
+import { braiinsDialect } from './braiins.js';
 import { genericDialect } from './generic.js';
+import { luxosDialect } from './luxos.js';
+import { vnishDialect } from './vnish.js';
+import { whatsminerDialect } from './whatsminer.js';
 import type { CgminerDialect, NormalizeContext } from './types.js';
 
 export type { CgminerDialect, NormalizeContext } from './types.js';
 
 /** Most specific first; the generic reader last, since it claims every reply. */
-export const DIALECTS: readonly CgminerDialect[] = [antminerDialect, genericDialect];
+export const DIALECTS: readonly CgminerDialect[] = [
+  whatsminerDialect,
+  avalonDialect,
+  braiinsDialect,
+  luxosDialect,
+  // Forks that keep bmminer's layout, ahead of the stock reader that would otherwise claim them.
+  vnishDialect,
+  antminerDialect,
+  genericDialect,
+];
 
 export function dialectFor(reply: CgminerReply): CgminerDialect {
   return DIALECTS.find((d) => d.identify(reply)) ?? genericDialect;
@@ -22,7 +36,7 @@ export function dialectFor(reply: CgminerReply): CgminerDialect {
 export function normalizeReply(reply: CgminerReply, ctx: NormalizeContext): DeviceSnapshot {
   const where = `${ctx.target.host}:${ctx.target.port}`;
   const usable: CgminerReply = {};
-  const refused: string[] = [];
+  let refused: { command: string; said: string }[] = [];
   let firstRefusal: string | undefined;
   for (const [command, response] of Object.entries(reply)) {
     if (!response) continue;
@@ -32,16 +46,19 @@ export function normalizeReply(reply: CgminerReply, ctx: NormalizeContext): Devi
       continue;
     }
     const said = `"${status.message ?? 'no message'}" (STATUS ${status.code}${status.msgCode !== undefined ? `, code ${status.msgCode}` : ''})`;
-    refused.push(`${command}: ${said}`);
+    refused.push({ command, said });
     firstRefusal ??= said;
   }
   if (Object.keys(usable).length === 0) {
     if (firstRefusal === undefined) throw new CgminerError('malformed', `${where}: the reply answers no command`);
-    throw new CgminerError('api_error', `${where} answered ${refused.length === 1 ? firstRefusal : refused.join('; ')}`);
+    throw new CgminerError('api_error', `${where} answered ${refused.length === 1 ? firstRefusal : refused.map((r) => `${r.command}: ${r.said}`).join('; ')}`);
   }
-  const snapshot = dialectFor(usable).normalize(usable, ctx);
+  const dialect = dialectFor(usable);
+  const snapshot = dialect.normalize(usable, ctx);
+  const optional = new Set(dialect.optionalCommands ?? []);
+  refused = refused.filter((r) => !optional.has(r.command));
   if (refused.length) {
-    const note = `refused ${refused.join('; ')}`;
+    const note = `refused ${refused.map((r) => `${r.command}: ${r.said}`).join('; ')}`;
     snapshot.error = snapshot.error ? `${snapshot.error}; ${note}` : note;
   }
   return snapshot;

@@ -21,6 +21,11 @@ export interface CgminerDialect {
    * LuxOS `power`); their replies land in the CgminerReply under their own names.
    */
   readonly extraCommands?: readonly string[];
+  /**
+   * Commands this firmware may refuse while nothing is wrong (btminer answers `stats` with STATUS E on
+   * newer firmware); their refusal is not reported in the snapshot's `error`.
+   */
+  readonly optionalCommands?: readonly string[];
   /** Turns the successful replies into a snapshot; must accept a reply holding any subset of commands. */
   normalize(reply: CgminerReply, ctx: NormalizeContext): DeviceSnapshot;
 }
