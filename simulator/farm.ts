@@ -14,7 +14,7 @@ import net from 'node:net';
 import type { Server, Socket } from 'node:net';
 import type { ModelSpec } from '../agent/catalog.js';
 import { findModel } from '../agent/catalog.js';
-import { dialectFor } from './dialects/index.js';
+import { dialectFor, type Firmware } from './dialects/index.js';
 import type { MinerReading, MinerTraits } from './physics.js';
 import { drawTraits, readMiner, unit } from './physics.js';
 import type { Dialect } from './wire.js';
@@ -28,12 +28,20 @@ export interface FarmOptions {
   host?: string;
   /** 4028 in address mode; the first port in port mode (default 14028). 0: any free port per miner. */
   port?: number;
-  /** Catalog model names assigned round-robin; default a realistic mix (see DEFAULT_MIX). */
-  models?: string[];
+  /**
+   * Catalog model names (running their stock firmware) or `{ model, firmware }`, assigned round-robin;
+   * default a realistic mix (see DEFAULT_MIX).
+   */
+  models?: (string | MinerSpec)[];
   /** Milliseconds since the epoch; readings are a function of it. */
   clock?: () => number;
   /** Seed-chosen dead miners (~0.5%) and failed boards (~1.5%); default true. */
   failures?: boolean;
+}
+
+export interface MinerSpec {
+  model: string;
+  firmware?: Firmware;
 }
 
 export interface SimulatedMiner {
@@ -43,6 +51,9 @@ export interface SimulatedMiner {
   /** `cgminer://host:port` */
   url: string;
   model: ModelSpec;
+  firmware: Firmware;
+  /** The wire dialect it speaks (`antminer`, `whatsminer`, `avalon`, `braiins`, `luxos`, `vnish`). */
+  dialect: string;
 }
 
 export interface Farm {
@@ -64,14 +75,27 @@ export interface Farm {
   faults(): { dead: number[]; failedBoards: { index: number; board: number }[] };
 }
 
-/** Share of each model in a farm when none is given: the installed base of a 2024-25 site. */
-export const DEFAULT_MIX: readonly { model: string; weight: number }[] = [
-  { model: 'Antminer S19 Pro', weight: 30 },
-  { model: 'Antminer S19j Pro', weight: 20 },
-  { model: 'Antminer S19 XP', weight: 15 },
-  { model: 'Antminer S21', weight: 15 },
-  { model: 'Antminer S21 Pro', weight: 10 },
-  { model: 'Antminer S9', weight: 10 },
+/**
+ * Share of each model and firmware in a farm when none is given: the installed base of a 2024-25 site,
+ * mostly Antminers on stock firmware, a Whatsminer and an Avalon fleet, and some Antminers moved to
+ * Braiins OS, LuxOS or VNish (which report their own watts).
+ */
+export const DEFAULT_MIX: readonly (MinerSpec & { weight: number })[] = [
+  { model: 'Antminer S19 Pro', weight: 22 },
+  { model: 'Antminer S19j Pro', weight: 14 },
+  { model: 'Antminer S19 XP', weight: 10 },
+  { model: 'Antminer S21', weight: 10 },
+  { model: 'Antminer S21 Pro', weight: 6 },
+  { model: 'Antminer S9', weight: 4 },
+  { model: 'Whatsminer M30S++', weight: 7 },
+  { model: 'Whatsminer M50S', weight: 6 },
+  { model: 'Whatsminer M60S', weight: 4 },
+  { model: 'AvalonMiner A1366', weight: 4 },
+  { model: 'AvalonMiner A1466', weight: 3 },
+  { model: 'Antminer S19 Pro', firmware: 'braiins', weight: 4 },
+  { model: 'Antminer S21', firmware: 'braiins', weight: 2 },
+  { model: 'Antminer S19 XP', firmware: 'luxos', weight: 2 },
+  { model: 'Antminer S19j Pro', firmware: 'vnish', weight: 2 },
 ];
 
 const LISTEN_BATCH = 256;
@@ -104,13 +128,25 @@ function resolveModel(name: string): ModelSpec {
   return model;
 }
 
-function pickFromMix(seed: number, index: number, mix: readonly { model: ModelSpec; weight: number }[], total: number): ModelSpec {
+interface Resolved {
+  model: ModelSpec;
+  firmware: Firmware;
+}
+
+function resolveSpec(spec: string | MinerSpec): Resolved {
+  const { model, firmware = 'stock' } = typeof spec === 'string' ? { model: spec } : spec;
+  const resolved = { model: resolveModel(model), firmware };
+  dialectFor(resolved.model, resolved.firmware);
+  return resolved;
+}
+
+function pickFromMix(seed: number, index: number, mix: readonly (Resolved & { weight: number })[], total: number): Resolved {
   let x = unit(seed, index, 0xa11) * total;
   for (const m of mix) {
     x -= m.weight;
-    if (x < 0) return m.model;
+    if (x < 0) return m;
   }
-  return mix[mix.length - 1]!.model;
+  return mix[mix.length - 1]!;
 }
 
 function listen(server: Server, host: string, port: number): Promise<number> {
@@ -142,8 +178,8 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
   if (mode === 'address' && firstAddress + devices - 1 > 0xffffffff) throw new Error('simulator: address range overflows');
   if (mode === 'port' && firstPort !== 0 && firstPort + devices - 1 > 65535) throw new Error(`simulator: ports ${firstPort}+${devices} exceed 65535`);
 
-  const explicit = opts.models?.map(resolveModel);
-  const mix = DEFAULT_MIX.map((m) => ({ model: resolveModel(m.model), weight: m.weight }));
+  const explicit = opts.models?.map(resolveSpec);
+  const mix = DEFAULT_MIX.map((m) => ({ ...resolveSpec(m), weight: m.weight }));
   const mixTotal = mix.reduce((a, m) => a + m.weight, 0);
 
   const sockets = new Set<Socket>();
@@ -180,14 +216,15 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
   };
 
   for (let i = 0; i < devices; i++) {
-    const model = explicit ? explicit[i % explicit.length]! : pickFromMix(seed, i, mix, mixTotal);
+    const { model, firmware } = explicit ? explicit[i % explicit.length]! : pickFromMix(seed, i, mix, mixTotal);
     const traits = drawTraits({ seed, index: i, model, failures });
-    const slot: Slot = { traits, dialect: dialectFor(model), server: undefined as unknown as Server, listening: false, hung: false, malformed: false, brokenBoards: 0 };
+    const dialect = dialectFor(model, firmware);
+    const slot: Slot = { traits, dialect, server: undefined as unknown as Server, listening: false, hung: false, malformed: false, brokenBoards: 0 };
     slot.server = net.createServer((socket) => onConnection(slot, socket));
     slots.push(slot);
     const minerHost = mode === 'address' ? intToIp(firstAddress + i) : host;
     const port = mode === 'address' ? firstPort : firstPort === 0 ? 0 : firstPort + i;
-    miners.push({ index: i, host: minerHost, port, url: `cgminer://${minerHost}:${port}`, model });
+    miners.push({ index: i, host: minerHost, port, url: `cgminer://${minerHost}:${port}`, model, firmware, dialect: dialect.name });
   }
 
   const startListening = async (i: number) => {

@@ -12,6 +12,8 @@ export interface Dialect {
   description(reading: MinerReading): string;
   /** The full reply object text for one command, without NUL; undefined for a command it does not know. */
   reply(command: string, reading: MinerReading): string | undefined;
+  /** For firmware that frames replies unlike cgminer (btminer's errors, bosminer's newline): the whole reply. */
+  respond?(request: { command?: unknown } | 'invalid', reading: MinerReading): string;
 }
 
 /** A number printed with fixed decimals, as cgminer's `%.Nf` does (JSON.stringify would drop the zeros). */
@@ -60,6 +62,7 @@ export function parseRequest(text: string): { command?: unknown } | 'invalid' | 
  * Text-mode (non-JSON) requests are not simulated: they get the Invalid JSON error.
  */
 export function respond(dialect: Dialect, request: { command?: unknown } | 'invalid', reading: MinerReading): string {
+  if (dialect.respond) return dialect.respond(request, reading);
   const when = reading.when;
   if (request === 'invalid') return `${invalidJson(when, dialect.description(reading))}\0`;
   if (request.command === undefined) return `${missingCommand(when, dialect.description(reading))}\0`;

@@ -169,13 +169,30 @@ function modernStatsBody(r: MinerReading): string {
   );
 }
 
+/**
+ * bmminer's `stats` as the forks that keep its layout send it (LuxOS, VNish): their own header row,
+ * their own Description, and `extraKeys` (e.g. `"chain_power1":"1071 W"`) appended to the chain row.
+ * Forks put the comma between the two rows that stock firmware forgets.
+ */
+export function forkStatsReply(r: MinerReading, fork: { header: string; description: string; extraKeys?: string }): string {
+  const body = profileOf(r).legacy ? legacyStatsBody(r) : modernStatsBody(r);
+  const chainRow = fork.extraKeys ? `${body.slice(0, -1)},${fork.extraKeys}}` : body;
+  return `{"STATUS":[${statusBlock('S', r.when, 70, 'CGMiner stats', fork.description)}],"STATS":[${fork.header},${chainRow}],"id":1}`;
+}
+
+/** bmminer's SUMMARY with another firmware's Description. */
+export function forkSummaryReply(r: MinerReading, description: string): string {
+  return summary(r, { ...profileOf(r), description });
+}
+
 function stats(r: MinerReading, p: Profile): string {
   const body = p.legacy ? legacyStatsBody(r) : modernStatsBody(r);
   // No comma between the two STATS entries: bmminer's bug, kept on purpose.
   return `{"STATUS":[${statusBlock('S', r.when, 70, p.statsMsg, p.description)}],"STATS":[${statsHeader(r, p)}${body}],"id":1}`;
 }
 
-function pools(r: MinerReading, p: Profile): string {
+/** cgminer's POOLS reply (three pools, the first one active); shared by the dialects that keep it. */
+export function poolsReply(r: MinerReading, description: string): string {
   const user = `farm.sim${String(r.traits.index).padStart(5, '0')}`;
   const urls = ['stratum+tcp://btc.pool.example:3333', 'stratum+tcp://btc-backup.pool.example:3333', 'stratum+tcp://btc.pool.example:443'];
   const entries = urls.map((url, i) => {
@@ -197,7 +214,7 @@ function pools(r: MinerReading, p: Profile): string {
       `,"Pool Rejected%":${fixed(pct, 4)},"Pool Stale%":${fixed(0, 4)}}`
     );
   });
-  return `{"STATUS":[${statusBlock('S', r.when, 7, `${urls.length} Pool(s)`, p.description)}],"POOLS":[${entries.join(',')}],"id":1}`;
+  return `{"STATUS":[${statusBlock('S', r.when, 7, `${urls.length} Pool(s)`, description)}],"POOLS":[${entries.join(',')}],"id":1}`;
 }
 
 /**
@@ -228,7 +245,7 @@ export const antminerDialect: Dialect = {
       case 'stats':
         return stats(r, p);
       case 'pools':
-        return pools(r, p);
+        return poolsReply(r, p.description);
       case 'devs':
         return devs(r, p);
       default:

@@ -1,15 +1,38 @@
-/** One dialect per firmware family; the farm picks one by the model's vendor. Add a file, register it here. */
+/**
+ * One dialect per firmware family. A miner runs its vendor's stock firmware unless the farm gives it
+ * another one (Braiins OS, LuxOS and VNish run on Antminers). Add a file, register it here.
+ */
 import type { ModelSpec } from '../../agent/catalog.js';
 import type { Dialect } from '../wire.js';
 import { antminerDialect } from './antminer.js';
+import { avalonDialect } from './avalon.js';
+import { braiinsDialect } from './braiins.js';
+import { luxosDialect } from './luxos.js';
+import { vnishDialect } from './vnish.js';
+import { whatsminerDialect } from './whatsminer.js';
 
-const BY_VENDOR: Record<string, Dialect> = {
+export type Firmware = 'stock' | 'braiins' | 'luxos' | 'vnish';
+export const FIRMWARES: readonly Firmware[] = ['stock', 'braiins', 'luxos', 'vnish'];
+
+const STOCK_BY_VENDOR: Record<string, Dialect> = {
   Bitmain: antminerDialect,
+  MicroBT: whatsminerDialect,
+  Canaan: avalonDialect,
 };
 
-/** The dialect that speaks for this model's stock firmware; throws for a vendor not simulated yet. */
-export function dialectFor(model: ModelSpec): Dialect {
-  const dialect = BY_VENDOR[model.vendor];
-  if (!dialect) throw new Error(`simulator: no dialect for ${model.vendor} (${model.model}) yet; simulated vendors: ${Object.keys(BY_VENDOR).join(', ')}`);
+const AFTERMARKET: Record<Exclude<Firmware, 'stock'>, Dialect> = {
+  braiins: braiinsDialect,
+  luxos: luxosDialect,
+  vnish: vnishDialect,
+};
+
+/** The dialect a model speaks under `firmware`; throws for a combination that is not simulated. */
+export function dialectFor(model: ModelSpec, firmware: Firmware = 'stock'): Dialect {
+  if (firmware !== 'stock') {
+    if (model.vendor !== 'Bitmain') throw new Error(`simulator: ${firmware} runs on Antminers, not on ${model.model}`);
+    return AFTERMARKET[firmware];
+  }
+  const dialect = STOCK_BY_VENDOR[model.vendor];
+  if (!dialect) throw new Error(`simulator: no dialect for ${model.vendor} (${model.model}) yet; simulated vendors: ${Object.keys(STOCK_BY_VENDOR).join(', ')}`);
   return dialect;
 }
