@@ -54,16 +54,18 @@ describe('agent polling a simulated farm', () => {
   it('reports healthy miners with normalized readings and the snapshot contract keys', async () => {
     const all = await devices();
     expect(all).toHaveLength(24);
-    const healthy = all.find((d) => d.address === farm.miners[0]!.host)!;
-    expect(healthy).toMatchObject({ id: 'asic/127.3.0.1', kind: 'asic', vendor: 'Bitmain', up: true, labels: { site: 'test-farm', rack: 'r1' } });
+    // The first miner on stock Antminer firmware (the default mix also holds Whatsminer, Avalon, BOS, LuxOS, VNish).
+    const stock = farm.miners.find((m) => m.dialect === 'antminer')!;
+    const healthy = all.find((d) => d.address === stock.host)!;
+    expect(healthy).toMatchObject({ id: `asic/${stock.host}`, kind: 'asic', vendor: 'Bitmain', up: true, labels: { site: 'test-farm', rack: stock.index < 12 ? 'r1' : 'r2' } });
     for (const key of ['id', 'kind', 'vendor', 'model', 'firmware', 'up', 'hashrate_hs', 'nominal_hashrate_hs', 'power_w', 'power_source', 'temperatures_c', 'fans_rpm', 'boards', 'observed_at']) {
       expect(healthy, key).toHaveProperty(key);
     }
-    const truth = farm.readingOf(0);
-    expect(healthy.model).toBe(farm.miners[0]!.model.model);
+    const truth = farm.readingOf(stock.index);
+    expect(healthy.model).toBe(stock.model.model);
     // Hashrate in H/s within the simulator's 5 s noise of the ground truth.
-    expect(healthy.hashrate_hs! / farm.miners[0]!.model.nominal_hashrate_hs).toBeGreaterThan(0.8);
-    expect(healthy.hashrate_hs! / farm.miners[0]!.model.nominal_hashrate_hs).toBeLessThan(1.1);
+    expect(healthy.hashrate_hs! / stock.model.nominal_hashrate_hs).toBeGreaterThan(0.8);
+    expect(healthy.hashrate_hs! / stock.model.nominal_hashrate_hs).toBeLessThan(1.1);
     expect(truth).toBeDefined();
     // Stock Antminer firmware reports no watts: the power is an estimate and says so, and no efficiency is invented from it.
     expect(healthy.power_source).toBe('estimated');

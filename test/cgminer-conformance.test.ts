@@ -181,4 +181,117 @@ describe.skipIf(!present)('cgminer conformance over shared fixtures', () => {
     expect(s.hashrate_hs).toBeCloseTo(32247416.81e6, -3);
     expect(s.pools?.length).toBeGreaterThan(0);
   });
+
+  /** Several captures of one miner read together, each filed under the command that asked for it. */
+  const together = (files: Record<string, string>): DeviceSnapshot => {
+    const reply = Object.fromEntries(
+      Object.entries(files).map(([command, name]) => [command, toCgminerReply(parseCgminerJson(readFileSync(path.join(FIXTURES, name), 'utf8')).value, command)[command]]),
+    );
+    return normalizeReply(reply, { target, observedAt });
+  };
+
+  it('reads Whatsminer M20S: power, limit, nominal, the quoted firmware behind the illegal escape, boards', () => {
+    const s = snapshotOf('field/whatsminer_M20S_summary.txt');
+    expect(s).toMatchObject({ dialect: 'whatsminer', vendor: 'MicroBT', firmware: '20200917.22.REL', mac: 'C4:11:04:01:3C:75', uptime_s: 66295, power_limit_w: 3500 });
+    expect(s.power_by_source_w).toEqual({ reported: 3491 });
+    expect(s.hashrate_hs).toBe(64143777950000);
+    expect(s.nominal_hashrate_hs).toBe(67051e9);
+    expect(s.temperatures_c).toEqual({ inlet: 28.5, chip_max: 87.7, chip_avg: 79.34, pcb_max: 72 });
+    expect(s.fans_rpm).toEqual([4950, 4920]);
+    expect(s.error).toBeUndefined();
+
+    const full = together({ summary: 'field/whatsminer_M20S_summary_2025.json', devs: 'field/whatsminer_M20S_devs_2025.json', get_version: 'field/whatsminer_M20S_get_version.json' });
+    expect(full.boards?.map((b) => [b.index, b.status, b.chips, b.chip_temperature_c, b.board_temperature_c])).toEqual([
+      [0, 'ok', 105, 90, 70],
+      [1, 'ok', 105, 90.11, 69.5],
+      [2, 'ok', 105, 92.5, 71.5],
+    ]);
+    expect(full.boards?.[1]?.hashrate_hs).toBe(25567317810000);
+    expect(full.power_by_source_w).toEqual({ reported: 3417 });
+    expect(full.firmware).toBe('20210322.22.REL');
+  });
+
+  it('reads Whatsminer M31S error codes and the v2 API summary', () => {
+    const m31 = snapshotOf('field/whatsminer_M31S_summary.json');
+    expect(m31).toMatchObject({ power_limit_w: 3600, power_by_source_w: { reported: 3553 }, nominal_hashrate_hs: 75697e9, error: 'firmware error codes 110, 111, 131' });
+    expect(m31.fans_rpm).toEqual([5700, 0]);
+    const v2 = snapshotOf('asic-rs/whatsminer/v2/summary.json');
+    // No MHS 5s on this firmware: the average is the freshest rate it gives.
+    expect(v2).toMatchObject({ hashrate_hs: 125e12, nominal_hashrate_hs: 126e12, power_by_source_w: { reported: 3200 }, power_limit_w: 3300, mac: 'D4:01:02:03:04:05' });
+    const version = together({ get_version: 'asic-rs/whatsminer/v2/get_version.json', get_miner_info: 'asic-rs/whatsminer/v2/get_miner_info.json', summary: 'asic-rs/whatsminer/v2/summary.json' });
+    expect(version).toMatchObject({ dialect: 'whatsminer', firmware: '20230803.11.REL', mac: 'D4:01:02:03:04:05' });
+  });
+
+  it('reads Avalon A1566 estats: bracketed temps, fans, wall power, per-board rates', () => {
+    const s = together({ stats: 'field/avalon_A1566_estats.json', version: 'field/avalon_A1566_version.json' });
+    expect(s).toMatchObject({ dialect: 'avalon', vendor: 'Canaan', model: 'AvalonMiner A1566', firmware: '24102401_25462b2_9ddf522', mac: '12:34:56:78:90:12', serial: '020100008c699117', uptime_s: 975 });
+    expect(s.hashrate_hs).toBe(199241.07e9);
+    expect(s.power_by_source_w).toEqual({ reported: 3731 });
+    expect(s.temperatures_c).toMatchObject({ inlet: 31, chip_max: 78, chip_avg: 70 });
+    expect(s.fans_rpm).toEqual([4275, 4282]);
+    expect(s.boards?.map((b) => [b.index, b.status, b.hashrate_hs, b.chip_temperature_c])).toEqual([
+      [0, 'ok', 59459.52e9, 77],
+      [1, 'ok', 61407.83e9, 78],
+      [2, 'ok', 63139.66e9, 77],
+    ]);
+    expect(snapshotOf('pyasic/CGMinerAvalon1566_rpc_estats.json').power_by_source_w).toEqual({ reported: 3731 });
+  });
+
+  it('reads the PS[] watts of each Avalon generation and the idle Avalon Q', () => {
+    // Seven numbers: the 7th is the wall draw. Six: the 5th, the PSU output. All zero: no reading.
+    expect(snapshotOf('field/avalon_A1246_stats.json')).toMatchObject({ model: 'AvalonMiner A1246', power_by_source_w: { reported: 3504 } });
+    expect(snapshotOf('field/avalon_A1246_stats.json').fans_rpm).toEqual([5344, 5392, 5349, 5309]);
+    expect(snapshotOf('field/avalon_A10xx_stats.json')).toMatchObject({ model: 'AvalonMiner 1047', power_by_source_w: { reported: 2288 } });
+    expect(snapshotOf('field/avalon_A10xx_pools+summary+stats.json').power_by_source_w).toBeUndefined();
+    const q = snapshotOf('field/avalon_Q_stats.json');
+    expect(q).toMatchObject({ dialect: 'avalon', model: 'AvalonMiner Q', hashrate_hs: 0, temperatures_c: { inlet: 26 } });
+    const a7 = snapshotOf('field/avalon_A7xx_stats.json');
+    expect(a7.boards).toHaveLength(10);
+    expect(a7.fans_rpm).toHaveLength(10);
+  });
+
+  it('reads BOSminer temps, fans, devs and version', () => {
+    const s = together({
+      summary: 'field/braiins-bosminer_S9_summary.json',
+      temps: 'field/braiins-bosminer_S9_temps.json',
+      fans: 'field/braiins-bosminer_S9_fans.json',
+      version: 'field/braiins-bosminer_S9_version.json',
+    });
+    expect(s).toMatchObject({ dialect: 'braiins', firmware: 'BOSminer+ 0.2.0-36c56a9363', hashrate_hs: 15740915842676, hardware_errors: 186, uptime_s: 3680 });
+    expect(s.fans_rpm).toEqual([2820, 3780, 0, 0]);
+    // The S9 has no chip sensors: bosminer's 0.0 is not a reading.
+    expect(s.boards?.map((b) => [b.index, b.board_temperature_c, b.chip_temperature_c])).toEqual([[0, 75, undefined], [1, 63, undefined], [2, 70, undefined]]);
+    expect(s.temperatures_c['pcb_max']).toBe(75);
+    const devs = snapshotOf('field/braiins-bosminer_S9_devs.json');
+    expect(devs.nominal_hashrate_hs).toBe(3 * 4668300e6);
+    expect(devs.boards?.map((b) => b.nominal_hashrate_hs)).toEqual([4668300e6, 4668300e6, 4668300e6]);
+    expect(snapshotOf('field/braiins-boser_unknown_version.json')).toMatchObject({ dialect: 'braiins', firmware: 'BOSer boser-buildroot 0.1.0-75912fc7' });
+  });
+
+  it('reads LuxOS: bmminer-shaped stats, the power reply, the running profile', () => {
+    expect(snapshotOf('field/luxos_S19kPro_power.json')).toMatchObject({ dialect: 'luxos', power_by_source_w: { reported: 1051 } });
+    const s = together({
+      summary: 'field/luxos_S19kPro_summary.json',
+      stats: 'field/luxos_S19kPro_stats.json',
+      version: 'field/luxos_S19kPro_version.json',
+      devs: 'field/luxos_S19kPro_devs.json',
+      power: 'field/luxos_S19kPro_power.json',
+      profiles: 'field/luxos_S19kPro_profiles.json',
+    });
+    expect(s).toMatchObject({ dialect: 'luxos', vendor: 'Bitmain', model: 'Antminer S19k Pro', firmware: 'LuxOS 2025.4.8.220305-57b389c7', hashrate_hs: 59756.06e9 });
+    expect(s.power_by_source_w).toEqual({ reported: 1051 });
+    // devs says "290MHz"; that profile is 59.8 TH/s.
+    expect(s.nominal_hashrate_hs).toBe(59.8e12);
+    expect(s.boards?.map((b) => [b.index, b.status, b.chips, b.chips_expected])).toEqual([[0, 'ok', 77, 77], [1, 'ok', 77, 77], [2, 'ok', 77, 77]]);
+    expect(s.fans_rpm).toEqual([1920, 1920, 2340, 2340]);
+  });
+
+  it('reads VNish on an S9 through the Antminer layout and names the firmware', () => {
+    const s = snapshotOf('field/antminer-vnish_S9_stats.txt');
+    expect(s).toMatchObject({ dialect: 'vnish', vendor: 'Bitmain', model: 'Antminer S9', firmware: 'VNish 3.8.6', hashrate_hs: 12795.48e9 });
+    expect(s.boards?.map((b) => b.chips)).toEqual([63, 63, 63]);
+    // VNish 3.8.6 writes no watts; nothing is made up.
+    expect(s.power_by_source_w).toBeUndefined();
+    expect(snapshotOf('field/antminer-hiveon_S9_stats.txt').dialect).toBe('antminer');
+  });
 });

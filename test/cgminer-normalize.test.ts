@@ -85,7 +85,7 @@ describe('antminer dialect', () => {
     expect(dialectFor({ summary: { STATUS: [{ STATUS: 'S' }], SUMMARY: [{ 'MHS 5s': 1 }] } }).name).toBe('cgminer');
     // LuxOS answers with an Antminer Type but is not stock firmware.
     const lux: CgminerReply = { version: { STATUS: [{ STATUS: 'S' }], VERSION: [{ LUXminer: '2025.4.8', Type: 'Antminer S19k Pro' }] } };
-    expect(dialectFor(lux).name).toBe('cgminer');
+    expect(dialectFor(lux).name).toBe('luxos');
   });
 });
 

@@ -250,13 +250,18 @@ describe('farm scale and seed-chosen faults', () => {
       expect(farm.miners.at(-1)!.host).toBe('127.43.0.200');
       const replies: string[] = [];
       for (let i = 0; i < farm.miners.length; i += 50) {
-        replies.push(...(await Promise.all(farm.miners.slice(i, i + 50).map((m) => ask(m, command('version'))))));
+        replies.push(...(await Promise.all(farm.miners.slice(i, i + 50).map((m) => ask(m, command('summary'))))));
       }
-      const types = replies.map((r) => parseRepaired(r).VERSION[0].Type as string);
-      expect(types).toHaveLength(200);
-      types.forEach((t, i) => expect(t).toBe(farm.miners[i]!.model.model));
-      // The default mix really is a mix.
-      expect(new Set(types).size).toBeGreaterThanOrEqual(5);
+      // Every firmware answers summary: NUL-terminated, bosminer newline-terminated.
+      const summaries = replies.map((r, i) => {
+        expect(r.endsWith(farm.miners[i]!.dialect === 'braiins' ? '}\n' : '}\0'), farm.miners[i]!.dialect).toBe(true);
+        return JSON.parse(r.slice(0, -1).replace(/\\'/g, "'"));
+      });
+      expect(summaries).toHaveLength(200);
+      for (const s of summaries) expect(s.SUMMARY[0].Elapsed).toBeGreaterThan(0);
+      // The default mix really is a mix, of models and of firmware.
+      expect(new Set(farm.miners.map((m) => m.model.model)).size).toBeGreaterThanOrEqual(8);
+      expect(new Set(farm.miners.map((m) => m.dialect)).size).toBeGreaterThanOrEqual(5);
     } finally {
       await farm.stop();
     }
