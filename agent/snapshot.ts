@@ -64,7 +64,11 @@ export interface GpuSnapshot {
   throttle_reasons?: string[];
   ecc_errors_corrected?: number;
   ecc_errors_uncorrected?: number;
-  /** Integrated from power over time by the agent: a counter. */
+  /** Fan speed as a share of the fan's maximum (nvidia-smi reports a percentage, not RPM). */
+  fan_speed_ratio?: number;
+  /** MIG mode: when on, utilization is reported per MIG instance and not for the whole GPU. */
+  mig_enabled?: boolean;
+  /** Energy counter in joules: the driver's total_energy_consumption where it has one, else integrated from power by the agent. */
   energy_j?: number;
 }
 

@@ -1,5 +1,5 @@
 import { canonicalUrl, parseTargetUrl, type ParsedTargetUrl, type Target } from '../collectors/target.js';
-import type { Config } from '../config/schema.js';
+import type { Config, TargetConfig } from '../config/schema.js';
 
 /** Expands the configured targets (ranges, CIDRs) into one Target per endpoint, labels merged. */
 export function buildTargets(config: Config): Target[] {
@@ -8,7 +8,7 @@ export function buildTargets(config: Config): Target[] {
     const parsed = parseTargetUrl(entry.url);
     const labels = { ...config.labels, ...entry.labels };
     for (const host of parsed.hosts) {
-      const url = canonicalUrl(parsed.scheme, host, parsed.port, parsed.params);
+      const url = canonicalUrl(parsed.scheme, host, parsed.port, parsed.params, parsed.path);
       // The first mention wins, so a host listed on its own before a range keeps its own labels.
       if (byUrl.has(url)) continue;
       byUrl.set(url, {
@@ -17,6 +17,7 @@ export function buildTargets(config: Config): Target[] {
         host,
         port: parsed.port,
         ...credentialsOf(parsed),
+        ...commandOptionsOf(entry),
         labels,
         intervalMs: entry.interval ?? config.polling.interval,
         timeoutMs: entry.timeout ?? config.polling.timeout,
@@ -32,16 +33,25 @@ export function targetsFromUrls(urls: readonly string[], timeoutMs: number): Tar
   for (const url of urls) {
     const parsed = parseTargetUrl(url);
     for (const host of parsed.hosts) {
-      targets.push({ url: canonicalUrl(parsed.scheme, host, parsed.port, parsed.params), scheme: parsed.scheme, host, port: parsed.port, ...credentialsOf(parsed), labels: {}, intervalMs: 0, timeoutMs });
+      targets.push({ url: canonicalUrl(parsed.scheme, host, parsed.port, parsed.params, parsed.path), scheme: parsed.scheme, host, port: parsed.port, ...credentialsOf(parsed), labels: {}, intervalMs: 0, timeoutMs });
     }
   }
   return targets;
 }
 
 /** The URL's userinfo and parameters, present only when the URL has them (a Target never carries `undefined` keys). */
-function credentialsOf(parsed: ParsedTargetUrl): Pick<Target, 'userinfo' | 'params'> {
-  const out: Pick<Target, 'userinfo' | 'params'> = {};
+function credentialsOf(parsed: ParsedTargetUrl): Pick<Target, 'userinfo' | 'params' | 'path'> {
+  const out: Pick<Target, 'userinfo' | 'params' | 'path'> = {};
   if (parsed.userinfo !== undefined) out.userinfo = parsed.userinfo;
   if (parsed.params !== undefined) out.params = parsed.params;
+  if (parsed.path !== undefined) out.path = parsed.path;
+  return out;
+}
+
+/** How an nvidia-smi target's command is run (command_prefix, ssh_options), present only when configured. */
+function commandOptionsOf(entry: TargetConfig): Pick<Target, 'commandPrefix' | 'sshOptions'> {
+  const out: Pick<Target, 'commandPrefix' | 'sshOptions'> = {};
+  if (entry.command_prefix !== undefined) out.commandPrefix = entry.command_prefix;
+  if (entry.ssh_options !== undefined) out.sshOptions = entry.ssh_options;
   return out;
 }

@@ -1,5 +1,6 @@
 import type { SnmpSettings } from '../config/snmp-schema.js';
 import { createCgminerCollector } from './cgminer/index.js';
+import { createNvidiaCollector } from './nvidia/index.js';
 import { createSnmpCollector } from './snmp/index.js';
 import type { Collector, Target, TargetScheme } from './target.js';
 
@@ -14,6 +15,8 @@ export interface CollectorOptions {
 const FACTORIES: Record<TargetScheme, (target: Target, options: CollectorOptions) => Collector> = {
   cgminer: createCgminerCollector,
   snmp: (target, options) => createSnmpCollector(target, options.snmpSettings ? { settings: options.snmpSettings } : {}),
+  'nvidia-smi': createNvidiaCollector,
+  'nvidia-smi+ssh': createNvidiaCollector,
 };
 
 export function createCollector(target: Target, options: CollectorOptions): Collector {

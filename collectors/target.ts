@@ -2,10 +2,11 @@ import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { SNMP_PROFILE_NAMES } from './snmp/profiles/index.js';
 
 /** Schemes a target URL may use; each has one collector registered in collectors/registry.ts. */
-export const TARGET_SCHEMES = ['cgminer', 'snmp'] as const;
+export const TARGET_SCHEMES = ['cgminer', 'snmp', 'nvidia-smi', 'nvidia-smi+ssh'] as const;
 export type TargetScheme = (typeof TARGET_SCHEMES)[number];
 
-export const DEFAULT_PORTS: Record<TargetScheme, number> = { cgminer: 4028, snmp: 161 };
+/** 0: no port of its own (nvidia-smi runs locally; ssh picks its port from its config, else 22). */
+export const DEFAULT_PORTS: Record<TargetScheme, number> = { cgminer: 4028, snmp: 161, 'nvidia-smi': 0, 'nvidia-smi+ssh': 0 };
 
 /** Query parameters each scheme accepts (`snmp://public@10.0.0.9?profile=apc-rpdu2`), with their check. */
 const TARGET_PARAMS: Record<TargetScheme, Record<string, (value: string) => string | undefined>> = {
@@ -18,6 +19,8 @@ const TARGET_PARAMS: Record<TargetScheme, Record<string, (value: string) => stri
     version: (v) => (['1', '2c'].includes(v) ? undefined : `version must be 1 or 2c (SNMPv3 users come from the snmp.credentials config: snmp://v3:NAME@HOST)`),
     context: () => undefined,
   },
+  'nvidia-smi': {},
+  'nvidia-smi+ssh': {},
 };
 /** Schemes whose URL may carry userinfo (an SNMP community or `v3:NAME`). */
 const USERINFO_SCHEMES: ReadonlySet<TargetScheme> = new Set(['snmp']);
@@ -33,6 +36,12 @@ export interface Target {
   userinfo?: string;
   /** The URL's query parameters (`profile`, `version`, …); part of `url`, sorted. */
   params?: Readonly<Record<string, string>>;
+  /** The URL's path: for nvidia-smi targets, the binary to run. */
+  path?: string;
+  /** nvidia-smi targets: words run before the binary (`kubectl exec NODE --`, `sudo -n`), from config. */
+  commandPrefix?: readonly string[];
+  /** nvidia-smi+ssh targets: extra ssh arguments (`-i KEY`, `-o …`), from config. */
+  sshOptions?: readonly string[];
   labels: Record<string, string>;
   intervalMs: number;
   timeoutMs: number;
@@ -109,6 +118,7 @@ export interface ParsedTargetUrl {
   port: number;
   userinfo?: string;
   params?: Readonly<Record<string, string>>;
+  path?: string;
 }
 
 /**
@@ -117,6 +127,7 @@ export interface ParsedTargetUrl {
  * authority.
  */
 export function parseTargetUrl(url: string): ParsedTargetUrl {
+  if (/^nvidia-smi(\+ssh)?:/i.test(url.trim())) return parseNvidiaSmiUrl(url.trim());
   const m = /^([a-z][a-z0-9+.-]*):\/\/(?:([^@/?#]*)@)?([^@/?#]*(?:\/\d{1,2})?)\/?(?:\?([^#]*))?$/i.exec(url.trim());
   // The URL itself may hold a community: error messages name the scheme only.
   if (!m) throw new TargetError(`"${redactUserinfo(url)}" is not a target URL like cgminer://10.0.1.15:4028 or snmp://public@10.0.0.9`);
@@ -179,7 +190,45 @@ function parseParams(scheme: TargetScheme, query: string, url: string): Record<s
 }
 
 /** The scheduler's key for one endpoint: scheme, host, port and sorted parameters; never the credentials. */
-export function canonicalUrl(scheme: TargetScheme, host: string, port: number, params?: Readonly<Record<string, string>>): string {
+export function canonicalUrl(scheme: TargetScheme, host: string, port: number, params?: Readonly<Record<string, string>>, path?: string): string {
+  if (scheme === 'nvidia-smi' || scheme === 'nvidia-smi+ssh') return nvidiaSmiUrl(scheme, host, port, path);
   const query = params ? Object.keys(params).sort().map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(params[k]!)}`).join('&') : '';
   return `${scheme}://${host}:${port}${query ? `?${query}` : ''}`;
+}
+
+const NVIDIA_SMI_URL = /^(nvidia-smi(?:\+ssh)?):(?:\/\/(?:([^@/?#]*)@)?(\[[0-9a-fA-F:]+\]|[^/:?#]*)(?::(\d{1,5}))?(\/[^?#]*)?)?$/i;
+const NODE_NAME = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9][A-Za-z0-9._-]*)$/;
+
+/**
+ * `nvidia-smi:` (this machine, nvidia-smi from PATH), `nvidia-smi:///opt/nvidia/bin/nvidia-smi` (a named
+ * binary), `nvidia-smi://NODE[/PATH]` (a node reached through the target's command_prefix, e.g.
+ * kubectl exec) and `nvidia-smi+ssh://[USER@]HOST[:PORT][/PATH]`. One node per URL: no ranges, since
+ * each node is reached its own way.
+ */
+function parseNvidiaSmiUrl(url: string): ParsedTargetUrl {
+  if (/[?#]/.test(url)) throw new TargetError(`"${redactUserinfo(url)}": nvidia-smi URLs take no parameters; per-target options (command_prefix, ssh_options) go in the config`);
+  const m = NVIDIA_SMI_URL.exec(url);
+  if (!m) throw new TargetError(`"${redactUserinfo(url)}" is not a URL like nvidia-smi:, nvidia-smi:///opt/bin/nvidia-smi or nvidia-smi+ssh://user@gpu-node-1`);
+  const scheme = m[1]!.toLowerCase() as 'nvidia-smi' | 'nvidia-smi+ssh';
+  const userinfo = m[2] === undefined ? undefined : decodeComponent(m[2], url);
+  const host = m[3] ?? '';
+  if (scheme === 'nvidia-smi' && (userinfo !== undefined || m[4] !== undefined)) {
+    throw new TargetError(`"${redactUserinfo(url)}": nvidia-smi:// runs the command locally and takes no user or port; use nvidia-smi+ssh://USER@HOST:PORT`);
+  }
+  if (scheme === 'nvidia-smi+ssh' && host === '') throw new TargetError(`"${redactUserinfo(url)}" has no host`);
+  if (host !== '' && !NODE_NAME.test(host)) throw new TargetError(`"${redactUserinfo(url)}": "${host}" is not a host name or address`);
+  if (/^[\d.]+-[\d.]+$/.test(host)) throw new TargetError(`"${redactUserinfo(url)}": nvidia-smi targets name one node each, not a range`);
+  const port = m[4] === undefined ? 0 : Number(m[4]);
+  if (m[4] !== undefined && (port < 1 || port > 65535)) throw new TargetError(`port ${port} out of range in "${redactUserinfo(url)}"`);
+  const parsed: ParsedTargetUrl = { scheme, hosts: [host || 'localhost'], port };
+  if (userinfo !== undefined) parsed.userinfo = userinfo;
+  const path = m[5] === undefined || m[5] === '/' ? undefined : decodeComponent(m[5], url);
+  if (path !== undefined) parsed.path = path;
+  return parsed;
+}
+
+function nvidiaSmiUrl(scheme: 'nvidia-smi' | 'nvidia-smi+ssh', host: string, port: number, path: string | undefined): string {
+  const tail = path === undefined ? '' : encodeURI(path);
+  if (scheme === 'nvidia-smi') return host === 'localhost' && tail === '' ? 'nvidia-smi:' : `nvidia-smi://${host === 'localhost' ? '' : host}${tail}`;
+  return `nvidia-smi+ssh://${host}${port > 0 ? `:${port}` : ''}${tail}`;
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { durationSchema } from './duration.js';
 import { powerSchema } from './power-schema.js';
 import { snmpSchema } from './snmp-schema.js';
+import { checkNvidiaTargetOptions, commandPrefixSchema, sshOptionsSchema } from './nvidia-schema.js';
 import { parseTargetUrl, TargetError } from '../collectors/target.js';
 import { mqttSchema } from './mqtt-schema.js';
 import { discoverySchema } from './discovery-schema.js';
@@ -68,7 +69,10 @@ const targetSchema = z
     labels: labelsSchema,
     interval: durationSchema.optional(),
     timeout: durationSchema.optional(),
-  });
+    command_prefix: commandPrefixSchema.optional(),
+    ssh_options: sshOptionsSchema.optional(),
+  })
+  .superRefine(checkNvidiaTargetOptions);
 
 export const configSchema = z
   .strictObject({

@@ -1,5 +1,6 @@
 import { POWER_SOURCE_PRECEDENCE, type BoardSnapshot, type BoardStatus, type DeviceSnapshot } from '../../agent/snapshot.js';
 import { escapeLabelValue, formatValue } from './text-format.js';
+import { GPU_FAMILIES } from './gpu-families.js';
 
 /** What a family sees of one device. */
 export interface DeviceView {
@@ -25,6 +26,7 @@ export interface DeviceFamily {
 export const FAMILY_LABEL_NAMES: ReadonlySet<string> = new Set([
   'device', 'kind', 'vendor', 'model', 'firmware', 'dialect', 'address',
   'source', 'sensor', 'fan', 'board', 'status', 'result', 'reason',
+  'clock', 'type',
 ]);
 
 const BOARD_STATUS_SET: Record<BoardStatus, true> = { ok: true, degraded: true, dead: true };
@@ -209,4 +211,5 @@ export const DEVICE_FAMILIES: readonly DeviceFamily[] = [
       return reason === undefined ? '' : `potencia_device_error{${labels},reason="${reason}"} 1\n`;
     },
   },
+  ...GPU_FAMILIES,
 ];

@@ -1,0 +1,166 @@
+import { downSnapshot, type DeviceSnapshot, type ErrorReason } from '../../agent/snapshot.js';
+import type { Collector, Target } from '../target.js';
+import { commandLine, nodeProblem, nvidiaNodeOf, sshFailureReason, type NvidiaNode } from './command.js';
+import { EnergyMeter } from './energy.js';
+import { ExecError, runCommand, type ExecResult } from './exec.js';
+import { BASELINE_FIELDS, parseHelpQueryGpu, planQuery, type QueryPlan } from './fields.js';
+import { parseQueryOutput, readGpuRow } from './parse.js';
+
+export interface NvidiaCollectorOptions {
+  /** stdout plus stderr beyond this marks the node down (too_large). */
+  maxResponseBytes?: number;
+  /** Clock for energy integration; tests pass their own. */
+  now?: () => number;
+  /** Environment of the command (PATH decides which nvidia-smi or ssh runs); defaults to the agent's. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A driver needs at least this many fields listed before its help is trusted over BASELINE_FIELDS. */
+const MIN_HELP_FIELDS = 5;
+/** Longest silence integrated into the energy counter: three intervals, at least a minute. */
+const MIN_ENERGY_GAP_MS = 60_000;
+const MAX_ERROR_TEXT = 500;
+
+/** What is remembered of a GPU between polls, so a failed poll still reports it (down) under its own id. */
+interface KnownGpu {
+  index: number;
+  uuid: string;
+  name?: string;
+}
+
+/**
+ * All GPUs of one node, read with one nvidia-smi invocation per poll. The fields to ask for are
+ * learned once per node from `--help-query-gpu` and asked again only when the driver rejects a field
+ * (it was upgraded). `collect` always resolves: a failure marks the node's GPUs down with the reason.
+ */
+export class NvidiaSmiCollector implements Collector {
+  readonly node: NvidiaNode;
+  #plan: QueryPlan | undefined;
+  #inFlight: Promise<DeviceSnapshot[]> | undefined;
+  readonly #known = new Map<string, KnownGpu>();
+  readonly #energy: EnergyMeter;
+  readonly #now: () => number;
+
+  constructor(
+    readonly target: Target,
+    private readonly options: NvidiaCollectorOptions = {},
+  ) {
+    this.node = nvidiaNodeOf(target);
+    this.#now = options.now ?? Date.now;
+    this.#energy = new EnergyMeter(Math.max(3 * target.intervalMs, MIN_ENERGY_GAP_MS));
+  }
+
+  /** The fields this node's binary answers, once learned. */
+  get plan(): QueryPlan | undefined {
+    return this.#plan;
+  }
+
+  /** A call while a poll runs shares that poll: one nvidia-smi per node at a time, whoever asks. */
+  collect(signal: AbortSignal): Promise<DeviceSnapshot[]> {
+    this.#inFlight ??= this.#poll(signal).finally(() => (this.#inFlight = undefined));
+    return this.#inFlight;
+  }
+
+  async #poll(signal: AbortSignal): Promise<DeviceSnapshot[]> {
+    const deadline = Date.now() + this.target.timeoutMs;
+    try {
+      const problem = nodeProblem(this.node);
+      if (problem) throw new ExecError('exec', problem);
+      const plan = this.#plan ?? (await this.#learnFields(signal, deadline));
+      const result = await this.#run(['--query-gpu=' + plan.fields.join(','), '--format=csv,noheader,nounits'], signal, deadline);
+      const observedAt = new Date(this.#now());
+      if (result.code !== 0 && /is not a valid field/i.test(result.stdout + result.stderr)) this.#plan = undefined;
+      const output = parseQueryOutput(result.stdout, plan.fields);
+      if (output.rows.length === 0) {
+        const reason = result.code === 0 ? 'malformed' : this.#failureReason(result);
+        throw new ExecError(reason, result.code === 0 ? `nvidia-smi printed no GPU rows: ${excerpt(result.stdout + result.stderr) || '(nothing)'}` : exitMessage(result));
+      }
+      return this.#snapshots(output.rows, plan, observedAt, result, output.problems);
+    } catch (err) {
+      const reason: ErrorReason = err instanceof ExecError ? err.reason : 'other';
+      return this.#allDown(reason, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  async #learnFields(signal: AbortSignal, deadline: number): Promise<QueryPlan> {
+    const result = await this.#run(['--help-query-gpu'], signal, deadline);
+    if (result.code !== 0) throw new ExecError(this.#failureReason(result), exitMessage(result));
+    const listed = parseHelpQueryGpu(result.stdout);
+    this.#plan = planQuery(listed.size >= MIN_HELP_FIELDS ? listed : BASELINE_FIELDS);
+    return this.#plan;
+  }
+
+  #run(args: readonly string[], signal: AbortSignal, deadline: number): Promise<ExecResult> {
+    const timeoutMs = deadline - Date.now();
+    if (timeoutMs <= 0) return Promise.reject(new ExecError('timeout', `no time left of the ${this.target.timeoutMs} ms timeout`));
+    return runCommand(commandLine(this.node, args, this.target.timeoutMs), { timeoutMs, signal, maxOutputBytes: this.options.maxResponseBytes, env: this.options.env });
+  }
+
+  #failureReason(result: ExecResult): ErrorReason {
+    return this.node.transport === 'ssh' && result.code === 255 ? sshFailureReason(result.stderr) : 'exec';
+  }
+
+  #snapshots(rows: string[][], plan: QueryPlan, observedAt: Date, result: ExecResult, problems: string[]): DeviceSnapshot[] {
+    const context = { target: this.target, observedAt };
+    const snapshots: DeviceSnapshot[] = [];
+    const seen = new Set<string>();
+    for (const row of rows) {
+      const snapshot = readGpuRow(row, plan, context);
+      const gpu = snapshot.gpu!;
+      if (gpu.energy_j === undefined) {
+        const joules = this.#energy.record(snapshot.id, snapshot.power_w, observedAt.getTime());
+        if (joules !== undefined) gpu.energy_j = joules;
+      }
+      seen.add(snapshot.id);
+      const known: KnownGpu = { index: gpu.index, uuid: gpu.uuid };
+      if (gpu.name !== undefined) known.name = gpu.name;
+      this.#known.set(snapshot.id, known);
+      snapshots.push(snapshot);
+    }
+    // A GPU read before and missing now has fallen off the bus or errored; nvidia-smi says why on its own line.
+    const why = problems.length > 0 ? excerpt(problems.join('; ')) : result.code !== 0 ? exitMessage(result) : 'nvidia-smi no longer lists this GPU';
+    for (const [id, gpu] of this.#known) {
+      if (seen.has(id)) continue;
+      this.#energy.interrupt(id);
+      snapshots.push(this.#downGpu(id, gpu, 'exec', why, observedAt));
+    }
+    return snapshots;
+  }
+
+  #allDown(reason: ErrorReason, message: string): DeviceSnapshot[] {
+    const at = new Date(this.#now());
+    if (this.#known.size === 0) {
+      return [downSnapshot({ id: `gpu/${this.node.host}`, kind: 'gpu', target: this.target.url, labels: this.target.labels, address: this.node.host }, reason, message, at)];
+    }
+    const snapshots: DeviceSnapshot[] = [];
+    for (const [id, gpu] of this.#known) {
+      this.#energy.interrupt(id);
+      snapshots.push(this.#downGpu(id, gpu, reason, message, at));
+    }
+    return snapshots;
+  }
+
+  #downGpu(id: string, gpu: KnownGpu, reason: ErrorReason, message: string, at: Date): DeviceSnapshot {
+    const snapshot = downSnapshot({ id, kind: 'gpu', target: this.target.url, labels: this.target.labels, address: this.node.host }, reason, message, at);
+    snapshot.vendor = 'NVIDIA';
+    snapshot.dialect = 'nvidia-smi';
+    if (gpu.name !== undefined) snapshot.model = gpu.name;
+    snapshot.gpu = { ...gpu };
+    return snapshot;
+  }
+}
+
+export function createNvidiaCollector(target: Target, options: NvidiaCollectorOptions = {}): Collector {
+  return new NvidiaSmiCollector(target, options);
+}
+
+function exitMessage(result: ExecResult): string {
+  const status = result.code !== null ? `status ${result.code}` : `signal ${result.signal}`;
+  const text = excerpt(result.stderr) || excerpt(result.stdout);
+  return `nvidia-smi exited with ${status}${text ? `: ${text}` : ''}`;
+}
+
+function excerpt(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > MAX_ERROR_TEXT ? `${flat.slice(0, MAX_ERROR_TEXT)}…` : flat;
+}
