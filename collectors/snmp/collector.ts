@@ -54,7 +54,7 @@ export function createSnmpCollector(target: Target, options: SnmpCollectorOption
           const found = detectProfiles(system.objectId);
           fallback = found.length === 0;
           profiles = fallback ? [FALLBACK_PROFILE] : found;
-          if (!fallback) detected = profiles;
+          detected = profiles;
         }
         const data = new SnmpData();
         for (const profile of profiles) {

@@ -9,10 +9,10 @@ import { byIndex, defined, firstText, scaled, sumOf } from './util.js';
  */
 const RPDU2 = '1.3.6.1.4.1.318.1.1.26';
 const IDENT = `${RPDU2}.2.1.1`;
-const DEVICE = `${RPDU2}.4.3.1.1`;
-const PHASE = `${RPDU2}.6.3.1.1`;
-const METERED = `${RPDU2}.9.4.3.1.1`;
-const SWITCHED = `${RPDU2}.9.2.3.1.1`;
+const DEVICE = `${RPDU2}.4.3.1`;
+const PHASE = `${RPDU2}.6.3.1`;
+const METERED = `${RPDU2}.9.4.3.1`;
+const SWITCHED = `${RPDU2}.9.2.3.1`;
 
 export const OID = {
   identFirmware: `${IDENT}.6`, // rPDU2IdentFirmwareRevision
