@@ -102,14 +102,20 @@ export function scanHosts(ranges: readonly string[]): string[] {
   if (expanded.length === 1) return expanded[0]!;
   const seen = new Set<string>();
   const hosts: string[] = [];
-  for (const list of expanded) for (const host of list) if (!seen.has(host)) (seen.add(host), hosts.push(host));
+  for (const list of expanded) {
+    for (const host of list) {
+      if (seen.has(host)) continue;
+      seen.add(host);
+      hosts.push(host);
+    }
+  }
   return hosts;
 }
 
 export async function scan(opts: ScanOptions): Promise<ScanResult> {
   const port = opts.port ?? DEFAULT_SCAN_PORT;
   const hosts = scanHosts(opts.ranges);
-  // One internal signal for thousands of sockets: it may carry that many listeners without Node's leak warning.
+  // Every identify request in flight listens on this one signal: allow that many without Node's leak warning.
   const controller = new AbortController();
   setMaxListeners(0, controller.signal);
   const forwardAbort = () => controller.abort(opts.signal!.reason);
