@@ -155,6 +155,44 @@ describe('pollCgminer', () => {
   });
 });
 
+describe('pollCgminer with firmware-specific commands', () => {
+  const BTMINER_POOLS = '{"STATUS":[{"STATUS":"S","When":1761061371,"Code":7,"Msg":"1 Pool(s)","Description":"btminer"}],"POOLS":[{"POOL":0,"URL":"stratum+tcp://btc.pool.example:3333","Status":"Alive","Priority":0,"Accepted":4472,"Rejected":3,"Stale":0,"User":"farm.w1","Stratum Active":true}],"id":1}\0';
+
+  it('reads a Whatsminer that refuses the join and `stats`: single commands, then its extras, nothing reported as a fault', async () => {
+    const answers: Record<string, string> = {
+      summary: fixture('whatsminer-m50s-summary-escape.txt'),
+      pools: BTMINER_POOLS,
+      edevs: fixture('whatsminer-m50s-edevs-dead-board.json') + '\0',
+      devdetails: fixture('whatsminer-m50s-devdetails.json') + '\0',
+    };
+    const p = await peer((req, s) => s.end(answers[req.command] ?? fixture('whatsminer-invalid-cmd.txt')));
+    const [snapshot] = await createCgminerCollector({ url: `cgminer://127.0.0.1:${p.port}`, scheme: 'cgminer', host: '127.0.0.1', port: p.port, labels: {}, intervalMs: 30_000, timeoutMs: 2_000 }).collect(new AbortController().signal);
+    expect(p.commands).toEqual(['summary+stats+pools', 'summary', 'stats', 'pools', 'edevs', 'devdetails', 'get_version', 'get_miner_info']);
+    expect(snapshot).toMatchObject({ up: true, dialect: 'whatsminer', model: 'Whatsminer M50S', firmware: '20230803.11.REL', power_by_source_w: { reported: 3268 } });
+    // The dead board is the only fault: the refused stats / get_version are how this firmware is.
+    expect(snapshot!.error).toBe('board 2 of 3 dead: 0 chips, no hashrate');
+  });
+
+  it('surfaces a Whatsminer with its API disabled as an api_error carrying btminer\'s message', async () => {
+    const p = await peer((_req, s) => s.end(fixture('whatsminer-permission-denied.txt')));
+    const [snapshot] = await createCgminerCollector({ url: `cgminer://127.0.0.1:${p.port}`, scheme: 'cgminer', host: '127.0.0.1', port: p.port, labels: {}, intervalMs: 30_000, timeoutMs: 2_000 }).collect(new AbortController().signal);
+    expect(snapshot).toMatchObject({ up: false, error_reason: 'api_error' });
+    expect(snapshot!.error).toContain('"Permission denied" (STATUS E, code 45)');
+  });
+
+  it('asks a joining firmware for its extras in one more request', async () => {
+    const joined = fixture('braiins-s19pro-joined.txt');
+    const p = await peer((req, s) => {
+      const parsed = JSON.parse(joined) as Record<string, unknown>;
+      const parts = req.command.split('+').map((c) => `"${c}":${JSON.stringify(parsed[c] ?? [{ STATUS: [{ STATUS: 'E', Code: 14, Msg: 'Invalid command' }], id: 1 }])}`);
+      s.end(`{${parts.join(',')},"id":1}\n`);
+    });
+    const reply = await pollCgminer({ ...base, port: p.port });
+    expect(p.commands).toEqual(['summary+stats+pools', 'version+devs+devdetails+temps+fans+tunerstatus']);
+    expect(Object.keys(reply).sort()).toEqual(['devdetails', 'devs', 'fans', 'pools', 'stats', 'summary', 'temps', 'tunerstatus', 'version']);
+  });
+});
+
 describe('createCgminerCollector', () => {
   const targetOn = (port: number, timeoutMs = 2_000): Target => ({
     url: `cgminer://127.0.0.1:${port}`, scheme: 'cgminer', host: '127.0.0.1', port, labels: { rack: 'r1' }, intervalMs: 30_000, timeoutMs,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CgminerError, dialectFor, normalizeReply, parseCgminerJson, toCgminerReply, type CgminerReply } from '../collectors/cgminer/index.js';
 import type { Target } from '../collectors/target.js';
+import { parseBracketed } from '../collectors/cgminer/dialects/avalon.js';
 
 const target: Target = { url: 'cgminer://10.0.1.15:4028', scheme: 'cgminer', host: '10.0.1.15', port: 4028, labels: { site: 'tx1', rack: 'r4' }, intervalMs: 30_000, timeoutMs: 5_000 };
 const observedAt = new Date('2026-03-01T12:00:00Z');
@@ -10,6 +11,10 @@ function reply(name: string): CgminerReply {
   return toCgminerReply(parseCgminerJson(readFileSync(new URL(`./fixtures/cgminer/${name}`, import.meta.url), 'utf8')).value);
 }
 const normalize = (r: CgminerReply, t: Target = target) => normalizeReply(r, { target: t, observedAt });
+/** A single reply filed under the command that asked for it, as the poll files it. */
+function withCommand(command: string, name: string): CgminerReply {
+  return toCgminerReply(parseCgminerJson(readFileSync(new URL(`./fixtures/cgminer/${name}`, import.meta.url), 'utf8')).value, command);
+}
 
 describe('antminer dialect', () => {
   it('reads an S19 Pro stats reply repaired from `}{`', () => {
@@ -130,5 +135,68 @@ describe('error replies', () => {
     });
     expect(s.hashrate_hs).toBe(100e9);
     expect(s.error).toBe('refused stats: "Invalid command" (STATUS E, code 14)');
+  });
+});
+
+describe('whatsminer dialect', () => {
+  it('repairs the \\\' escape, coerces string watts and leaves "" and -273 unreported', () => {
+    const s = normalize({ ...reply('whatsminer-m50s-summary-escape.txt'), ...withCommand('devdetails', 'whatsminer-m50s-devdetails.json') });
+    expect(s).toMatchObject({
+      dialect: 'whatsminer', vendor: 'MicroBT', model: 'Whatsminer M50S', firmware: '20230803.11.REL', mac: 'C4:08:28:1A:2B:3C',
+      hashrate_hs: 124873190.55e6, nominal_hashrate_hs: 126012e9, power_by_source_w: { reported: 3268 }, power_limit_w: 3300, uptime_s: 52311,
+    });
+    expect(s.temperatures_c).toEqual({ chip_max: 82.25, chip_avg: 74.06, pcb_max: 68.5 });
+    expect(s.fans_rpm).toEqual([5610, 5580]);
+    expect(s.error).toBeUndefined();
+  });
+
+  it('names the board that lost its chips', () => {
+    const s = normalize({ ...withCommand('edevs', 'whatsminer-m50s-edevs-dead-board.json'), ...withCommand('devdetails', 'whatsminer-m50s-devdetails.json') });
+    expect(s.boards?.map((b) => [b.index, b.status, b.chips, b.chip_temperature_c])).toEqual([[0, 'ok', 156, 82.25], [1, 'dead', 0, undefined], [2, 'ok', 156, 81.5]]);
+    expect(s.hashrate_hs).toBe(62511320.18e6 + 62361870.37e6);
+    expect(s.error).toBe('board 2 of 3 dead: 0 chips, no hashrate');
+  });
+});
+
+describe('avalon dialect', () => {
+  it('splits bracketed tokens, keys with spaces and tokens without a space between them', () => {
+    const m = parseBracketed("'STATS':{Ver[Q-2505] SYSTEMSTATU[Work: In Work, Hash Board: 3 ] Elapsed[975]BOOTBY[0x04] MGHS[1.5 2.5] Nonce Mask[25]}");
+    expect(Object.fromEntries(m)).toEqual({ Ver: 'Q-2505', SYSTEMSTATU: 'Work: In Work, Hash Board: 3', Elapsed: '975', BOOTBY: '0x04', MGHS: '1.5 2.5', 'Nonce Mask': '25' });
+  });
+
+  it('reads wall power, per-board rates and a lost board', () => {
+    const s = normalize(reply('avalon-a1466-estats-board-lost.json'));
+    expect(s).toMatchObject({ dialect: 'avalon', vendor: 'Canaan', model: 'AvalonMiner A1466', firmware: '23091101_2c8b4e1_9f3a6d2', serial: '020100004e2c91a7', uptime_s: 40211 });
+    expect(s.hashrate_hs).toBe(99872.4e9);
+    expect(s.power_by_source_w).toEqual({ reported: 2158 });
+    expect(s.temperatures_c).toEqual({ inlet: 27, chip_max: 81, chip_avg: 71, board0_chip: 81, board1_chip: 79 });
+    expect(s.boards?.map((b) => [b.index, b.status, b.hashrate_hs])).toEqual([[0, 'ok', 49920.11e9], [1, 'ok', 49952.29e9]]);
+    expect(s.error).toBe('1 of 3 boards not detected');
+  });
+});
+
+describe('braiins dialect', () => {
+  it('reads a joined bosminer reply: tuner watts and limit, chips per chain, 0.0 as no sensor', () => {
+    const s = normalize(reply('braiins-s19pro-joined.txt'));
+    expect(s).toMatchObject({
+      dialect: 'braiins', vendor: 'Bitmain', model: 'Antminer S19 Pro', firmware: 'BOSminer bosminer-plus-tuner 0.9.0-1a2b3c4d',
+      hashrate_hs: 95876543.21e6, nominal_hashrate_hs: 3 * 36666670e6, power_by_source_w: { reported: 2998 }, power_limit_w: 3000, accepted_shares: 5120,
+    });
+    expect(s.fans_rpm).toEqual([4380, 4440, 4320, 4410]);
+    expect(s.boards?.map((b) => [b.index, b.status, b.chips, b.chips_expected, b.board_temperature_c, b.chip_temperature_c])).toEqual([
+      [0, 'ok', 114, 114, 58, 73],
+      [1, 'ok', 114, 114, 60, 75.5],
+      [2, 'degraded', 109, 114, 57, undefined],
+    ]);
+    expect(s.error).toBeUndefined();
+  });
+});
+
+describe('vnish dialect', () => {
+  it('reads the Antminer layout, names VNish and sums the chains\' watts', () => {
+    const s = normalize(reply('vnish-s19jpro-stats-chain-power.txt'));
+    expect(s).toMatchObject({ dialect: 'vnish', vendor: 'Bitmain', model: 'Antminer S19j Pro', firmware: 'VNish 1.2.6', hashrate_hs: 101234.56e9, nominal_hashrate_hs: 100000e9 });
+    expect(s.power_by_source_w).toEqual({ reported: 3035 });
+    expect(s.boards?.map((b) => [b.status, b.chips])).toEqual([['ok', 126], ['ok', 126], ['ok', 126]]);
   });
 });

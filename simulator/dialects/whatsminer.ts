@@ -6,8 +6,8 @@
  *   older (M30S++) firmware, as the M20S capture has it;
  * - `devs` / `edevs` one row per board, `devdetails` with the model ("M50S.VH40"), `get_version` and
  *   `get_miner_info` in btminer's own shape (string STATUS, `Msg` object);
- * - everything else, joined commands included, answered `{"STATUS":"E",…,"Code":14,"Msg":"invalid cmd"}`;
- *   newer firmware (here M50S / M60S) has no `stats`.
+ * - everything else, joined commands and `stats` included (as on current btminer; the old M20S still
+ *   answered `stats`), answered `{"STATUS":"E",…,"Code":14,"Msg":"invalid cmd"}`.
  */
 import type { Dialect } from '../wire.js';
 import { fixed, str } from '../wire.js';
