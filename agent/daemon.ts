@@ -11,6 +11,7 @@ import type { DeviceSnapshot } from './snapshot.js';
 import { DeviceStore } from './state.js';
 import { buildTargets } from './targets.js';
 import { createParts } from './parts.js';
+import { PowerAttribution } from './power.js';
 
 /** What a part of the agent (MQTT publisher, economics, discovery, …) gets to work with. */
 export interface AgentContext {
@@ -69,11 +70,15 @@ export class Agent {
   private readonly idsByTarget = new Map<string, string[]>();
   private readonly startedAt = Date.now();
   private readonly parts: AgentPart[];
+  /** PDU outlets → device power, and site totals; see agent/power.ts. */
+  readonly power: PowerAttribution;
   private discovered: readonly Target[] = [];
 
   constructor(private readonly opts: AgentOptions) {
     this.config = opts.config;
     this.parts = opts.parts ?? createParts(opts.config);
+    this.power = new PowerAttribution(opts.config.power);
+    this.power.registerMetrics(this.metrics.registry, this.store);
     this.listen = opts.listenOverride ?? opts.config.agent.listen;
     this.scheduler = this.createScheduler(opts.config);
   }
@@ -124,6 +129,7 @@ export class Agent {
     const pollingChanged = JSON.stringify(next.polling) !== JSON.stringify(this.config.polling);
     if (next.agent.log_level !== this.config.agent.log_level) this.opts.logger.level = next.agent.log_level;
     this.config = next;
+    this.power.configure(next.power);
     if (pollingChanged) {
       // Concurrency and backoff live in the scheduler: rebuild it, keeping the store's data.
       await this.scheduler.stop(0);
@@ -161,7 +167,7 @@ export class Agent {
       concurrency: config.polling.concurrency,
       jitterRatio: config.polling.jitter_ratio,
       backoffMaxMs: config.polling.backoff_max,
-      createCollector: (target) => createCollector(target, { maxResponseBytes: this.config.polling.max_response_bytes }),
+      createCollector: (target) => createCollector(target, { maxResponseBytes: this.config.polling.max_response_bytes, snmpSettings: () => this.config.snmp }),
       onResult: (target, snapshots) => this.record(target, snapshots),
       observer: this.metrics,
       logger: this.opts.logger,
@@ -192,9 +198,10 @@ export class Agent {
   private record(target: Target, snapshots: DeviceSnapshot[]): void {
     const ids: string[] = [];
     for (const snapshot of snapshots) {
-      this.store.upsert(enrichSnapshot(snapshot));
+      this.store.upsert(enrichSnapshot(this.power.attribute(snapshot)));
       ids.push(snapshot.id);
     }
+    this.power.afterRecord(snapshots, this.store, enrichSnapshot);
     const previous = this.idsByTarget.get(target.url);
     if (previous && (previous.length !== ids.length || previous.some((id, i) => id !== ids[i]))) {
       const kept = new Set(ids);

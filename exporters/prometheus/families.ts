@@ -1,6 +1,7 @@
 import { POWER_SOURCE_PRECEDENCE, type BoardSnapshot, type BoardStatus, type DeviceSnapshot } from '../../agent/snapshot.js';
 import { escapeLabelValue, formatValue } from './text-format.js';
 import { GPU_FAMILIES } from './gpu-families.js';
+import { SNMP_FAMILIES } from './snmp-families.js';
 
 /** What a family sees of one device. */
 export interface DeviceView {
@@ -27,6 +28,7 @@ export const FAMILY_LABEL_NAMES: ReadonlySet<string> = new Set([
   'device', 'kind', 'vendor', 'model', 'firmware', 'dialect', 'address',
   'source', 'sensor', 'fan', 'board', 'status', 'result', 'reason',
   'clock', 'type',
+  'outlet', 'phase', 'storage',
 ]);
 
 const BOARD_STATUS_SET: Record<BoardStatus, true> = { ok: true, degraded: true, dead: true };
@@ -212,4 +214,5 @@ export const DEVICE_FAMILIES: readonly DeviceFamily[] = [
     },
   },
   ...GPU_FAMILIES,
+  ...SNMP_FAMILIES,
 ];

@@ -1,0 +1,288 @@
+import { Gauge, type Registry } from 'prom-client';
+import { canonicalUrl, parseTargetUrl, TargetError } from '../collectors/target.js';
+import type { PowerSettings } from '../config/power-schema.js';
+import type { DeviceSnapshot } from './snapshot.js';
+import type { DeviceStore } from './state.js';
+
+/**
+ * Power attribution: PDU outlet readings become the `pdu` power of the devices they feed, and the
+ * site's power, heat load and ambient conditions are summed from what the store holds.
+ *
+ * Timing: a device is attributed when its own reading is recorded (the latest outlet reading is
+ * applied before enrichment), and again whenever its PDU reports, so neither poll order nor the two
+ * intervals leave a device without its PDU figure for a whole interval. A PDU that goes down takes
+ * its outlet readings with it: devices fall back to their own figure on their next poll.
+ *
+ * A GPU device is never given the outlet's watts: the outlet feeds the whole node. The node's wall
+ * power is exported beside the sum of its GPUs' own draw instead (`potencia_node_*`).
+ */
+export class PowerAttribution {
+  #settings: PowerSettings | undefined;
+  /** Mapping targets by the key a device may match on (device id, address or `name` label). */
+  #byDevice = new Map<string, OutletRef[]>();
+  /** PDU key (device id, canonical URL) → outlet index → watts, from each PDU's latest up reading. */
+  readonly #outlets = new Map<string, Map<number, number>>();
+  /** Mapped device key → ids of stored devices seen matching it, for re-attribution when a PDU reports. */
+  readonly #seenIds = new Map<string, Set<string>>();
+
+  constructor(settings?: PowerSettings) {
+    this.configure(settings);
+  }
+
+  configure(settings: PowerSettings | undefined): void {
+    this.#settings = settings;
+    this.#byDevice = new Map();
+    for (const mapping of settings?.outlets ?? []) {
+      const ref = { pdu: pduKey(mapping.pdu), outlet: mapping.outlet };
+      const list = this.#byDevice.get(mapping.device);
+      if (list) list.push(ref);
+      else this.#byDevice.set(mapping.device, [ref]);
+    }
+  }
+
+  get enabled(): boolean {
+    return this.#settings !== undefined;
+  }
+
+  /**
+   * Gives a device on metered outlets their summed reading as `power_by_source_w.pdu`, before
+   * enrichment picks its power. Returns the same snapshot.
+   */
+  attribute(snapshot: DeviceSnapshot): DeviceSnapshot {
+    if (this.#byDevice.size === 0 || snapshot.kind === 'gpu' || snapshot.kind === 'pdu') return snapshot;
+    const key = this.#matchKey(snapshot);
+    if (key === undefined) return snapshot;
+    let ids = this.#seenIds.get(key);
+    if (!ids) this.#seenIds.set(key, (ids = new Set()));
+    ids.add(snapshot.id);
+    const watts = this.#outletWatts(key);
+    if (watts !== undefined && snapshot.up) {
+      snapshot.power_by_source_w = { ...snapshot.power_by_source_w, pdu: watts };
+      // A measurement now exists: a catalog estimate made earlier no longer stands.
+      delete snapshot.power_by_source_w.estimated;
+    }
+    return snapshot;
+  }
+
+  /**
+   * After a poll's snapshots are stored: PDU readings update the outlet table, and the stored devices
+   * on that PDU's mapped outlets are attributed again with `enrich`. Returns the ids re-stored.
+   */
+  afterRecord(snapshots: readonly DeviceSnapshot[], store: DeviceStore, enrich: (s: DeviceSnapshot) => DeviceSnapshot): string[] {
+    const touched = new Set<string>();
+    for (const s of snapshots) {
+      if (s.kind !== 'pdu') continue;
+      const keys = pduKeysOf(s);
+      const readings = new Map<number, number>();
+      if (s.up) for (const o of s.outlets ?? []) if (o.power_w !== undefined) readings.set(o.index, o.power_w);
+      for (const key of keys) {
+        if (readings.size > 0) this.#outlets.set(key, readings);
+        else this.#outlets.delete(key);
+        for (const [device, refs] of this.#byDevice) if (refs.some((r) => r.pdu === key)) touched.add(device);
+      }
+    }
+    const restored: string[] = [];
+    for (const device of touched) {
+      for (const id of this.#seenIds.get(device) ?? []) {
+        const stored = store.get(id);
+        if (!stored || !stored.up) continue;
+        const copy: DeviceSnapshot = { ...stored, power_by_source_w: { ...stored.power_by_source_w } };
+        if (this.#outletWatts(device) === undefined) continue;
+        store.upsert(enrich(this.attribute(copy)));
+        restored.push(id);
+      }
+    }
+    return restored;
+  }
+
+  /** Site power, heat load per room and rack, ambient per room, and GPU nodes' wall power, from the store now. */
+  siteReadings(store: DeviceStore): SiteReadings {
+    const out: SiteReadings = { heatLoadW: [], ambient: [], nodes: [] };
+    const meter = this.#settings?.site_meter === undefined ? undefined : pduKey(this.#settings.site_meter);
+    let pduSum: number | undefined;
+    const pduByPlace = new Map<string, number>();
+    const consumersByPlace = new Map<string, number>();
+    const gpuByAddress = new Map<string, { watts: number; place: string }>();
+    const ambient = new Map<string, { t: number[]; h: number[] }>();
+    for (const s of store.values()) {
+      if (!s.up) continue;
+      const place = placeKey(s);
+      if (meter !== undefined && s.power_w !== undefined && pduKeysOf(s).includes(meter)) out.sitePowerW = { watts: s.power_w, source: 'meter' };
+      if (s.kind === 'pdu' && s.power_w !== undefined) {
+        pduSum = (pduSum ?? 0) + s.power_w;
+        pduByPlace.set(place, (pduByPlace.get(place) ?? 0) + s.power_w);
+      } else if ((s.kind === 'asic' || s.kind === 'host') && s.power_w !== undefined) {
+        consumersByPlace.set(place, (consumersByPlace.get(place) ?? 0) + s.power_w);
+      } else if (s.kind === 'gpu' && s.power_w !== undefined && s.address !== undefined) {
+        const node = gpuByAddress.get(s.address);
+        if (node) node.watts += s.power_w;
+        else gpuByAddress.set(s.address, { watts: s.power_w, place });
+      }
+      if (s.kind === 'sensor' || s.kind === 'pdu') {
+        const room = s.labels.room ?? '';
+        let a = ambient.get(room);
+        if (!a) ambient.set(room, (a = { t: [], h: [] }));
+        a.t.push(...Object.values(s.temperatures_c));
+        if (s.humidity_ratio) a.h.push(...Object.values(s.humidity_ratio));
+      }
+    }
+    if (out.sitePowerW === undefined && meter === undefined && pduSum !== undefined) out.sitePowerW = { watts: pduSum, source: 'pdu_sum' };
+
+    // A GPU node on a metered outlet heats its rack with its wall power, not with its GPUs' share of it.
+    for (const [address, gpus] of gpuByAddress) {
+      const wall = this.#byDevice.has(address) ? this.#outletWatts(address) : undefined;
+      out.nodes.push({ node: address, gpuPowerW: gpus.watts, ...(wall !== undefined ? { wallPowerW: wall } : {}) });
+      consumersByPlace.set(gpus.place, (consumersByPlace.get(gpus.place) ?? 0) + (wall ?? gpus.watts));
+    }
+    // Where a PDU is labelled with the room and rack, it measured everything plugged in there.
+    for (const place of new Set([...pduByPlace.keys(), ...consumersByPlace.keys()])) {
+      const [room, rack] = place.split('\u0000') as [string, string];
+      out.heatLoadW.push({ room, rack, watts: pduByPlace.get(place) ?? consumersByPlace.get(place)! });
+    }
+    for (const [room, a] of ambient) {
+      const entry: AmbientReading = { room };
+      if (a.t.length) entry.temperatureC = mean(a.t);
+      if (a.h.length) entry.humidityRatio = mean(a.h);
+      if (a.t.length || a.h.length) out.ambient.push(entry);
+    }
+    return out;
+  }
+
+  /** Gauges read at scrape time from the store: no work between scrapes, and vanished places drop out. */
+  registerMetrics(registry: Registry, store: DeviceStore): void {
+    const attribution = this;
+    let cached: { generation: number; readings: SiteReadings } | undefined;
+    const readings = () => {
+      if (cached?.generation !== store.generation) cached = { generation: store.generation, readings: attribution.siteReadings(store) };
+      return cached.readings;
+    };
+    const registers = [registry];
+    new Gauge({
+      name: 'potencia_site_power_watts',
+      help: 'Power drawn by the whole site, in watts: the site meter when one is configured (source="meter"), else the sum of every PDU (source="pdu_sum").',
+      labelNames: ['source'],
+      registers,
+      collect() {
+        this.reset();
+        const site = readings().sitePowerW;
+        if (site) this.set({ source: site.source }, site.watts);
+      },
+    });
+    new Gauge({
+      name: 'potencia_site_heat_load_watts',
+      help: 'Heat released per room and rack, in watts: all drawn power ends as heat. The PDUs labelled with that room and rack when there are any, else the sum of the devices there.',
+      labelNames: ['room', 'rack'],
+      registers,
+      collect() {
+        this.reset();
+        for (const h of readings().heatLoadW) this.set({ room: h.room, rack: h.rack }, h.watts);
+      },
+    });
+    new Gauge({
+      name: 'potencia_room_ambient_temperature_celsius',
+      help: 'Mean temperature of the environment sensors (and PDU-attached probes) in a room, in degrees Celsius.',
+      labelNames: ['room'],
+      registers,
+      collect() {
+        this.reset();
+        for (const a of readings().ambient) if (a.temperatureC !== undefined) this.set({ room: a.room }, a.temperatureC);
+      },
+    });
+    new Gauge({
+      name: 'potencia_room_ambient_humidity_ratio',
+      help: 'Mean relative humidity of the environment sensors in a room, as a ratio (0.45 = 45 %RH).',
+      labelNames: ['room'],
+      registers,
+      collect() {
+        this.reset();
+        for (const a of readings().ambient) if (a.humidityRatio !== undefined) this.set({ room: a.room }, a.humidityRatio);
+      },
+    });
+    new Gauge({
+      name: 'potencia_node_wall_power_watts',
+      help: 'Power a GPU node draws at the wall, in watts, from the PDU outlet mapped to its address; compare with potencia_node_gpu_power_watts.',
+      labelNames: ['node'],
+      registers,
+      collect() {
+        this.reset();
+        for (const n of readings().nodes) if (n.wallPowerW !== undefined) this.set({ node: n.node }, n.wallPowerW);
+      },
+    });
+    new Gauge({
+      name: 'potencia_node_gpu_power_watts',
+      help: 'Sum of the power a GPU node\'s GPUs report drawing, in watts.',
+      labelNames: ['node'],
+      registers,
+      collect() {
+        this.reset();
+        for (const n of readings().nodes) this.set({ node: n.node }, n.gpuPowerW);
+      },
+    });
+  }
+
+  #matchKey(s: DeviceSnapshot): string | undefined {
+    if (this.#byDevice.has(s.id)) return s.id;
+    if (s.address !== undefined && this.#byDevice.has(s.address)) return s.address;
+    const name = s.labels.name;
+    if (name !== undefined && this.#byDevice.has(name)) return name;
+    return undefined;
+  }
+
+  /** The sum of a device's outlets, or undefined unless every one of them has a reading. */
+  #outletWatts(deviceKey: string): number | undefined {
+    const refs = this.#byDevice.get(deviceKey);
+    if (!refs) return undefined;
+    let sum = 0;
+    for (const ref of refs) {
+      const watts = this.#outlets.get(ref.pdu)?.get(ref.outlet);
+      if (watts === undefined) return undefined;
+      sum += watts;
+    }
+    return sum;
+  }
+}
+
+interface OutletRef {
+  pdu: string;
+  outlet: number;
+}
+
+export interface AmbientReading {
+  room: string;
+  temperatureC?: number;
+  humidityRatio?: number;
+}
+
+export interface SiteReadings {
+  sitePowerW?: { watts: number; source: 'meter' | 'pdu_sum' };
+  heatLoadW: { room: string; rack: string; watts: number }[];
+  ambient: AmbientReading[];
+  nodes: { node: string; gpuPowerW: number; wallPowerW?: number }[];
+}
+
+/**
+ * How config names a PDU: a target URL (credentials, profile and default port do not matter, so
+ * `snmp://public@10.0.0.9` and `snmp://10.0.0.9:161?profile=apc-rpdu2` are the same PDU) or a device id.
+ */
+export function pduKey(reference: string): string {
+  if (!reference.includes('://')) return reference;
+  try {
+    const parsed = parseTargetUrl(reference);
+    if (parsed.hosts.length === 1) return canonicalUrl(parsed.scheme, parsed.hosts[0]!, parsed.port);
+  } catch (err) {
+    if (!(err instanceof TargetError)) throw err;
+  }
+  return reference;
+}
+
+function pduKeysOf(s: DeviceSnapshot): string[] {
+  return [s.id, pduKey(s.target)];
+}
+
+function placeKey(s: DeviceSnapshot): string {
+  return `${s.labels.room ?? ''}\u0000${s.labels.rack ?? ''}`;
+}
+
+function mean(values: readonly number[]): number {
+  return Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 1000) / 1000;
+}
