@@ -75,6 +75,8 @@ interface DeviceTrack {
   /** The state last queued or sent: change detection compares against it, so a slow drift adds up. */
   state?: DeviceSnapshot;
   assessment?: DeviceAssessment;
+  /** Whether the assessment was read before: the first reading of one is no change to report. */
+  assessed?: boolean;
   lastSentAt: number;
   discovery?: string;
 }
@@ -344,10 +346,13 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
     const economics = this.#opts.economics;
     if (!economics) return false;
     const next = economics.assessment(id);
-    const event = recommendationEvent(id, track.assessment, next, new Date(this.#timers.now()));
-    if (event) this.#event(event);
-    const changed = meaningfulAssessmentChange(track.assessment, next);
+    const changed = track.assessed === true && meaningfulAssessmentChange(track.assessment, next);
+    if (track.assessed) {
+      const event = recommendationEvent(id, track.assessment, next, new Date(this.#timers.now()));
+      if (event) this.#event(event);
+    }
     track.assessment = next;
+    track.assessed = true;
     return changed;
   }
 
@@ -438,6 +443,7 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
       const snapshot = this.#opts.store.get(id);
       if (snapshot === undefined) continue;
       const track = this.#track(id);
+      this.#refreshAssessment(id, track);
       if (!this.#config.home_assistant.enabled) return this.#stateMessage(snapshot, track);
       // Discovery configs go first, so Home Assistant knows the entities before their state arrives.
       track.discovery = discoverySignature(snapshot);
