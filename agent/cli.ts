@@ -92,24 +92,30 @@ consecutive ports of 127.0.0.1 where other loopback addresses are unavailable) a
       const { createLogger } = await import('./log.js');
       const logger = createLogger({});
       const farm = await startDemoFarm(devices, seed, logger);
+      const rackLabels = (i: number) => ({ room: `hall-${1 + (Math.floor(i / 40) % 2)}`, rack: `r${String(1 + Math.floor(i / 20)).padStart(2, '0')}` });
+      const pdus = await (await import('../simulator/demo-pdu.js')).startDemoPdus(farm.miners, rackLabels, logger);
       const config = configSchema.parse({
         agent: { listen },
         labels: { site: 'demo' },
         polling: { interval, timeout: `${Math.min(5000, Math.floor(parseDuration(interval)! / 2))}ms` },
-        targets: farm.miners.map((m, i) => ({ url: m.url, labels: { room: `hall-${1 + (Math.floor(i / 40) % 2)}`, rack: `r${String(1 + Math.floor(i / 20)).padStart(2, '0')}` } })),
+        targets: [...farm.miners.map((m, i) => ({ url: m.url, labels: rackLabels(i) })), ...(pdus?.targets ?? [])],
+        ...(pdus && { power: pdus.power }),
         ...(mqttUrl && { mqtt: { url: mqttUrl.data } }),
       });
       const agent = new Agent({ config, logger });
       await agent.start();
       logger.info({ miners: farm.miners.length, metrics: `http://${agent.address}/metrics` }, 'demo farm running');
-      return runUntilSignalled(agent, logger, () => farm.stop());
+      return runUntilSignalled(agent, logger, async () => {
+        await Promise.all([farm.stop(), pdus?.stop()]);
+      });
     },
   },
   poll: {
     help: `Usage: potencia poll TARGET... [--json] [--timeout DURATION] [--concurrency N]
 
 Polls each target once and prints a table, or with --json an array of device snapshots. Exits 1 when a
-device is down. TARGET is a URL: cgminer://HOST[:PORT] (HOST may be a range 10.0.1.10-200 or a CIDR).
+device is down. TARGET is a URL: cgminer://HOST[:PORT] (HOST may be a range 10.0.1.10-200 or a CIDR),
+or snmp://COMMUNITY@HOST[:PORT][?profile=NAME] for a PDU, sensor or host (profile found from sysObjectID).
   --json               print JSON instead of a table
   --timeout DURATION   per-device deadline (default 5s)
   --concurrency N      devices polled at once (default 64)`,

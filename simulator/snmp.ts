@@ -31,6 +31,11 @@ export interface SnmpSimOptions {
   recordings: RecordingFile[];
   /** UDP port on 127.0.0.1; default a free one. */
   port?: number;
+  /**
+   * Further free ports to listen on as well: every port serves every recording, so several
+   * simulated PDUs can each have an address of their own (targets are keyed by host and port).
+   */
+  extraPorts?: number;
   v3User?: SnmpSimV3User;
   /** Path to snmpsimd; default the one on PATH. */
   executable?: string;
@@ -41,8 +46,10 @@ export interface SnmpSimOptions {
 export interface SnmpSim {
   host: string;
   port: number;
-  /** `snmp://COMMUNITY@127.0.0.1:PORT` for one of the recordings. */
-  url(community: string, query?: string): string;
+  /** `port` followed by the extra ones. */
+  ports: number[];
+  /** `snmp://COMMUNITY@127.0.0.1:PORT` for one of the recordings, on `ports[endpoint]`. */
+  url(community: string, query?: string, endpoint?: number): string;
   stop(): Promise<void>;
 }
 
@@ -97,7 +104,9 @@ export async function startSnmpSim(options: SnmpSimOptions): Promise<SnmpSim> {
     args.push('--process-user=nobody', '--process-group=nogroup');
   }
   const port = options.port ?? (await freeUdpPort());
-  args.push(`--agent-udpv4-endpoint=127.0.0.1:${port}`);
+  const ports = [port];
+  for (let i = 0; i < (options.extraPorts ?? 0); i++) ports.push(await freeUdpPort());
+  for (const p of ports) args.push(`--agent-udpv4-endpoint=127.0.0.1:${p}`);
   if (options.v3User) {
     const u = options.v3User;
     args.push(`--v3-user=${u.user}`, `--v3-auth-key=${u.authKey}`, `--v3-auth-proto=${u.authProto}`, `--v3-priv-key=${u.privKey}`, `--v3-priv-proto=${u.privProto}`);
@@ -125,7 +134,8 @@ export async function startSnmpSim(options: SnmpSimOptions): Promise<SnmpSim> {
   return {
     host: '127.0.0.1',
     port,
-    url: (community, query) => `snmp://${encodeURIComponent(community)}@127.0.0.1:${port}${query ? `?${query}` : ''}`,
+    ports,
+    url: (community, query, endpoint = 0) => `snmp://${encodeURIComponent(community)}@127.0.0.1:${ports[endpoint]}${query ? `?${query}` : ''}`,
     stop,
   };
 }
