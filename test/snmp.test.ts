@@ -8,6 +8,7 @@ import { createNetSnmpTransport, createSnmpCollector, SYSTEM_OID, type SnmpTrans
 import { OID as APC2 } from '../collectors/snmp/profiles/apc-rpdu2.js';
 import { apcRpdu2 } from '../collectors/snmp/profiles/apc-rpdu2.js';
 import { parseTargetUrl, redactUserinfo, TargetError } from '../collectors/target.js';
+import { configSchema } from '../config/schema.js';
 import { snmpSchema, type SnmpSettings } from '../config/snmp-schema.js';
 import { startSnmpSim, type SnmpSim } from '../simulator/snmp.js';
 import { findTool, IN_CI, REPO_ROOT, SHARED_FIXTURES } from './helpers.js';
@@ -44,6 +45,21 @@ describe('snmp:// target URLs', () => {
     // A community never appears in an error message.
     expect(() => parseTargetUrl('snmp://topsecret@10.0.0.9?profile=nope')).toThrow(/snmp:\/\/<secret>@10\.0\.0\.9/);
     expect(redactUserinfo('snmp://v3:pdu@10.0.0.9')).toBe('snmp://<secret>@10.0.0.9');
+  });
+
+  it('validates the snmp: and power: config sections with paths', () => {
+    const config = configSchema.parse({
+      targets: [{ url: 'snmp://v3:pdu@10.0.0.9?profile=apc-rpdu2' }],
+      snmp: { credentials: { pdu: { user: 'ro', auth_password: 'auth-secret-1', priv_password: 'priv-secret-1' } } },
+      power: { outlets: [{ pdu: 'snmp://v3:pdu@10.0.0.9', outlet: 3, device: '10.0.1.15' }], site_meter: 'pdu/10.0.0.9' },
+    });
+    expect(config.snmp).toMatchObject({ retries: 1, max_repetitions: 20, credentials: { pdu: { auth_protocol: 'sha', priv_protocol: 'aes' } } });
+    const bad = configSchema.safeParse({ snmp: { credentials: { pdu: { user: 'ro', level: 'authPriv', auth_password: 'auth-secret-1' } } }, power: { outlets: [{ pdu: 'pdu/x', outlet: 1, device: 'a' }, { pdu: 'pdu/x', outlet: 1, device: 'b' }] } });
+    expect(bad.success).toBe(false);
+    expect(bad.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'snmp.credentials.pdu.priv_password: authPriv needs priv_password',
+      'power.outlets.1: outlet 1 of pdu/x is already mapped by outlets[0]',
+    ]);
   });
 
   it('marks a target down with a clear reason when its SNMPv3 credential is not configured, without touching the network', async () => {
