@@ -2,7 +2,10 @@ import { once } from 'node:events';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceAssessment, SitePlan } from '../agent/economics/index.js';
+import { Agent } from '../agent/daemon.js';
 import { silentLogger } from '../agent/log.js';
+import { configSchema } from '../config/schema.js';
+import { MqttPart } from '../exporters/mqtt/part.js';
 import { DeviceStore } from '../agent/state.js';
 import { mqttSchema, type MqttConfigInput } from '../config/mqtt-schema.js';
 import type { EconomicsView } from '../exporters/mqtt/change.js';
@@ -306,5 +309,25 @@ describe('MQTT publisher (aedes)', () => {
     const updated = await sub.waitFor((m) => m.topic === stateTopic(A), 'state with the new assessment', mark);
     expect(JSON.parse(updated.payload).assessment.recommendation).toBe('curtail');
   });
-});
 
+  it('runs as an agent part from the config: metrics on /metrics, a reload moves it to the new prefix, stop says offline', async () => {
+    const b = await broker();
+    const sub = await recorder(b.url, ['potencia/+/status', 'elsewhere/status']);
+    const config = configSchema.parse({ agent: { listen: '127.0.0.1:0' }, labels: { site: 'farm-1' }, mqtt: { url: b.url } });
+    const agent = new Agent({ config, logger: silentLogger });
+    const parts = (agent as unknown as { parts: unknown[] }).parts;
+    expect(parts.some((part) => part instanceof MqttPart)).toBe(true);
+    await agent.start();
+    cleanup.push(() => agent.stop());
+    await sub.waitFor((m) => m.topic === `${PREFIX}/status` && m.payload === 'online', 'online');
+    const metrics = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`)).text();
+    expect(metrics).toMatch(/^potencia_mqtt_connected 1$/m);
+    expect(metrics).toMatch(/^potencia_mqtt_dropped_messages_total\{topic_kind="state"\} 0$/m);
+    await agent.applyConfig({ ...config, mqtt: mqttSchema.parse({ url: b.url, topic_prefix: 'elsewhere' }) });
+    await sub.waitFor((m) => m.topic === `${PREFIX}/status` && m.payload === 'offline', 'old prefix offline');
+    await sub.waitFor((m) => m.topic === 'elsewhere/status' && m.payload === 'online', 'new prefix online');
+    const from = sub.messages.length;
+    await agent.stop();
+    await sub.waitFor((m) => m.topic === 'elsewhere/status' && m.payload === 'offline', 'offline on stop', from);
+  });
+});
