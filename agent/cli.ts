@@ -73,7 +73,8 @@ new config is logged and the running one kept.
     help: `Usage: potencia demo [--devices N] [--listen HOST:PORT] [--interval DURATION] [--seed N] [--mqtt URL]
 
 Starts a simulated farm (miners speaking the CGMiner API over TCP on 127.x.y.z:4028, or on
-consecutive ports of 127.0.0.1 where other loopback addresses are unavailable) and the agent polling it.
+consecutive ports of 127.0.0.1 where other loopback addresses are unavailable), two GPU nodes (8× H100,
+4× RTX 4090) answering through a fake nvidia-smi, and the agent polling it all.
   --devices N          simulated miners (default 60)
   --listen HOST:PORT   where /metrics is served (default ${DEFAULT_LISTEN})
   --interval DURATION  poll interval (default 15s)
@@ -98,7 +99,7 @@ consecutive ports of 127.0.0.1 where other loopback addresses are unavailable) a
         agent: { listen },
         labels: { site: 'demo' },
         polling: { interval, timeout: `${Math.min(5000, Math.floor(parseDuration(interval)! / 2))}ms` },
-        targets: [...farm.miners.map((m, i) => ({ url: m.url, labels: rackLabels(i) })), ...(pdus?.targets ?? [])],
+        targets: [...farm.miners.map((m, i) => ({ url: m.url, labels: rackLabels(i) })), ...(pdus?.targets ?? []), ...(await import('../simulator/nvidia-smi/demo.js')).fakeGpuTargets()],
         ...(pdus && { power: pdus.power }),
         ...(mqttUrl && { mqtt: { url: mqttUrl.data } }),
       });
@@ -115,7 +116,8 @@ consecutive ports of 127.0.0.1 where other loopback addresses are unavailable) a
 
 Polls each target once and prints a table, or with --json an array of device snapshots. Exits 1 when a
 device is down. TARGET is a URL: cgminer://HOST[:PORT] (HOST may be a range 10.0.1.10-200 or a CIDR),
-or snmp://COMMUNITY@HOST[:PORT][?profile=NAME] for a PDU, sensor or host (profile found from sysObjectID).
+or snmp://COMMUNITY@HOST[:PORT][?profile=NAME] for a PDU, sensor or host (profile found from sysObjectID),
+or nvidia-smi: (this machine's GPUs), nvidia-smi:///PATH/TO/nvidia-smi, nvidia-smi+ssh://[USER@]HOST[:PORT].
   --json               print JSON instead of a table
   --timeout DURATION   per-device deadline (default 5s)
   --concurrency N      devices polled at once (default 64)`,

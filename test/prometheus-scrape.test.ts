@@ -61,7 +61,7 @@ describe.skipIf(!prometheusBin)('a real Prometheus scraping `potencia demo`', ()
     );
     expect(target.lastError).toBe('');
     const count = await eventually(async () => {
-      const r = await query('count(potencia_device_up)');
+      const r = await query('count(potencia_device_info{kind="asic"})');
       return r[0] && Number(r[0].value[1]) === DEVICES ? Number(r[0].value[1]) : undefined;
     }, 'all devices scraped');
     expect(count).toBe(DEVICES);
@@ -69,7 +69,13 @@ describe.skipIf(!prometheusBin)('a real Prometheus scraping `potencia demo`', ()
     expect(Number(hashing[0]!.value[1])).toBeGreaterThan(DEVICES * 0.8);
     const fleet = await query('sum(potencia_miner_hashrate_hashes_per_second) / 1e15');
     expect(Number(fleet[0]!.value[1])).toBeGreaterThan(1);
-    const byRack = await query('count by (rack) (potencia_device_up)');
+    const byRack = await query('count by (rack) (potencia_device_info{kind="asic"})');
     expect(byRack.map((r) => r.metric.rack).sort()).toEqual(['r01', 'r02']);
+    // The demo's GPU nodes (8× H100, 4× RTX 4090) through the fake nvidia-smi.
+    const gpus = await eventually(async () => {
+      const r = await query('count(potencia_gpu_energy_joules_total)');
+      return r[0] && Number(r[0].value[1]) === 12 ? 12 : undefined;
+    }, 'all demo GPUs scraped');
+    expect(gpus).toBe(12);
   });
 });
