@@ -28,7 +28,7 @@ describe('agent polling a simulated farm', () => {
     const config = configSchema.parse({
       agent: { listen: '127.0.0.1:0' },
       labels: { site: 'test-farm' },
-      polling: { interval: '2s', timeout: '400ms', concurrency: 8 },
+      polling: { interval: '2s', timeout: '1500ms', concurrency: 8 },
       targets: [
         { url: 'cgminer://127.3.0.1-127.3.0.12', labels: { rack: 'r1' } },
         { url: 'cgminer://127.3.0.13-24', labels: { rack: 'r2' } },
@@ -116,7 +116,7 @@ describe('agent polling a simulated farm', () => {
     const next = configSchema.parse({
       agent: { listen: `127.0.0.1:${agent.port}` },
       labels: { site: 'test-farm' },
-      polling: { interval: '2s', timeout: '400ms', concurrency: 8 },
+      polling: { interval: '2s', timeout: '1500ms', concurrency: 8 },
       targets: [{ url: 'cgminer://127.3.0.1-127.3.0.12', labels: { rack: 'r1' } }],
     });
     await agent.applyConfig(next);

@@ -167,10 +167,21 @@ describe('pollCgminer with firmware-specific commands', () => {
     };
     const p = await peer((req, s) => s.end(answers[req.command] ?? fixture('whatsminer-invalid-cmd.txt')));
     const [snapshot] = await createCgminerCollector({ url: `cgminer://127.0.0.1:${p.port}`, scheme: 'cgminer', host: '127.0.0.1', port: p.port, labels: {}, intervalMs: 30_000, timeoutMs: 2_000 }).collect(new AbortController().signal);
-    expect(p.commands).toEqual(['summary+stats+pools', 'summary', 'stats', 'pools', 'edevs', 'devdetails', 'get_version', 'get_miner_info']);
+    // Once summary names btminer, stats (which it refuses) is not asked; summary already holds firmware and MAC.
+    expect(p.commands).toEqual(['summary+stats+pools', 'summary', 'pools', 'edevs', 'devdetails']);
     expect(snapshot).toMatchObject({ up: true, dialect: 'whatsminer', model: 'Whatsminer M50S', firmware: '20230803.11.REL', power_by_source_w: { reported: 3268 } });
-    // The dead board is the only fault: the refused stats / get_version are how this firmware is.
     expect(snapshot!.error).toBe('board 2 of 3 dead: 0 chips, no hashrate');
+
+    // Firmware whose summary lacks the version and MAC: get_version and get_miner_info fill them in.
+    answers['summary'] = answers['summary']!.replace(/,"Firmware Version":"[^"]*"/, '').replace(/,"MAC":"[^"]*"/, '');
+    answers['get_version'] = '{"STATUS":"S","When":1761061371,"Code":131,"Msg":{"api_ver":"2.0.5","fw_ver":"20230803.11.REL","platform":"H616"},"Description":""}\0';
+    p.commands.length = 0;
+    const [bare] = await createCgminerCollector({ url: `cgminer://127.0.0.1:${p.port}`, scheme: 'cgminer', host: '127.0.0.1', port: p.port, labels: {}, intervalMs: 30_000, timeoutMs: 2_000 }).collect(new AbortController().signal);
+    expect(p.commands).toEqual(['summary+stats+pools', 'summary', 'pools', 'edevs', 'devdetails', 'get_version', 'get_miner_info']);
+    // get_miner_info refused ("invalid cmd"): the MAC stays unknown and that is no fault.
+    expect(bare).toMatchObject({ up: true, firmware: '20230803.11.REL' });
+    expect(bare).not.toHaveProperty('mac');
+    expect(bare!.error).toBe('board 2 of 3 dead: 0 chips, no hashrate');
   });
 
   it('surfaces a Whatsminer with its API disabled as an api_error carrying btminer\'s message', async () => {

@@ -49,12 +49,19 @@ export async function pollCgminer(opts: PollOptions): Promise<CgminerReply> {
     for (const command of commands) if (into[command] === undefined) Object.assign(into, await ask(command));
   };
 
-  // btminer (Whatsminer) rejects any joined command with STATUS E: then every command goes on its own.
+  // btminer (Whatsminer) rejects any joined command with STATUS E: then every command goes on its own,
+  // leaving out what the firmware, once identified by its first reply, is known to refuse.
   const joins = await askJoined(BASE_COMMANDS);
   const reply: CgminerReply = joins ?? {};
-  if (!joins) await askEach(BASE_COMMANDS, reply);
+  if (!joins) {
+    for (const command of BASE_COMMANDS) {
+      if (Object.keys(reply).length > 0 && dialectFor(reply).optionalCommands?.includes(command)) continue;
+      await askEach([command], reply);
+    }
+  }
 
-  const extra = (dialectFor(reply).extraCommands ?? []).filter((c) => reply[c] === undefined);
+  const dialect = dialectFor(reply);
+  const extra = (dialect.extraCommands ?? []).filter((c) => reply[c] === undefined && (dialect.needs?.(c, reply) ?? true));
   if (extra.length === 0) return reply;
   if (joins && extra.length > 1) Object.assign(reply, await askJoined(extra));
   await askEach(extra, reply);

@@ -22,8 +22,14 @@ export interface CgminerDialect {
    */
   readonly extraCommands?: readonly string[];
   /**
-   * Commands this firmware may refuse while nothing is wrong (btminer answers `stats` with STATUS E on
-   * newer firmware); their refusal is not reported in the snapshot's `error`.
+   * Whether an extra command would add anything to the replies so far (btminer's `get_version` only
+   * matters when `summary` carried no firmware version). Absent: every extra command is asked.
+   */
+  needs?(command: string, reply: CgminerReply): boolean;
+  /**
+   * Commands this firmware may refuse while nothing is wrong, and that this dialect can do without
+   * (btminer answers `stats` with STATUS E on current firmware): their refusal is not reported in the
+   * snapshot's `error`, and a poll that asks commands one by one does not ask a base command listed here.
    */
   readonly optionalCommands?: readonly string[];
   /** Turns the successful replies into a snapshot; must accept a reply holding any subset of commands. */

@@ -30,6 +30,12 @@ export const whatsminerDialect: CgminerDialect = {
   name: 'whatsminer',
   extraCommands: EXTRA_COMMANDS,
   optionalCommands: ['stats', 'devs', ...EXTRA_COMMANDS],
+  needs(command, reply) {
+    const summary = rowsOf(reply.summary, 'SUMMARY')[0];
+    if (command === 'get_version') return unquote(summary?.['Firmware Version']) === undefined;
+    if (command === 'get_miner_info') return str(summary?.['MAC']) === undefined;
+    return true;
+  },
   identify(reply) {
     if (descriptionsOf(reply).some((d) => /btminer|whatsminer/i.test(d))) return true;
     if (msgOf(reply.get_version) !== undefined) return true;
