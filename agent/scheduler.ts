@@ -203,7 +203,15 @@ export class Scheduler {
 }
 
 function sameTarget(a: Target, b: Target): boolean {
-  return a.intervalMs === b.intervalMs && a.timeoutMs === b.timeoutMs && JSON.stringify(a.labels) === JSON.stringify(b.labels);
+  return (
+    a.intervalMs === b.intervalMs &&
+    a.timeoutMs === b.timeoutMs &&
+    JSON.stringify(a.labels) === JSON.stringify(b.labels) &&
+    // Settings outside the URL that change how the device is reached: a new value needs a new collector.
+    a.userinfo === b.userinfo &&
+    JSON.stringify(a.commandPrefix) === JSON.stringify(b.commandPrefix) &&
+    JSON.stringify(a.sshOptions) === JSON.stringify(b.sshOptions)
+  );
 }
 
 /** Min-heap of (due time, entry); stale items (entry removed or rescheduled) are dropped when popped. */

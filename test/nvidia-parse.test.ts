@@ -6,6 +6,7 @@ import {
 import { canonicalUrl, parseTargetUrl, TargetError, type Target } from '../collectors/target.js';
 import { buildTargets, targetsFromUrls } from '../agent/targets.js';
 import { configSchema } from '../config/schema.js';
+import { Scheduler } from '../agent/scheduler.js';
 
 const OLD_HELP = `List of valid properties to query for the switch "--query-gpu":
 
@@ -217,6 +218,17 @@ describe('nvidia-smi target URLs', () => {
     const [k8s, ssh] = buildTargets(config);
     expect(k8s).toMatchObject({ url: 'nvidia-smi://gpu-node-1', host: 'gpu-node-1', commandPrefix: ['kubectl', 'exec', 'gpu-node-1', '--'] });
     expect(ssh).toMatchObject({ url: 'nvidia-smi+ssh://10.0.5.11', host: '10.0.5.11', userinfo: 'ops', sshOptions: ['-i', '/etc/potencia/id_ed25519'] });
+  });
+
+  it('gets a new collector on reload when only its command_prefix or ssh_options changed', () => {
+    const created: Target[] = [];
+    const scheduler = new Scheduler({ concurrency: 1, jitterRatio: 0, backoffMaxMs: 1000, onResult: () => {}, createCollector: (t) => (created.push(t), { target: t, collect: async () => [] }) });
+    const k8s = { ...target, url: 'nvidia-smi://gpu-node-1', host: 'gpu-node-1', commandPrefix: ['kubectl', 'exec', 'gpu-node-1', '--'] };
+    scheduler.setTargets([k8s]);
+    scheduler.setTargets([{ ...k8s, labels: { ...k8s.labels } }]);
+    expect(created).toHaveLength(1);
+    scheduler.setTargets([{ ...k8s, commandPrefix: ['kubectl', 'exec', '-n', 'gpu', 'gpu-node-1', '--'] }]);
+    expect(created.map((t) => t.commandPrefix![2])).toEqual(['gpu-node-1', '-n']);
   });
 
   it('rejects options that do not fit the URL, at their path', () => {
