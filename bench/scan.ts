@@ -53,7 +53,8 @@ async function bareProbe(hosts: readonly string[], concurrency: number): Promise
   const one = (host: string) =>
     new Promise<void>((done) => {
       const socket = connect({ host, port: 4028 });
-      const timer = setTimeout(() => socket.destroy(), 1000);
+      // Deferred past pending I/O as in scan(), or a loaded machine counts open ports as silent.
+      const timer = setTimeout(() => setImmediate(() => socket.destroy()), 1000);
       socket.once('connect', () => {
         open++;
         socket.destroy();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
-import { scan, scanHosts, type ScanProgress } from '../collectors/cgminer/discovery.js';
+import { probePort, scan, scanHosts, type ScanProgress } from '../collectors/cgminer/discovery.js';
 import { TargetError } from '../collectors/target.js';
 import { startFarm, type Farm } from '../simulator/farm.js';
 
@@ -103,5 +103,23 @@ describe('scan() over real TCP on loopback', () => {
       },
     });
     await expect(scanning).rejects.toThrow('operator pressed ^C');
+  });
+});
+
+describe('probePort', () => {
+  it('counts a port as open when its connect completed while the event loop was stalled past the timeout', async () => {
+    const server = await listenOn('127.61.1.1', 4028, () => '');
+    try {
+      const probing = probePort('127.61.1.1', 4028, 20);
+      // A starved scanner: the handshake completes in the kernel while this process is busy elsewhere.
+      setImmediate(() => {
+        const until = Date.now() + 150;
+        while (Date.now() < until);
+      });
+      expect(await probing).toBe(true);
+      expect(await probePort('127.61.1.2', 4028, 1000)).toBe(false);
+    } finally {
+      await close(server);
+    }
   });
 });

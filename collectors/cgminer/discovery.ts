@@ -211,7 +211,10 @@ function probeTracked(host: string, port: number, timeoutMs: number, live: Set<S
     const socket = connect({ host, port });
     live.add(socket);
     let open = false;
-    const timer = setTimeout(() => socket.destroy(), timeoutMs);
+    // Timers run before I/O in each turn of the event loop: after a stall (a starved CPU, a long GC) the
+    // timeout would fire ahead of a connect that already completed. Deciding in the check phase, after
+    // pending I/O has been delivered, keeps a busy scanner from calling an open port silent.
+    const timer = setTimeout(() => setImmediate(() => socket.destroy()), timeoutMs);
     socket.once('connect', () => {
       open = true;
       socket.destroy();
