@@ -100,7 +100,7 @@ describe.skipIf(!mosquittoBin)('MQTT against a real mosquitto', () => {
   describe('`potencia run` taking the broker from its config', () => {
     let farm: Farm;
     beforeAll(async () => {
-      farm = await startFarm({ devices: 3, seed: 5, mode: 'address', host: '127.61.0.1', failures: false });
+      farm = await startFarm({ devices: 3, seed: 5, mode: 'address', host: '127.64.0.1', failures: false });
     });
     afterAll(async () => {
       await farm?.stop();
