@@ -122,7 +122,7 @@ describe.skipIf(!mosquittoBin)('MQTT against a real mosquitto', () => {
           'labels: { site: it-run }',
           'polling: { interval: 2s, timeout: 1500ms }',
           'targets:',
-          `  - url: cgminer://127.61.0.1-127.61.0.3`,
+          `  - url: cgminer://127.64.0.1-127.64.0.3`,
           'mqtt:',
           `  url: ${url}`,
           '  protocol_version: 5',
