@@ -31,6 +31,7 @@ Commands:
   demo                     run the agent on a built-in simulated farm (no hardware needed)
   poll TARGET...           poll targets once and print what they report
   scan RANGE...            find miners on a network (CIDR or address range); can write a config
+  recommend [--config F]   assess every device once: margin per day, mine / lease / curtail / replace, site plan
   check-config FILE        validate a config file and say exactly what is wrong
   schema                   print the config's JSON Schema (for editor completion)
   version                  print the version
@@ -101,6 +102,7 @@ consecutive ports of 127.0.0.1 where other loopback addresses are unavailable), 
         polling: { interval, timeout: `${Math.min(5000, Math.floor(parseDuration(interval)! / 2))}ms` },
         targets: [...farm.miners.map((m, i) => ({ url: m.url, labels: rackLabels(i) })), ...(pdus?.targets ?? []), ...(await import('../simulator/nvidia-smi/demo.js')).fakeGpuTargets()],
         ...(pdus && { power: pdus.power }),
+        economics: (await import('./economics/demo.js')).demoEconomics(farm.miners.reduce((kw, m) => kw + m.model.nominal_power_w / 1000, 0)),
         ...(mqttUrl && { mqtt: { url: mqttUrl.data } }),
       });
       const agent = new Agent({ config, logger });
@@ -190,6 +192,22 @@ addresses each). A progress bar goes to stderr when it is a terminal. Exit 0 whe
         },
         io,
       );
+    },
+  },
+  recommend: {
+    help: `Usage: potencia recommend [--config FILE] [--json]
+
+Polls the config's targets once, assesses every device with the config's economics and prints them by
+margin per day: hashrate, power, J/TH, drift from nominal, revenue, power cost, margin, break-even power
+price, the recommended action (mine, lease, curtail, replace) with its reason, then the site totals and
+the plan under site_power_cap_kw. Without --config it runs on a small simulated farm with the demo's
+economics, to show what the output looks like.
+  --config FILE        YAML config with an economics: section
+  --json               print { inputs, devices, site } as JSON`,
+    options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } },
+    async run(values, _positionals, io) {
+      const { runRecommendCommand } = await import('./recommend-cli.js');
+      return runRecommendCommand({ ...(typeof values.config === 'string' && { configPath: values.config }), json: values.json === true }, io);
     },
   },
   'check-config': {

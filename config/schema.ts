@@ -6,6 +6,7 @@ import { checkNvidiaTargetOptions, commandPrefixSchema, sshOptionsSchema } from 
 import { parseTargetUrl, TargetError } from '../collectors/target.js';
 import { mqttSchema } from './mqtt-schema.js';
 import { discoverySchema } from './discovery-schema.js';
+import { economicsSchema } from './economics-schema.js';
 
 /** Labels that Potencia sets itself; an operator label may not shadow them. */
 export const RESERVED_LABELS = ['device', 'kind', 'vendor', 'model', 'firmware', 'dialect', 'address', 'source', 'sensor', 'fan', 'board', 'status', 'result', 'reason', 'collector', 'activity', 'action', 'instance', 'job'];
@@ -84,6 +85,7 @@ export const configSchema = z
     discovery: discoverySchema(labelsSchema).optional(),
     snmp: snmpSchema.optional(),
     power: powerSchema.optional(),
+    economics: economicsSchema.optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();

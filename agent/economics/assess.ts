@@ -344,7 +344,8 @@ export function planSite(assessments: readonly DeviceAssessment[], capKw?: numbe
   for (const a of assessments) {
     const kw = (a.power_w ?? 0) / 1000;
     if (a.recommendation === undefined) {
-      const drawing = a.up && a.power_w !== undefined;
+      // A PDU's or meter's watts are the load of the devices behind it, already counted on them.
+      const drawing = a.up && a.power_w !== undefined && a.kind !== 'pdu' && a.kind !== 'sensor';
       if (drawing) unassessedKw += kw;
       devices.push({ device_id: a.device_id, activity: 'unassessed', power_kw: drawing ? kw : 0, curtailed_by_cap: false, reason: a.reason });
       continue;

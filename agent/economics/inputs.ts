@@ -18,8 +18,8 @@ import {
 
 export interface InputReading {
   value: number;
-  /** `config`: written in the config; `live`: fetched; `derived`: computed from other readings. */
-  origin: 'config' | 'live' | 'derived';
+  /** `config`: written in the config; `live`: fetched; `derived`: computed from other readings; `override`: pushed at runtime (MQTT). */
+  origin: 'config' | 'live' | 'derived' | 'override';
   /** Past its max_age (a derived reading is stale when anything it came from is). */
   stale: boolean;
   age_ms?: number;

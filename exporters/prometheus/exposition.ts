@@ -1,5 +1,6 @@
 import type { DeviceStore } from '../../agent/state.js';
 import type { AgentMetrics, DeviceCount } from './metrics.js';
+import { DEVICE_FAMILIES } from './families.js';
 import { DeviceMetricsRenderer } from './renderer.js';
 import { TextBuffer } from './text-buffer.js';
 
@@ -21,7 +22,7 @@ export class MetricsExposition {
     private readonly store: DeviceStore,
     private readonly metrics: AgentMetrics,
   ) {
-    this.renderer = new DeviceMetricsRenderer(store);
+    this.renderer = new DeviceMetricsRenderer(store, DEVICE_FAMILIES, () => metrics.deviceEconomics);
   }
 
   async render(): Promise<RenderedExposition> {

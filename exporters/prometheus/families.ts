@@ -2,6 +2,8 @@ import { POWER_SOURCE_PRECEDENCE, type BoardSnapshot, type BoardStatus, type Dev
 import { escapeLabelValue, formatValue } from './text-format.js';
 import { GPU_FAMILIES } from './gpu-families.js';
 import { SNMP_FAMILIES } from './snmp-families.js';
+import { ECONOMICS_FAMILIES } from './economics-families.js';
+import type { DeviceEconomics } from '../../agent/economics/part.js';
 
 /** What a family sees of one device. */
 export interface DeviceView {
@@ -9,6 +11,8 @@ export interface DeviceView {
   readonly observedAtMs: number;
   /** `device="…",<operator labels>` already escaped, without braces; the same label names for every device. */
   readonly labels: string;
+  /** The device's assessment and site-plan place, when the economics part runs. */
+  readonly economics?: DeviceEconomics | undefined;
 }
 
 /**
@@ -29,6 +33,7 @@ export const FAMILY_LABEL_NAMES: ReadonlySet<string> = new Set([
   'source', 'sensor', 'fan', 'board', 'status', 'result', 'reason',
   'clock', 'type',
   'outlet', 'phase', 'storage',
+  'activity', 'action',
 ]);
 
 const BOARD_STATUS_SET: Record<BoardStatus, true> = { ok: true, degraded: true, dead: true };
@@ -215,4 +220,5 @@ export const DEVICE_FAMILIES: readonly DeviceFamily[] = [
   },
   ...GPU_FAMILIES,
   ...SNMP_FAMILIES,
+  ...ECONOMICS_FAMILIES,
 ];

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ERROR_REASONS, type DeviceKind, type ErrorReason } from '../../agent/snapshot.js';
+import type { DeviceEconomicsSource } from '../../agent/economics/part.js';
 
 export interface AgentMetricsOptions {
   /** Reported in potencia_build_info; defaults to the version in the package's package.json. */
@@ -26,6 +27,8 @@ const POLL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 3
  */
 export class AgentMetrics {
   readonly registry = new Registry();
+  /** Per-device economics, set by the economics part; the /metrics renderer attaches each device's entry to its view. */
+  deviceEconomics: DeviceEconomicsSource | undefined;
   readonly #duration: Histogram<'collector'>;
   readonly #errors: Counter<'collector' | 'reason'>;
   readonly #polls: Counter<'collector' | 'result'>;

@@ -1,3 +1,4 @@
+import type { DeviceEconomicsSource } from '../../agent/economics/part.js';
 import type { DeviceStore, StoredDevice } from '../../agent/state.js';
 import { DEVICE_FAMILIES, FAMILY_LABEL_NAMES, type DeviceFamily, type DeviceView } from './families.js';
 import { TextBuffer } from './text-buffer.js';
@@ -58,10 +59,15 @@ export class DeviceMetricsRenderer {
   #labelNamesChanged = false;
   #pass = 0;
   #renderedGeneration = -1;
+  readonly #economicsSource: (() => DeviceEconomicsSource | undefined) | undefined;
+  #economics: DeviceEconomicsSource | undefined;
+  #economicsVersion = -1;
   #stats: RenderStats = { devices: 0, changed: 0 };
 
-  constructor(store: DeviceStore, families: readonly DeviceFamily[] = DEVICE_FAMILIES) {
+  /** `economics`: where each device's assessment comes from, read at every render (it appears after the agent starts). */
+  constructor(store: DeviceStore, families: readonly DeviceFamily[] = DEVICE_FAMILIES, economics?: () => DeviceEconomicsSource | undefined) {
     this.#store = store;
+    this.#economicsSource = economics;
     this.#families = families;
     this.#headers = families.map((f) => familyHeader(f.name, f.type, f.help));
   }
@@ -110,7 +116,14 @@ export class DeviceMetricsRenderer {
 
   #refresh(): void {
     const generation = this.#store.generation;
+    // Assessments change on their own clock (prices, time-of-use), so they are re-attached to every view when their version moves.
+    const economics = this.#economicsSource?.();
+    const economicsVersion = economics?.version ?? -1;
+    const economicsChanged = economics !== this.#economics || economicsVersion !== this.#economicsVersion;
+    this.#economics = economics;
+    this.#economicsVersion = economicsVersion;
     if (generation === this.#renderedGeneration) {
+      if (economicsChanged) for (const cache of this.#ordered) this.#attachEconomics(cache);
       this.#stats = { devices: this.#ordered.length, changed: 0 };
       return;
     }
@@ -144,6 +157,7 @@ export class DeviceMetricsRenderer {
       rebuild = ordered;
     }
     for (const cache of rebuild) this.#refreshView(cache);
+    if (economicsChanged && rebuild !== ordered) for (const cache of ordered) this.#attachEconomics(cache);
 
     this.#renderedGeneration = generation;
     this.#stats = { devices: ordered.length, changed: rebuild.length };
@@ -155,8 +169,13 @@ export class DeviceMetricsRenderer {
       cache.prefix = this.#prefix(cache);
       cache.prefixStale = false;
     }
-    cache.view = { snapshot: stored.snapshot, observedAtMs: stored.observedAtMs, labels: cache.prefix };
+    cache.view = { snapshot: stored.snapshot, observedAtMs: stored.observedAtMs, labels: cache.prefix, economics: this.#economics?.get(cache.id) };
     cache.renderedVersion = stored.version;
+  }
+
+  #attachEconomics(cache: DeviceCache): void {
+    const view = cache.view;
+    cache.view = { snapshot: view.snapshot, observedAtMs: view.observedAtMs, labels: view.labels, economics: this.#economics?.get(cache.id) };
   }
 
   #prefix(cache: DeviceCache): string {

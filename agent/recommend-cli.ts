@@ -1,0 +1,176 @@
+/**
+ * `potencia recommend`: poll once, assess every device, plan the site, print it. Loaded only when the
+ * command runs; agent/cli.ts parses the options.
+ */
+import { setMaxListeners } from 'node:events';
+import { createCollector } from '../collectors/registry.js';
+import type { Target } from '../collectors/target.js';
+import { economicsSchema, type EconomicsConfig } from '../config/economics-schema.js';
+import { loadConfigFile } from '../config/load.js';
+import { configSchema, type Config } from '../config/schema.js';
+import { demoEconomics } from './economics/demo.js';
+import { assessDevices, planSite, type DeviceAssessment, type SitePlan } from './economics/assess.js';
+import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs } from './economics/inputs.js';
+import { enrichSnapshot } from './enrich.js';
+import { mapLimited } from './limit.js';
+import type { DeviceSnapshot } from './snapshot.js';
+import { buildTargets } from './targets.js';
+
+export interface RecommendCommand {
+  /** Without one, a small simulated farm with the demo economics. */
+  configPath?: string;
+  json: boolean;
+}
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+/** The built-in farm `recommend` runs on without --config: big enough to show every action, quick to poll. */
+const SAMPLE_FARM_MINERS = 16;
+
+export interface Recommendations {
+  inputs: EconomicInputs;
+  devices: DeviceAssessment[];
+  site: SitePlan;
+}
+
+export async function runRecommendCommand(command: RecommendCommand, io: Io): Promise<number> {
+  let snapshots: DeviceSnapshot[];
+  let economics: EconomicsConfig;
+  let source: string;
+  if (command.configPath !== undefined) {
+    const config = loadConfigFile(command.configPath);
+    if (!config.economics) {
+      io.err(`potencia recommend: ${command.configPath} has no economics: section (prices, power price, lease rates); see config/potencia.example.yaml`);
+      return 2;
+    }
+    economics = config.economics;
+    snapshots = await pollOnce(buildTargets(config), config);
+    source = `${command.configPath}: ${snapshots.length} device(s)`;
+  } else {
+    const { startFarm } = await import('../simulator/farm.js');
+    const farm = await startFarm({ devices: SAMPLE_FARM_MINERS, seed: 1, mode: 'port', port: 0 });
+    try {
+      const nameplateKw = farm.miners.reduce((kw, m) => kw + m.model.nominal_power_w / 1000, 0);
+      economics = economicsSchema.parse(demoEconomics(nameplateKw));
+      const config = configSchema.parse({ targets: farm.miners.map((m) => ({ url: m.url })) });
+      snapshots = await pollOnce(buildTargets(config), config);
+    } finally {
+      await farm.stop();
+    }
+    source = `a simulated farm of ${SAMPLE_FARM_MINERS} miners with the demo economics (give --config FILE for yours)`;
+  }
+
+  const result = await recommend(snapshots, economics);
+  io.out(command.json ? JSON.stringify(result, null, 2) : formatRecommendations(result, source));
+  return 0;
+}
+
+/** Assesses snapshots once: live inputs are fetched once first (a failed fetch leaves that figure missing, and says so). */
+export async function recommend(snapshots: readonly DeviceSnapshot[], economics: EconomicsConfig): Promise<Recommendations> {
+  const provider = new EconomicInputsProvider(economics);
+  await provider.refreshAll();
+  const inputs = provider.read();
+  const devices = assessDevices(snapshots, inputs);
+  const site = planSite(devices, inputs.site_power_cap_kw);
+  return { inputs, devices, site };
+}
+
+async function pollOnce(targets: readonly Target[], config: Config): Promise<DeviceSnapshot[]> {
+  const controller = new AbortController();
+  // One signal shared by every collector of the round; each adds a listener.
+  setMaxListeners(0, controller.signal);
+  const options = { maxResponseBytes: config.polling.max_response_bytes, snmpSettings: () => config.snmp };
+  const results = await mapLimited(targets, config.polling.concurrency, (target) => createCollector(target, options).collect(controller.signal));
+  return results.flat().map(enrichSnapshot);
+}
+
+function bestMargin(a: DeviceAssessment): number | undefined {
+  return a.best_activity === undefined ? undefined : a.margin_usd_per_day[a.best_activity];
+}
+
+function money(x: number | undefined): string {
+  return x === undefined ? '-' : x.toFixed(2);
+}
+
+function fixed(x: number | undefined, digits: number, scale = 1): string {
+  return x === undefined ? '-' : (x / scale).toFixed(digits);
+}
+
+function table(header: string[], rows: string[][], rightAligned: ReadonlySet<number>): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows]
+    .map((r) => r.map((cell, i) => (rightAligned.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd())
+    .join('\n');
+}
+
+/** Devices by best margin (highest first; unjudged last), then the site totals and the plan under the cap. */
+export function formatRecommendations({ inputs, devices, site }: Recommendations, source: string): string {
+  const sorted = [...devices].sort((x, y) => (bestMargin(y) ?? -Infinity) - (bestMargin(x) ?? -Infinity) || (x.device_id < y.device_id ? -1 : 1));
+  const planned = new Map(site.devices.map((d) => [d.device_id, d]));
+  const header = ['DEVICE', 'MODEL', 'TH/s', 'W', 'J/TH', 'DRIFT', 'REVENUE/d', 'COST/d', 'MARGIN/d', 'BREAK-EVEN $/kWh', 'ACTION', 'PLAN', 'REASON'];
+  const rows = sorted.map((a) => {
+    const best = a.best_activity;
+    const plan = planned.get(a.device_id);
+    return [
+      a.device_id,
+      a.model ?? '-',
+      fixed(a.hashrate_hs, 2, 1e12),
+      fixed(a.power_w, 0),
+      fixed(a.efficiency_j_per_th, 1),
+      a.efficiency_drift_ratio === undefined ? '-' : `${a.efficiency_drift_ratio >= 0 ? '+' : ''}${Math.round(a.efficiency_drift_ratio * 100)}%`,
+      money(best && a.revenue_usd_per_day[best]),
+      money(a.power_cost_usd_per_day),
+      money(bestMargin(a)),
+      fixed(a.break_even_usd_per_kwh, 3),
+      a.recommendation ?? '-',
+      plan ? (plan.curtailed_by_cap ? 'curtailed (cap)' : plan.activity) : '-',
+      a.reason,
+    ];
+  });
+
+  const lines = [`Economics for ${source}`, describeInputs(inputs), '', table(header, rows, new Set([2, 3, 4, 5, 6, 7, 8, 9])), ''];
+  const counts = new Map<string, number>();
+  for (const a of devices) counts.set(a.recommendation ?? 'unjudged', (counts.get(a.recommendation ?? 'unjudged') ?? 0) + 1);
+  lines.push(`Recommendations: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}`);
+
+  const totalsHeader = ['PLAN', 'DEVICES', 'kW', 'REVENUE/d', 'COST/d', 'MARGIN/d'];
+  const totalsRows = Object.entries(site.totals)
+    .filter(([, t]) => t.count > 0)
+    .map(([activity, t]) => [
+      activity === 'curtailed' ? 'curtailed (if run)' : activity,
+      String(t.count),
+      t.power_kw.toFixed(1),
+      money(t.revenue_usd_per_day),
+      money(t.power_cost_usd_per_day),
+      money(t.margin_usd_per_day),
+    ]);
+  lines.push('', table(totalsHeader, totalsRows, new Set([1, 2, 3, 4, 5])));
+  const net = site.totals.mining.margin_usd_per_day + site.totals.leasing.margin_usd_per_day + site.totals.unassessed.margin_usd_per_day;
+  const byCap = site.devices.filter((d) => d.curtailed_by_cap).length;
+  lines.push(
+    '',
+    site.cap_kw === undefined
+      ? `Site: ${site.planned_kw.toFixed(1)} kW planned, no cap configured; net margin $${net.toFixed(2)}/day`
+      : `Site: ${site.planned_kw.toFixed(1)} kW planned under a ${site.cap_kw} kW cap (headroom ${site.headroom_kw!.toFixed(1)} kW, ${byCap} device(s) curtailed for the cap); net margin $${net.toFixed(2)}/day`,
+  );
+  for (const activity of ['mining', 'leasing'] as const) {
+    const mw = site.one_more_mw[activity];
+    if (mw) lines.push(`One more MW ${activity}: margin $${mw.margin_usd_per_day.toFixed(0)}/day (${mw.basis})`);
+  }
+  if (site.stale) lines.push('Warning: some inputs are stale; see the [stale: …] reasons.');
+  return lines.join('\n');
+}
+
+function describeInputs(inputs: EconomicInputs): string {
+  const parts: string[] = [];
+  const hashprice = hashpriceFrom(inputs);
+  if ('usd_per_th_day' in hashprice) parts.push(`hashprice $${(hashprice.usd_per_th_day * 1000).toFixed(2)}/PH/day`);
+  if (inputs.btc_price_usd) parts.push(`BTC $${Math.round(inputs.btc_price_usd.value).toLocaleString('en-US')}`);
+  if (inputs.difficulty) parts.push(`difficulty ${(inputs.difficulty.value / 1e12).toFixed(1)} T`);
+  if (inputs.power_price_usd_per_kwh) parts.push(`power $${inputs.power_price_usd_per_kwh.value.toFixed(3)}/kWh`);
+  for (const line of inputs.missing) parts.push(`missing ${line}`);
+  return `Inputs at ${inputs.at}: ${parts.join(', ')}`;
+}
