@@ -11,6 +11,15 @@ import { formatValue } from './text-format.js';
  * Money to a hundredth of a cent and ratios to four places: finer digits mean nothing here, and a
  * short decimal renders several times faster than a 17-digit one at 10,000 devices.
  */
+/**
+ * The assessment a device's series come from. PDUs and meters get none: their watts are the load of
+ * the devices behind them, so a cost per day on them would count that load twice in any sum.
+ */
+function assessmentOf(view: DeviceView): DeviceAssessment | undefined {
+  const assessment = view.economics?.assessment;
+  return assessment === undefined || assessment.kind === 'pdu' || assessment.kind === 'sensor' ? undefined : assessment;
+}
+
 function round4(x: number): number {
   return Math.round(x * 1e4) / 1e4;
 }
@@ -20,9 +29,10 @@ function assessed(name: string, help: string, pick: (a: DeviceAssessment) => num
     name,
     type: 'gauge',
     help,
-    lines({ economics, labels }: DeviceView) {
-      const value = economics === undefined ? undefined : pick(economics.assessment);
-      return value === undefined ? '' : `${name}{${labels}} ${formatValue(round4(value))}\n`;
+    lines(view: DeviceView) {
+      const assessment = assessmentOf(view);
+      const value = assessment === undefined ? undefined : pick(assessment);
+      return value === undefined ? '' : `${name}{${view.labels}} ${formatValue(round4(value))}\n`;
     },
   };
 }
@@ -32,9 +42,11 @@ function perActivity(name: string, help: string, pick: (a: DeviceAssessment) => 
     name,
     type: 'gauge',
     help,
-    lines({ economics, labels }: DeviceView) {
-      if (economics === undefined) return '';
-      const byActivity = pick(economics.assessment);
+    lines(view: DeviceView) {
+      const assessment = assessmentOf(view);
+      if (assessment === undefined) return '';
+      const byActivity = pick(assessment);
+      const labels = view.labels;
       let out = '';
       for (const activity of ACTIVITIES) {
         const value = byActivity[activity];

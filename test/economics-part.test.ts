@@ -1,0 +1,279 @@
+import { spawnSync } from 'node:child_process';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { findModel } from '../agent/catalog.js';
+import type { AgentContext } from '../agent/daemon.js';
+import { hashpriceUsdPerThDay } from '../agent/economics/bitcoin.js';
+import { DEFAULT_ASSESS_INTERVAL_MS, EconomicsPart, NEW_DEVICE_DELAY_MS } from '../agent/economics/part.js';
+import { silentLogger } from '../agent/log.js';
+import type { DeviceSnapshot } from '../agent/snapshot.js';
+import { DeviceStore } from '../agent/state.js';
+import { economicsSchema, type EconomicsConfigInput } from '../config/economics-schema.js';
+import { configSchema, type Config } from '../config/schema.js';
+import { SignalState } from '../exporters/mqtt/signals.js';
+import { MetricsExposition } from '../exporters/prometheus/exposition.js';
+import { AgentMetrics } from '../exporters/prometheus/metrics.js';
+import { findTool, freePort } from './helpers.js';
+
+const AT = '2025-11-20T12:00:00.000Z';
+const HASHPRICE = hashpriceUsdPerThDay({ priceUsd: 95_000, difficulty: 152e12, subsidyBtc: 3.125, feesPerBlockBtc: 0.025, poolFeeRatio: 0.02 });
+
+const ECONOMICS: EconomicsConfigInput = {
+  bitcoin: { price_usd: 95_000, difficulty: 152e12, fees_per_block_btc: 0.025, block_height: 925_000, pool_fee_ratio: 0.02 },
+  power: { flat_usd_per_kwh: 0.06 },
+  gpu_models: { 'NVIDIA H100 80GB HBM3': { rate_usd_per_hour: 2.1, occupancy_ratio: 0.75, platform_fee_ratio: 0.15 } },
+  site_power_cap_kw: 4,
+};
+
+function asic(id: string, model: string, th: number, watts: number, over: Partial<DeviceSnapshot> = {}): DeviceSnapshot {
+  return {
+    id,
+    kind: 'asic',
+    target: `cgminer://${id.slice(5)}:4028`,
+    labels: { site: 'tx1' },
+    model,
+    up: true,
+    observed_at: AT,
+    hashrate_hs: th * 1e12,
+    power_w: watts,
+    power_source: 'reported',
+    temperatures_c: {},
+    fans_rpm: [],
+    ...over,
+  };
+}
+
+/** S21 mines, S9 loses money, a drifted S19 Pro is replaced, an H100 leases, a PDU measures them all. */
+function farm(): DeviceSnapshot[] {
+  return [
+    asic('asic/10.0.0.1', 'Antminer S21', 200, 3500),
+    asic('asic/10.0.0.2', 'Antminer S9', 13.5, 1323),
+    asic('asic/10.0.0.3', 'Antminer S19 Pro', 110, 4500),
+    {
+      id: 'GPU-1',
+      kind: 'gpu',
+      target: 'nvidia-smi://node1',
+      labels: { site: 'tx1' },
+      model: 'NVIDIA H100 80GB HBM3',
+      up: true,
+      observed_at: AT,
+      power_w: 700,
+      power_source: 'gpu_counter',
+      temperatures_c: {},
+      fans_rpm: [],
+    },
+    { id: 'pdu/10.0.9.1', kind: 'pdu', target: 'snmp://10.0.9.1', labels: { site: 'tx1' }, up: true, observed_at: AT, power_w: 10_023, power_source: 'pdu', temperatures_c: {}, fans_rpm: [] },
+  ];
+}
+
+function setup(economics: EconomicsConfigInput = ECONOMICS, snapshots: DeviceSnapshot[] = farm()) {
+  const store = new DeviceStore();
+  for (const s of snapshots) store.upsert(s);
+  const metrics = new AgentMetrics({ processMetrics: false, version: 'test' });
+  let config: Config = configSchema.parse({ economics });
+  const ctx: AgentContext = { store, metrics, logger: silentLogger, config: () => config, setDiscoveredTargets: () => {} };
+  const part = new EconomicsPart(config.economics!, { now: () => Date.parse(AT) });
+  const exposition = new MetricsExposition(store, metrics);
+  return {
+    store,
+    metrics,
+    part,
+    ctx,
+    render: () => exposition.renderText(),
+    setConfig: (next: Config) => (config = next),
+  };
+}
+
+/** The value of one sample, by family and device (plus an extra label), or undefined when absent. */
+function sample(text: string, name: string, device?: string, extra = ''): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (device !== undefined && !line.includes(`device="${device}"`)) continue;
+    if (extra && !line.includes(extra)) continue;
+    return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return undefined;
+}
+
+const parts: EconomicsPart[] = [];
+afterEach(() => {
+  for (const p of parts.splice(0)) p.stop();
+  vi.useRealTimers();
+});
+
+function started(economics?: EconomicsConfigInput, snapshots?: DeviceSnapshot[]) {
+  const s = setup(economics, snapshots);
+  parts.push(s.part);
+  s.part.start(s.ctx);
+  return s;
+}
+
+describe('EconomicsPart', () => {
+  it('assesses every device at start and plans the site under the cap: cheapest margin per watt curtailed first, PDUs not counted twice', () => {
+    const { part } = started();
+    expect(part.assessment('asic/10.0.0.1')).toMatchObject({ recommendation: 'mine', best_activity: 'mining' });
+    expect(part.assessment('asic/10.0.0.1')!.revenue_usd_per_day.mining).toBeCloseTo(200 * HASHPRICE, 9);
+    expect(part.assessment('asic/10.0.0.2')!.recommendation).toBe('curtail');
+    expect(part.assessment('asic/10.0.0.3')!.recommendation).toBe('replace');
+    expect(part.assessment('GPU-1')!.recommendation).toBe('lease');
+    expect(part.assessment('pdu/10.0.9.1')!.recommendation).toBeUndefined();
+
+    const plan = part.sitePlan()!;
+    expect(plan.cap_kw).toBe(4);
+    // The H100 (0.7 kW, far more per watt) fits; the S21 (3.5 kW) would take it to 4.2 kW.
+    expect(plan.planned_kw).toBeCloseTo(0.7, 9);
+    expect(plan.devices.find((d) => d.device_id === 'asic/10.0.0.1')).toMatchObject({ activity: 'curtailed', curtailed_by_cap: true });
+    expect(plan.devices.find((d) => d.device_id === 'GPU-1')).toMatchObject({ activity: 'leasing', curtailed_by_cap: false });
+    expect(part.get('asic/10.0.0.1')!.planned!.activity).toBe('curtailed');
+  });
+
+  it('exports per-device economics through the /metrics renderer and site figures through the registry', async () => {
+    const { render } = started();
+    const text = await render();
+    const s21 = 'asic/10.0.0.1';
+    expect(sample(text, 'potencia_device_revenue_usd_per_day', s21, 'activity="mining"')).toBeCloseTo(200 * HASHPRICE, 4);
+    expect(sample(text, 'potencia_device_power_cost_usd_per_day', s21)).toBe(5.04);
+    expect(sample(text, 'potencia_device_margin_usd_per_day', s21, 'activity="mining"')).toBeCloseTo(200 * HASHPRICE - 5.04, 4);
+    expect(sample(text, 'potencia_device_break_even_usd_per_kwh', s21)).toBeCloseTo((200 * HASHPRICE) / 84, 4);
+    expect(sample(text, 'potencia_device_recommendation', s21, 'action="mine"')).toBe(1);
+    expect(sample(text, 'potencia_device_recommendation', s21, 'action="curtail"')).toBe(0);
+    expect(sample(text, 'potencia_device_recommendation', 'asic/10.0.0.2', 'action="curtail"')).toBe(1);
+    expect(sample(text, 'potencia_device_planned_running', s21)).toBe(0);
+    expect(sample(text, 'potencia_device_planned_running', 'GPU-1')).toBe(1);
+    expect(sample(text, 'potencia_device_revenue_usd_per_day', 'GPU-1', 'activity="leasing"')).toBeCloseTo(2.1 * 24 * 0.75 * 0.85, 4);
+    expect(sample(text, 'potencia_device_efficiency_drift_ratio', 'asic/10.0.0.3')).toBeCloseTo(4500 / 110 / findModel('Antminer S19 Pro')!.nominal_efficiency_j_per_th - 1, 3);
+    // A PDU has no economics series at all.
+    expect(text).not.toMatch(/potencia_device_(recommendation|planned_running|power_cost_usd_per_day)\{device="pdu/);
+
+    expect(sample(text, 'potencia_hashprice_usd_per_terahash_day')).toBeCloseTo(HASHPRICE, 12);
+    expect(sample(text, 'potencia_power_price_usd_per_kwh')).toBe(0.06);
+    expect(sample(text, 'potencia_bitcoin_price_usd')).toBe(95_000);
+    expect(sample(text, 'potencia_bitcoin_difficulty')).toBe(152e12);
+    expect(sample(text, 'potencia_site_power_cap_watts')).toBe(4000);
+    expect(sample(text, 'potencia_site_planned_power_watts')).toBeCloseTo(700, 6);
+    expect(sample(text, 'potencia_site_revenue_usd_per_day', undefined, 'activity="leasing"')).toBeCloseTo(2.1 * 24 * 0.75 * 0.85, 6);
+    expect(sample(text, 'potencia_site_revenue_usd_per_day', undefined, 'activity="mining"')).toBe(0);
+    expect(sample(text, 'potencia_site_margin_usd_per_day', undefined, 'activity="leasing"')).toBeCloseTo(2.1 * 24 * 0.75 * 0.85 - 0.7 * 24 * 0.06, 6);
+    expect(sample(text, 'potencia_site_value_of_one_more_megawatt_usd_per_day', undefined, 'activity="mining"')).toBeDefined();
+    expect(sample(text, 'potencia_economics_input_stale', undefined, 'input="btc_price_usd"')).toBe(0);
+    expect(sample(text, 'potencia_economics_replace_drift_ratio')).toBe(0.25);
+    // Static inputs have no age.
+    expect(text).not.toContain('potencia_economics_input_age_seconds{');
+
+    const promtool = findTool('promtool');
+    if (promtool) {
+      const check = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      expect({ status: check.status, stdout: check.stdout, stderr: check.stderr }).toEqual({ status: 0, stdout: '', stderr: '' });
+    }
+  });
+
+  it('takes a power-price override and a demand-response cap, re-assessing at once and naming the devices whose decision changed', async () => {
+    const { part, render } = started();
+    const changes: (readonly string[] | undefined)[] = [];
+    part.onChange((ids) => changes.push(ids));
+
+    part.setPowerPriceOverride(0.01);
+    expect(part.inputs()!.power_price_usd_per_kwh).toEqual({ value: 0.01, origin: 'override', stale: false });
+    expect(part.assessment('asic/10.0.0.2')!.recommendation).toBe('mine');
+    expect(changes.at(-1)).toContain('asic/10.0.0.2');
+    // Nothing was polled: the renderer must still pick up the new assessments.
+    let text = await render();
+    expect(sample(text, 'potencia_power_price_usd_per_kwh')).toBe(0.01);
+    expect(sample(text, 'potencia_device_recommendation', 'asic/10.0.0.2', 'action="mine"')).toBe(1);
+
+    part.setCapOverrideKw(0.5);
+    expect(part.sitePlan()!.cap_kw).toBe(0.5);
+    expect(part.sitePlan()!.devices.filter((d) => d.activity === 'mining' || d.activity === 'leasing')).toEqual([]);
+    text = await render();
+    expect(sample(text, 'potencia_device_planned_running', 'GPU-1')).toBe(0);
+    expect(sample(text, 'potencia_site_power_cap_watts')).toBe(500);
+
+    // A demand-response cap above the configured one does not lift it.
+    part.setCapOverrideKw(100);
+    expect(part.sitePlan()!.cap_kw).toBe(4);
+    part.setCapOverrideKw(undefined);
+    part.setPowerPriceOverride(undefined);
+    expect(part.inputs()!.power_price_usd_per_kwh!.value).toBe(0.06);
+    expect(part.assessment('asic/10.0.0.2')!.recommendation).toBe('curtail');
+  });
+
+  it('follows the MQTT signals: curtail to target_kw, a pushed (negative) price, and both lifted when cleared', () => {
+    const { part } = started();
+    const signals = new SignalState();
+    const unfollow = part.followSignals(signals);
+    expect(signals.accept('demand_response', JSON.stringify({ curtail: true, target_kw: 0.8 }), 'potencia/tx1/signals/demand_response').ok).toBe(true);
+    expect(part.sitePlan()!.cap_kw).toBe(0.8);
+    expect(signals.accept('power_price', JSON.stringify({ usd_per_kwh: -0.02 }), 'potencia/tx1/signals/power_price').ok).toBe(true);
+    expect(part.inputs()!.power_price_usd_per_kwh!.value).toBe(-0.02);
+    signals.accept('demand_response', '', 'potencia/tx1/signals/demand_response');
+    expect(part.sitePlan()!.cap_kw).toBe(4);
+    unfollow();
+    signals.accept('power_price', '', 'potencia/tx1/signals/power_price');
+    expect(part.inputs()!.power_price_usd_per_kwh!.value).toBe(-0.02);
+  });
+
+  it('assesses a new device within a second, other changes on the interval, and stops without leaving timers or series', async () => {
+    vi.useFakeTimers();
+    const { part, store, metrics, render } = started();
+    store.upsert(asic('asic/10.0.0.9', 'Antminer S21 Pro', 234, 3510));
+    expect(part.assessment('asic/10.0.0.9')).toBeUndefined();
+    vi.advanceTimersByTime(NEW_DEVICE_DELAY_MS);
+    expect(part.assessment('asic/10.0.0.9')!.recommendation).toBe('mine');
+
+    // Same device, same judgeability, worse power: waits for the interval.
+    store.upsert(asic('asic/10.0.0.9', 'Antminer S21 Pro', 234, 6000));
+    vi.advanceTimersByTime(NEW_DEVICE_DELAY_MS);
+    expect(part.assessment('asic/10.0.0.9')!.power_w).toBe(3510);
+    vi.advanceTimersByTime(DEFAULT_ASSESS_INTERVAL_MS);
+    expect(part.assessment('asic/10.0.0.9')!.power_w).toBe(6000);
+
+    // Gone from the store: gone from the assessments at the next round.
+    store.remove('asic/10.0.0.9');
+    vi.advanceTimersByTime(DEFAULT_ASSESS_INTERVAL_MS);
+    expect(part.assessment('asic/10.0.0.9')).toBeUndefined();
+
+    part.stop();
+    expect(vi.getTimerCount()).toBe(0);
+    expect(metrics.deviceEconomics).toBeUndefined();
+    const text = await render();
+    expect(text).not.toContain('potencia_hashprice_usd_per_terahash_day');
+    expect(text).not.toContain('potencia_device_recommendation');
+    // Starting again registers the site series again without a clash.
+    part.start({ store, metrics, logger: silentLogger, config: () => configSchema.parse({ economics: ECONOMICS }), setDiscoveredTargets: () => {} });
+    expect(await render()).toContain('potencia_hashprice_usd_per_terahash_day ');
+  });
+
+  it('marks a live input that never arrived as stale and leaves the miners unjudged, saying why', async () => {
+    const port = await freePort();
+    const { part, render } = started({
+      ...ECONOMICS,
+      bitcoin: { price_source: { url: `http://127.0.0.1:${port}/price` }, difficulty: 152e12, fees_per_block_btc: 0.025, block_height: 925_000 },
+    });
+    await part.refreshInputs();
+    part.assessNow();
+    expect(part.assessment('asic/10.0.0.1')!.recommendation).toBeUndefined();
+    expect(part.assessment('asic/10.0.0.1')!.reason).toMatch(/^no hashprice: missing btc_price_usd/);
+    expect(part.assessment('GPU-1')!.recommendation).toBe('lease');
+    const text = await render();
+    expect(sample(text, 'potencia_economics_input_stale', undefined, 'input="btc_price_usd"')).toBe(1);
+    expect(sample(text, 'potencia_economics_input_stale', undefined, 'input="difficulty"')).toBe(0);
+    expect(text).not.toMatch(/^potencia_hashprice_usd_per_terahash_day /m);
+    expect(text).not.toMatch(/^potencia_bitcoin_price_usd /m);
+  });
+
+  it('a reload that removes the economics section clears every assessment and its series', async () => {
+    const { part, render, setConfig } = started();
+    const next = configSchema.parse({});
+    setConfig(next);
+    part.applyConfig(next);
+    expect(part.assessment('asic/10.0.0.1')).toBeUndefined();
+    expect(part.sitePlan()).toBeUndefined();
+    const text = await render();
+    expect(text).not.toContain('potencia_device_margin_usd_per_day{');
+    expect(text).not.toMatch(/^potencia_site_planned_power_watts /m);
+    // And back: a new section starts assessing again.
+    const again = configSchema.parse({ economics: { ...ECONOMICS, site_power_cap_kw: 10 } });
+    part.applyConfig(again);
+    expect(part.sitePlan()!.cap_kw).toBe(10);
+    expect(economicsSchema.parse(ECONOMICS).site_power_cap_kw).toBe(4);
+  });
+});
