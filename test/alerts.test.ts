@@ -1,0 +1,69 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { findTool, REPO_ROOT } from './helpers.js';
+
+// findTool throws under CI=true when promtool is missing: there it is a broken setup, not a skip.
+const promtool = findTool('promtool');
+if (!promtool) console.warn('promtool not found (Debian package "prometheus"): skipping the alert rule tests');
+const DIR = join(REPO_ROOT, 'deploy', 'prometheus');
+
+function run(args: string[]) {
+  const result = spawnSync(promtool!, args, { cwd: DIR, encoding: 'utf8' });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+interface RuleFile {
+  groups: { rules: { alert?: string; labels?: { severity?: string }; annotations?: { summary?: string; description?: string } }[] }[];
+}
+interface TestFile {
+  tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[];
+}
+
+describe('deploy/prometheus/alerts.test.yml', () => {
+  it('covers every alert both firing and not firing; every alert has a severity and quotes its value', () => {
+    const rules = parse(readFileSync(join(DIR, 'alerts.yml'), 'utf8')) as RuleFile;
+    const tests = parse(readFileSync(join(DIR, 'alerts.test.yml'), 'utf8')) as TestFile;
+    const alerts = rules.groups.flatMap((g) => g.rules).filter((r) => r.alert !== undefined);
+    expect(alerts.map((a) => a.alert)).toEqual([
+      'PotenciaDeviceDown',
+      'PotenciaHashrateBelowNominal',
+      'PotenciaEfficiencyDrift',
+      'PotenciaUnprofitableDevice',
+      'PotenciaOverheating',
+      'PotenciaEconomicsInputStale',
+      'PotenciaSitePowerOverCap',
+    ]);
+    const cases = tests.tests.flatMap((t) => t.alert_rule_test);
+    for (const alert of alerts) {
+      expect(['critical', 'warning', 'info'], alert.alert).toContain(alert.labels?.severity);
+      const text = `${alert.annotations?.summary} ${alert.annotations?.description}`;
+      expect(text, alert.alert).toMatch(/\$labels\./);
+      // Up/down and stale/fresh are their own value; every other alert quotes the figure that tripped it.
+      if (alert.alert !== 'PotenciaDeviceDown' && alert.alert !== 'PotenciaEconomicsInputStale') expect(text, alert.alert).toContain('$value');
+      const mine = cases.filter((c) => c.alertname === alert.alert);
+      expect(mine.some((c) => c.exp_alerts.length === 0), `${alert.alert} never tested quiet`).toBe(true);
+      expect(mine.some((c) => c.exp_alerts.length > 0), `${alert.alert} never tested firing`).toBe(true);
+    }
+  });
+});
+
+describe.skipIf(!promtool)('deploy/prometheus alert rules', () => {
+  it('are valid rules, and the shipped prometheus.yml loads them', () => {
+    const rules = run(['check', 'rules', 'alerts.yml']);
+    expect(rules.output).toContain('SUCCESS: 7 rules found');
+    expect(rules.status).toBe(0);
+    const config = run(['check', 'config', 'prometheus.yml']);
+    expect(config.output).toMatch(/SUCCESS: 1 rule files found/);
+    expect(config.status).toBe(0);
+  });
+
+  it('fire and stay quiet as alerts.test.yml expects, with the values quoted in their annotations', () => {
+    const tests = run(['test', 'rules', 'alerts.test.yml']);
+    expect(tests.output).toContain('SUCCESS');
+    expect(tests.output).not.toContain('FAILED');
+    expect(tests.status).toBe(0);
+  });
+});
