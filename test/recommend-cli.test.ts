@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DeviceAssessment, SitePlan } from '../agent/economics/index.js';
+import type { EconomicInputs } from '../agent/economics/inputs.js';
+import { startFarm, type Farm } from '../simulator/farm.js';
+import { runCli } from './helpers.js';
+
+/** `potencia recommend`, the built binary, against a simulated farm on real loopback TCP. */
+describe('potencia recommend', () => {
+  let farm: Farm;
+  let dir: string;
+
+  beforeAll(async () => {
+    // An S21 that pays, an S9 that cannot, on their own loopback block.
+    farm = await startFarm({ devices: 2, seed: 5, mode: 'address', host: '127.71.0.1', failures: false, models: ['Antminer S21', 'Antminer S9'] });
+    dir = mkdtempSync(join(tmpdir(), 'potencia-recommend-'));
+  });
+
+  afterAll(async () => {
+    await farm?.stop();
+  });
+
+  function config(economics: string): string {
+    const path = join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(
+      path,
+      `labels: { site: t }\ntargets:\n  - url: cgminer://127.71.0.1-2\n${economics}`,
+    );
+    return path;
+  }
+
+  const ECONOMICS = `economics:
+  bitcoin: { price_usd: 95000, difficulty: 152000000000000, fees_per_block_btc: 0.025, block_height: 925000 }
+  power: { flat_usd_per_kwh: 0.06 }
+  site_power_cap_kw: 10
+`;
+
+  it('--config --json: polls the targets once and prints { inputs, devices, site }', async () => {
+    const r = await runCli(['recommend', '--config', config(ECONOMICS), '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { inputs: EconomicInputs; devices: DeviceAssessment[]; site: SitePlan };
+    expect(out.inputs.btc_price_usd).toEqual({ value: 95_000, origin: 'config', stale: false });
+    const byModel = Object.fromEntries(out.devices.map((d) => [d.model, d]));
+    expect(byModel['Antminer S21']!.recommendation).toBe('mine');
+    expect(byModel['Antminer S9']!.recommendation).toBe('curtail');
+    expect(byModel['Antminer S9']!.reason).toMatch(/^curtail: mining earns \$0\.\d\d\/day, power costs \$\d\.\d\d\/day at \$0\.060\/kWh/);
+    expect(out.site.cap_kw).toBe(10);
+    expect(out.site.totals.mining.count).toBe(1);
+    expect(out.site.totals.curtailed.count).toBe(1);
+  });
+
+  it('prints a table sorted by margin with the reasons, the site totals and the plan under the cap', async () => {
+    const r = await runCli(['recommend', '--config', config(ECONOMICS)]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    const header = lines.findIndex((l) => l.startsWith('DEVICE '));
+    expect(lines[header]).toMatch(/^DEVICE\s+MODEL\s+TH\/s\s+W\s+J\/TH\s+DRIFT\s+REVENUE\/d\s+COST\/d\s+MARGIN\/d\s+BREAK-EVEN \$\/kWh\s+ACTION\s+PLAN\s+REASON$/);
+    // Highest margin first.
+    expect(lines[header + 1]).toMatch(/Antminer S21 .* mine +mining +mine: /);
+    expect(lines[header + 2]).toMatch(/Antminer S9 .* curtail +curtailed +curtail: /);
+    expect(r.stdout).toMatch(/Recommendations: 1 mine, 1 curtail/);
+    expect(r.stdout).toMatch(/Site: \d+\.\d kW planned under a 10 kW cap/);
+    expect(r.stdout).toMatch(/One more MW mining: margin \$-?\d+\/day/);
+  });
+
+  it('says so when the config has no economics section (exit 2), and runs on a built-in farm without --config', async () => {
+    const missing = await runCli(['recommend', '--config', config('')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/has no economics: section/);
+
+    const sample = await runCli(['recommend', '--json']);
+    expect(sample.code).toBe(0);
+    const out = JSON.parse(sample.stdout) as { devices: DeviceAssessment[]; site: SitePlan };
+    expect(out.devices.length).toBe(16);
+    expect(new Set(out.devices.map((d) => d.recommendation))).toEqual(new Set(['mine', 'curtail']));
+    // The demo cap is set to bind: some profitable miners are curtailed for it.
+    expect(out.site.devices.some((d) => d.curtailed_by_cap)).toBe(true);
+  });
+});
