@@ -29,7 +29,7 @@ interface Row {
 }
 
 /** A deterministic pseudo-random source, so runs compare. */
-function lcg(seed: number): () => number {
+export function lcg(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
@@ -42,7 +42,7 @@ function addressOf(i: number): string {
 }
 
 /** Operator labels are shared per rack, as collectors pass the target's config object. */
-function rackLabels(count: number): Record<string, string>[] {
+export function rackLabels(count: number): Record<string, string>[] {
   const racks: Record<string, string>[] = [];
   for (let r = 0; r * DEVICES_PER_RACK < count; r++) {
     racks.push({ site: 'dal1', room: `hall-${String.fromCharCode(97 + (r % 8))}`, rack: `r${String(r).padStart(4, '0')}` });
@@ -51,7 +51,7 @@ function rackLabels(count: number): Record<string, string>[] {
 }
 
 /** An Antminer S19 XP as the cgminer collector reports it: 3 boards (hashrate, hottest chip, state), 4 fans, inlet/outlet, shares. */
-function asicSnapshot(i: number, round: number, labels: Record<string, string>, random: () => number, at: Date): DeviceSnapshot {
+export function asicSnapshot(i: number, round: number, labels: Record<string, string>, random: () => number, at: Date): DeviceSnapshot {
   const boards = [];
   let hashrate = 0;
   for (let b = 0; b < BOARDS; b++) {

@@ -7,7 +7,7 @@ import { DEFAULT_ASSESS_INTERVAL_MS, EconomicsPart, NEW_DEVICE_DELAY_MS } from '
 import { silentLogger } from '../agent/log.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { DeviceStore } from '../agent/state.js';
-import { economicsSchema, type EconomicsConfigInput } from '../config/economics-schema.js';
+import type { EconomicsConfigInput } from '../config/economics-schema.js';
 import { configSchema, type Config } from '../config/schema.js';
 import { SignalState } from '../exporters/mqtt/signals.js';
 import { MetricsExposition } from '../exporters/prometheus/exposition.js';
@@ -270,10 +270,16 @@ describe('EconomicsPart', () => {
     const text = await render();
     expect(text).not.toContain('potencia_device_margin_usd_per_day{');
     expect(text).not.toMatch(/^potencia_site_planned_power_watts /m);
+    // Overrides while economics is off assess nothing.
+    part.setPowerPriceOverride(0.01);
+    expect(part.assessment('asic/10.0.0.1')).toBeUndefined();
+    part.setPowerPriceOverride(undefined);
     // And back: a new section starts assessing again.
-    const again = configSchema.parse({ economics: { ...ECONOMICS, site_power_cap_kw: 10 } });
-    part.applyConfig(again);
+    // And back, with the very section it had before.
+    part.applyConfig(configSchema.parse({ economics: ECONOMICS }));
+    expect(part.sitePlan()!.cap_kw).toBe(4);
+    expect(part.assessment('asic/10.0.0.1')!.recommendation).toBe('mine');
+    part.applyConfig(configSchema.parse({ economics: { ...ECONOMICS, site_power_cap_kw: 10 } }));
     expect(part.sitePlan()!.cap_kw).toBe(10);
-    expect(economicsSchema.parse(ECONOMICS).site_power_cap_kw).toBe(4);
   });
 });

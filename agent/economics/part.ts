@@ -57,6 +57,8 @@ const INPUT_NAMES: readonly InputName[] = ['btc_price_usd', 'difficulty', 'fees_
 export class EconomicsPart implements AgentPart, DeviceEconomicsSource {
   readonly name = 'economics';
   #config: EconomicsConfig;
+  /** False after a reload removed the economics section: nothing is assessed until one comes back. */
+  #enabled = true;
   readonly #intervalMs: number;
   readonly #now: () => number;
   readonly #providerOptions: Omit<EconomicInputsProviderOptions, 'now'>;
@@ -180,8 +182,9 @@ export class EconomicsPart implements AgentPart, DeviceEconomicsSource {
   /** A reload: new figures or sources replace the provider (live values are fetched again); removal stops economics. */
   applyConfig(config: Config): void {
     const next = config.economics;
-    if (JSON.stringify(next) === JSON.stringify(this.#config)) return;
+    if (this.#enabled && JSON.stringify(next) === JSON.stringify(this.#config)) return;
     this.#provider.stop();
+    this.#enabled = next !== undefined;
     if (!next) {
       clearInterval(this.#timer);
       this.#timer = undefined;
@@ -226,7 +229,7 @@ export class EconomicsPart implements AgentPart, DeviceEconomicsSource {
 
   /** One round: reads the inputs, assesses every stored device, plans the site. Never throws for a device. */
   assessNow(store: DeviceStore | undefined = this.#store): void {
-    if (!store) return;
+    if (!store || !this.#enabled) return;
     const inputs = this.readInputs();
     const previous = this.#economics;
     const assessments: DeviceAssessment[] = [];

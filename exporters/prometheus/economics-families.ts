@@ -8,8 +8,8 @@ import { formatValue } from './text-format.js';
  */
 
 /**
- * Money to a hundredth of a cent and ratios to four places: finer digits mean nothing here, and a
- * short decimal renders several times faster than a 17-digit one at 10,000 devices.
+ * Money to a hundredth of a cent and ratios to four places: finer digits mean nothing here and only
+ * lengthen every scrape.
  */
 /**
  * The assessment a device's series come from. PDUs and meters get none: their watts are the load of
