@@ -5,11 +5,15 @@ import { createDiscoveryPart } from './discovery.js';
 import { createEconomicsPart } from './economics/part.js';
 
 /**
- * The agent's optional parts, built from config: one factory per feature, returning undefined when the
- * config does not ask for it. Order is start order; stop runs them all at once.
+ * The agent's optional parts, built from config, each undefined when the config does not ask for it.
+ * Order is start order; stop runs them all at once. Economics and MQTT know each other: MQTT publishes
+ * each device's assessment and the site plan, and its demand-response / power-price signals feed the
+ * economics (a cap and a price override; never a command to a miner).
  */
-const FACTORIES: ReadonlyArray<(config: Config) => AgentPart | undefined> = [createDiscoveryPart, createEconomicsPart, createMqttPart];
-
 export function createParts(config: Config): AgentPart[] {
-  return FACTORIES.map((factory) => factory(config)).filter((part): part is AgentPart => part !== undefined);
+  const discovery = createDiscoveryPart(config);
+  const economics = createEconomicsPart(config);
+  const mqtt = createMqttPart(config, economics ? { economics } : {});
+  if (economics && mqtt) economics.followSignals(mqtt.signals);
+  return [discovery, economics, mqtt].filter((part): part is NonNullable<typeof part> => part !== undefined);
 }
