@@ -1,6 +1,6 @@
 import type { OutletSnapshot, PhaseSnapshot } from '../../../agent/snapshot.js';
 import type { SnmpProfile } from '../types.js';
-import { byIndex, defined, scaled } from './util.js';
+import { byIndex, defined, RowTable, scaled } from './util.js';
 
 /** APC Rack PDU, first generation (PowerNet-MIB rPDU branch: AP7xxx on older firmware). */
 const RPDU = '1.3.6.1.4.1.318.1.1.12';
@@ -35,12 +35,8 @@ export const apcRpdu: SnmpProfile = {
       if ((bankOf.get(row) ?? 0) !== 0) continue;
       phases.push({ index: phaseOf.get(row) ?? Number(row), current_a: scaled(v, 0.1)! });
     }
-    const outlets = new Map<string, OutletSnapshot>();
-    const outlet = (row: string) => {
-      let o = outlets.get(row);
-      if (!o) outlets.set(row, (o = { index: Number(row) }));
-      return o;
-    };
+    const outletRows = new RowTable<OutletSnapshot>((row) => ({ index: Number(row) }));
+    const outlet = (row: string) => outletRows.row(row);
     for (const [row, v] of data.column(OID.outletName)) if (String(v) !== '') outlet(row).name = String(v);
     for (const [row, v] of data.numberColumn(OID.outletState)) if (v === 1 || v === 2) outlet(row).state = v === 1 ? 'on' : 'off';
     for (const [row, v] of data.numberColumn(OID.outletCurrent)) outlet(row).current_a = scaled(v, 0.1);
@@ -53,7 +49,7 @@ export const apcRpdu: SnmpProfile = {
       power_w: power,
       power_source: power === undefined ? undefined : 'pdu',
       phases: phases.length ? byIndex(phases) : undefined,
-      outlets: outlets.size ? byIndex(outlets.values()) : undefined,
+      outlets: outletRows.list(),
     });
   },
 };

@@ -1,6 +1,6 @@
 import type { OutletSnapshot, PhaseSnapshot } from '../../../agent/snapshot.js';
 import { JOULES_PER_WH, type SnmpProfile } from '../types.js';
-import { byIndex, defined, firstText, scaled, sumOf } from './util.js';
+import { defined, firstText, RowTable, scaled, sumOf } from './util.js';
 
 /**
  * APC / Schneider Rack PDU, second generation (PowerNet-MIB rPDU2 branch, AP8xxx and current AP7xxx
@@ -39,23 +39,15 @@ export const apcRpdu2: SnmpProfile = {
   sysObjectIds: ['1.3.6.1.4.1.318', '1.3.6.1.4.1.318.1.3.4.5'],
   walks: Object.values(OID),
   read(data) {
-    const phases = new Map<string, PhaseSnapshot>();
     const numbers = data.numberColumn(OID.phaseNumber);
-    const phase = (row: string) => {
-      let p = phases.get(row);
-      if (!p) phases.set(row, (p = { index: numbers.get(row) ?? Number(row) }));
-      return p;
-    };
+    const phaseRows = new RowTable<PhaseSnapshot>((row) => ({ index: numbers.get(row) ?? Number(row) }));
+    const phase = (row: string) => phaseRows.row(row);
     for (const [row, v] of data.numberColumn(OID.phaseCurrent)) phase(row).current_a = scaled(v, 0.1);
     for (const [row, v] of data.numberColumn(OID.phaseVoltage)) phase(row).voltage_v = v;
     for (const [row, v] of data.numberColumn(OID.phasePower)) phase(row).power_w = scaled(v, 10);
 
-    const outlets = new Map<string, OutletSnapshot>();
-    const outlet = (row: string) => {
-      let o = outlets.get(row);
-      if (!o) outlets.set(row, (o = { index: Number(row) }));
-      return o;
-    };
+    const outletRows = new RowTable<OutletSnapshot>((row) => ({ index: Number(row) }));
+    const outlet = (row: string) => outletRows.row(row);
     for (const [row, v] of data.column(OID.outletName)) if (String(v) !== '') outlet(row).name = String(v);
     for (const [row, v] of data.numberColumn(OID.outletState)) if (v === 1 || v === 2) outlet(row).state = v === 2 ? 'on' : 'off';
     for (const [row, v] of data.numberColumn(OID.outletCurrent)) outlet(row).current_a = scaled(v, 0.1);
@@ -72,8 +64,8 @@ export const apcRpdu2: SnmpProfile = {
       power_w: power,
       power_source: power === undefined ? undefined : 'pdu',
       energy_j: energy,
-      phases: phases.size ? byIndex(phases.values()) : undefined,
-      outlets: outlets.size ? byIndex(outlets.values()) : undefined,
+      phases: phaseRows.list(),
+      outlets: outletRows.list(),
     });
   },
 };

@@ -1,6 +1,6 @@
 import type { OutletSnapshot } from '../../../agent/snapshot.js';
 import { JOULES_PER_WH, type SnmpData, type SnmpProfile } from '../types.js';
-import { byIndex, defined, lastIndex, nonEmpty, scaled, sumOf } from './util.js';
+import { defined, lastIndex, nonEmpty, RowTable, scaled, sumOf } from './util.js';
 
 /**
  * Raritan PX2 / PX3 (PDU2-MIB, enterprise 13742.6). Every reading is a sensor row indexed
@@ -30,12 +30,8 @@ export const raritanPdu2: SnmpProfile = {
   sysObjectIds: ['1.3.6.1.4.1.13742.6'],
   walks: Object.values(OID),
   read(data) {
-    const outlets = new Map<string, OutletSnapshot>();
-    const outlet = (row: string) => {
-      let o = outlets.get(row);
-      if (!o) outlets.set(row, (o = { index: lastIndex(row) }));
-      return o;
-    };
+    const outletRows = new RowTable<OutletSnapshot>((row) => ({ index: lastIndex(row) }));
+    const outlet = (row: string) => outletRows.row(row);
     for (const [row, v] of data.column(OID.outletName)) if (String(v) !== '') outlet(row).name = String(v);
     for (const { row, type, value } of sensorRows(data, OID.outletValue, OID.outletDecimalDigits)) {
       if (type === SENSOR.rmsCurrent) outlet(row).current_a = value;
@@ -66,7 +62,7 @@ export const raritanPdu2: SnmpProfile = {
       power_w: power,
       power_source: power === undefined ? undefined : 'pdu',
       energy_j: sumOf(inletEnergy),
-      outlets: outlets.size ? byIndex(outlets.values()) : undefined,
+      outlets: outletRows.list(),
       temperatures_c: nonEmpty(temperatures),
       humidity_ratio: nonEmpty(humidity),
     });

@@ -1,6 +1,6 @@
 import type { OutletSnapshot, PhaseSnapshot } from '../../../agent/snapshot.js';
 import type { SnmpProfile } from '../types.js';
-import { byIndex, defined, lastIndex, nonEmpty, scaled, sumOf } from './util.js';
+import { defined, labelled, lastIndex, nonEmpty, RowTable, scaled, sumOf } from './util.js';
 
 /** Raritan Dominion PX, first generation (PDU-MIB, enterprise 13742.4): milliamps, millivolts, watts. */
 const PX = '1.3.6.1.4.1.13742.4';
@@ -36,30 +36,17 @@ export const raritanPx: SnmpProfile = {
   sysObjectIds: ['1.3.6.1.4.1.13742.4'],
   walks: Object.values(OID),
   read(data, system) {
-    const outlets = new Map<string, OutletSnapshot>();
-    const outlet = (row: string) => {
-      let o = outlets.get(row);
-      if (!o) outlets.set(row, (o = { index: Number(row) }));
-      return o;
-    };
+    const outletRows = new RowTable<OutletSnapshot>((row) => ({ index: Number(row) }));
+    const outlet = (row: string) => outletRows.row(row);
     for (const [row, v] of data.column(OID.outletLabel)) if (String(v) !== '') outlet(row).name = String(v);
     for (const [row, v] of data.numberColumn(OID.outletState)) if (v === 0 || v === 1) outlet(row).state = v === 1 ? 'on' : 'off';
     for (const [row, v] of data.numberColumn(OID.outletCurrent)) outlet(row).current_a = scaled(v, 0.001);
     for (const [row, v] of data.numberColumn(OID.outletVoltage)) outlet(row).voltage_v = scaled(v, 0.001);
     for (const [row, v] of data.numberColumn(OID.outletActivePower)) outlet(row).power_w = v;
 
-    const phases = new Map<string, PhaseSnapshot>();
     const labels = data.column(OID.poleLabel);
-    const phase = (row: string) => {
-      let p = phases.get(row);
-      if (!p) {
-        p = { index: lastIndex(row) };
-        const label = labels.get(row);
-        if (label !== undefined && String(label) !== '') p.name = String(label);
-        phases.set(row, p);
-      }
-      return p;
-    };
+    const phaseRows = new RowTable<PhaseSnapshot>((row) => labelled<PhaseSnapshot>({ index: lastIndex(row) }, labels.get(row)));
+    const phase = (row: string) => phaseRows.row(row);
     for (const [row, v] of data.numberColumn(OID.poleCurrent)) phase(row).current_a = scaled(v, 0.001);
     for (const [row, v] of data.numberColumn(OID.poleVoltage)) phase(row).voltage_v = scaled(v, 0.001);
 
@@ -82,8 +69,8 @@ export const raritanPx: SnmpProfile = {
       firmware: /Firmware Version (\S+)/.exec(system.descr ?? '')?.[1],
       power_w: power,
       power_source: power === undefined ? undefined : 'pdu',
-      outlets: outlets.size ? byIndex(outlets.values()) : undefined,
-      phases: phases.size ? byIndex(phases.values()) : undefined,
+      outlets: outletRows.list(),
+      phases: phaseRows.list(),
       temperatures_c: nonEmpty(temperatures),
       humidity_ratio: nonEmpty(humidity),
     });

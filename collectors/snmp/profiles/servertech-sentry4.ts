@@ -1,6 +1,6 @@
 import type { OutletSnapshot, PhaseSnapshot } from '../../../agent/snapshot.js';
 import { JOULES_PER_WH, type SnmpProfile } from '../types.js';
-import { byIndex, defined, lastIndex, nonEmpty, scaled, sumOf } from './util.js';
+import { defined, labelled, lastIndex, nonEmpty, RowTable, scaled, sumOf } from './util.js';
 
 /**
  * ServerTech Sentry 4th generation (Sentry4-MIB, enterprise 1718.4). Rows are indexed
@@ -32,30 +32,17 @@ export const servertechSentry4: SnmpProfile = {
   sysObjectIds: ['1.3.6.1.4.1.1718.4'],
   walks: Object.values(OID),
   read(data, system) {
-    const phases = new Map<string, PhaseSnapshot>();
     const phaseLabels = data.column(OID.phaseLabel);
     let phaseNumber = 0;
-    const phase = (row: string) => {
-      let p = phases.get(row);
-      if (!p) {
-        // Phases of every cord in walk order: 1, 2, 3 on a single three-phase cord.
-        p = { index: ++phaseNumber };
-        const label = phaseLabels.get(row);
-        if (label !== undefined && String(label) !== '') p.name = String(label);
-        phases.set(row, p);
-      }
-      return p;
-    };
+    // Phases of every cord in walk order: 1, 2, 3 on a single three-phase cord.
+    const phaseRows = new RowTable<PhaseSnapshot>((row) => labelled<PhaseSnapshot>({ index: ++phaseNumber }, phaseLabels.get(row)));
+    const phase = (row: string) => phaseRows.row(row);
     for (const [row, v] of data.numberColumn(OID.phaseVoltage)) if (v >= 0) phase(row).voltage_v = scaled(v, 0.1);
     for (const [row, v] of data.numberColumn(OID.phaseCurrent)) if (v >= 0) phase(row).current_a = scaled(v, 0.01);
     for (const [row, v] of data.numberColumn(OID.phaseActivePower)) if (v >= 0) phase(row).power_w = v;
 
-    const outlets = new Map<string, OutletSnapshot>();
-    const outlet = (row: string) => {
-      let o = outlets.get(row);
-      if (!o) outlets.set(row, (o = { index: lastIndex(row) }));
-      return o;
-    };
+    const outletRows = new RowTable<OutletSnapshot>((row) => ({ index: lastIndex(row) }));
+    const outlet = (row: string) => outletRows.row(row);
     for (const [row, v] of data.column(OID.outletName)) if (String(v) !== '') outlet(row).name = String(v);
     for (const [row, v] of data.numberColumn(OID.outletState)) if (v === 0 || v === 1) outlet(row).state = v === 1 ? 'on' : 'off';
     for (const [row, v] of data.numberColumn(OID.outletCurrent)) if (v >= 0) outlet(row).current_a = scaled(v, 0.01);
@@ -76,8 +63,8 @@ export const servertechSentry4: SnmpProfile = {
       power_w: power,
       power_source: power === undefined ? undefined : 'pdu',
       energy_j: energy,
-      phases: phases.size ? byIndex(phases.values()) : undefined,
-      outlets: outlets.size ? byIndex(outlets.values()) : undefined,
+      phases: phaseRows.list(),
+      outlets: outletRows.list(),
       temperatures_c: nonEmpty(temperatures),
       humidity_ratio: nonEmpty(humidity),
     });

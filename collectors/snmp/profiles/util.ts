@@ -31,6 +31,31 @@ export function byIndex<T extends OutletSnapshot | PhaseSnapshot>(items: Iterabl
   return [...items].sort((a, b) => a.index - b.index);
 }
 
+/** Names a row after a label column's text, when it has one. */
+export function labelled<T extends { name?: string }>(row: T, label: unknown): T {
+  if (label !== undefined && String(label) !== '') row.name = String(label);
+  return row;
+}
+
+/**
+ * Rows of one SNMP table (outlets, phases) gathered column by column: `row(id)` makes the row on first
+ * sight, `list()` gives them by index, or undefined when the table had no rows.
+ */
+export class RowTable<T extends OutletSnapshot | PhaseSnapshot> {
+  readonly #rows = new Map<string, T>();
+  constructor(private readonly make: (row: string) => T) {}
+
+  row(id: string): T {
+    let r = this.#rows.get(id);
+    if (!r) this.#rows.set(id, (r = this.make(id)));
+    return r;
+  }
+
+  list(): T[] | undefined {
+    return this.#rows.size ? byIndex(this.#rows.values()) : undefined;
+  }
+}
+
 /** Records non-empty: undefined when nothing was read, so the snapshot key stays absent. */
 export function nonEmpty<V>(record: Record<string, V>): Record<string, V> | undefined {
   return Object.keys(record).length > 0 ? record : undefined;
