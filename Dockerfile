@@ -25,6 +25,8 @@ COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY config config
 COPY deploy deploy
+# The demo's GPU nodes run this fake nvidia-smi (a script, so tsc does not emit it into dist/).
+COPY simulator/nvidia-smi/fake-nvidia-smi.mjs simulator/nvidia-smi/fake-nvidia-smi.mjs
 RUN ln -s /opt/potencia/dist/agent/bin.js /usr/local/bin/potencia && chmod +x dist/agent/bin.js
 # The image's own unprivileged user; the agent needs no capabilities (port 9785, outbound TCP/UDP).
 USER node
