@@ -3,7 +3,7 @@ import type { Collector, Target } from '../target.js';
 import { cgminerIdentity } from './dialects/fields.js';
 import { normalizeReply } from './dialects/index.js';
 import { CgminerError } from './errors.js';
-import { pollCgminer } from './poll.js';
+import { pollCgminer, type EndpointMemory } from './poll.js';
 
 export interface CgminerCollectorOptions {
   maxResponseBytes?: number;
@@ -11,6 +11,7 @@ export interface CgminerCollectorOptions {
 
 /** One miner behind one CGMiner API endpoint; `collect` always resolves, a fault as an up=false snapshot. */
 export function createCgminerCollector(target: Target, options: CgminerCollectorOptions = {}): Collector {
+  const memory: EndpointMemory = {};
   return {
     target,
     async collect(signal: AbortSignal): Promise<DeviceSnapshot[]> {
@@ -21,6 +22,7 @@ export function createCgminerCollector(target: Target, options: CgminerCollector
           timeoutMs: target.timeoutMs,
           signal,
           maxResponseBytes: options.maxResponseBytes,
+          memory,
         });
         return [normalizeReply(reply, { target, observedAt: new Date() })];
       } catch (err) {

@@ -1,5 +1,6 @@
 import { cgminerRequest } from './client.js';
-import { dialectFor } from './dialects/index.js';
+import { DIALECTS, dialectFor } from './dialects/index.js';
+import type { CgminerDialect } from './dialects/types.js';
 import { CgminerError } from './errors.js';
 import { parseCgminerJson } from './repair.js';
 import { toCgminerReply, type CgminerReply } from './reply.js';
@@ -13,6 +14,20 @@ export interface PollOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   maxResponseBytes?: number;
+  /**
+   * What earlier polls of this endpoint learned; read and updated by each poll. Each round trip is a
+   * TCP connect and close, the dearest part of a poll: with it, a firmware whose extras are known is
+   * asked for them in the same join, and one known to refuse joins is not offered one.
+   */
+  memory?: EndpointMemory;
+}
+
+/** Kept by a collector between polls of one endpoint; forgotten on any failed poll (a reboot may mean a reflash). */
+export interface EndpointMemory {
+  /** The dialect the last poll identified. */
+  dialect?: string;
+  /** False once the endpoint refused or garbled `summary+stats+pools`. */
+  joins?: boolean;
 }
 
 /**
@@ -35,10 +50,10 @@ export async function pollCgminer(opts: PollOptions): Promise<CgminerReply> {
     }
   };
 
-  const askJoined = async (commands: readonly string[]): Promise<CgminerReply | undefined> => {
+  const askJoined = async (commands: readonly string[], required: readonly string[] = commands): Promise<CgminerReply | undefined> => {
     try {
       const joined = await ask(commands.join('+'));
-      return commands.every((c) => joined[c] !== undefined) ? joined : undefined;
+      return required.every((c) => joined[c] !== undefined) ? joined : undefined;
     } catch (err) {
       // A firmware that garbles the join may still answer single commands; anything else is final.
       if (!(err instanceof CgminerError && err.reason === 'malformed')) throw err;
@@ -49,9 +64,36 @@ export async function pollCgminer(opts: PollOptions): Promise<CgminerReply> {
     for (const command of commands) if (into[command] === undefined) Object.assign(into, await ask(command));
   };
 
+  const memory = opts.memory;
+  try {
+    const { reply, dialect } = await askAll(memory, askJoined, askEach);
+    if (memory) memory.dialect = dialect.name;
+    return reply;
+  } catch (err) {
+    if (memory) {
+      memory.dialect = undefined;
+      memory.joins = undefined;
+    }
+    throw err;
+  }
+}
+
+type AskJoined = (commands: readonly string[], required?: readonly string[]) => Promise<CgminerReply | undefined>;
+type AskEach = (commands: readonly string[], into: CgminerReply) => Promise<void>;
+
+async function askAll(memory: EndpointMemory | undefined, askJoined: AskJoined, askEach: AskEach): Promise<{ reply: CgminerReply; dialect: CgminerDialect }> {
+  // A firmware known from the last poll gets its extras in the base join: one round trip, not two.
+  const known = memory?.joins === true ? knownDialect(memory.dialect) : undefined;
+  const upfront = known && !known.needs ? (known.extraCommands ?? []) : [];
+  let joins: CgminerReply | undefined;
+  if (memory?.joins !== false) {
+    joins = upfront.length ? await askJoined([...BASE_COMMANDS, ...upfront], BASE_COMMANDS) : undefined;
+    // A join that grew too long for the firmware: the plain one decides, as on a first poll.
+    joins ??= await askJoined(BASE_COMMANDS);
+    if (memory) memory.joins = joins !== undefined;
+  }
   // btminer (Whatsminer) rejects any joined command with STATUS E: then every command goes on its own,
   // leaving out what the firmware, once identified by its first reply, is known to refuse.
-  const joins = await askJoined(BASE_COMMANDS);
   const reply: CgminerReply = joins ?? {};
   if (!joins) {
     for (const command of BASE_COMMANDS) {
@@ -62,8 +104,13 @@ export async function pollCgminer(opts: PollOptions): Promise<CgminerReply> {
 
   const dialect = dialectFor(reply);
   const extra = (dialect.extraCommands ?? []).filter((c) => reply[c] === undefined && (dialect.needs?.(c, reply) ?? true));
-  if (extra.length === 0) return reply;
-  if (joins && extra.length > 1) Object.assign(reply, await askJoined(extra));
-  await askEach(extra, reply);
-  return reply;
+  if (extra.length > 0) {
+    if (joins && extra.length > 1) Object.assign(reply, await askJoined(extra));
+    await askEach(extra, reply);
+  }
+  return { reply, dialect };
+}
+
+function knownDialect(name: string | undefined): CgminerDialect | undefined {
+  return name === undefined ? undefined : DIALECTS.find((d) => d.name === name);
 }
