@@ -38,6 +38,14 @@ export function parseCgminerJson(raw: string): ParsedReply {
   if (/^(STATUS|CMD)=/.test(text)) {
     throw new CgminerError('malformed', `reply is in cgminer's text format, not JSON: "${excerpt(text, 0)}"`);
   }
+  const quick = insertCommasBetweenObjects(text);
+  if (quick !== undefined) {
+    try {
+      return { value: JSON.parse(quick), repairs: ['missing comma between objects'] };
+    } catch {
+      // another fault beside `}{`: the full repair below starts again from the original text
+    }
+  }
   const { text: repaired, repairs } = repairJson(text);
   try {
     return { value: JSON.parse(repaired), repairs };
@@ -76,6 +84,31 @@ function excerpt(text: string, position: number): string {
   const from = Math.max(0, position - EXCERPT_RADIUS);
   const to = Math.min(text.length, position + EXCERPT_RADIUS);
   return (from > 0 ? '…' : '') + JSON.stringify(text.slice(from, to)).slice(1, -1) + (to < text.length ? '…' : '');
+}
+
+/**
+ * The common fault alone, cheaply: `}{` (bmminer's `stats`) gets its comma where it stands outside a
+ * string. Without a backslash in the text every `"` toggles in/out of a string, so counting quotes
+ * from `indexOf` hop to hop tells exactly which `}{` are structure. Undefined when there is a
+ * backslash (escapes make the count unreliable) or no `}{` outside strings: the full scan decides.
+ */
+function insertCommasBetweenObjects(text: string): string | undefined {
+  if (text.indexOf('\\') !== -1) return undefined;
+  let out = '';
+  let copiedTo = 0;
+  let quotes = 0;
+  let counted = 0;
+  for (let at = text.indexOf('}{'); at !== -1; at = text.indexOf('}{', at + 2)) {
+    for (let q = text.indexOf('"', counted); q !== -1 && q < at; q = text.indexOf('"', q + 1)) {
+      quotes++;
+      counted = q + 1;
+    }
+    if (counted < at) counted = at;
+    if (quotes % 2 === 1) continue;
+    out += text.slice(copiedTo, at + 1) + ',';
+    copiedTo = at + 1;
+  }
+  return copiedTo === 0 ? undefined : out + text.slice(copiedTo);
 }
 
 const VALID_ESCAPES = new Set(['"', '\\', '/', 'b', 'f', 'n', 'r', 't', 'u']);
