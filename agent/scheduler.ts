@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import type { Collector, Target } from '../collectors/target.js';
 import type { DeviceSnapshot, ErrorReason } from './snapshot.js';
 import type { Logger } from './log.js';
@@ -51,13 +50,16 @@ export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private running = false;
-  private readonly stopController = new AbortController();
+  /**
+   * One per poll in flight, aborted by stop(). Held here rather than each poll listening on a shared
+   * stop signal: AbortSignal listeners are removed by a linear search, which at hundreds of polls in
+   * flight cost more than the rest of the scheduler's per-poll work.
+   */
+  private readonly pollControllers = new Set<AbortController>();
   private readonly random: () => number;
 
   constructor(private readonly opts: SchedulerOptions) {
     this.random = opts.random ?? Math.random;
-    // Every poll in flight listens for the stop; thousands at once are expected, not a leak.
-    setMaxListeners(0, this.stopController.signal);
   }
 
   get targetCount(): number {
@@ -104,7 +106,8 @@ export class Scheduler {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.stopController.abort(new Error('agent stopping'));
+    const stopping = new Error('agent stopping');
+    for (const controller of this.pollControllers) controller.abort(stopping);
     if (graceMs <= 0 || this.inFlight.size === 0) return;
     let graceTimer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.inFlight]), new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)))]);
@@ -177,8 +180,7 @@ export class Scheduler {
     // The collector enforces the target's timeout itself; this deadline only catches a collector that
     // ignores it, so one stuck device can never hold a concurrency slot forever.
     const deadline = new AbortController();
-    const onStop = () => deadline.abort(this.stopController.signal.reason);
-    this.stopController.signal.addEventListener('abort', onStop, { once: true });
+    this.pollControllers.add(deadline);
     const hardStop = setTimeout(() => deadline.abort(new Error('poll exceeded twice its timeout')), entry.target.timeoutMs * 2 + 1000);
     try {
       return await entry.collector.collect(deadline.signal);
@@ -187,7 +189,7 @@ export class Scheduler {
       return [];
     } finally {
       clearTimeout(hardStop);
-      this.stopController.signal.removeEventListener('abort', onStop);
+      this.pollControllers.delete(deadline);
     }
   }
 

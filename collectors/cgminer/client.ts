@@ -57,7 +57,6 @@ export function cgminerRequest(opts: CgminerRequestOptions): Promise<string> {
     let settled = false;
 
     const socket = connect({ host, port });
-    socket.setNoDelay(true);
     // Written straight away: net queues it until the connection opens. cgminer serves one client at a
     // time, so a client that connects and then waits stalls every other poller of that miner.
     socket.write(request);
