@@ -1,7 +1,7 @@
 /**
  * A poll sweep at farm scale: 10,000 simulated ASICs on loopback, polled by the agent's real pipeline
- * (scheduler → CGMiner collector → enrich → store), with the farm in a child process so its CPU is
- * not counted. Baseline, measured in the same run: bare sockets doing the same request/reply with no
+ * (scheduler with the agent's poll metrics → CGMiner collector → the agent's record: power attribution,
+ * enrich, store), with the farm in a child process so its CPU is not counted. Baseline, measured in the same run: bare sockets doing the same request/reply with no
  * parsing, which is the floor any poller pays.
  *
  * Targets: ≤ 10 s wall, ≤ 300 µs CPU per poll, RSS ≤ 300 MB.
@@ -11,12 +11,14 @@ import { connect } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Scheduler } from '../agent/scheduler.js';
-import { enrichSnapshot } from '../agent/enrich.js';
-import { DeviceStore } from '../agent/state.js';
+import { Agent } from '../agent/daemon.js';
 import { mapLimited } from '../agent/limit.js';
+import { silentLogger } from '../agent/log.js';
+import { Scheduler } from '../agent/scheduler.js';
+import type { DeviceSnapshot } from '../agent/snapshot.js';
+import { parseConfig } from '../config/load.js';
 import { createCollector } from '../collectors/registry.js';
-import { intToIpv4, ipv4ToInt, type Target } from '../collectors/target.js';
+import { intToIpv4, ipv4ToInt, type Collector, type Target } from '../collectors/target.js';
 
 const DEVICES = Number(process.env.BENCH_POLL_DEVICES ?? 10_000);
 const CONCURRENCY = 256;
@@ -24,6 +26,7 @@ const FIRST_HOST = '127.20.0.1';
 const TARGET_WALL_S = 10;
 const TARGET_CPU_US = 300;
 const TARGET_RSS_MB = 300;
+const STEADY_SWEEPS = 3;
 
 interface FarmProcess {
   stop(): Promise<void>;
@@ -75,6 +78,11 @@ interface Sweep {
   up?: number;
 }
 
+/** The sweep with the median CPU per poll. */
+function median(sweeps: Sweep[]): Sweep {
+  return [...sweeps].sort((a, b) => a.cpuUsPerPoll - b.cpuUsPerPoll)[sweeps.length >> 1]!;
+}
+
 async function measure(run: () => Promise<number | undefined>): Promise<Sweep> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -95,7 +103,14 @@ export async function benchPoll(): Promise<void> {
         await mapLimited(list, CONCURRENCY, (t) => bareRoundTrip(t.host));
         return undefined;
       });
-    const store = new DeviceStore();
+    const config = parseConfig(`polling: { concurrency: ${CONCURRENCY} }`, 'bench', { env: {}, baseDir: '.' });
+    const agent = new Agent({ config, logger: silentLogger, parts: [] });
+    // The agent's own result path (private: the daemon reaches it only through its scheduler).
+    const record = (target: Target, snapshots: DeviceSnapshot[]) => (agent as unknown as { record(t: Target, s: DeviceSnapshot[]): void }).record(target, snapshots);
+    // A daemon's scheduler keeps each target's collector from poll to poll, and with it what the
+    // collector learned about the endpoint; a sweep here is one round of that long-lived scheduler.
+    const collectors = new Map<string, Collector>();
+    const collectorFor = (t: Target) => collectors.get(t.url) ?? collectors.set(t.url, createCollector(t, { maxResponseBytes: config.polling.max_response_bytes })).get(t.url)!;
     const sweep = () =>
       measure(
         () =>
@@ -103,13 +118,14 @@ export async function benchPoll(): Promise<void> {
             let recorded = 0;
             const scheduler = new Scheduler({
               concurrency: CONCURRENCY,
-              jitterRatio: 0.1,
-              backoffMaxMs: 600_000,
-              createCollector: (t) => createCollector(t, { maxResponseBytes: 4 * 1024 * 1024 }),
-              onResult: (_t, snapshots) => {
-                for (const s of snapshots) store.upsert(enrichSnapshot(s));
+              jitterRatio: config.polling.jitter_ratio,
+              backoffMaxMs: config.polling.backoff_max,
+              createCollector: collectorFor,
+              observer: agent.metrics,
+              onResult: (target, snapshots) => {
+                record(target, snapshots);
                 if (++recorded === DEVICES) {
-                  void scheduler.stop(0).then(() => done([...store.values()].filter((s) => s.up).length));
+                  void scheduler.stop(0).then(() => done([...agent.store.values()].filter((s) => s.up).length));
                 }
               },
             });
@@ -118,23 +134,28 @@ export async function benchPoll(): Promise<void> {
           }),
       );
     // The first sweep pays for JIT warm-up and filling the store; a daemon lives in the steady state
-    // of the second and later sweeps, so that is the figure held against the targets.
+    // of the second and later sweeps, so that is the figure held against the targets. On a shared
+    // machine one sweep can land on a noisy second: the median of several is the one reported.
     await bare();
-    const baseline = await bare();
+    const floors: Sweep[] = [];
+    for (let i = 0; i < STEADY_SWEEPS; i++) floors.push(await bare());
     const cold = await sweep();
-    const agent = await sweep();
+    const steadies: Sweep[] = [];
+    for (let i = 0; i < STEADY_SWEEPS; i++) steadies.push(await sweep());
+    const baseline = median(floors);
+    const steady = median(steadies);
     clearInterval(sampler);
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     const rssMb = peakRss / 1024 / 1024;
     const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
     console.log(`\nPoll sweep: ${DEVICES} simulated ASICs on loopback, concurrency ${CONCURRENCY}, farm in a child process`);
-    console.log(`  bare sockets (floor)   wall ${baseline.wallS.toFixed(2)} s   CPU ${baseline.cpuUsPerPoll.toFixed(0)} µs/poll`);
+    console.log(`  bare sockets (floor)   wall ${baseline.wallS.toFixed(2)} s   CPU ${baseline.cpuUsPerPoll.toFixed(0)} µs/poll   (median of ${STEADY_SWEEPS}: ${floors.map((s) => s.cpuUsPerPoll.toFixed(0)).join(', ')} µs)`);
     console.log(`  potencia, first sweep  wall ${cold.wallS.toFixed(2)} s   CPU ${cold.cpuUsPerPoll.toFixed(0)} µs/poll   (JIT warm-up, store filling)`);
-    console.log(`  potencia, steady sweep wall ${agent.wallS.toFixed(2)} s   CPU ${agent.cpuUsPerPoll.toFixed(0)} µs/poll   ${agent.up} up`);
-    console.log(`  ratio to floor         wall ${(agent.wallS / baseline.wallS).toFixed(2)}×   CPU ${(agent.cpuUsPerPoll / baseline.cpuUsPerPoll).toFixed(2)}×`);
+    console.log(`  potencia, steady sweep wall ${steady.wallS.toFixed(2)} s   CPU ${steady.cpuUsPerPoll.toFixed(0)} µs/poll   ${steady.up} up   (median of ${STEADY_SWEEPS}: ${steadies.map((s) => s.cpuUsPerPoll.toFixed(0)).join(', ')} µs)`);
+    console.log(`  ratio to floor         wall ${(steady.wallS / baseline.wallS).toFixed(2)}×   CPU ${(steady.cpuUsPerPoll / baseline.cpuUsPerPoll).toFixed(2)}×`);
     console.log(`  peak RSS               ${rssMb.toFixed(0)} MB`);
     console.log(
-      `  targets: wall ≤ ${TARGET_WALL_S} s ${verdict(agent.wallS <= TARGET_WALL_S)} · CPU ≤ ${TARGET_CPU_US} µs/poll ${verdict(agent.cpuUsPerPoll <= TARGET_CPU_US)} · RSS ≤ ${TARGET_RSS_MB} MB ${verdict(rssMb <= TARGET_RSS_MB)}`,
+      `  targets: wall ≤ ${TARGET_WALL_S} s ${verdict(steady.wallS <= TARGET_WALL_S)} · CPU ≤ ${TARGET_CPU_US} µs/poll ${verdict(steady.cpuUsPerPoll <= TARGET_CPU_US)} · RSS ≤ ${TARGET_RSS_MB} MB ${verdict(rssMb <= TARGET_RSS_MB)}`,
     );
   } finally {
     clearInterval(sampler);

@@ -15,6 +15,21 @@ import type { CgminerDialect, NormalizeContext } from './types.js';
 
 /** Highest chain slot bmminer reports (S17/T17 print 16, S19 prints 4, S9 uses 6-8 of 16). */
 const MAX_CHAINS = 16;
+/**
+ * Each slot's key names, built once: a template-literal key is a fresh string to hash on every lookup,
+ * and a poll looks up about a hundred of them.
+ */
+const SLOT_KEYS = Array.from({ length: MAX_CHAINS + 1 }, (_, slot) => ({
+  fan: `fan${slot}`,
+  chips: `chain_acn${slot}`,
+  rate: `chain_rate${slot}`,
+  ideal: `chain_rateideal${slot}`,
+  chipTemps: `temp_chip${slot}`,
+  pcbTemps: `temp_pcb${slot}`,
+  chipTemp: `temp2_${slot}`,
+  pcbTemp: `temp${slot}`,
+  hw: `chain_hw${slot}`,
+}));
 /** A board under this share of its own nominal rate is degraded: normal spread is a few percent. */
 const DEGRADED_HASHRATE_RATIO = 0.8;
 /** Firmware that reuse the Antminer `Type` but are read by their own dialect (once written). */
@@ -97,9 +112,9 @@ export function cleanType(type: string | undefined): string | undefined {
 function fansOf(stats: Row): number[] {
   const slots: number[] = [];
   for (let i = 1; i <= MAX_CHAINS; i++) {
-    const v = count(stats[`fan${i}`]);
+    const v = count(stats[SLOT_KEYS[i]!.fan]);
     if (v === undefined) {
-      if (!(`fan${i}` in stats)) break;
+      if (!(SLOT_KEYS[i]!.fan in stats)) break;
       continue;
     }
     slots.push(v);
@@ -119,19 +134,20 @@ interface Chain {
 }
 
 function readChain(stats: Row, slot: number, unit: number): Chain {
-  const chipTemps = dashValues(stats[`temp_chip${slot}`]);
-  const pcbTemps = dashValues(stats[`temp_pcb${slot}`]);
-  const rate = num(stats[`chain_rate${slot}`]);
-  const ideal = num(stats[`chain_rateideal${slot}`]);
+  const keys = SLOT_KEYS[slot]!;
+  const chipTemps = dashValues(stats[keys.chipTemps]);
+  const pcbTemps = dashValues(stats[keys.pcbTemps]);
+  const rate = num(stats[keys.rate]);
+  const ideal = num(stats[keys.ideal]);
   return {
     slot,
-    chips: count(stats[`chain_acn${slot}`]),
+    chips: count(stats[keys.chips]),
     hashrate: rate !== undefined && rate >= 0 ? toHs(rate, unit) : undefined,
     nominal: ideal !== undefined && ideal > 0 ? toHs(ideal, unit) : undefined,
     // Older bmminer (S9) has no dash strings: temp2_N is the chip, tempN the PCB; 0 is an empty slot.
-    chipTemp: chipTemps.length ? sensorMax(chipTemps) : sensorMax([num(stats[`temp2_${slot}`])]),
-    pcbTemp: pcbTemps.length ? sensorMax(pcbTemps) : sensorMax([num(stats[`temp${slot}`])]),
-    hw: count(stats[`chain_hw${slot}`]),
+    chipTemp: chipTemps.length ? sensorMax(chipTemps) : sensorMax([num(stats[keys.chipTemp])]),
+    pcbTemp: pcbTemps.length ? sensorMax(pcbTemps) : sensorMax([num(stats[keys.pcbTemp])]),
+    hw: count(stats[keys.hw]),
   };
 }
 
@@ -149,7 +165,7 @@ function isPopulated(c: Chain): boolean {
 function boardsOf(stats: Row, unit: number, spec: ModelSpec | undefined, minerHashrate: number | undefined): { boards: BoardSnapshot[]; problems: string[] } {
   const chains: Chain[] = [];
   for (let slot = 1; slot <= MAX_CHAINS; slot++) {
-    if (!(`chain_acn${slot}` in stats) && !(`chain_rate${slot}` in stats)) continue;
+    if (!(SLOT_KEYS[slot]!.chips in stats) && !(SLOT_KEYS[slot]!.rate in stats)) continue;
     chains.push(readChain(stats, slot, unit));
   }
   const present = chains.filter(isPopulated);

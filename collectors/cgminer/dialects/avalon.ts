@@ -29,7 +29,7 @@ export const avalonDialect: CgminerDialect = {
   identify(reply) {
     const version = rowsOf(reply.version, 'VERSION')[0];
     if (/avalon/i.test(str(version?.['PROD']) ?? '')) return true;
-    return rowsOf(reply.stats, 'STATS').some((r) => Object.keys(r).some((k) => MODULE_KEY.test(k)));
+    return rowsOf(reply.stats, 'STATS').some(hasModuleKey);
   },
   normalize(reply, ctx) {
     return normalizeAvalon(reply, ctx);
@@ -64,6 +64,12 @@ function numbers(v: string | undefined): number[] {
 
 function first(v: string | undefined): number | undefined {
   return numbers(v)[0];
+}
+
+/** Every dialect ahead of bmminer's asks this of its ~100-key STATS row: the prefix check spares the regex. */
+function hasModuleKey(row: Row): boolean {
+  for (const key in row) if (key.startsWith('MM ID') && MODULE_KEY.test(key)) return true;
+  return false;
 }
 
 function modulesOf(reply: CgminerReply): Map<string, string>[] {
