@@ -3,7 +3,7 @@ import { DIALECTS, dialectFor } from './dialects/index.js';
 import type { CgminerDialect } from './dialects/types.js';
 import { CgminerError } from './errors.js';
 import { parseCgminerJson } from './repair.js';
-import { toCgminerReply, type CgminerReply } from './reply.js';
+import { statusOf, toCgminerReply, type CgminerReply } from './reply.js';
 
 export const BASE_COMMANDS = ['summary', 'stats', 'pools'] as const;
 
@@ -28,7 +28,13 @@ export interface EndpointMemory {
   dialect?: string;
   /** False once the endpoint refused or garbled `summary+stats+pools`. */
   joins?: boolean;
+  /** The dialect's static commands as last answered, and how many polls ago. */
+  staticReplies?: CgminerReply;
+  staticAge?: number;
 }
+
+/** Static replies are asked afresh this often, so a swapped control board shows within a few polls' time. */
+export const STATIC_REFRESH_POLLS = 20;
 
 /**
  * Reads a miner: `summary+stats+pools` in one request (one connection, one turn of cgminer's
@@ -73,6 +79,7 @@ export async function pollCgminer(opts: PollOptions): Promise<CgminerReply> {
     if (memory) {
       memory.dialect = undefined;
       memory.joins = undefined;
+      memory.staticReplies = undefined;
     }
     throw err;
   }
@@ -103,12 +110,34 @@ async function askAll(memory: EndpointMemory | undefined, askJoined: AskJoined, 
   }
 
   const dialect = dialectFor(reply);
+  if (memory) reuseStaticReplies(memory, dialect, reply);
   const extra = (dialect.extraCommands ?? []).filter((c) => reply[c] === undefined && (dialect.needs?.(c, reply) ?? true));
   if (extra.length > 0) {
     if (joins && extra.length > 1) Object.assign(reply, await askJoined(extra));
     await askEach(extra, reply);
   }
+  if (memory) keepStaticReplies(memory, dialect, reply);
   return { reply, dialect };
+}
+
+function reuseStaticReplies(memory: EndpointMemory, dialect: CgminerDialect, reply: CgminerReply): void {
+  const age = (memory.staticAge ?? 0) + 1;
+  memory.staticAge = age;
+  if (!memory.staticReplies || memory.dialect !== dialect.name || age >= STATIC_REFRESH_POLLS) return;
+  for (const command of dialect.staticCommands ?? []) {
+    if (reply[command] === undefined && memory.staticReplies[command] !== undefined) reply[command] = memory.staticReplies[command];
+  }
+}
+
+function keepStaticReplies(memory: EndpointMemory, dialect: CgminerDialect, reply: CgminerReply): void {
+  if (!dialect.staticCommands?.length || (memory.staticReplies && memory.staticAge !== undefined && memory.staticAge < STATIC_REFRESH_POLLS && memory.dialect === dialect.name)) return;
+  const kept: CgminerReply = {};
+  for (const command of dialect.staticCommands) {
+    const response = reply[command];
+    if (response !== undefined && statusOf(response)?.ok !== false) kept[command] = response;
+  }
+  memory.staticReplies = kept;
+  memory.staticAge = 0;
 }
 
 function knownDialect(name: string | undefined): CgminerDialect | undefined {

@@ -32,6 +32,12 @@ export interface CgminerDialect {
    * snapshot's `error`, and a poll that asks commands one by one does not ask a base command listed here.
    */
   readonly optionalCommands?: readonly string[];
+  /**
+   * Extra commands whose replies describe the hardware rather than its state (btminer's `devdetails`:
+   * the model). A collector that remembers its endpoint reuses their last reply for a while instead of
+   * paying a round trip for them on every poll.
+   */
+  readonly staticCommands?: readonly string[];
   /** Turns the successful replies into a snapshot; must accept a reply holding any subset of commands. */
   normalize(reply: CgminerReply, ctx: NormalizeContext): DeviceSnapshot;
 }

@@ -30,6 +30,8 @@ export const whatsminerDialect: CgminerDialect = {
   name: 'whatsminer',
   extraCommands: EXTRA_COMMANDS,
   optionalCommands: ['stats', 'devs', ...EXTRA_COMMANDS],
+  // btminer answers every command on its own connection; the model needs none of them after the first.
+  staticCommands: ['devdetails'],
   needs(command, reply) {
     const summary = rowsOf(reply.summary, 'SUMMARY')[0];
     if (command === 'get_version') return unquote(summary?.['Firmware Version']) === undefined;
