@@ -114,13 +114,14 @@ describe('DeviceMetricsRenderer', () => {
     out.reset();
     renderer.writeTo(out);
     const text = out.toString();
-    expect(renderer.stats).toEqual({ devices: 2, changed: 1 });
+    // Rendered when the reading arrived, not by the scrape.
+    expect(renderer.stats).toMatchObject({ devices: 2, changed: 1, renderedAtScrape: 0 });
     expect(text).toContain('potencia_device_fan_speed_rpm{device="asic/10.0.1.15",rack="r12",room="",site="dal2",fan="0"} 6000\n');
     expect(text).not.toContain('fan="1"');
     expect(text).toContain('potencia_device_up{device="asic/10.0.1.15",rack="r12",room="",site="dal2"} 0\n');
 
     renderer.render();
-    expect(renderer.stats).toEqual({ devices: 2, changed: 0 });
+    expect(renderer.stats).toMatchObject({ devices: 2, changed: 0, renderedAtScrape: 0 });
   });
 
   it('re-prefixes every device when a label name first appears on one of them', () => {

@@ -29,6 +29,7 @@ function assessed(name: string, help: string, pick: (a: DeviceAssessment) => num
     name,
     type: 'gauge',
     help,
+    input: 'economics',
     lines(view: DeviceView) {
       const assessment = assessmentOf(view);
       const value = assessment === undefined ? undefined : pick(assessment);
@@ -42,6 +43,7 @@ function perActivity(name: string, help: string, pick: (a: DeviceAssessment) => 
     name,
     type: 'gauge',
     help,
+    input: 'economics',
     lines(view: DeviceView) {
       const assessment = assessmentOf(view);
       if (assessment === undefined) return '';
@@ -78,6 +80,7 @@ export const ECONOMICS_FAMILIES: readonly DeviceFamily[] = [
   {
     name: 'potencia_device_recommendation',
     type: 'gauge',
+    input: 'economics',
     help: 'Recommended action as a state set: one series per action (mine, lease, curtail, replace), 1 for the chosen one; absent when the device cannot be judged.',
     lines({ economics, labels }) {
       const chosen = economics?.assessment.recommendation;
@@ -90,6 +93,7 @@ export const ECONOMICS_FAMILIES: readonly DeviceFamily[] = [
   {
     name: 'potencia_device_planned_running',
     type: 'gauge',
+    input: 'economics',
     help: 'Site plan under the power cap: 1 when the device is planned to run (mining or leasing), 0 when it is planned curtailed; absent when it cannot be judged.',
     lines({ economics, labels }) {
       const activity = economics?.planned?.activity;

@@ -45,6 +45,11 @@ export class MetricsExposition {
     return { bytes: out.bytes, release };
   }
 
+  /** Stops the renderer's render-on-write subscription to the store (a server that closes, a reload that moves it). */
+  close(): void {
+    this.renderer.close();
+  }
+
   async renderText(): Promise<string> {
     const rendered = await this.render();
     try {

@@ -23,6 +23,12 @@ export interface DeviceFamily {
   readonly name: string;
   readonly type: 'gauge' | 'counter';
   readonly help: string;
+  /**
+   * What the lines are computed from. 'reading' (the default): the snapshot, re-rendered at every new
+   * reading. 'economics': only `labels` and `economics`, re-rendered when the device's assessment changes
+   * and never on a reading; such a family must not read the snapshot.
+   */
+  readonly input?: 'reading' | 'economics';
   /** This device's sample lines, each ending in a line feed; '' when the snapshot does not report the quantity. */
   lines(device: DeviceView): string;
 }

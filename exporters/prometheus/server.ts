@@ -144,6 +144,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     address: bound.address,
     port: bound.port,
     close() {
+      exposition.close();
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         // Keep-alive sockets (Prometheus holds one open) would otherwise keep close() waiting for their timeout.

@@ -24,6 +24,11 @@ export class TextBuffer {
     this.#length = 0;
   }
 
+  /** Makes room for `bytes` more, so a run of writes of known total size grows the buffer at most once. */
+  reserve(bytes: number): void {
+    if (this.#length + bytes > this.#bytes.length) this.#grow(this.#length + bytes);
+  }
+
   write(text: string): void {
     // UTF-8 needs at most 3 bytes per UTF-16 code unit; checking the bound avoids measuring every string.
     if (this.#length + text.length * 3 > this.#bytes.length) this.#grow(this.#length + text.length * 3);
