@@ -98,6 +98,13 @@ export interface RenderStats {
  * page; measured at ~100 ms for 10,000 devices, no better than rendering the lines afresh. Family
  * slabs turn that into ~30 sequential copies plus one per gap (bench/render.ts).
  *
+ * Figures (bench/render.ts, 10,000 S19-like miners, 330,000 series, 2-core VM under load): a scrape
+ * after a full poll round takes ~5-9 ms (writing every line at scrape time took ~115-150 ms); the cost
+ * moved into the store upserts, ~18-25 us per device, i.e. ~180-250 ms per full round, somewhat more
+ * than writing the lines at scrape time did, because each device's lines go to ~30 slabs and those
+ * copies miss the cache. What this buys: scrape latency no longer grows with rendering, and rendering
+ * happens once per reading rather than once per scrape.
+ *
  * Economics families (their lines read only the labels and the assessment) are a second group: a
  * new assessment re-renders only them, at the device's next reading or at the next scrape, whichever
  * comes first; a reading never re-renders them.
