@@ -79,6 +79,7 @@ function setup(economics: EconomicsConfigInput = ECONOMICS, snapshots: DeviceSna
     part,
     ctx,
     render: () => exposition.renderText(),
+    renderer: exposition.renderer,
     setConfig: (next: Config) => (config = next),
   };
 }
@@ -124,6 +125,16 @@ describe('EconomicsPart', () => {
     expect(plan.devices.find((d) => d.device_id === 'asic/10.0.0.1')).toMatchObject({ activity: 'curtailed', curtailed_by_cap: true });
     expect(plan.devices.find((d) => d.device_id === 'GPU-1')).toMatchObject({ activity: 'leasing', curtailed_by_cap: false });
     expect(part.get('asic/10.0.0.1')!.planned!.activity).toBe('curtailed');
+  });
+
+  it('has /metrics render each round\'s assessments as the round ends, so a scrape after it renders none', async () => {
+    const { part, render, renderer } = started();
+    await render();
+    part.setPowerPriceOverride(0.2);
+    part.assessNow();
+    const text = await render();
+    expect(renderer.stats.economicsAtScrape).toBe(0);
+    expect(text).toMatch(/potencia_device_power_cost_usd_per_day\{device="asic\/10\.0\.0\.1"[^}]*\} \d/);
   });
 
   it('exports per-device economics through the /metrics renderer and site figures through the registry', async () => {

@@ -162,6 +162,14 @@ describe('DeviceMetricsRenderer render on write', () => {
     expect(renderer.stats).toMatchObject({ changed: 1, renderedAtScrape: 0, economicsAtScrape: 1 });
     expect(third).toContain('activity="mining"} 9\n');
 
+    // A round announced as it ends (as the economics part does) is rendered then: the scrape has nothing left.
+    economics.round({ 'asic/10.0.1.15': 11, 'asic/10.0.2.7': -1 });
+    renderer.refreshEconomics();
+    const fourth = renderer.render();
+    expect(renderer.stats).toMatchObject({ changed: 0, renderedAtScrape: 0, economicsAtScrape: 0 });
+    expect(fourth).toContain('activity="mining"} 11\n');
+    expect(byFamily(fourth)).toEqual(freshRender(store, economics));
+
     // The part stops: every economics series goes.
     let source: DeviceEconomicsSource | undefined = economics;
     const switchable = new DeviceMetricsRenderer(store, DEVICE_FAMILIES, () => source);

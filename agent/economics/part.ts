@@ -64,6 +64,8 @@ export class EconomicsPart implements AgentPart, DeviceEconomicsSource {
   readonly #providerOptions: Omit<EconomicInputsProviderOptions, 'now'>;
   #provider: EconomicInputsProvider;
   #store: DeviceStore | undefined;
+  /** Told when a round ends, so /metrics renders the new assessments then rather than at the next scrape. */
+  #metrics: AgentContext['metrics'] | undefined;
   #timer: NodeJS.Timeout | undefined;
   #soon: NodeJS.Timeout | undefined;
   #unsubscribeStore: (() => void) | undefined;
@@ -154,6 +156,7 @@ export class EconomicsPart implements AgentPart, DeviceEconomicsSource {
 
   start(ctx: AgentContext): void {
     this.#store = ctx.store;
+    this.#metrics = ctx.metrics;
     this.#onListenerError = (err) => ctx.logger.error({ err }, 'economics listener threw');
     this.#registerSiteMetrics(ctx);
     ctx.metrics.deviceEconomics = this;
@@ -220,6 +223,7 @@ export class EconomicsPart implements AgentPart, DeviceEconomicsSource {
     for (const name of this.#gauges) this.#registry?.removeSingleMetric(name);
     this.#gauges = [];
     this.#store = undefined;
+    this.#metrics = undefined;
   }
 
   /** Waits for every live input's first answer (the CLI's one-shot use); a failed fetch leaves it missing. */
@@ -251,6 +255,7 @@ export class EconomicsPart implements AgentPart, DeviceEconomicsSource {
     this.#inputs = inputs;
     const first = this.#version === 0;
     this.#version++;
+    this.#metrics?.economicsRound();
     if (first) this.#emit(undefined);
     else if (changed.length > 0) this.#emit(changed);
   }

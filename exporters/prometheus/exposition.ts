@@ -17,12 +17,15 @@ const POOLED_BUFFERS = 2;
 export class MetricsExposition {
   readonly renderer: DeviceMetricsRenderer;
   readonly #free: TextBuffer[] = [];
+  readonly #unsubscribeEconomics: () => void;
 
   constructor(
     private readonly store: DeviceStore,
     private readonly metrics: AgentMetrics,
   ) {
     this.renderer = new DeviceMetricsRenderer(store, DEVICE_FAMILIES, () => metrics.deviceEconomics);
+    // Render on write for economics too: a round's new assessments are rendered as it ends, not at the next scrape.
+    this.#unsubscribeEconomics = metrics.onEconomicsRound(() => this.renderer.refreshEconomics());
   }
 
   async render(): Promise<RenderedExposition> {
@@ -47,6 +50,7 @@ export class MetricsExposition {
 
   /** Stops the renderer's render-on-write subscription to the store (a server that closes, a reload that moves it). */
   close(): void {
+    this.#unsubscribeEconomics();
     this.renderer.close();
   }
 

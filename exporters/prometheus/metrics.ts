@@ -29,6 +29,17 @@ export class AgentMetrics {
   readonly registry = new Registry();
   /** Per-device economics, set by the economics part; the /metrics renderer attaches each device's entry to its view. */
   deviceEconomics: DeviceEconomicsSource | undefined;
+  readonly #economicsRoundListeners = new Set<() => void>();
+
+  /** The economics part finished an assessment round: renderers bring economics lines up to date now. */
+  economicsRound(): void {
+    for (const listener of this.#economicsRoundListeners) listener();
+  }
+
+  onEconomicsRound(listener: () => void): () => void {
+    this.#economicsRoundListeners.add(listener);
+    return () => this.#economicsRoundListeners.delete(listener);
+  }
   readonly #duration: Histogram<'collector'>;
   readonly #errors: Counter<'collector' | 'reason'>;
   readonly #polls: Counter<'collector' | 'result'>;

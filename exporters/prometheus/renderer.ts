@@ -250,6 +250,16 @@ export class DeviceMetricsRenderer {
     if (this.#groupFamilies[ECONOMICS].length > 0) this.#refreshEconomics(entry, this.#economicsSource?.());
   }
 
+  /** Re-renders the economics lines whose assessment moved, ahead of the next scrape. */
+  refreshEconomics(): void {
+    const economics = this.#economicsSource?.();
+    if (this.#groupFamilies[ECONOMICS].length === 0 || economics === undefined) return;
+    if (economics === this.#economicsSeen && economics.version === this.#economicsVersionSeen) return;
+    this.#economicsSeen = economics;
+    this.#economicsVersionSeen = economics.version;
+    for (const entry of this.#entries.values()) this.#refreshEconomics(entry, economics);
+  }
+
   /** Brings every device's lines up to date with the store and the assessments; cheap when events kept them current. */
   #sync(): { renderedAtScrape: number; economicsAtScrape: number } {
     let renderedAtScrape = 0;
