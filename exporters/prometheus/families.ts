@@ -1,5 +1,6 @@
 import { POWER_SOURCE_PRECEDENCE, type BoardSnapshot, type BoardStatus, type DeviceSnapshot } from '../../agent/snapshot.js';
 import { escapeLabelValue, formatValue } from './text-format.js';
+import { scalar } from './scalar-family.js';
 import { GPU_FAMILIES } from './gpu-families.js';
 import { SNMP_FAMILIES } from './snmp-families.js';
 import { ECONOMICS_FAMILIES } from './economics-families.js';
@@ -45,17 +46,6 @@ export const FAMILY_LABEL_NAMES: ReadonlySet<string> = new Set([
 const BOARD_STATUS_SET: Record<BoardStatus, true> = { ok: true, degraded: true, dead: true };
 const BOARD_STATUSES = Object.keys(BOARD_STATUS_SET) as BoardStatus[];
 
-function scalar(name: string, type: DeviceFamily['type'], help: string, pick: (s: DeviceSnapshot) => number | undefined): DeviceFamily {
-  return {
-    name,
-    type,
-    help,
-    lines({ snapshot, labels }) {
-      const value = pick(snapshot);
-      return value === undefined ? '' : `${name}{${labels}} ${formatValue(value)}\n`;
-    },
-  };
-}
 
 function perBoard(name: string, help: string, pick: (b: BoardSnapshot) => number | undefined): DeviceFamily {
   return {

@@ -1,6 +1,7 @@
 import type { GpuSnapshot } from '../../agent/snapshot.js';
 import type { DeviceFamily } from './families.js';
 import { escapeLabelValue, formatValue } from './text-format.js';
+import { scalar } from './scalar-family.js';
 
 /**
  * GPU quantities beyond what every device has (up, info, power, temperature come from the device
@@ -8,15 +9,7 @@ import { escapeLabelValue, formatValue } from './text-format.js';
  */
 
 function gpuScalar(name: string, type: DeviceFamily['type'], help: string, pick: (g: GpuSnapshot) => number | undefined): DeviceFamily {
-  return {
-    name,
-    type,
-    help,
-    lines({ snapshot, labels }) {
-      const value = snapshot.gpu === undefined ? undefined : pick(snapshot.gpu);
-      return value === undefined ? '' : `${name}{${labels}} ${formatValue(value)}\n`;
-    },
-  };
+  return scalar(name, type, help, (s) => (s.gpu === undefined ? undefined : pick(s.gpu)));
 }
 
 /** One series per label value that the GPU reports, e.g. clock="sm" and clock="memory". */

@@ -1,6 +1,7 @@
 import type { DeviceSnapshot } from '../../agent/snapshot.js';
 import type { DeviceFamily } from './families.js';
 import { escapeLabelValue, formatValue } from './text-format.js';
+import { scalar } from './scalar-family.js';
 
 /** One series per element of a per-device list (outlets, phases, disks), labelled by `label`. */
 function perItem<T>(
@@ -29,17 +30,6 @@ function perItem<T>(
   };
 }
 
-function scalar(name: string, type: DeviceFamily['type'], help: string, pick: (s: DeviceSnapshot) => number | undefined): DeviceFamily {
-  return {
-    name,
-    type,
-    help,
-    lines({ snapshot, labels }) {
-      const value = pick(snapshot);
-      return value === undefined ? '' : `${name}{${labels}} ${formatValue(value)}\n`;
-    },
-  };
-}
 
 const outlets = (s: DeviceSnapshot) => s.outlets;
 const phases = (s: DeviceSnapshot) => s.phases;
