@@ -1,16 +1,30 @@
 /**
  * `npm run bench`: every performance target of the project, each against a baseline measured in the
  * same run, printed as figures and ratios. Nothing here is asserted in tests: speed is measured.
+ *
+ * Each suite runs in its own Node process, so one suite's heap (50,000 rendered devices) is not counted
+ * in the next one's RSS and its garbage is not collected on the next one's clock.
+ * `npm run bench -- poll` runs one suite.
  */
-import { benchEconomics } from './economics.js';
-import { benchPoll } from './poll.js';
-import { benchRender } from './render.js';
-import { benchScan } from './scan.js';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
+const SUITES = ['render', 'poll', 'scan', 'economics'] as const;
 const only = process.argv[2];
-const suites: Record<string, () => Promise<void>> = { render: benchRender, poll: benchPoll, scan: benchScan, economics: benchEconomics };
-console.log(`potencia bench — node ${process.version}, ${process.platform}/${process.arch}, ${new Date().toISOString()}`);
-for (const [name, run] of Object.entries(suites)) {
-  if (only && only !== name) continue;
-  await run();
+if (only !== undefined && !(SUITES as readonly string[]).includes(only)) {
+  console.error(`unknown suite "${only}" (suites: ${SUITES.join(', ')})`);
+  process.exit(2);
 }
+const here = dirname(fileURLToPath(import.meta.url));
+console.log(`potencia bench — node ${process.version}, ${process.platform}/${process.arch}, ${new Date().toISOString()}`);
+let failed = false;
+for (const suite of SUITES) {
+  if (only && only !== suite) continue;
+  const run = spawnSync(process.execPath, [join(here, `${suite}.js`)], { stdio: 'inherit' });
+  if (run.status !== 0) {
+    console.error(`suite ${suite} exited with ${run.status ?? run.signal}`);
+    failed = true;
+  }
+}
+process.exitCode = failed ? 1 : 0;
