@@ -118,6 +118,17 @@ for (const m of MODEL_CATALOG) {
  */
 export function findModel(name: string | undefined): ModelSpec | undefined {
   if (!name) return undefined;
+  // Every poll of every miner asks; a farm reports a few dozen distinct spellings.
+  if (LOOKUPS.has(name)) return LOOKUPS.get(name);
+  const spec = lookUp(name);
+  if (LOOKUPS.size < MAX_REMEMBERED_SPELLINGS) LOOKUPS.set(name, spec);
+  return spec;
+}
+
+const MAX_REMEMBERED_SPELLINGS = 4096;
+const LOOKUPS = new Map<string, ModelSpec | undefined>();
+
+function lookUp(name: string): ModelSpec | undefined {
   const firstLine = name.split(/\r?\n/, 1)[0] ?? '';
   const exact = BY_KEY.get(normalizeName(firstLine));
   if (exact) return exact;
