@@ -71,7 +71,7 @@ new config is logged and the running one kept.
     },
   },
   demo: {
-    help: `Usage: potencia demo [--devices N] [--listen HOST:PORT] [--interval DURATION] [--seed N] [--mqtt URL]
+    help: `Usage: potencia demo [--devices N] [--listen HOST:PORT] [--interval DURATION] [--seed N] [--mqtt URL] [--farm-host IP]
 
 Starts a simulated farm (miners speaking the CGMiner API over TCP on 127.x.y.z:4028, or on
 consecutive ports of 127.0.0.1 where other loopback addresses are unavailable), two GPU nodes (8× H100,
@@ -80,8 +80,10 @@ consecutive ports of 127.0.0.1 where other loopback addresses are unavailable), 
   --listen HOST:PORT   where /metrics is served (default ${DEFAULT_LISTEN})
   --interval DURATION  poll interval (default 15s)
   --seed N             simulation seed (default 1)
-  --mqtt URL           also publish the farm to an MQTT broker, e.g. mqtt://127.0.0.1:1883`,
-    options: { devices: { type: 'string' }, interval: { type: 'string' }, seed: { type: 'string' }, mqtt: { type: 'string' }, ...listenOption },
+  --mqtt URL           also publish the farm to an MQTT broker, e.g. mqtt://127.0.0.1:1883
+  --farm-host IP       first loopback address of the simulated miners (default 127.1.0.1), so two
+                       demos can run side by side`,
+    options: { devices: { type: 'string' }, interval: { type: 'string' }, seed: { type: 'string' }, mqtt: { type: 'string' }, 'farm-host': { type: 'string' }, ...listenOption },
     async run(values) {
       const devices = positiveInt(values.devices, 60, '--devices');
       const seed = positiveInt(values.seed, 1, '--seed');
@@ -93,7 +95,11 @@ consecutive ports of 127.0.0.1 where other loopback addresses are unavailable), 
       const { Agent, runUntilSignalled } = await import('./daemon.js');
       const { createLogger } = await import('./log.js');
       const logger = createLogger({});
-      const farm = await startDemoFarm(devices, seed, logger);
+      const farmHost = values['farm-host'];
+      if (farmHost !== undefined && (typeof farmHost !== 'string' || !/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(farmHost))) {
+        throw new UsageError(`--farm-host: expected a loopback address like 127.2.0.1, got "${String(farmHost)}"`);
+      }
+      const farm = await startDemoFarm(devices, seed, logger, farmHost);
       const rackLabels = (i: number) => ({ room: `hall-${1 + (Math.floor(i / 40) % 2)}`, rack: `r${String(1 + Math.floor(i / 20)).padStart(2, '0')}` });
       const pdus = await (await import('../simulator/demo-pdu.js')).startDemoPdus(farm.miners, rackLabels, logger);
       const config = configSchema.parse({
@@ -242,11 +248,14 @@ Validates FILE and lists every problem with its path and line. Exit 0 valid, 2 i
   },
 };
 
-async function startDemoFarm(devices: number, seed: number, logger: Logger) {
+async function startDemoFarm(devices: number, seed: number, logger: Logger, host?: string) {
   const { startFarm } = await import('../simulator/farm.js');
   try {
-    return await startFarm({ devices, seed, mode: 'address' });
+    return await startFarm({ devices, seed, mode: 'address', host });
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(`the demo farm's addresses are taken (${(err as Error).message}): is another demo running? Give this one --farm-host 127.2.0.1`);
+    }
     // macOS and some containers only route 127.0.0.1: fall back to one port per miner there.
     logger.warn({ err: (err as Error).message }, 'cannot listen on 127.x.y.z addresses; using consecutive ports on 127.0.0.1');
     return startFarm({ devices, seed, mode: 'port', port: 14028 });

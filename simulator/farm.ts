@@ -153,7 +153,7 @@ function listen(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
-      reject(new Error(`simulator: cannot listen on ${host}:${port}: ${err.code ?? err.message}`));
+      reject(Object.assign(new Error(`simulator: cannot listen on ${host}:${port}: ${err.code ?? err.message}`), { code: err.code }));
     };
     const onListening = () => {
       server.off('error', onError);

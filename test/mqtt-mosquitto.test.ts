@@ -158,6 +158,24 @@ describe.skipIf(!mosquittoBin)('MQTT against a real mosquitto', () => {
     });
   });
 
+  it('`potencia demo --mqtt` publishes the demo farm: status, every miner\'s state with its assessment, and the site', async () => {
+    const port = await freePort();
+    const broker = await startMosquitto(dir, 'demo', port);
+    cleanup.push(() => stopProcess(broker));
+    const url = `mqtt://127.0.0.1:${port}`;
+    const sub = await Recorder.connect(url, 'potencia/demo/#');
+    cleanup.push(() => sub.close());
+    const demo = spawnProcess(process.execPath, [CLI, 'demo', '--devices', '3', '--farm-host', '127.66.0.1', '--listen', `127.0.0.1:${await freePort()}`, '--interval', '2s', '--mqtt', url]);
+    cleanup.push(() => stopProcess(demo));
+    await sub.waitFor((m) => m.topic === 'potencia/demo/status' && m.payload === 'online', `online (demo: ${demo.output().slice(-400)})`, 0, 20_000);
+    for (const host of ['127.66.0.1', '127.66.0.2', '127.66.0.3']) {
+      const state = await sub.waitFor((m) => m.topic === stateTopic('potencia/demo', `asic/${host}`) && JSON.parse(m.payload).assessment !== undefined, `state of ${host}`, 0, 20_000);
+      expect(JSON.parse(state.payload)).toMatchObject({ id: `asic/${host}`, up: true, labels: { site: 'demo' } });
+    }
+    const site = await sub.waitFor((m) => m.topic === 'potencia/demo/site', 'site totals', 0, 20_000);
+    expect(JSON.parse(site.payload)).toMatchObject({ site: 'demo', devices: expect.any(Number) });
+  });
+
   it('loses nothing below the bound across a broker restart and republishes retained state to the fresh broker', async () => {
     const port = await freePort();
     let broker = await startMosquitto(dir, 'restart', port);
