@@ -89,6 +89,30 @@ describe('cgminerRequest over TCP', () => {
     expect(await cgminerRequest({ ...base, port: p.port, command: 'version' })).toBe('{"id":1}');
   });
 
+  it('keeps concurrent replies apart when they arrive in interleaved chunks, larger than one read and split inside a UTF-8 character', async () => {
+    // Every socket reads into one shared buffer; each read must be copied out before the next lands.
+    const reply = (tag: string) => JSON.stringify({ STATUS: [{ STATUS: 'S', Msg: `${tag} grüße` }], pad: tag.repeat(40_000) });
+    const bytes = { a: Buffer.from(reply('a')), b: Buffer.from(reply('b')) };
+    const cut = (b: Buffer) => [b.subarray(0, b.indexOf('ü') + 1), b.subarray(b.indexOf('ü') + 1, 70_000), b.subarray(70_000)];
+    const parts = { a: cut(bytes.a), b: cut(bytes.b) };
+    const sockets: Partial<Record<'a' | 'b', Socket>> = {};
+    const p = await peer((req, s) => {
+      sockets[req.command as 'a' | 'b'] = s;
+      if (!sockets.a || !sockets.b) return;
+      // a1 b1 a2 b2 a3 b3, each after the previous has been read.
+      const order = [0, 1, 2].flatMap((i) => [() => sockets.a!.write(parts.a[i]!), () => sockets.b!.write(parts.b[i]!)]);
+      order.push(() => sockets.a!.end('\0'), () => sockets.b!.end());
+      const next = () => {
+        const step = order.shift();
+        if (step) setTimeout(() => { step(); next(); }, 5);
+      };
+      next();
+    });
+    const [a, b] = await Promise.all([cgminerRequest({ ...base, port: p.port, command: 'a' }), cgminerRequest({ ...base, port: p.port, command: 'b' })]);
+    expect(a).toBe(reply('a'));
+    expect(b).toBe(reply('b'));
+  });
+
   it('reports a close without a reply as reset, hinting at api-allow', async () => {
     const p = await peer((_req, s) => s.end());
     const err = await rejection(cgminerRequest({ ...base, port: p.port, command: 'summary' }));

@@ -35,74 +35,104 @@ const REASON_BY_CODE: Record<string, ErrorReason> = {
 };
 
 /**
+ * Every socket reads into this one buffer (onread): a read is handed over and copied out before the
+ * next can start, and it spares each reply the Readable stream's per-chunk Buffer and 'data' event.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** Request bytes by command: the same few commands are sent on every poll of every miner. */
+const REQUEST_BYTES = new Map<string, Buffer>();
+const REQUEST_BYTES_LIMIT = 256;
+
+function requestBytes(command: string, parameter: string | undefined): Buffer {
+  if (parameter !== undefined) return Buffer.from(JSON.stringify({ command, parameter }));
+  let bytes = REQUEST_BYTES.get(command);
+  if (bytes === undefined) {
+    bytes = Buffer.from(JSON.stringify({ command }));
+    if (REQUEST_BYTES.size < REQUEST_BYTES_LIMIT) REQUEST_BYTES.set(command, bytes);
+  }
+  return bytes;
+}
+
+/**
  * Sends one request to a CGMiner-compatible API and resolves with the raw reply text (terminator
  * removed). The reply ends at a NUL byte (cgminer, bmminer), at EOF, or at a newline that closes a
  * complete JSON value (bOSminer sends a newline and may keep the socket open).
  */
 export function cgminerRequest(opts: CgminerRequestOptions): Promise<string> {
-  const { host, port, timeoutMs, signal } = opts;
+  const { host, port, timeoutMs, signal, command } = opts;
   const maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-  const where = `${host}:${port}`;
-  const request = opts.parameter === undefined
-    ? JSON.stringify({ command: opts.command })
-    : JSON.stringify({ command: opts.command, parameter: opts.parameter });
 
   return new Promise<string>((resolve, reject) => {
     if (signal?.aborted) {
-      reject(abortError(signal, where, opts.command));
+      reject(abortError(signal, host, port, command));
       return;
     }
+    // Copies of earlier reads; a reply that fits one read is decoded straight from READ_BUFFER.
     const chunks: Buffer[] = [];
     let received = 0;
     let settled = false;
 
-    const socket = connect({ host, port });
-    // Written straight away: net queues it until the connection opens. cgminer serves one client at a
-    // time, so a client that connects and then waits stalls every other poller of that miner.
-    socket.write(request);
-
-    const finish = (err: CgminerError | undefined, text?: string) => {
-      if (settled) return;
+    const finish = (err: CgminerError | undefined, text?: string): false => {
+      if (settled) return false;
       settled = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       if (err) reject(err);
       else resolve(text!);
+      return false;
     };
-    const onAbort = () => finish(abortError(signal!, where, opts.command));
+
+    const onRead = (nread: number, buffer: Buffer): boolean => {
+      if (settled) return false;
+      // Only the first nread bytes are this read's; the rest of the shared buffer is stale.
+      const data = buffer.subarray(0, nread);
+      const nul = data.indexOf(NUL);
+      const usable = nul === -1 ? nread : nul;
+      received += usable;
+      if (received > maxBytes) {
+        return finish(new CgminerError('too_large', `${host}:${port}: reply to "${command}" exceeds the ${maxBytes}-byte limit`));
+      }
+      if (usable === nread && data[nread - 1] !== NEWLINE) {
+        chunks.push(Buffer.from(data));
+        return true;
+      }
+      const text = replyText(chunks, data, usable, received);
+      if (usable < nread || closesJsonValue(text)) return finish(undefined, text);
+      chunks.push(Buffer.from(data));
+      return true;
+    };
+
+    const socket = connect({ host, port, onread: { buffer: READ_BUFFER, callback: onRead } });
+    // Written straight away: net queues it until the connection opens. cgminer serves one client at a
+    // time, so a client that connects and then waits stalls every other poller of that miner.
+    socket.write(requestBytes(command, opts.parameter));
+
+    const onAbort = () => finish(abortError(signal!, host, port, command));
     signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(
-      () => finish(new CgminerError('timeout', `${where}: no complete reply to "${opts.command}" within ${timeoutMs} ms${received ? ` (${received} bytes received)` : ''}`)),
+      () => finish(new CgminerError('timeout', `${host}:${port}: no complete reply to "${command}" within ${timeoutMs} ms${received ? ` (${received} bytes received)` : ''}`)),
       timeoutMs,
     );
 
-    socket.on('data', (chunk: Buffer) => {
-      const nul = chunk.indexOf(NUL);
-      const usable = nul === -1 ? chunk : chunk.subarray(0, nul);
-      received += usable.length;
-      if (received > maxBytes) {
-        finish(new CgminerError('too_large', `${where}: reply to "${opts.command}" exceeds the ${maxBytes}-byte limit`));
-        return;
-      }
-      chunks.push(usable);
-      if (nul !== -1) finish(undefined, joined(chunks, received));
-      else if (chunk[chunk.length - 1] === NEWLINE) {
-        const text = joined(chunks, received);
-        if (closesJsonValue(text)) finish(undefined, text);
-      }
-    });
     socket.on('end', () => {
       if (received === 0) {
         // cgminer closes silently on clients outside its api-allow list.
-        finish(new CgminerError('reset', `${where}: closed the connection without replying to "${opts.command}" (is this host allowed by the miner's api-allow?)`));
+        finish(new CgminerError('reset', `${host}:${port}: closed the connection without replying to "${command}" (is this host allowed by the miner's api-allow?)`));
       } else finish(undefined, joined(chunks, received));
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       const reason = REASON_BY_CODE[err.code ?? ''] ?? 'other';
-      finish(new CgminerError(reason, `${where}: ${describeSocketError(reason, err)} during "${opts.command}"`));
+      finish(new CgminerError(reason, `${host}:${port}: ${describeSocketError(reason, err)} during "${command}"`));
     });
   });
+}
+
+/** The reply so far: the copied earlier reads, then the first `usable` bytes of the current one. */
+function replyText(chunks: Buffer[], current: Buffer, usable: number, length: number): string {
+  if (chunks.length === 0) return current.toString('utf8', 0, usable);
+  return Buffer.concat([...chunks, current.subarray(0, usable)], length).toString('utf8');
 }
 
 function joined(chunks: Buffer[], length: number): string {
@@ -119,10 +149,10 @@ function describeSocketError(reason: ErrorReason, err: NodeJS.ErrnoException): s
   }
 }
 
-function abortError(signal: AbortSignal, where: string, command: string): CgminerError {
+function abortError(signal: AbortSignal, host: string, port: number, command: string): CgminerError {
   const why = signal.reason as { name?: string; message?: string } | undefined;
   const isTimeout = why?.name === 'TimeoutError';
-  return new CgminerError(isTimeout ? 'timeout' : 'other', `${where}: "${command}" aborted${why?.message ? `: ${why.message}` : ''}`);
+  return new CgminerError(isTimeout ? 'timeout' : 'other', `${host}:${port}: "${command}" aborted${why?.message ? `: ${why.message}` : ''}`);
 }
 
 /**
