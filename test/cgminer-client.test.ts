@@ -100,7 +100,7 @@ describe('cgminerRequest over TCP', () => {
       sockets[req.command as 'a' | 'b'] = s;
       if (!sockets.a || !sockets.b) return;
       // a1 b1 a2 b2 a3 b3, each after the previous has been read.
-      const order = [0, 1, 2].flatMap((i) => [() => sockets.a!.write(parts.a[i]!), () => sockets.b!.write(parts.b[i]!)]);
+      const order: (() => unknown)[] = [0, 1, 2].flatMap((i) => [() => sockets.a!.write(parts.a[i]!), () => sockets.b!.write(parts.b[i]!)]);
       order.push(() => sockets.a!.end('\0'), () => sockets.b!.end());
       const next = () => {
         const step = order.shift();
