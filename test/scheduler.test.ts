@@ -248,4 +248,41 @@ describe('Scheduler', () => {
     expect(seen?.aborted).toBe(true);
     expect(s.inFlightCount).toBe(0);
   });
+  it('aborts a poll whose collector ignores its timeout once it runs past twice that timeout, freeing its slot', async () => {
+    const signals: AbortSignal[] = [];
+    const observed = observer();
+    const s = new Scheduler({
+      concurrency: 1,
+      jitterRatio: 0,
+      backoffMaxMs: 60_000,
+      createCollector: (t) => ({
+        target: t,
+        collect: (signal) =>
+          new Promise<DeviceSnapshot[]>((resolve) => {
+            signals.push(signal);
+            signal.addEventListener('abort', () => resolve([downSnapshot({ id: `asic/${t.host}`, kind: 'asic', target: t.url, labels: {} }, 'timeout', String((signal.reason as Error).message))]));
+          }),
+      }),
+      onResult: () => {},
+      observer: observed,
+    });
+    s.setTargets([target(1), target(2)]);
+    s.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(signals).toHaveLength(1);
+    // timeoutMs 2000: hard stop at 2 × 2000 + 1000 ms, seen by the next watchdog round.
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(signals[0]!.aborted).toBe(false);
+    expect(s.inFlightCount).toBe(1);
+    await vi.advanceTimersByTimeAsync(1_001);
+    expect(signals[0]!.aborted).toBe(true);
+    expect((signals[0]!.reason as Error).message).toBe('poll exceeded twice its timeout');
+    expect(observed.polls).toEqual(['timeout']);
+    expect(signals).toHaveLength(2);
+    await s.stop(0);
+    expect(signals[1]!.aborted).toBe(true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.inFlightCount).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
 });
