@@ -17,18 +17,13 @@ import { AgentMetrics } from '../exporters/prometheus/metrics.js';
 import { DeviceMetricsRenderer } from '../exporters/prometheus/renderer.js';
 import { TextBuffer } from '../exporters/prometheus/text-buffer.js';
 import { asicSnapshot, lcg, rackLabels } from './render.js';
+import { median } from './support.js';
 
 const DEVICES = 10_000;
 const ROUNDS = 7;
 const PER_DEVICE_DEVICES_PER_RACK = 40;
 /** A round runs every 15 s by default; it should stay a small share of one core. */
 const TARGET_ASSESS_MS = 150;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 function countLines(out: TextBuffer): number {
   const text = out.toString();

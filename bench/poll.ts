@@ -6,11 +6,8 @@
  *
  * Targets: ≤ 10 s wall, ≤ 300 µs CPU per poll, RSS ≤ 300 MB.
  */
-import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { dirname, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { Agent } from '../agent/daemon.js';
 import { mapLimited } from '../agent/limit.js';
 import { silentLogger } from '../agent/log.js';
@@ -19,6 +16,7 @@ import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { parseConfig } from '../config/load.js';
 import { createCollector } from '../collectors/registry.js';
 import { intToIpv4, ipv4ToInt, type Collector, type Target } from '../collectors/target.js';
+import { startFarmProcess } from './support.js';
 
 const DEVICES = Number(process.env.BENCH_POLL_DEVICES ?? 10_000);
 const CONCURRENCY = 256;
@@ -27,27 +25,6 @@ const TARGET_WALL_S = 10;
 const TARGET_CPU_US = 300;
 const TARGET_RSS_MB = 300;
 const STEADY_SWEEPS = 3;
-
-interface FarmProcess {
-  stop(): Promise<void>;
-}
-
-async function startFarmProcess(devices: number): Promise<FarmProcess> {
-  const cli = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'simulator', 'cli.js');
-  const child = spawn(process.execPath, [cli, '--devices', String(devices), '--host', FIRST_HOST, '--seed', '5'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  await new Promise<void>((ready, fail) => {
-    child.once('exit', (code) => fail(new Error(`simulator exited with ${code}`)));
-    lines.once('line', (line) => ((JSON.parse(line) as { ready?: boolean }).ready ? ready() : fail(new Error(line))));
-  });
-  return {
-    stop: () =>
-      new Promise<void>((done) => {
-        child.once('exit', () => done());
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 function targets(devices: number): Target[] {
   const first = ipv4ToInt(FIRST_HOST)!;
@@ -93,7 +70,7 @@ async function measure(run: () => Promise<number | undefined>): Promise<Sweep> {
 }
 
 export async function benchPoll(): Promise<void> {
-  const farm = await startFarmProcess(DEVICES);
+  const farm = await startFarmProcess(DEVICES, FIRST_HOST, 5);
   let peakRss = 0;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
   try {

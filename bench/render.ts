@@ -14,6 +14,7 @@ import { DeviceStore } from '../agent/state.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { DeviceMetricsRenderer } from '../exporters/prometheus/renderer.js';
 import { TextBuffer } from '../exporters/prometheus/text-buffer.js';
+import { median } from './support.js';
 
 const TARGET_MS_AT_10K = 50;
 const TARGET_RATIO = 20;
@@ -187,12 +188,6 @@ class PromClientFarm {
     }
     if (s.uptime_s !== undefined) g.uptime!.set(base, s.uptime_s);
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function countSeries(text: string): number {

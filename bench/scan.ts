@@ -6,45 +6,16 @@
  *
  * Target: the whole scan ≤ 30 s.
  */
-import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { dirname, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { DEFAULT_IDENTIFY_CONCURRENCY, DEFAULT_PROBE_CONCURRENCY, scan } from '../collectors/cgminer/discovery.js';
 import { expandHosts } from '../collectors/target.js';
+import { startFarmProcess } from './support.js';
 
 const DEVICES = Number(process.env.BENCH_SCAN_DEVICES ?? 10_000);
 const RANGE = '127.50.0.0/16';
 const FIRST_HOST = '127.50.0.1';
 const TARGET_WALL_S = 30;
-
-interface FarmProcess {
-  dead: number[];
-  stop(): Promise<void>;
-}
-
-async function startFarmProcess(devices: number): Promise<FarmProcess> {
-  const cli = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'simulator', 'cli.js');
-  const child = spawn(process.execPath, [cli, '--devices', String(devices), '--host', FIRST_HOST, '--seed', '9'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  const dead = await new Promise<number[]>((ready, fail) => {
-    child.once('exit', (code) => fail(new Error(`simulator exited with ${code}`)));
-    lines.once('line', (line) => {
-      const announced = JSON.parse(line) as { ready?: boolean; dead?: number[] };
-      if (announced.ready) ready(announced.dead ?? []);
-      else fail(new Error(line));
-    });
-  });
-  return {
-    dead,
-    stop: () =>
-      new Promise<void>((done) => {
-        child.once('exit', () => done());
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 /** The floor: connect and close every address, same concurrency and timeout, counting the open ones. */
 async function bareProbe(hosts: readonly string[], concurrency: number): Promise<number> {
@@ -73,7 +44,7 @@ async function bareProbe(hosts: readonly string[], concurrency: number): Promise
 }
 
 export async function benchScan(): Promise<void> {
-  const farm = await startFarmProcess(DEVICES);
+  const farm = await startFarmProcess(DEVICES, FIRST_HOST, 9);
   let peakRss = 0;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
   try {
