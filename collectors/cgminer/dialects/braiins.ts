@@ -10,7 +10,7 @@ import { findModel } from '../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot } from '../../../agent/snapshot.js';
 import { rowsOf, type CgminerReply } from '../reply.js';
 import {
-  applySummaryCounters, count, descriptionsOf, maxOf, num, poolsOf, rowHashrate, setIfDefined, setReportedPower, str, temperature,
+  applySummaryCounters, boardProblems, count, descriptionsOf, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setIfDefined, setReportedPower, str,
   toHs, upSnapshot, watts, type Row,
 } from './fields.js';
 import type { CgminerDialect, NormalizeContext } from './types.js';
@@ -77,25 +77,18 @@ function normalizeBraiins(reply: CgminerReply, ctx: NormalizeContext): DeviceSna
     }
     setIfDefined(snapshot.temperatures_c, 'chip_max', maxOf(boards.map((b) => b.chip_temperature_c)));
     setIfDefined(snapshot.temperatures_c, 'pcb_max', maxOf(boards.map((b) => b.board_temperature_c)));
-    const total = Math.max(boards.length, spec?.hashboards ?? 0);
-    for (const b of boards) if (b.status === 'dead') problems.push(`board ${b.index + 1} of ${total} dead: ${b.chips ?? 0} chips, no hashrate`);
-    if (spec && boards.length < spec.hashboards) problems.push(`${spec.hashboards - boards.length} of ${spec.hashboards} boards not detected`);
+    problems.push(...boardProblems(boards, spec));
   }
   if (problems.length) snapshot.error = problems.join('; ');
   setIfDefined(snapshot, 'pools', poolsOf(reply.pools));
   return snapshot;
 }
 
-/** bosminer writes 0.0 for a sensor it does not have (the S9's chip sensors). */
-function sensor(v: unknown): number | undefined {
-  const t = temperature(v);
-  return t === 0 ? undefined : t;
-}
 
 function withTemps(board: BoardSnapshot, temps: Row | undefined): BoardSnapshot {
   if (!temps) return board;
-  setIfDefined(board, 'chip_temperature_c', sensor(temps['Chip']));
-  setIfDefined(board, 'board_temperature_c', sensor(temps['Board']));
+  setIfDefined(board, 'chip_temperature_c', sensorTemperature(temps['Chip']));
+  setIfDefined(board, 'board_temperature_c', sensorTemperature(temps['Board']));
   return board;
 }
 
@@ -107,7 +100,7 @@ function toBoard(row: Row, position: number, temps: Row | undefined, chips: numb
   const nominal = num(row['Nominal MHS']);
   if (nominal !== undefined && nominal > 0) board.nominal_hashrate_hs = toHs(nominal, 1e6);
   withTemps(board, temps);
-  if (board.board_temperature_c === undefined) setIfDefined(board, 'board_temperature_c', sensor(row['Temperature']));
+  if (board.board_temperature_c === undefined) setIfDefined(board, 'board_temperature_c', sensorTemperature(row['Temperature']));
   setIfDefined(board, 'chips', chips);
   if (chips !== undefined) setIfDefined(board, 'chips_expected', chipsExpected);
   setIfDefined(board, 'hardware_errors', count(row['Hardware Errors']));

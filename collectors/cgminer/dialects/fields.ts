@@ -3,7 +3,8 @@
  * reading", hashrates under MHS/GHS/THS keys. Every reader returns undefined for "not reported",
  * never 0, so an absent field stays absent in the snapshot.
  */
-import type { DeviceSnapshot, PoolSnapshot } from '../../../agent/snapshot.js';
+import type { ModelSpec } from '../../../agent/catalog.js';
+import type { BoardSnapshot, DeviceSnapshot, PoolSnapshot } from '../../../agent/snapshot.js';
 import type { Target } from '../../target.js';
 import { rowsOf, statusOf, type CgminerReply, type CgminerResponse } from '../reply.js';
 
@@ -55,6 +56,26 @@ export const PLAUSIBLE_TEMPERATURE_C = { min: -40, max: 150 } as const;
 export function temperature(v: unknown): number | undefined {
   const n = num(v);
   return n !== undefined && n >= PLAUSIBLE_TEMPERATURE_C.min && n <= PLAUSIBLE_TEMPERATURE_C.max ? n : undefined;
+}
+
+/** A temperature from firmware that writes 0 for a sensor it does not have (bosminer, btminer). */
+export function sensorTemperature(v: unknown): number | undefined {
+  const t = temperature(v);
+  return t === 0 ? undefined : t;
+}
+
+/**
+ * What a miner's boards say is wrong, for its `error`: each dead board, and boards the model should
+ * have that the firmware did not list.
+ */
+export function boardProblems(boards: readonly BoardSnapshot[], spec: ModelSpec | undefined): string[] {
+  const problems: string[] = [];
+  const total = Math.max(boards.length, spec?.hashboards ?? 0);
+  for (const b of boards) {
+    if (b.status === 'dead') problems.push(`board ${b.index + 1} of ${total} dead: ${b.chips ?? 0} chips${b.chips_expected ? ` of ${b.chips_expected}` : ''}, no hashrate`);
+  }
+  if (spec && boards.length < spec.hashboards) problems.push(`${spec.hashboards - boards.length} of ${spec.hashboards} boards not detected`);
+  return problems;
 }
 
 /**

@@ -14,7 +14,7 @@ import { findModel, type ModelSpec } from '../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot } from '../../../agent/snapshot.js';
 import { rowsOf, type CgminerReply } from '../reply.js';
 import {
-  applySummaryCounters, count, descriptionsOf, macOf, maxOf, num, poolsOf, rowHashrate, setIfDefined, setReportedPower, str,
+  applySummaryCounters, boardProblems, count, descriptionsOf, macOf, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setIfDefined, setReportedPower, str,
   temperature, toHs, upSnapshot, watts, type Row,
 } from './fields.js';
 import type { CgminerDialect, NormalizeContext } from './types.js';
@@ -92,9 +92,9 @@ function normalizeWhatsminer(reply: CgminerReply, ctx: NormalizeContext): Device
     setReportedPower(snapshot, watts(summary['Power']) ?? watts(summary['Power_RT']));
     setIfDefined(snapshot, 'power_limit_w', watts(summary['Power Limit']));
     setIfDefined(snapshot.temperatures_c, 'inlet', temperature(summary['Env Temp']));
-    setIfDefined(snapshot.temperatures_c, 'chip_max', realTemperature(summary['Chip Temp Max']));
-    setIfDefined(snapshot.temperatures_c, 'chip_avg', realTemperature(summary['Chip Temp Avg']));
-    setIfDefined(snapshot.temperatures_c, 'pcb_max', realTemperature(summary['Temperature']));
+    setIfDefined(snapshot.temperatures_c, 'chip_max', sensorTemperature(summary['Chip Temp Max']));
+    setIfDefined(snapshot.temperatures_c, 'chip_avg', sensorTemperature(summary['Chip Temp Avg']));
+    setIfDefined(snapshot.temperatures_c, 'pcb_max', sensorTemperature(summary['Temperature']));
     snapshot.fans_rpm = fansOf(summary);
   }
   if (snapshot.fans_rpm.length === 0 && rows[0]) snapshot.fans_rpm = fansOf(rows[0]);
@@ -109,9 +109,7 @@ function normalizeWhatsminer(reply: CgminerReply, ctx: NormalizeContext): Device
       setIfDefined(snapshot.temperatures_c, `board${b.index}_pcb`, b.board_temperature_c);
     }
     if (snapshot.temperatures_c['chip_max'] === undefined) setIfDefined(snapshot.temperatures_c, 'chip_max', maxOf(boards.map((b) => b.chip_temperature_c)));
-    const total = Math.max(boards.length, spec?.hashboards ?? 0);
-    for (const b of boards) if (b.status === 'dead') problems.push(`board ${b.index + 1} of ${total} dead: ${b.chips ?? 0} chips${b.chips_expected ? ` of ${b.chips_expected}` : ''}, no hashrate`);
-    if (spec && boards.length < spec.hashboards) problems.push(`${spec.hashboards - boards.length} of ${spec.hashboards} boards not detected`);
+    problems.push(...boardProblems(boards, spec));
   }
   const codes = errorCodes(summary);
   if (codes.length) problems.push(`firmware error codes ${codes.join(', ')}`);
@@ -120,11 +118,6 @@ function normalizeWhatsminer(reply: CgminerReply, ctx: NormalizeContext): Device
   return snapshot;
 }
 
-/** btminer prints 0.00 where a sensor gave nothing. */
-function realTemperature(v: unknown): number | undefined {
-  const t = temperature(v);
-  return t === 0 ? undefined : t;
-}
 
 function fansOf(row: Row): number[] {
   return [count(row['Fan Speed In']), count(row['Fan Speed Out'])].filter((v): v is number => v !== undefined);
@@ -150,8 +143,8 @@ function toBoard(row: Row, position: number, spec: ModelSpec | undefined, minerH
   setIfDefined(board, 'hashrate_hs', rate);
   const factory = num(row['Factory GHS']);
   if (factory !== undefined && factory > 0) board.nominal_hashrate_hs = toHs(factory, 1e9);
-  setIfDefined(board, 'chip_temperature_c', realTemperature(row['Chip Temp Max']));
-  setIfDefined(board, 'board_temperature_c', realTemperature(row['Temperature']));
+  setIfDefined(board, 'chip_temperature_c', sensorTemperature(row['Chip Temp Max']));
+  setIfDefined(board, 'board_temperature_c', sensorTemperature(row['Temperature']));
   setIfDefined(board, 'chips', count(row['Effective Chips']));
   setIfDefined(board, 'chips_expected', spec?.chips_per_board);
   setIfDefined(board, 'hardware_errors', count(row['Hardware Errors']));
