@@ -37,3 +37,18 @@ describe('parseCgminerJson: the `}{` shortcut', () => {
     expect(repairs).toEqual(['missing comma between objects']);
   });
 });
+
+// btminer's `\'` alone takes a shortcut too; an escaped backslash before a quote must survive it.
+describe("parseCgminerJson: the \\' shortcut", () => {
+  it("keeps an escaped backslash before a quote while dropping \\'", () => {
+    const { value, repairs } = parseCgminerJson(String.raw`{"a":"C:\\'x","b":"\'y\'","c":"\\\\\'"}`);
+    expect(value).toEqual({ a: "C:\\'x", b: "'y'", c: "\\\\'" });
+    expect(repairs).toEqual(['illegal escape']);
+  });
+
+  it("repairs \\' beside another fault in the same reply", () => {
+    const { value, repairs } = parseCgminerJson(String.raw`{"SUMMARY":[{"Firmware Version":"\'1\'","MHS av":nan}]}`);
+    expect(value).toEqual({ SUMMARY: [{ 'Firmware Version': "'1'", 'MHS av': null }] });
+    expect(repairs).toEqual(['illegal escape', 'bare nan/inf']);
+  });
+});

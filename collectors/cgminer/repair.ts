@@ -38,12 +38,12 @@ export function parseCgminerJson(raw: string): ParsedReply {
   if (/^(STATUS|CMD)=/.test(text)) {
     throw new CgminerError('malformed', `reply is in cgminer's text format, not JSON: "${excerpt(text, 0)}"`);
   }
-  const quick = insertCommasBetweenObjects(text);
+  const quick = insertCommasBetweenObjects(text) ?? dropQuoteEscapes(text);
   if (quick !== undefined) {
     try {
-      return { value: JSON.parse(quick), repairs: ['missing comma between objects'] };
+      return { value: JSON.parse(quick.text), repairs: [quick.repair] };
     } catch {
-      // another fault beside `}{`: the full repair below starts again from the original text
+      // another fault beside the common one: the full repair below starts again from the original text
     }
   }
   const { text: repaired, repairs } = repairJson(text);
@@ -92,7 +92,7 @@ function excerpt(text: string, position: number): string {
  * from `indexOf` hop to hop tells exactly which `}{` are structure. Undefined when there is a
  * backslash (escapes make the count unreliable) or no `}{` outside strings: the full scan decides.
  */
-function insertCommasBetweenObjects(text: string): string | undefined {
+function insertCommasBetweenObjects(text: string): { text: string; repair: Repair } | undefined {
   if (text.indexOf('\\') !== -1) return undefined;
   let out = '';
   let copiedTo = 0;
@@ -108,7 +108,19 @@ function insertCommasBetweenObjects(text: string): string | undefined {
     out += text.slice(copiedTo, at + 1) + ',';
     copiedTo = at + 1;
   }
-  return copiedTo === 0 ? undefined : out + text.slice(copiedTo);
+  return copiedTo === 0 ? undefined : { text: out + text.slice(copiedTo), repair: 'missing comma between objects' };
+}
+
+/** A backslash pair: `\\` is kept whole, so the `'` after an escaped backslash is not taken for `\'`. */
+const BACKSLASH_PAIR = /\\[\\']/g;
+
+/**
+ * btminer's fault alone, cheaply: the illegal `\'` escape (its quoted firmware version) becomes `'`.
+ * A backslash only ever stands inside a string, so no scan of the structure is needed.
+ */
+function dropQuoteEscapes(text: string): { text: string; repair: Repair } | undefined {
+  if (!text.includes("\\'")) return undefined;
+  return { text: text.replace(BACKSLASH_PAIR, (pair) => (pair === "\\'" ? "'" : pair)), repair: 'illegal escape' };
 }
 
 const VALID_ESCAPES = new Set(['"', '\\', '/', 'b', 'f', 'n', 'r', 't', 'u']);
