@@ -69,6 +69,10 @@ export function respond(dialect: Dialect, request: { command?: unknown } | 'inva
   if (typeof request.command !== 'string') return `${invalidCommand(when)}\0`;
   const commands = request.command.split('+');
   if (commands.length === 1) return `${dialect.reply(request.command, reading) ?? invalidCommand(when)}\0`;
-  const parts = commands.map((c) => `${str(c)}:[${dialect.reply(c, reading) ?? invalidCommand(when)}]`);
-  return `{${parts.join(',')},"id":1}\0`;
+  return joinedReply(commands, (c) => dialect.reply(c, reading) ?? invalidCommand(when));
+}
+
+/** cgminer's answer to `a+b`: `{"a":[{…}],"b":[{…}],"id":1}`, NUL-terminated, each part whole. */
+export function joinedReply(commands: readonly string[], replyTo: (command: string) => string): string {
+  return `{${commands.map((c) => `${str(c)}:[${replyTo(c)}]`).join(',')},"id":1}\0`;
 }

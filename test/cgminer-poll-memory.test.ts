@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createCgminerCollector, pollCgminer, type EndpointMemory } from '../collectors/cgminer/index.js';
 import { STATIC_REFRESH_POLLS } from '../collectors/cgminer/poll.js';
 import type { Target } from '../collectors/target.js';
+import type { DeviceSnapshot } from '../agent/snapshot.js';
 
 // Each round trip is a TCP connect and close; these check what a collector's memory of its endpoint saves.
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/cgminer/${name}`, import.meta.url), 'utf8');
@@ -73,42 +74,63 @@ describe('pollCgminer with an endpoint memory', () => {
     expect(Object.keys(reply)).toContain('tunerstatus');
   });
 
-  describe('a Whatsminer (joins refused, devdetails static)', () => {
+  describe('a Whatsminer (stats refused, devdetails static)', () => {
     const answers: Record<string, string> = {
       summary: fixture('whatsminer-m50s-summary-escape.txt'),
       pools: '{"STATUS":[{"STATUS":"S","When":1,"Code":7,"Msg":"1 Pool(s)","Description":"btminer"}],"POOLS":[{"POOL":0,"URL":"stratum+tcp://pool.example:3333","Status":"Alive","Accepted":1,"Rejected":0,"Stale":0}],"id":1}\0',
       edevs: fixture('whatsminer-m50s-edevs-dead-board.json') + '\0',
       devdetails: fixture('whatsminer-m50s-devdetails.json') + '\0',
     };
-    const whatsminer = (hangUp: { now: boolean }) => (command: string, s: Socket) => (hangUp.now ? s.destroy() : s.end(answers[command] ?? fixture('whatsminer-invalid-cmd.txt')));
+    const refused = fixture('whatsminer-invalid-cmd.txt');
+    /** btminer: joins of its cgminer commands answered (as pyasic joins them), unless `joins` is off; `stats` and anything unknown refused. */
+    const whatsminer = (state: { hangUp: boolean; joins: boolean }) => (command: string, s: Socket) => {
+      if (state.hangUp) return s.destroy();
+      const parts = command.split('+');
+      if (parts.length === 1) return s.end(answers[command] ?? refused);
+      if (!state.joins || parts.some((c) => answers[c] === undefined)) return s.end(refused);
+      s.end(`{${parts.map((c) => `"${c}":[${answers[c]!.replace(/\0$/, '')}]`).join(',')},"id":1}\0`);
+    };
+    const withoutTime = ({ observed_at: _, ...readings }: DeviceSnapshot) => readings;
 
-    it('skips the refused join and reuses the model from devdetails until it is due again', async () => {
-      const m = await miner(whatsminer({ now: false }));
+    it('asks its own join from the second poll on, and the model from devdetails only when it is due again', async () => {
+      const m = await miner(whatsminer({ hangUp: false, joins: true }));
       const collector = createCgminerCollector(targetOn(m.port));
       const first = (await collector.collect(new AbortController().signal))[0]!;
       expect(m.commands).toEqual(['summary+stats+pools', 'summary', 'pools', 'edevs', 'devdetails']);
       m.commands.length = 0;
       const second = (await collector.collect(new AbortController().signal))[0]!;
-      expect(m.commands).toEqual(['summary', 'pools', 'edevs']);
-      const { observed_at: _a, ...firstReadings } = first;
-      const { observed_at: _b, ...secondReadings } = second;
-      expect(secondReadings).toEqual(firstReadings);
+      expect(m.commands).toEqual(['summary+pools+edevs']);
+      expect(withoutTime(second)).toEqual(withoutTime(first));
       expect(second).toMatchObject({ model: 'Whatsminer M50S', dialect: 'whatsminer' });
 
       for (let poll = 3; poll <= STATIC_REFRESH_POLLS; poll++) await collector.collect(new AbortController().signal);
-      expect(m.commands.filter((c) => c === 'devdetails')).toEqual([]);
+      expect(new Set(m.commands)).toEqual(new Set(['summary+pools+edevs']));
       await collector.collect(new AbortController().signal);
-      expect(m.commands.filter((c) => c === 'devdetails')).toEqual(['devdetails']);
+      expect(m.commands.at(-1)).toBe('summary+pools+edevs+devdetails');
+    });
+
+    it('goes back to single commands for good when it refuses its own join too', async () => {
+      const m = await miner(whatsminer({ hangUp: false, joins: false }));
+      const collector = createCgminerCollector(targetOn(m.port));
+      const first = (await collector.collect(new AbortController().signal))[0]!;
+      m.commands.length = 0;
+      const second = (await collector.collect(new AbortController().signal))[0]!;
+      expect(m.commands).toEqual(['summary+pools+edevs', 'summary', 'pools', 'edevs']);
+      expect(withoutTime(second)).toEqual(withoutTime(first));
+      m.commands.length = 0;
+      await collector.collect(new AbortController().signal);
+      expect(m.commands).toEqual(['summary', 'pools', 'edevs']);
     });
 
     it('forgets everything after a failed poll: the next one starts as a first poll', async () => {
-      const hangUp = { now: false };
-      const m = await miner(whatsminer(hangUp));
+      const state = { hangUp: false, joins: true };
+      const m = await miner(whatsminer(state));
       const collector = createCgminerCollector(targetOn(m.port));
       await collector.collect(new AbortController().signal);
-      hangUp.now = true;
+      await collector.collect(new AbortController().signal);
+      state.hangUp = true;
       expect((await collector.collect(new AbortController().signal))[0]).toMatchObject({ up: false, error_reason: 'reset' });
-      hangUp.now = false;
+      state.hangUp = false;
       m.commands.length = 0;
       expect((await collector.collect(new AbortController().signal))[0]).toMatchObject({ up: true, model: 'Whatsminer M50S' });
       expect(m.commands).toEqual(['summary+stats+pools', 'summary', 'pools', 'edevs', 'devdetails']);

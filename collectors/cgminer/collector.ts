@@ -1,7 +1,7 @@
 import { downSnapshot, type DeviceSnapshot } from '../../agent/snapshot.js';
 import type { Collector, Target } from '../target.js';
 import { cgminerIdentity } from './dialects/fields.js';
-import { normalizeReply } from './dialects/index.js';
+import { dialectNamed, normalizeReply } from './dialects/index.js';
 import { CgminerError } from './errors.js';
 import { pollCgminer, type EndpointMemory } from './poll.js';
 
@@ -24,7 +24,7 @@ export function createCgminerCollector(target: Target, options: CgminerCollector
           maxResponseBytes: options.maxResponseBytes,
           memory,
         });
-        return [normalizeReply(reply, { target, observedAt: new Date() })];
+        return [normalizeReply(reply, { target, observedAt: new Date() }, dialectNamed(memory.dialect))];
       } catch (err) {
         const reason = err instanceof CgminerError ? err.reason : 'other';
         const message = err instanceof Error ? err.message : String(err);

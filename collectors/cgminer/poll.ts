@@ -1,5 +1,5 @@
 import { cgminerRequest } from './client.js';
-import { DIALECTS, dialectFor } from './dialects/index.js';
+import { dialectFor, dialectNamed } from './dialects/index.js';
 import type { CgminerDialect } from './dialects/types.js';
 import { CgminerError } from './errors.js';
 import { parseCgminerJson } from './repair.js';
@@ -26,7 +26,10 @@ export interface PollOptions {
 export interface EndpointMemory {
   /** The dialect the last poll identified. */
   dialect?: string;
-  /** False once the endpoint refused or garbled `summary+stats+pools`. */
+  /**
+   * Whether the endpoint answers joined requests: false once it refused or garbled the join it was
+   * last offered (`summary+stats+pools`, or the known dialect's own join), undefined while untried.
+   */
   joins?: boolean;
   /** The dialect's static commands as last answered, and how many polls ago. */
   staticReplies?: CgminerReply;
@@ -89,18 +92,23 @@ type AskJoined = (commands: readonly string[], required?: readonly string[]) => 
 type AskEach = (commands: readonly string[], into: CgminerReply) => Promise<void>;
 
 async function askAll(memory: EndpointMemory | undefined, askJoined: AskJoined, askEach: AskEach): Promise<{ reply: CgminerReply; dialect: CgminerDialect }> {
-  // A firmware known from the last poll gets its extras in the base join: one round trip, not two.
-  const known = memory?.joins === true ? knownDialect(memory.dialect) : undefined;
-  const upfront = known && !known.needs ? (known.extraCommands ?? []) : [];
+  // A firmware known from the last poll is asked for everything it answers in one join: one round trip.
+  const known = memory?.joins !== false ? dialectNamed(memory?.dialect) : undefined;
+  const steady = known && memory ? steadyJoin(known, memory) : undefined;
   let joins: CgminerReply | undefined;
-  if (memory?.joins !== false) {
-    joins = upfront.length ? await askJoined([...BASE_COMMANDS, ...upfront], BASE_COMMANDS) : undefined;
-    // A join that grew too long for the firmware: the plain one decides, as on a first poll.
-    joins ??= await askJoined(BASE_COMMANDS);
+  if (steady) {
+    joins = await askJoined(steady.commands, steady.required);
+    // btminer refusing its own join gets single commands until a failed poll makes it start over; a
+    // longer join that garbled falls back to the plain one below, as on a first poll.
+    if (joins) memory!.joins = true;
+    else if (known!.joinCommands) memory!.joins = false;
+  }
+  if (!joins && memory?.joins !== false) {
+    joins = await askJoined(BASE_COMMANDS);
     if (memory) memory.joins = joins !== undefined;
   }
-  // btminer (Whatsminer) rejects any joined command with STATUS E: then every command goes on its own,
-  // leaving out what the firmware, once identified by its first reply, is known to refuse.
+  // A firmware that refuses joins (or, like btminer, refuses `stats` in one) gets every command on its
+  // own, leaving out what the firmware, once identified by its first reply, is known to refuse.
   const reply: CgminerReply = joins ?? {};
   if (!joins) {
     for (const command of BASE_COMMANDS) {
@@ -110,27 +118,51 @@ async function askAll(memory: EndpointMemory | undefined, askJoined: AskJoined, 
   }
 
   const dialect = dialectFor(reply);
+  // The generic join was refused, but the firmware has a narrower one of its own: the next poll tries it.
+  if (memory && !joins && dialect.joinCommands && memory.dialect !== dialect.name) memory.joins = undefined;
   if (memory) reuseStaticReplies(memory, dialect, reply);
   const extra = (dialect.extraCommands ?? []).filter((c) => reply[c] === undefined && (dialect.needs?.(c, reply) ?? true));
   if (extra.length > 0) {
-    if (joins && extra.length > 1) Object.assign(reply, await askJoined(extra));
+    const joinable = dialect.joinCommands ? extra.filter((c) => dialect.joinCommands!.includes(c)) : extra;
+    if (joins && joinable.length > 1) Object.assign(reply, await askJoined(joinable));
     await askEach(extra, reply);
   }
   if (memory) keepStaticReplies(memory, dialect, reply);
   return { reply, dialect };
 }
 
+/**
+ * The one request a known firmware gets: its own join when it has one (less the hardware replies
+ * still fresh in memory), else the base join with its extras when they do not depend on the replies.
+ * Undefined when that would be the plain base join, which the first-poll path asks anyway.
+ */
+function steadyJoin(dialect: CgminerDialect, memory: EndpointMemory): { commands: readonly string[]; required: readonly string[] } | undefined {
+  if (dialect.joinCommands) {
+    const fresh = freshStaticReplies(memory, dialect, (memory.staticAge ?? 0) + 1);
+    const commands = dialect.joinCommands.filter((c) => fresh?.[c] === undefined);
+    return { commands, required: commands.filter((c) => (BASE_COMMANDS as readonly string[]).includes(c)) };
+  }
+  const upfront = dialect.needs ? [] : (dialect.extraCommands ?? []);
+  return upfront.length ? { commands: [...BASE_COMMANDS, ...upfront], required: BASE_COMMANDS } : undefined;
+}
+
+/** The hardware replies remembered from an earlier poll, while they are young enough to stand in for asking. */
+function freshStaticReplies(memory: EndpointMemory, dialect: CgminerDialect, age: number): CgminerReply | undefined {
+  return memory.dialect === dialect.name && age < STATIC_REFRESH_POLLS ? memory.staticReplies : undefined;
+}
+
 function reuseStaticReplies(memory: EndpointMemory, dialect: CgminerDialect, reply: CgminerReply): void {
   const age = (memory.staticAge ?? 0) + 1;
   memory.staticAge = age;
-  if (!memory.staticReplies || memory.dialect !== dialect.name || age >= STATIC_REFRESH_POLLS) return;
+  const fresh = freshStaticReplies(memory, dialect, age);
+  if (!fresh) return;
   for (const command of dialect.staticCommands ?? []) {
-    if (reply[command] === undefined && memory.staticReplies[command] !== undefined) reply[command] = memory.staticReplies[command];
+    if (reply[command] === undefined && fresh[command] !== undefined) reply[command] = fresh[command];
   }
 }
 
 function keepStaticReplies(memory: EndpointMemory, dialect: CgminerDialect, reply: CgminerReply): void {
-  if (!dialect.staticCommands?.length || (memory.staticReplies && memory.staticAge !== undefined && memory.staticAge < STATIC_REFRESH_POLLS && memory.dialect === dialect.name)) return;
+  if (!dialect.staticCommands?.length || freshStaticReplies(memory, dialect, memory.staticAge ?? 0)) return;
   const kept: CgminerReply = {};
   for (const command of dialect.staticCommands) {
     const response = reply[command];
@@ -140,6 +172,3 @@ function keepStaticReplies(memory: EndpointMemory, dialect: CgminerDialect, repl
   memory.staticAge = 0;
 }
 
-function knownDialect(name: string | undefined): CgminerDialect | undefined {
-  return name === undefined ? undefined : DIALECTS.find((d) => d.name === name);
-}

@@ -36,9 +36,7 @@ function isRow(v: unknown): v is Row {
  * API) as a string beside top-level Code/Msg. Undefined when the reply carries no STATUS at all.
  */
 export function statusOf(response: CgminerResponse | undefined): CgminerStatus | undefined {
-  if (!response) return undefined;
-  const raw = response['STATUS'];
-  const row: Row | undefined = Array.isArray(raw) ? (isRow(raw[0]) ? raw[0] : undefined) : typeof raw === 'string' ? response : undefined;
+  const row = statusRow(response);
   if (!row) return undefined;
   const code = String(row['STATUS'] ?? '');
   const msg = row['Msg'];
@@ -49,6 +47,27 @@ export function statusOf(response: CgminerResponse | undefined): CgminerStatus |
     message: typeof msg === 'string' ? msg : msg === undefined ? undefined : JSON.stringify(msg),
     description: typeof row['Description'] === 'string' ? row['Description'] : undefined,
   };
+}
+
+/** The row holding STATUS: cgminer's list of one, or the reply itself beside btminer's string STATUS. */
+function statusRow(response: CgminerResponse | undefined): Row | undefined {
+  const raw = response?.['STATUS'];
+  if (Array.isArray(raw)) return isRow(raw[0]) ? raw[0] : undefined;
+  return typeof raw === 'string' ? response : undefined;
+}
+
+/** STATUS's Description ("cgminer 4.9.2", "BOSminer bosminer-plus-tuner 0.2.0", "btminer"), read without building a status. */
+export function descriptionOf(response: CgminerResponse | undefined): string | undefined {
+  const description = statusRow(response)?.['Description'];
+  return typeof description === 'string' ? description : undefined;
+}
+
+/** The first row of a section, as `rowsOf(…)[0]` without building the list. */
+export function firstRowOf(response: CgminerResponse | undefined, section: string): Row | undefined {
+  const raw = response?.[section];
+  if (!Array.isArray(raw)) return undefined;
+  for (const row of raw) if (isRow(row)) return row;
+  return undefined;
 }
 
 /** The rows of a section (`SUMMARY`, `STATS`, …); empty when absent or not a list. */

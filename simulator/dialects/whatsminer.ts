@@ -6,11 +6,12 @@
  *   older (M30S++) firmware, as the M20S capture has it;
  * - `devs` / `edevs` one row per board, `devdetails` with the model ("M50S.VH40"), `get_version` and
  *   `get_miner_info` in btminer's own shape (string STATUS, `Msg` object);
- * - everything else, joined commands and `stats` included (as on current btminer; the old M20S still
- *   answered `stats`), answered `{"STATUS":"E",…,"Code":14,"Msg":"invalid cmd"}`.
+ * - joins of its cgminer commands answered as cgminer does (pyasic's BTMiner API joins them); a join
+ *   holding anything else, and everything else on its own, `stats` included (as on current btminer;
+ *   the old M20S still answered `stats`), answered `{"STATUS":"E",…,"Code":14,"Msg":"invalid cmd"}`.
  */
 import type { Dialect } from '../wire.js';
-import { fixed, str } from '../wire.js';
+import { fixed, joinedReply, str } from '../wire.js';
 import type { BoardReading, MinerReading } from '../physics.js';
 import { unit } from '../physics.js';
 import { poolsReply } from './antminer.js';
@@ -31,6 +32,8 @@ function firmwareOf(r: MinerReading): Firmware {
 }
 
 const DESCRIPTION = 'cgminer 4.9.2';
+/** What btminer answers inside a join; its own `get_*` commands and `status` it answers only alone. */
+const JOINABLE = new Set(['summary', 'pools', 'devs', 'edevs', 'devdetails']);
 const MHS = (ghs: number) => fixed(ghs * 1000, 2);
 
 /** "Whatsminer M50S" → "M50S". */
@@ -129,7 +132,10 @@ export const whatsminerDialect: Dialect = {
   respond(request, r) {
     const command = request === 'invalid' ? undefined : request.command;
     if (request === 'invalid' || command === undefined) return `${btminerError(r, 23, 'invalid json')}\0`;
-    if (typeof command !== 'string' || command.includes('+')) return `${btminerError(r, 14, 'invalid cmd')}\0`;
-    return `${this.reply(command, r) ?? btminerError(r, 14, 'invalid cmd')}\0`;
+    if (typeof command !== 'string') return `${btminerError(r, 14, 'invalid cmd')}\0`;
+    const commands = command.split('+');
+    if (commands.length === 1) return `${this.reply(command, r) ?? btminerError(r, 14, 'invalid cmd')}\0`;
+    if (!commands.every((c) => JOINABLE.has(c))) return `${btminerError(r, 14, 'invalid cmd')}\0`;
+    return joinedReply(commands, (c) => this.reply(c, r)!);
   },
 };

@@ -6,7 +6,7 @@
  */
 import { findModel, type ModelSpec } from '../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot } from '../../../agent/snapshot.js';
-import { rowsOf, type CgminerReply } from '../reply.js';
+import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
 import {
   applySummaryCounters, count, dashValues, maxOf, num, poolsOf, rowHashrate, setIfDefined, str, temperature,
   toHs, unitFactor, upSnapshot, type Row,
@@ -37,15 +37,15 @@ const OTHER_FIRMWARE_KEYS = ['LUXminer', 'BOSminer', 'BOSminer+', 'BOSer'];
 
 /** The row naming the miner: STATS[0] (`Type`, `Miner`, `CompileTime`) or else VERSION. */
 export function header(reply: CgminerReply): Row | undefined {
-  const stats = rowsOf(reply.stats, 'STATS')[0];
+  const stats = firstRowOf(reply.stats, 'STATS');
   if (stats && ('Type' in stats || 'BMMiner' in stats)) return stats;
-  return rowsOf(reply.version, 'VERSION')[0];
+  return firstRowOf(reply.version, 'VERSION');
 }
 
 export const antminerDialect: CgminerDialect = {
   name: 'antminer',
   identify(reply) {
-    const version = rowsOf(reply.version, 'VERSION')[0];
+    const version = firstRowOf(reply.version, 'VERSION');
     if (version && OTHER_FIRMWARE_KEYS.some((k) => k in version)) return false;
     const h = header(reply);
     if (!h) return false;
@@ -71,7 +71,7 @@ export function normalizeAntminer(reply: CgminerReply, ctx: NormalizeContext, di
   const stats = rowsOf(reply.stats, 'STATS').find((r) => 'ID' in r || 'GHS 5s' in r || 'chain_acn1' in r);
   // bmminer writes its chains' unit in rate_unit; scrypt models (L3+) predate it and mean MH/s under "GHS".
   const unit = unitFactor(stats?.['rate_unit']) ?? (/\bL\d/i.test(type ?? '') ? 1e6 : 1e9);
-  const summary = rowsOf(reply.summary, 'SUMMARY')[0];
+  const summary = firstRowOf(reply.summary, 'SUMMARY');
 
   applySummaryCounters(snapshot, summary);
   const hashrate = (summary && rowHashrate(summary, unit)) ?? (stats && rowHashrate(stats, unit));

@@ -14,7 +14,7 @@
  */
 import { findModel } from '../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot } from '../../../agent/snapshot.js';
-import { rowsOf, type CgminerReply } from '../reply.js';
+import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
 import {
   applySummaryCounters, count, macOf, maxOf, num, poolsOf, rowHashrate, setIfDefined, setReportedPower, str, temperature, toHs,
   upSnapshot, watts, type Row,
@@ -27,7 +27,7 @@ export const avalonDialect: CgminerDialect = {
   name: 'avalon',
   extraCommands: ['version'],
   identify(reply) {
-    const version = rowsOf(reply.version, 'VERSION')[0];
+    const version = firstRowOf(reply.version, 'VERSION');
     if (/avalon/i.test(str(version?.['PROD']) ?? '')) return true;
     return rowsOf(reply.stats, 'STATS').some(hasModuleKey);
   },
@@ -93,7 +93,7 @@ export function powerOf(mm: Map<string, string>): number | undefined {
 
 function normalizeAvalon(reply: CgminerReply, ctx: NormalizeContext): DeviceSnapshot {
   const snapshot = upSnapshot(ctx.target, ctx.observedAt, avalonDialect.name);
-  const version = rowsOf(reply.version, 'VERSION')[0];
+  const version = firstRowOf(reply.version, 'VERSION');
   const modules = modulesOf(reply);
   const main = modules[0];
 
@@ -108,14 +108,14 @@ function normalizeAvalon(reply: CgminerReply, ctx: NormalizeContext): DeviceSnap
   const dna = str(version?.['DNA']) ?? main?.get('DNA');
   if (dna && !/^<.*>$/.test(dna)) snapshot.serial = dna;
 
-  const summary = rowsOf(reply.summary, 'SUMMARY')[0];
+  const summary = firstRowOf(reply.summary, 'SUMMARY');
   applySummaryCounters(snapshot, summary);
   const moduleGhs = modules.map((mm) => first(mm.get('GHSspd')) ?? first(mm.get('GHSavg')) ?? first(mm.get('GHSmm')));
   const hashrate =
     (summary && rowHashrate(summary)) ??
     (moduleGhs.some((g) => g !== undefined) ? toHs(moduleGhs.reduce<number>((a, g) => a + (g ?? 0), 0), 1e9) : undefined);
   setIfDefined(snapshot, 'hashrate_hs', hashrate);
-  if (snapshot.uptime_s === undefined) setIfDefined(snapshot, 'uptime_s', count(main?.get('Elapsed')) ?? count(rowsOf(reply.stats, 'STATS')[0]?.['Elapsed']));
+  if (snapshot.uptime_s === undefined) setIfDefined(snapshot, 'uptime_s', count(main?.get('Elapsed')) ?? count(firstRowOf(reply.stats, 'STATS')?.['Elapsed']));
 
   if (!main) {
     setIfDefined(snapshot, 'pools', poolsOf(reply.pools));

@@ -8,15 +8,16 @@
  */
 import { findModel } from '../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot } from '../../../agent/snapshot.js';
-import { rowsOf, type CgminerReply } from '../reply.js';
+import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
 import {
-  applySummaryCounters, boardProblems, count, descriptionsOf, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setIfDefined, setReportedPower, str,
+  applySummaryCounters, boardProblems, count, descriptionMatching, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setIfDefined, setReportedPower, str,
   toHs, upSnapshot, watts, type Row,
 } from './fields.js';
 import type { CgminerDialect, NormalizeContext } from './types.js';
 
 const PROGRAM_KEYS = ['BOSminer+', 'BOSminer', 'bosminer', 'BOSer'] as const;
 const DEGRADED_HASHRATE_RATIO = 0.8;
+const BRAIINS_DESCRIPTION = /^(BOSminer|BOSer|bosminer)/;
 
 export const braiinsDialect: CgminerDialect = {
   name: 'braiins',
@@ -24,9 +25,9 @@ export const braiinsDialect: CgminerDialect = {
   // tunerstatus exists only with the autotuner (BOS+); devdetails not on every release.
   optionalCommands: ['stats', 'devdetails', 'tunerstatus'],
   identify(reply) {
-    const version = rowsOf(reply.version, 'VERSION')[0];
+    const version = firstRowOf(reply.version, 'VERSION');
     if (version && PROGRAM_KEYS.some((k) => k in version)) return true;
-    return descriptionsOf(reply).some((d) => /^(BOSminer|BOSer|bosminer)/.test(d));
+    return descriptionMatching(reply, BRAIINS_DESCRIPTION) !== undefined;
   },
   normalize(reply, ctx) {
     return normalizeBraiins(reply, ctx);
@@ -35,16 +36,16 @@ export const braiinsDialect: CgminerDialect = {
 
 function normalizeBraiins(reply: CgminerReply, ctx: NormalizeContext): DeviceSnapshot {
   const snapshot = upSnapshot(ctx.target, ctx.observedAt, braiinsDialect.name);
-  const version = rowsOf(reply.version, 'VERSION')[0];
+  const version = firstRowOf(reply.version, 'VERSION');
   const details = rowsOf(reply.devdetails, 'DEVDETAILS');
   const reportedModel = str(details[0]?.['Model']);
   const spec = findModel(reportedModel);
   setIfDefined(snapshot, 'model', spec?.model ?? reportedModel);
   setIfDefined(snapshot, 'vendor', spec?.vendor);
   const programKey = version ? PROGRAM_KEYS.find((k) => str(version[k]) !== undefined) : undefined;
-  setIfDefined(snapshot, 'firmware', programKey ? `${programKey} ${str(version![programKey])}` : descriptionsOf(reply).find((d) => /^(BOSminer|BOSer|bosminer)/.test(d)));
+  setIfDefined(snapshot, 'firmware', programKey ? `${programKey} ${str(version![programKey])}` : descriptionMatching(reply, BRAIINS_DESCRIPTION));
 
-  const summary = rowsOf(reply.summary, 'SUMMARY')[0];
+  const summary = firstRowOf(reply.summary, 'SUMMARY');
   applySummaryCounters(snapshot, summary);
   const devs = rowsOf(reply.devs, 'DEVS');
   const devRates = devs.map((r) => rowHashrate(r));
@@ -54,7 +55,7 @@ function normalizeBraiins(reply: CgminerReply, ctx: NormalizeContext): DeviceSna
   const nominals = devs.map((r) => num(r['Nominal MHS']));
   if (nominals.some((n) => n !== undefined && n > 0)) snapshot.nominal_hashrate_hs = toHs(nominals.reduce<number>((a, n) => a + (n ?? 0), 0), 1e6);
 
-  const tuner = rowsOf(reply.tunerstatus, 'TUNERSTATUS')[0];
+  const tuner = firstRowOf(reply.tunerstatus, 'TUNERSTATUS');
   setReportedPower(snapshot, watts(tuner?.['ApproximateMinerPowerConsumption']));
   setIfDefined(snapshot, 'power_limit_w', watts(tuner?.['PowerLimit']));
 

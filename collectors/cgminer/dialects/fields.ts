@@ -6,7 +6,7 @@
 import type { ModelSpec } from '../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot, PoolSnapshot } from '../../../agent/snapshot.js';
 import type { Target } from '../../target.js';
-import { rowsOf, statusOf, type CgminerReply, type CgminerResponse } from '../reply.js';
+import { descriptionOf, rowsOf, type CgminerReply, type CgminerResponse } from '../reply.js';
 
 export type Row = Record<string, unknown>;
 
@@ -155,13 +155,13 @@ export function upSnapshot(target: Target, observedAt: Date, dialect: string): D
 }
 
 /** Every STATUS Description in the replies: where firmware names itself ("LUXminer 2025.4.8", "btminer"). */
-export function descriptionsOf(reply: CgminerReply): string[] {
-  const out: string[] = [];
-  for (const response of Object.values(reply)) {
-    const d = statusOf(response)?.description;
-    if (d) out.push(d);
+/** The first STATUS Description among the replies that matches `pattern`. */
+export function descriptionMatching(reply: CgminerReply, pattern: RegExp): string | undefined {
+  for (const command in reply) {
+    const description = descriptionOf(reply[command]);
+    if (description !== undefined && pattern.test(description)) return description;
   }
-  return out;
+  return undefined;
 }
 
 /** Sets `power_by_source_w.reported`: what the firmware says it draws. enrich picks the source to trust. */

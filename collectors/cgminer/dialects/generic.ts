@@ -5,8 +5,8 @@
  */
 import { findModel } from '../../../agent/catalog.js';
 import type { BoardSnapshot, BoardStatus, DeviceSnapshot } from '../../../agent/snapshot.js';
-import { rowsOf, statusOf, type CgminerReply } from '../reply.js';
-import { applySummaryCounters, count, maxOf, poolsOf, rowHashrate, setIfDefined, str, temperature, upSnapshot, type Row } from './fields.js';
+import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
+import { applySummaryCounters, count, descriptionMatching, maxOf, poolsOf, rowHashrate, setIfDefined, str, temperature, upSnapshot, type Row } from './fields.js';
 import type { CgminerDialect, NormalizeContext } from './types.js';
 
 /** VERSION keys that name the mining program, most specific first. */
@@ -23,7 +23,7 @@ export const genericDialect: CgminerDialect = {
 
 function normalizeGeneric(reply: CgminerReply, ctx: NormalizeContext): DeviceSnapshot {
   const snapshot = upSnapshot(ctx.target, ctx.observedAt, genericDialect.name);
-  const version = rowsOf(reply.version, 'VERSION')[0];
+  const version = firstRowOf(reply.version, 'VERSION');
   const statsHeader = rowsOf(reply.stats, 'STATS').find((r) => 'Type' in r);
   const type = str(version?.['Type']) ?? str(statsHeader?.['Type']) ?? str(version?.['MODEL']);
   const spec = findModel(type);
@@ -31,7 +31,7 @@ function normalizeGeneric(reply: CgminerReply, ctx: NormalizeContext): DeviceSna
   setIfDefined(snapshot, 'vendor', spec?.vendor);
   setIfDefined(snapshot, 'firmware', programOf(version) ?? programOf(statsHeader) ?? firstDescription(reply));
 
-  const summary = rowsOf(reply.summary, 'SUMMARY')[0];
+  const summary = firstRowOf(reply.summary, 'SUMMARY');
   applySummaryCounters(snapshot, summary);
   const devs = rowsOf(reply.devs, 'DEVS');
   const boards = devs.map(deviceBoard);
@@ -76,12 +76,10 @@ function programOf(row: Row | undefined): string | undefined {
   return undefined;
 }
 
+const NOT_EMPTY = /./;
+
 function firstDescription(reply: CgminerReply): string | undefined {
-  for (const response of Object.values(reply)) {
-    const d = statusOf(response)?.description;
-    if (d) return d;
-  }
-  return undefined;
+  return descriptionMatching(reply, NOT_EMPTY);
 }
 
 /** Last resort for single replies such as `lcd` or `estats`: the first row of any section with a rate. */

@@ -28,12 +28,17 @@ export function dialectFor(reply: CgminerReply): CgminerDialect {
   return DIALECTS.find((d) => d.identify(reply)) ?? genericDialect;
 }
 
+export function dialectNamed(name: string | undefined): CgminerDialect | undefined {
+  return name === undefined ? undefined : DIALECTS.find((d) => d.name === name);
+}
+
 /**
- * Turns a device's replies into one snapshot, read by the dialect the replies identify. Commands the
- * device refused are left out of what the dialect sees and named in `error`; when it refused all of
- * them this throws CgminerError `api_error` carrying the device's own message.
+ * Turns a device's replies into one snapshot, read by the dialect the replies identify (or `dialect`,
+ * when the poll that gathered them already identified it). Commands the device refused are left out
+ * of what the dialect sees and named in `error`; when it refused all of them this throws CgminerError
+ * `api_error` carrying the device's own message.
  */
-export function normalizeReply(reply: CgminerReply, ctx: NormalizeContext): DeviceSnapshot {
+export function normalizeReply(reply: CgminerReply, ctx: NormalizeContext, dialect?: CgminerDialect): DeviceSnapshot {
   const where = `${ctx.target.host}:${ctx.target.port}`;
   const usable: CgminerReply = {};
   let refused: { command: string; said: string }[] = [];
@@ -53,9 +58,9 @@ export function normalizeReply(reply: CgminerReply, ctx: NormalizeContext): Devi
     if (firstRefusal === undefined) throw new CgminerError('malformed', `${where}: the reply answers no command`);
     throw new CgminerError('api_error', `${where} answered ${refused.length === 1 ? firstRefusal : refused.map((r) => `${r.command}: ${r.said}`).join('; ')}`);
   }
-  const dialect = dialectFor(usable);
-  const snapshot = dialect.normalize(usable, ctx);
-  const optional = new Set(dialect.optionalCommands ?? []);
+  const reader = dialect ?? dialectFor(usable);
+  const snapshot = reader.normalize(usable, ctx);
+  const optional = new Set(reader.optionalCommands ?? []);
   refused = refused.filter((r) => !optional.has(r.command));
   if (refused.length) {
     const note = `refused ${refused.map((r) => `${r.command}: ${r.said}`).join('; ')}`;

@@ -5,19 +5,21 @@
  * It names itself in every STATUS Description ("LUXminer 2025.4.8.220305-57b389c7") and in VERSION.
  */
 import type { DeviceSnapshot } from '../../../agent/snapshot.js';
-import { rowsOf, type CgminerReply } from '../reply.js';
+import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
 import { normalizeAntminer } from './antminer.js';
-import { count, descriptionsOf, num, rowHashrate, setReportedPower, str, toHs, watts } from './fields.js';
+import { count, descriptionMatching, num, rowHashrate, setReportedPower, str, toHs, watts } from './fields.js';
 import type { CgminerDialect, NormalizeContext } from './types.js';
+
+const LUXOS_DESCRIPTION = /^LUXminer\b/;
 
 export const luxosDialect: CgminerDialect = {
   name: 'luxos',
   extraCommands: ['version', 'devs', 'fans', 'power', 'profiles'],
   optionalCommands: ['profiles'],
   identify(reply) {
-    const version = rowsOf(reply.version, 'VERSION')[0];
+    const version = firstRowOf(reply.version, 'VERSION');
     if (version && 'LUXminer' in version) return true;
-    return descriptionsOf(reply).some((d) => /^LUXminer\b/.test(d));
+    return descriptionMatching(reply, LUXOS_DESCRIPTION) !== undefined;
   },
   normalize(reply, ctx) {
     return normalizeLuxos(reply, ctx);
@@ -26,13 +28,13 @@ export const luxosDialect: CgminerDialect = {
 
 function normalizeLuxos(reply: CgminerReply, ctx: NormalizeContext): DeviceSnapshot {
   const snapshot = normalizeAntminer(reply, ctx, luxosDialect.name);
-  const version = rowsOf(reply.version, 'VERSION')[0];
-  const program = str(version?.['LUXminer']) ?? descriptionsOf(reply).find((d) => /^LUXminer\b/.test(d))?.replace(/^LUXminer\s*/, '');
+  const version = firstRowOf(reply.version, 'VERSION');
+  const program = str(version?.['LUXminer']) ?? descriptionMatching(reply, LUXOS_DESCRIPTION)?.replace(/^LUXminer\s*/, '');
   if (program) snapshot.firmware = `LuxOS ${program}`;
   if (!snapshot.model) {
     snapshot.model = str(version?.['Type']);
   }
-  setReportedPower(snapshot, watts(rowsOf(reply.power, 'POWER')[0]?.['Watts']));
+  setReportedPower(snapshot, watts(firstRowOf(reply.power, 'POWER')?.['Watts']));
 
   // Where stats lacked fans (a reply without them), the fans command has them in the same order.
   if (snapshot.fans_rpm.length === 0) snapshot.fans_rpm = rowsOf(reply.fans, 'FANS').map((f) => count(f['RPM'])).filter((v): v is number => v !== undefined);

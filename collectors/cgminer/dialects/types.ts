@@ -22,6 +22,12 @@ export interface CgminerDialect {
    */
   readonly extraCommands?: readonly string[];
   /**
+   * The commands this firmware answers in one joined request, when that is not `summary+stats+pools`
+   * plus its extras (btminer joins cgminer's commands but not `stats` nor its own `get_*` ones). Once
+   * the firmware is known, each poll asks them in one join, less the hardware replies still fresh.
+   */
+  readonly joinCommands?: readonly string[];
+  /**
    * Whether an extra command would add anything to the replies so far (btminer's `get_version` only
    * matters when `summary` carried no firmware version). Absent: every extra command is asked.
    */

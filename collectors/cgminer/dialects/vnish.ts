@@ -5,7 +5,7 @@
  * ("1071.5 W"). The Antminer reader does the rest.
  */
 import type { DeviceSnapshot } from '../../../agent/snapshot.js';
-import { rowsOf, type CgminerReply } from '../reply.js';
+import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
 import { header, normalizeAntminer } from './antminer.js';
 import { str, setReportedPower, watts, type Row } from './fields.js';
 import type { CgminerDialect, NormalizeContext } from './types.js';
@@ -14,7 +14,7 @@ const MARKER_KEYS = ['Type', 'Miner', 'CompileTime'] as const;
 const MAX_CHAINS = 16;
 
 function vnishMarker(reply: CgminerReply): string | undefined {
-  const rows = [header(reply), rowsOf(reply.version, 'VERSION')[0]];
+  const rows = [header(reply), firstRowOf(reply.version, 'VERSION')];
   for (const row of rows) {
     for (const key of MARKER_KEYS) {
       const v = str(row?.[key]);

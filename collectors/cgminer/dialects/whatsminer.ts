@@ -6,15 +6,16 @@
  * `Chip Temp Max`, `Chip Frequency`); `devdetails` names the model ("M30S++.VH40"); `get_version`
  * and `get_miner_info` answer in btminer's own shape: a string STATUS beside a `Msg` object.
  *
- * btminer rejects what it does not know with `{"STATUS":"E","Code":14,"Msg":"invalid cmd"}` — joined
- * commands and, on newer firmware, `stats` — so the poll falls back to single commands, and those
- * refusals are not faults of the miner.
+ * btminer rejects what it does not know with `{"STATUS":"E","Code":14,"Msg":"invalid cmd"}`: `stats`
+ * on newer firmware, and `get_*` in a join (pyasic's BTMiner API sends those on their own and joins
+ * the rest). So a first poll falls back to single commands, and from the next one on the cgminer
+ * commands go in one join; those refusals are not faults of the miner.
  */
 import { findModel, type ModelSpec } from '../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot } from '../../../agent/snapshot.js';
-import { rowsOf, type CgminerReply } from '../reply.js';
+import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
 import {
-  applySummaryCounters, boardProblems, count, descriptionsOf, macOf, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setIfDefined, setReportedPower, str,
+  applySummaryCounters, boardProblems, count, descriptionMatching, macOf, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setIfDefined, setReportedPower, str,
   temperature, toHs, upSnapshot, watts, type Row,
 } from './fields.js';
 import type { CgminerDialect, NormalizeContext } from './types.js';
@@ -22,6 +23,7 @@ import type { CgminerDialect, NormalizeContext } from './types.js';
 /** A board under this share of its factory rate is degraded. */
 const DEGRADED_HASHRATE_RATIO = 0.8;
 /** Keys only btminer's SUMMARY has. */
+const WHATSMINER_DESCRIPTION = /btminer|whatsminer/i;
 const SUMMARY_MARKERS = ['Power_RT', 'Factory GHS', 'Fan Speed In', 'Chip Temp Avg', 'Power Limit'];
 
 const EXTRA_COMMANDS = ['edevs', 'devdetails', 'get_version', 'get_miner_info'] as const;
@@ -29,19 +31,20 @@ const EXTRA_COMMANDS = ['edevs', 'devdetails', 'get_version', 'get_miner_info'] 
 export const whatsminerDialect: CgminerDialect = {
   name: 'whatsminer',
   extraCommands: EXTRA_COMMANDS,
+  joinCommands: ['summary', 'pools', 'edevs', 'devdetails'],
   optionalCommands: ['stats', 'devs', ...EXTRA_COMMANDS],
-  // btminer answers every command on its own connection; the model needs none of them after the first.
+  // The model, which needs no asking on every poll.
   staticCommands: ['devdetails'],
   needs(command, reply) {
-    const summary = rowsOf(reply.summary, 'SUMMARY')[0];
+    const summary = firstRowOf(reply.summary, 'SUMMARY');
     if (command === 'get_version') return unquote(summary?.['Firmware Version']) === undefined;
     if (command === 'get_miner_info') return str(summary?.['MAC']) === undefined;
     return true;
   },
   identify(reply) {
-    if (descriptionsOf(reply).some((d) => /btminer|whatsminer/i.test(d))) return true;
+    if (descriptionMatching(reply, WHATSMINER_DESCRIPTION)) return true;
     if (msgOf(reply.get_version) !== undefined) return true;
-    const summary = rowsOf(reply.summary, 'SUMMARY')[0];
+    const summary = firstRowOf(reply.summary, 'SUMMARY');
     if (summary && SUMMARY_MARKERS.some((k) => k in summary)) return true;
     if (boardRows(reply).some((r) => r['Name'] === 'SM' && ('Effective Chips' in r || 'Chip Temp Max' in r))) return true;
     return rowsOf(reply.stats, 'STATS').some((r) => /^SM\d+$/.test(str(r['ID']) ?? ''));
@@ -69,13 +72,13 @@ function unquote(v: unknown): string | undefined {
 
 function normalizeWhatsminer(reply: CgminerReply, ctx: NormalizeContext): DeviceSnapshot {
   const snapshot = upSnapshot(ctx.target, ctx.observedAt, whatsminerDialect.name);
-  const details = rowsOf(reply.devdetails, 'DEVDETAILS')[0];
+  const details = firstRowOf(reply.devdetails, 'DEVDETAILS');
   const reportedModel = str(details?.['Model']) ?? str(msgOf(reply.get_miner_info)?.['model']);
   const spec = findModel(reportedModel);
   snapshot.vendor = 'MicroBT';
   setIfDefined(snapshot, 'model', spec?.model ?? (reportedModel ? `Whatsminer ${reportedModel.split(/[._]/, 1)[0]}` : undefined));
 
-  const summary = rowsOf(reply.summary, 'SUMMARY')[0];
+  const summary = firstRowOf(reply.summary, 'SUMMARY');
   const version = msgOf(reply.get_version);
   setIfDefined(snapshot, 'firmware', unquote(summary?.['Firmware Version']) ?? str(version?.['fw_ver']) ?? unquote(msgOf(reply.status)?.['Firmware Version']));
   setIfDefined(snapshot, 'mac', macOf(summary?.['MAC']) ?? macOf(msgOf(reply.get_miner_info)?.['mac']));
