@@ -33,6 +33,11 @@ interface Entry {
   running: boolean;
   failures: number;
   removed: boolean;
+  /**
+   * Handed to every poll of this target until it is aborted (hard stop or stop()), then replaced: a
+   * target's polls never overlap, so one controller serves them in turn without one being made per poll.
+   */
+  controller: AbortController | undefined;
 }
 
 /**
@@ -46,16 +51,17 @@ export class Scheduler {
   private readonly heap = new DueHeap();
   private readonly ready: Entry[] = [];
   private readyHead = 0;
-  private readonly inFlight = new Set<Promise<void>>();
+  /**
+   * Entries with a poll in flight, whose controllers stop() aborts. Each poll has its own target's
+   * signal rather than all listening on one stop signal: AbortSignal listeners are removed by a linear
+   * search, which at hundreds of polls in flight cost more than the rest of the scheduler's per-poll work.
+   */
+  private readonly inFlight = new Set<Entry>();
+  /** Resolved when the last poll in flight ends; stop() waits on them. */
+  private drainWaiters: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private running = false;
-  /**
-   * One per poll in flight, aborted by stop(). Held here rather than each poll listening on a shared
-   * stop signal: AbortSignal listeners are removed by a linear search, which at hundreds of polls in
-   * flight cost more than the rest of the scheduler's per-poll work.
-   */
-  private readonly pollControllers = new Set<AbortController>();
   private readonly random: () => number;
 
   constructor(private readonly opts: SchedulerOptions) {
@@ -86,7 +92,7 @@ export class Scheduler {
     const now = Date.now();
     for (const target of targets) {
       if (this.entries.has(target.url)) continue;
-      const entry: Entry = { target, collector: this.opts.createCollector(target), nextAt: now, seq: 0, running: false, failures: 0, removed: false };
+      const entry: Entry = { target, collector: this.opts.createCollector(target), nextAt: now, seq: 0, running: false, failures: 0, removed: false, controller: undefined };
       this.entries.set(target.url, entry);
       this.heap.push(entry, now);
       added.push(target.url);
@@ -107,10 +113,10 @@ export class Scheduler {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const stopping = new Error('agent stopping');
-    for (const controller of this.pollControllers) controller.abort(stopping);
+    for (const entry of this.inFlight) entry.controller?.abort(stopping);
     if (graceMs <= 0 || this.inFlight.size === 0) return;
     let graceTimer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)))]);
+    await Promise.race([new Promise<void>((resolve) => this.drainWaiters.push(resolve)), new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)))]);
     clearTimeout(graceTimer);
   }
 
@@ -154,8 +160,15 @@ export class Scheduler {
     // Fixed cadence from the start of each poll: a poll that overruns its interval makes the next one
     // come due while it runs, which is skipped and counted rather than stacked.
     this.reschedule(entry, Date.now());
+    this.inFlight.add(entry);
+    void this.run(entry);
+  }
+
+  /** One poll of `entry` and what follows it: the result recorded, backoff updated, the slot handed on. */
+  private async run(entry: Entry): Promise<void> {
     const started = performance.now();
-    const promise = this.poll(entry).then((snapshots) => {
+    try {
+      const snapshots = await this.poll(entry);
       entry.running = false;
       const seconds = (performance.now() - started) / 1000;
       const failed = snapshots.find((s) => !s.up);
@@ -167,20 +180,21 @@ export class Scheduler {
         entry.failures = unreachable ? entry.failures + 1 : 0;
         if (entry.failures > 1 || wasBackingOff) this.reschedule(entry, Date.now());
       }
-    });
-    this.inFlight.add(promise);
-    void promise.finally(() => {
-      this.inFlight.delete(promise);
+    } catch (err) {
+      this.opts.logger?.error({ err, target: entry.target.url }, 'recording a poll result failed; the next poll of this target goes ahead');
+    } finally {
+      entry.running = false;
+      this.inFlight.delete(entry);
+      if (this.inFlight.size === 0 && this.drainWaiters.length > 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
       this.pump();
       this.arm();
-    });
+    }
   }
 
   private async poll(entry: Entry): Promise<DeviceSnapshot[]> {
     // The collector enforces the target's timeout itself; this deadline only catches a collector that
     // ignores it, so one stuck device can never hold a concurrency slot forever.
-    const deadline = new AbortController();
-    this.pollControllers.add(deadline);
+    const deadline = (entry.controller ??= new AbortController());
     const hardStop = setTimeout(() => deadline.abort(new Error('poll exceeded twice its timeout')), entry.target.timeoutMs * 2 + 1000);
     try {
       return await entry.collector.collect(deadline.signal);
@@ -189,7 +203,7 @@ export class Scheduler {
       return [];
     } finally {
       clearTimeout(hardStop);
-      this.pollControllers.delete(deadline);
+      if (deadline.signal.aborted) entry.controller = undefined;
     }
   }
 

@@ -50,6 +50,10 @@ export interface Target {
 /** Turns one target into device readings. Never rejects for a device fault: it returns the device with up=false. */
 export interface Collector {
   readonly target: Target;
+  /**
+   * `signal` aborts this poll. The scheduler hands the same signal to a target's later polls until it
+   * fires, so a listener added to it must be removed when the poll ends.
+   */
   collect(signal: AbortSignal): Promise<DeviceSnapshot[]>;
 }
 

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Scheduler, type PollObserver } from '../agent/scheduler.js';
 import { downSnapshot, type DeviceSnapshot, type ErrorReason } from '../agent/snapshot.js';
 import type { Collector, Target } from '../collectors/target.js';
+import type { Logger } from '../agent/log.js';
 
 function target(i: number, intervalMs = 10_000): Target {
   return { url: `cgminer://10.0.0.${i}:4028`, scheme: 'cgminer', host: `10.0.0.${i}`, port: 4028, labels: {}, intervalMs, timeoutMs: 2000 };
@@ -248,6 +249,61 @@ describe('Scheduler', () => {
     expect(seen?.aborted).toBe(true);
     expect(s.inFlightCount).toBe(0);
   });
+  it("hands a target's polls one signal until it is aborted, then a fresh one", async () => {
+    const signals: AbortSignal[] = [];
+    let hang = false;
+    const s = new Scheduler({
+      concurrency: 1,
+      jitterRatio: 0,
+      backoffMaxMs: 60_000,
+      createCollector: (t) => ({
+        target: t,
+        collect: (signal) => {
+          signals.push(signal);
+          if (!hang) return Promise.resolve([]);
+          return new Promise<DeviceSnapshot[]>((resolve) => signal.addEventListener('abort', () => resolve([]), { once: true }));
+        },
+      }),
+      onResult: () => {},
+    });
+    s.setTargets([{ ...target(1), intervalMs: 10_000 }]);
+    s.start();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(signals).toHaveLength(2);
+    expect(signals[1]).toBe(signals[0]);
+    hang = true;
+    await vi.advanceTimersByTimeAsync(10_000 + 2 * 2000 + 1000);
+    expect(signals[2]).toBe(signals[0]);
+    expect(signals[2]!.aborted).toBe(true);
+    hang = false;
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(signals.at(-1)).not.toBe(signals[0]);
+    expect(signals.at(-1)!.aborted).toBe(false);
+    await s.stop(0);
+  });
+
+  it('keeps polling when recording a result throws, and logs it', async () => {
+    const errors: string[] = [];
+    let results = 0;
+    const s = new Scheduler({
+      concurrency: 1,
+      jitterRatio: 0,
+      backoffMaxMs: 60_000,
+      createCollector: (t) => ({ target: t, collect: () => Promise.resolve([]) }),
+      onResult: () => {
+        results++;
+        throw new Error('bad snapshot');
+      },
+      logger: { error: (_o: object, msg: string) => errors.push(msg) } as unknown as Logger,
+    });
+    s.setTargets([{ ...target(1), intervalMs: 10_000 }]);
+    s.start();
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(results).toBe(3);
+    expect(errors[0]).toMatch(/recording a poll result failed/);
+    await s.stop(0);
+  });
+
   it('aborts a poll whose collector ignores its timeout once it runs past twice that timeout, freeing its slot', async () => {
     const signals: AbortSignal[] = [];
     const observed = observer();
