@@ -25,6 +25,14 @@ const POLL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 3
  * The agent's own health, in a prom-client Registry: few series, so prom-client's cost does not
  * matter here (device series go through DeviceMetricsRenderer).
  */
+interface CollectorSeries {
+  duration: { observe(seconds: number): void };
+  ok: { inc(value?: number): void };
+  failed: { inc(value?: number): void };
+  skipped: { inc(value?: number): void };
+  errors: Map<ErrorReason, { inc(value?: number): void }>;
+}
+
 export class AgentMetrics {
   readonly registry = new Registry();
   /** Per-device economics, set by the economics part; the /metrics renderer attaches each device's entry to its view. */
@@ -49,7 +57,8 @@ export class AgentMetrics {
   readonly #devices: Gauge<'kind' | 'up'>;
   readonly #reloads: Counter<'result'>;
   readonly #lastReloadSuccess: Gauge;
-  readonly #collectorsSeen = new Set<string>();
+  /** Each collector's series, bound to their labels once: every poll updates them, and prom-client hashes labels on each unbound call. */
+  readonly #byCollector = new Map<string, CollectorSeries>();
 
   constructor(options: AgentMetricsOptions = {}) {
     const registers = [this.registry];
@@ -102,15 +111,17 @@ export class AgentMetrics {
 
   /** One finished poll; `reason` present means it failed. */
   observePoll(collector: string, seconds: number, reason?: ErrorReason): void {
-    this.#initCollector(collector);
-    this.#duration.observe({ collector }, seconds);
-    this.#polls.inc({ collector, result: reason === undefined ? 'ok' : 'error' });
-    if (reason !== undefined) this.#errors.inc({ collector, reason });
+    const series = this.#seriesOf(collector);
+    series.duration.observe(seconds);
+    if (reason === undefined) series.ok.inc();
+    else {
+      series.failed.inc();
+      series.errors.get(reason)!.inc();
+    }
   }
 
   pollSkipped(collector: string): void {
-    this.#initCollector(collector);
-    this.#skipped.inc({ collector });
+    this.#seriesOf(collector).skipped.inc();
   }
 
   setTargets(n: number): void {
@@ -138,13 +149,20 @@ export class AgentMetrics {
   }
 
   /** Zero series for every result and reason, so rate() and absent() work from a collector's first poll. */
-  #initCollector(collector: string): void {
-    if (this.#collectorsSeen.has(collector)) return;
-    this.#collectorsSeen.add(collector);
-    this.#polls.inc({ collector, result: 'ok' }, 0);
-    this.#polls.inc({ collector, result: 'error' }, 0);
-    this.#skipped.inc({ collector }, 0);
-    for (const reason of ERROR_REASONS) this.#errors.inc({ collector, reason }, 0);
+  /** A collector's series, created at zero the first time it is seen so that rates start from a sample. */
+  #seriesOf(collector: string): CollectorSeries {
+    let series = this.#byCollector.get(collector);
+    if (series) return series;
+    series = {
+      duration: this.#duration.labels({ collector }),
+      ok: this.#polls.labels({ collector, result: 'ok' }),
+      failed: this.#polls.labels({ collector, result: 'error' }),
+      skipped: this.#skipped.labels({ collector }),
+      errors: new Map(ERROR_REASONS.map((reason) => [reason, this.#errors.labels({ collector, reason })])),
+    };
+    for (const counter of [series.ok, series.failed, series.skipped, ...series.errors.values()]) counter.inc(0);
+    this.#byCollector.set(collector, series);
+    return series;
   }
 }
 
