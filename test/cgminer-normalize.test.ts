@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CgminerError, dialectFor, normalizeReply, parseCgminerJson, toCgminerReply, type CgminerReply } from '../collectors/cgminer/index.js';
 import type { Target } from '../collectors/target.js';
 import { parseBracketed } from '../collectors/cgminer/dialects/avalon.js';
+import { dashValues } from '../collectors/cgminer/dialects/fields.js';
 
 const target: Target = { url: 'cgminer://10.0.1.15:4028', scheme: 'cgminer', host: '10.0.1.15', port: 4028, labels: { site: 'tx1', rack: 'r4' }, intervalMs: 30_000, timeoutMs: 5_000 };
 const observedAt = new Date('2026-03-01T12:00:00Z');
@@ -198,5 +199,18 @@ describe('vnish dialect', () => {
     expect(s).toMatchObject({ dialect: 'vnish', vendor: 'Bitmain', model: 'Antminer S19j Pro', firmware: 'VNish 1.2.6', hashrate_hs: 101234.56e9, nominal_hashrate_hs: 100000e9 });
     expect(s.power_by_source_w).toEqual({ reported: 3035 });
     expect(s.boards?.map((b) => [b.status, b.chips])).toEqual([['ok', 126], ['ok', 126], ['ok', 126]]);
+  });
+});
+
+describe("bmminer's dash-joined sensor strings", () => {
+  it('reads each value, a doubled dash as a minus sign, and decimals or odd tokens through Number', () => {
+    expect(dashValues('57-57-73-73')).toEqual([57, 57, 73, 73]);
+    expect(dashValues('2--1-20-22')).toEqual([2, -1, 20, 22]);
+    expect(dashValues('-8--11-10-12')).toEqual([-8, -11, 10, 12]);
+    expect(dashValues('61.5-60.25')).toEqual([61.5, 60.25]);
+    expect(dashValues('0-0-0-0')).toEqual([0, 0, 0, 0]);
+    expect(dashValues('57-x-73-')).toEqual([57, 73]);
+    expect(dashValues('')).toEqual([]);
+    expect(dashValues(57)).toEqual([]);
   });
 });

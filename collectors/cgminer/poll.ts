@@ -46,36 +46,9 @@ export const STATIC_REFRESH_POLLS = 20;
  * asks for. Transport failures and unparseable replies reject with a CgminerError.
  */
 export async function pollCgminer(opts: PollOptions): Promise<CgminerReply> {
-  const deadline = Date.now() + opts.timeoutMs;
-  const ask = async (command: string): Promise<CgminerReply> => {
-    const timeoutMs = deadline - Date.now();
-    if (timeoutMs <= 0) throw new CgminerError('timeout', `${opts.host}:${opts.port}: no time left for "${command}" within ${opts.timeoutMs} ms`);
-    const text = await cgminerRequest({ host: opts.host, port: opts.port, command, timeoutMs, signal: opts.signal, maxResponseBytes: opts.maxResponseBytes });
-    try {
-      return toCgminerReply(parseCgminerJson(text).value, command);
-    } catch (err) {
-      if (err instanceof CgminerError) throw new CgminerError(err.reason, `${opts.host}:${opts.port} "${command}": ${err.message}`);
-      throw err;
-    }
-  };
-
-  const askJoined = async (commands: readonly string[], required: readonly string[] = commands): Promise<CgminerReply | undefined> => {
-    try {
-      const joined = await ask(commands.join('+'));
-      return required.every((c) => joined[c] !== undefined) ? joined : undefined;
-    } catch (err) {
-      // A firmware that garbles the join may still answer single commands; anything else is final.
-      if (!(err instanceof CgminerError && err.reason === 'malformed')) throw err;
-      return undefined;
-    }
-  };
-  const askEach = async (commands: readonly string[], into: CgminerReply): Promise<void> => {
-    for (const command of commands) if (into[command] === undefined) Object.assign(into, await ask(command));
-  };
-
   const memory = opts.memory;
   try {
-    const { reply, dialect } = await askAll(memory, askJoined, askEach);
+    const { reply, dialect } = await new MinerPoll(opts).askAll(memory);
     if (memory) memory.dialect = dialect.name;
     return reply;
   } catch (err) {
@@ -88,47 +61,94 @@ export async function pollCgminer(opts: PollOptions): Promise<CgminerReply> {
   }
 }
 
-type AskJoined = (commands: readonly string[], required?: readonly string[]) => Promise<CgminerReply | undefined>;
-type AskEach = (commands: readonly string[], into: CgminerReply) => Promise<void>;
+/** One poll's round trips, sharing its deadline; a class rather than closures, as it is built for every poll. */
+class MinerPoll {
+  readonly #opts: PollOptions;
+  readonly #deadline: number;
 
-async function askAll(memory: EndpointMemory | undefined, askJoined: AskJoined, askEach: AskEach): Promise<{ reply: CgminerReply; dialect: CgminerDialect }> {
-  // A firmware known from the last poll is asked for everything it answers in one join: one round trip.
-  const known = memory?.joins !== false ? dialectNamed(memory?.dialect) : undefined;
-  const steady = known && memory ? steadyJoin(known, memory) : undefined;
-  let joins: CgminerReply | undefined;
-  if (steady) {
-    joins = await askJoined(steady.commands, steady.required);
-    // btminer refusing its own join gets single commands until a failed poll makes it start over; a
-    // longer join that garbled falls back to the plain one below, as on a first poll.
-    if (joins) memory!.joins = true;
-    else if (known!.joinCommands) memory!.joins = false;
+  constructor(opts: PollOptions) {
+    this.#opts = opts;
+    this.#deadline = Date.now() + opts.timeoutMs;
   }
-  if (!joins && memory?.joins !== false) {
-    joins = await askJoined(BASE_COMMANDS);
-    if (memory) memory.joins = joins !== undefined;
+
+  async askAll(memory: EndpointMemory | undefined): Promise<{ reply: CgminerReply; dialect: CgminerDialect }> {
+    // A firmware known from the last poll is asked for everything it answers in one join: one round trip.
+    const known = memory?.joins !== false ? dialectNamed(memory?.dialect) : undefined;
+    const steady = known && memory ? steadyJoin(known, memory) : undefined;
+    let joins: CgminerReply | undefined;
+    if (steady) {
+      joins = await this.askJoined(steady.commands, steady.required);
+      // btminer refusing its own join gets single commands until a failed poll makes it start over; a
+      // longer join that garbled falls back to the plain one below, as on a first poll.
+      if (joins) memory!.joins = true;
+      else if (known!.joinCommands) memory!.joins = false;
+    }
+    if (!joins && memory?.joins !== false) {
+      joins = await this.askJoined(BASE_COMMANDS);
+      if (memory) memory.joins = joins !== undefined;
+    }
+    // A firmware that refuses joins (or, like btminer, refuses `stats` in one) gets every command on its
+    // own, leaving out what the firmware, once identified by its first reply, is known to refuse.
+    const reply: CgminerReply = joins ?? {};
+    if (!joins) {
+      for (const command of BASE_COMMANDS) {
+        if (Object.keys(reply).length > 0 && dialectFor(reply).optionalCommands?.includes(command)) continue;
+        await this.askEach([command], reply);
+      }
+    }
+
+    const dialect = dialectFor(reply);
+    // The generic join was refused, but the firmware has a narrower one of its own: the next poll tries it.
+    if (memory && !joins && dialect.joinCommands && memory.dialect !== dialect.name) memory.joins = undefined;
+    if (memory) reuseStaticReplies(memory, dialect, reply);
+    const extra = (dialect.extraCommands ?? []).filter((c) => reply[c] === undefined && (dialect.needs?.(c, reply) ?? true));
+    if (extra.length > 0) {
+      const joinable = dialect.joinCommands ? extra.filter((c) => dialect.joinCommands!.includes(c)) : extra;
+      if (joins && joinable.length > 1) Object.assign(reply, await this.askJoined(joinable));
+      await this.askEach(extra, reply);
+    }
+    if (memory) keepStaticReplies(memory, dialect, reply);
+    return { reply, dialect };
   }
-  // A firmware that refuses joins (or, like btminer, refuses `stats` in one) gets every command on its
-  // own, leaving out what the firmware, once identified by its first reply, is known to refuse.
-  const reply: CgminerReply = joins ?? {};
-  if (!joins) {
-    for (const command of BASE_COMMANDS) {
-      if (Object.keys(reply).length > 0 && dialectFor(reply).optionalCommands?.includes(command)) continue;
-      await askEach([command], reply);
+
+  async ask(command: string): Promise<CgminerReply> {
+    const opts = this.#opts;
+    const timeoutMs = this.#deadline - Date.now();
+    if (timeoutMs <= 0) throw new CgminerError('timeout', `${opts.host}:${opts.port}: no time left for "${command}" within ${opts.timeoutMs} ms`);
+    const text = await cgminerRequest({ host: opts.host, port: opts.port, command, timeoutMs, signal: opts.signal, maxResponseBytes: opts.maxResponseBytes });
+    try {
+      return toCgminerReply(parseCgminerJson(text).value, command);
+    } catch (err) {
+      if (err instanceof CgminerError) throw new CgminerError(err.reason, `${opts.host}:${opts.port} "${command}": ${err.message}`);
+      throw err;
     }
   }
 
-  const dialect = dialectFor(reply);
-  // The generic join was refused, but the firmware has a narrower one of its own: the next poll tries it.
-  if (memory && !joins && dialect.joinCommands && memory.dialect !== dialect.name) memory.joins = undefined;
-  if (memory) reuseStaticReplies(memory, dialect, reply);
-  const extra = (dialect.extraCommands ?? []).filter((c) => reply[c] === undefined && (dialect.needs?.(c, reply) ?? true));
-  if (extra.length > 0) {
-    const joinable = dialect.joinCommands ? extra.filter((c) => dialect.joinCommands!.includes(c)) : extra;
-    if (joins && joinable.length > 1) Object.assign(reply, await askJoined(joinable));
-    await askEach(extra, reply);
+  /** The commands joined in one request; undefined when the firmware garbled it or left out a required part. */
+  async askJoined(commands: readonly string[], required: readonly string[] = commands): Promise<CgminerReply | undefined> {
+    let joined: CgminerReply;
+    try {
+      joined = await this.ask(joinedCommand(commands));
+    } catch (err) {
+      // A firmware that garbles the join may still answer single commands; anything else is final.
+      if (!(err instanceof CgminerError && err.reason === 'malformed')) throw err;
+      return undefined;
+    }
+    for (const command of required) if (joined[command] === undefined) return undefined;
+    return joined;
   }
-  if (memory) keepStaticReplies(memory, dialect, reply);
-  return { reply, dialect };
+
+  async askEach(commands: readonly string[], into: CgminerReply): Promise<void> {
+    for (const command of commands) if (into[command] === undefined) Object.assign(into, await this.ask(command));
+  }
+}
+
+/** `a+b+c`, kept per list: the same few lists are joined on every poll of every miner. */
+const JOINED = new WeakMap<readonly string[], string>();
+function joinedCommand(commands: readonly string[]): string {
+  let joined = JOINED.get(commands);
+  if (joined === undefined) JOINED.set(commands, (joined = commands.join('+')));
+  return joined;
 }
 
 /**
@@ -136,14 +156,35 @@ async function askAll(memory: EndpointMemory | undefined, askJoined: AskJoined, 
  * still fresh in memory), else the base join with its extras when they do not depend on the replies.
  * Undefined when that would be the plain base join, which the first-poll path asks anyway.
  */
-function steadyJoin(dialect: CgminerDialect, memory: EndpointMemory): { commands: readonly string[]; required: readonly string[] } | undefined {
-  if (dialect.joinCommands) {
-    const fresh = freshStaticReplies(memory, dialect, (memory.staticAge ?? 0) + 1);
-    const commands = dialect.joinCommands.filter((c) => fresh?.[c] === undefined);
-    return { commands, required: commands.filter((c) => (BASE_COMMANDS as readonly string[]).includes(c)) };
+function steadyJoin(dialect: CgminerDialect, memory: EndpointMemory): SteadyJoin | undefined {
+  const joins = steadyJoinsOf(dialect);
+  if (!joins) return undefined;
+  const fresh = freshStaticReplies(memory, dialect, (memory.staticAge ?? 0) + 1);
+  return fresh && joins.withoutStatic ? joins.withoutStatic : joins.full;
+}
+
+interface SteadyJoin {
+  commands: readonly string[];
+  required: readonly string[];
+}
+
+/** Worked out once per dialect, so every poll sends the same lists (and their joined text is reused). */
+const STEADY_JOINS = new Map<string, { full: SteadyJoin; withoutStatic?: SteadyJoin } | null>();
+function steadyJoinsOf(dialect: CgminerDialect): { full: SteadyJoin; withoutStatic?: SteadyJoin } | undefined {
+  let joins = STEADY_JOINS.get(dialect.name);
+  if (joins === undefined) {
+    const of = (commands: readonly string[]): SteadyJoin => ({ commands, required: commands.filter((c) => (BASE_COMMANDS as readonly string[]).includes(c)) });
+    if (dialect.joinCommands) {
+      const statics = dialect.staticCommands ?? [];
+      const live = dialect.joinCommands.filter((c) => !statics.includes(c));
+      joins = { full: of(dialect.joinCommands), withoutStatic: live.length < dialect.joinCommands.length ? of(live) : undefined };
+    } else {
+      const upfront = dialect.needs ? [] : (dialect.extraCommands ?? []);
+      joins = upfront.length ? { full: { commands: [...BASE_COMMANDS, ...upfront], required: BASE_COMMANDS } } : null;
+    }
+    STEADY_JOINS.set(dialect.name, joins);
   }
-  const upfront = dialect.needs ? [] : (dialect.extraCommands ?? []);
-  return upfront.length ? { commands: [...BASE_COMMANDS, ...upfront], required: BASE_COMMANDS } : undefined;
+  return joins ?? undefined;
 }
 
 /** The hardware replies remembered from an earlier poll, while they are young enough to stand in for asking. */

@@ -49,6 +49,14 @@ export function statusOf(response: CgminerResponse | undefined): CgminerStatus |
   };
 }
 
+/** The status of a reply that refused its command (STATUS E, F or anything not S/I/W); undefined for an answer or no STATUS. */
+export function refusalOf(response: CgminerResponse | undefined): CgminerStatus | undefined {
+  const row = statusRow(response);
+  if (row === undefined) return undefined;
+  const code = row['STATUS'];
+  return code === 'S' || code === 'I' || code === 'W' ? undefined : statusOf(response);
+}
+
 /** The row holding STATUS: cgminer's list of one, or the reply itself beside btminer's string STATUS. */
 function statusRow(response: CgminerResponse | undefined): Row | undefined {
   const raw = response?.['STATUS'];
@@ -86,8 +94,9 @@ export function isCgminerShaped(value: unknown): boolean {
 
 function isJoinedReply(value: Row): boolean {
   let sections = 0;
-  for (const [key, v] of Object.entries(value)) {
+  for (const key in value) {
     if (key === 'id') continue;
+    const v = value[key];
     if (!Array.isArray(v) || !isRow(v[0]) || !('STATUS' in v[0])) return false;
     sections++;
   }
@@ -110,7 +119,8 @@ export function toCgminerReply(value: unknown, command?: string): CgminerReply {
   if (!isRow(value)) return {};
   if (!('STATUS' in value) && isJoinedReply(value)) {
     const reply: CgminerReply = {};
-    for (const [key, v] of Object.entries(value)) {
+    for (const key in value) {
+      const v = value[key];
       if (key !== 'id' && Array.isArray(v) && isRow(v[0])) reply[key] = v[0];
     }
     return reply;

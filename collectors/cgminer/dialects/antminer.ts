@@ -8,7 +8,7 @@ import { findModel, type ModelSpec } from '../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot } from '../../../agent/snapshot.js';
 import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
 import {
-  applySummaryCounters, count, dashValues, maxOf, num, poolsOf, rowHashrate, setIfDefined, str, temperature,
+  applySummaryCounters, count, dashValues, maxOf, num, sensorTemperature, poolsOf, rowHashrate, setIfDefined, str, temperature,
   toHs, unitFactor, upSnapshot, type Row,
 } from './fields.js';
 import type { CgminerDialect, NormalizeContext } from './types.js';
@@ -145,17 +145,23 @@ function readChain(stats: Row, slot: number, unit: number): Chain {
     hashrate: rate !== undefined && rate >= 0 ? toHs(rate, unit) : undefined,
     nominal: ideal !== undefined && ideal > 0 ? toHs(ideal, unit) : undefined,
     // Older bmminer (S9) has no dash strings: temp2_N is the chip, tempN the PCB; 0 is an empty slot.
-    chipTemp: chipTemps.length ? sensorMax(chipTemps) : sensorMax([num(stats[keys.chipTemp])]),
-    pcbTemp: pcbTemps.length ? sensorMax(pcbTemps) : sensorMax([num(stats[keys.pcbTemp])]),
+    chipTemp: chipTemps.length ? sensorMax(chipTemps) : sensorTemperature(stats[keys.chipTemp]),
+    pcbTemp: pcbTemps.length ? sensorMax(pcbTemps) : sensorTemperature(stats[keys.pcbTemp]),
     hw: count(stats[keys.hw]),
   };
 }
 
 /** Hottest plausible reading; all-zero means no sensor answered. */
 function sensorMax(values: readonly (number | undefined)[]): number | undefined {
-  const real = values.map(temperature).filter((v): v is number => v !== undefined);
-  if (real.length === 0 || real.every((v) => v === 0)) return undefined;
-  return maxOf(real);
+  let max: number | undefined;
+  let anyNonZero = false;
+  for (const value of values) {
+    const t = temperature(value);
+    if (t === undefined) continue;
+    if (t !== 0) anyNonZero = true;
+    if (max === undefined || t > max) max = t;
+  }
+  return anyNonZero ? max : undefined;
 }
 
 function isPopulated(c: Chain): boolean {
@@ -174,7 +180,8 @@ function boardsOf(stats: Row, unit: number, spec: ModelSpec | undefined, minerHa
   const missingSlots = expectedBoards ? locateMissing(present.map((c) => c.slot), expectedBoards, lastSlot) : [];
   // A board that lost every chip looks like an empty slot; where the model says a board belongs, it is one.
   const located = missingSlots.map((slot) => chains.find((c) => c.slot === slot) ?? { slot });
-  const boardChains = [...present, ...located].sort((a, b) => a.slot - b.slot);
+  // `present` is in slot order already; only boards located in gaps need sorting in.
+  const boardChains = located.length ? [...present, ...located].sort((a, b) => a.slot - b.slot) : present;
 
   const minerHashes = (minerHashrate ?? 0) > 0;
   const boards = boardChains.map((c) => toBoard(c, spec?.chips_per_board, minerHashes));

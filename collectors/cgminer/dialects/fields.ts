@@ -84,19 +84,33 @@ export function boardProblems(boards: readonly BoardSnapshot[], spec: ModelSpec 
  */
 export function dashValues(v: unknown): number[] {
   if (typeof v !== 'string' || v === '') return [];
-  const parts = v.split('-');
   const values: number[] = [];
   let negative = false;
-  for (const part of parts) {
-    if (part === '') {
-      negative = true;
-      continue;
+  let start = 0;
+  for (let i = 0; i <= v.length; i++) {
+    if (i < v.length && v.charCodeAt(i) !== DASH) continue;
+    if (i === start) negative = true;
+    else {
+      const n = wholeNumber(v, start, i) ?? Number(v.slice(start, i));
+      if (Number.isFinite(n)) values.push(negative ? -n : n);
+      negative = false;
     }
-    const n = Number(part);
-    if (Number.isFinite(n)) values.push(negative ? -n : n);
-    negative = false;
+    start = i + 1;
   }
   return values;
+}
+
+const DASH = 0x2d;
+
+/** The digits v[from, to) as a number, read in place; undefined when anything else stands there. */
+function wholeNumber(v: string, from: number, to: number): number | undefined {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const digit = v.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return undefined;
+    n = n * 10 + digit;
+  }
+  return n;
 }
 
 export function maxOf(values: readonly (number | undefined)[]): number | undefined {
@@ -121,6 +135,8 @@ export function toHs(value: number, factor: number): number {
 /** Rate windows in order of preference: the freshest the firmware gives. */
 const RATE_WINDOWS = ['5s', '30s', '1m', 'RT', '5m', 'av'] as const;
 const RATE_PREFIXES = [['THS', 1e12], ['GHS', 1e9], ['MHS', 1e6], ['KHS', 1e3]] as const;
+/** `<unit>HS <window>` keys with their factors, freshest window first; built once, as every poll reads them. */
+const RATE_KEYS: readonly (readonly [string, number])[] = RATE_WINDOWS.flatMap((window) => RATE_PREFIXES.map(([prefix, factor]) => [`${prefix} ${window}`, factor] as const));
 
 /**
  * The current hashrate of a row in H/s from whichever `<unit>HS <window>` key it carries.
@@ -128,11 +144,9 @@ const RATE_PREFIXES = [['THS', 1e12], ['GHS', 1e9], ['MHS', 1e6], ['KHS', 1e3]] 
  * (bmminer writes MH/s under "GHS 5s" on scrypt models; `rate_unit` says so on newer ones).
  */
 export function rowHashrate(row: Row, unitOverride?: number): number | undefined {
-  for (const window of RATE_WINDOWS) {
-    for (const [prefix, factor] of RATE_PREFIXES) {
-      const v = num(row[`${prefix} ${window}`]);
-      if (v !== undefined && v >= 0) return toHs(v, unitOverride ?? factor);
-    }
+  for (const [key, factor] of RATE_KEYS) {
+    const v = num(row[key]);
+    if (v !== undefined && v >= 0) return toHs(v, unitOverride ?? factor);
   }
   const hsRt = num(row['HS RT']);
   return hsRt !== undefined && hsRt >= 0 ? hsRt : undefined;

@@ -1,6 +1,6 @@
 import type { DeviceSnapshot } from '../../../agent/snapshot.js';
 import { CgminerError } from '../errors.js';
-import { statusOf, type CgminerReply } from '../reply.js';
+import { refusalOf, type CgminerReply } from '../reply.js';
 import { antminerDialect } from './antminer.js';
 import { avalonDialect } from './avalon.js';
 import { braiinsDialect } from './braiins.js';
@@ -39,29 +39,32 @@ export function dialectNamed(name: string | undefined): CgminerDialect | undefin
  * `api_error` carrying the device's own message.
  */
 export function normalizeReply(reply: CgminerReply, ctx: NormalizeContext, dialect?: CgminerDialect): DeviceSnapshot {
-  const where = `${ctx.target.host}:${ctx.target.port}`;
-  const usable: CgminerReply = {};
+  // Most polls have nothing refused: then the reply is read as it is, with no copy.
+  let usable: CgminerReply = reply;
   let refused: { command: string; said: string }[] = [];
-  let firstRefusal: string | undefined;
-  for (const [command, response] of Object.entries(reply)) {
+  let answered = 0;
+  for (const command in reply) {
+    const response = reply[command];
     if (!response) continue;
-    const status = statusOf(response);
-    if (!status || status.ok) {
-      usable[command] = response;
+    const status = refusalOf(response);
+    if (status === undefined) {
+      answered++;
       continue;
     }
-    const said = `"${status.message ?? 'no message'}" (STATUS ${status.code}${status.msgCode !== undefined ? `, code ${status.msgCode}` : ''})`;
-    refused.push({ command, said });
-    firstRefusal ??= said;
+    if (usable === reply) usable = { ...reply };
+    delete usable[command];
+    refused.push({ command, said: `"${status.message ?? 'no message'}" (STATUS ${status.code}${status.msgCode !== undefined ? `, code ${status.msgCode}` : ''})` });
   }
-  if (Object.keys(usable).length === 0) {
-    if (firstRefusal === undefined) throw new CgminerError('malformed', `${where}: the reply answers no command`);
-    throw new CgminerError('api_error', `${where} answered ${refused.length === 1 ? firstRefusal : refused.map((r) => `${r.command}: ${r.said}`).join('; ')}`);
+  if (answered === 0) {
+    const where = `${ctx.target.host}:${ctx.target.port}`;
+    if (refused.length === 0) throw new CgminerError('malformed', `${where}: the reply answers no command`);
+    throw new CgminerError('api_error', `${where} answered ${refused.length === 1 ? refused[0]!.said : refused.map((r) => `${r.command}: ${r.said}`).join('; ')}`);
   }
+  if (usable !== reply) for (const command in usable) if (!usable[command]) delete usable[command];
   const reader = dialect ?? dialectFor(usable);
   const snapshot = reader.normalize(usable, ctx);
-  const optional = new Set(reader.optionalCommands ?? []);
-  refused = refused.filter((r) => !optional.has(r.command));
+  const optional = reader.optionalCommands ?? [];
+  refused = refused.filter((r) => !optional.includes(r.command));
   if (refused.length) {
     const note = `refused ${refused.map((r) => `${r.command}: ${r.said}`).join('; ')}`;
     snapshot.error = snapshot.error ? `${snapshot.error}; ${note}` : note;
