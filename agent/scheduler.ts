@@ -33,10 +33,7 @@ interface Entry {
   running: boolean;
   failures: number;
   removed: boolean;
-  /**
-   * Handed to every poll of this target until it is aborted (hard stop or stop()), then replaced: a
-   * target's polls never overlap, so one controller serves them in turn without one being made per poll.
-   */
+  /** The running poll's controller, which stop() aborts; undefined between polls. */
   controller: AbortController | undefined;
 }
 
@@ -52,11 +49,17 @@ export class Scheduler {
   private readonly ready: Entry[] = [];
   private readyHead = 0;
   /**
-   * Entries with a poll in flight, whose controllers stop() aborts. Each poll has its own target's
-   * signal rather than all listening on one stop signal: AbortSignal listeners are removed by a linear
-   * search, which at hundreds of polls in flight cost more than the rest of the scheduler's per-poll work.
+   * Entries with a poll in flight, whose controllers stop() aborts. Each poll has its own signal rather
+   * than all listening on one stop signal: AbortSignal listeners are removed by a linear search, which at
+   * hundreds of polls in flight cost more than the rest of the scheduler's per-poll work.
    */
   private readonly inFlight = new Set<Entry>();
+  /**
+   * Controllers of finished polls that were never aborted, handed to the next polls: an AbortController
+   * costs ~0.8 KB and an EventTarget set-up, too much to make for every poll or to keep for every target.
+   * At most `concurrency` exist.
+   */
+  private readonly idleControllers: AbortController[] = [];
   /** Resolved when the last poll in flight ends; stop() waits on them. */
   private drainWaiters: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -194,7 +197,7 @@ export class Scheduler {
   private async poll(entry: Entry): Promise<DeviceSnapshot[]> {
     // The collector enforces the target's timeout itself; this deadline only catches a collector that
     // ignores it, so one stuck device can never hold a concurrency slot forever.
-    const deadline = (entry.controller ??= new AbortController());
+    const deadline = (entry.controller = this.idleControllers.pop() ?? new AbortController());
     const hardStop = setTimeout(() => deadline.abort(new Error('poll exceeded twice its timeout')), entry.target.timeoutMs * 2 + 1000);
     try {
       return await entry.collector.collect(deadline.signal);
@@ -203,7 +206,8 @@ export class Scheduler {
       return [];
     } finally {
       clearTimeout(hardStop);
-      if (deadline.signal.aborted) entry.controller = undefined;
+      entry.controller = undefined;
+      if (!deadline.signal.aborted) this.idleControllers.push(deadline);
     }
   }
 

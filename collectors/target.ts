@@ -51,7 +51,7 @@ export interface Target {
 export interface Collector {
   readonly target: Target;
   /**
-   * `signal` aborts this poll. The scheduler hands the same signal to a target's later polls until it
+   * `signal` aborts this poll. The scheduler hands a finished poll's signal on to a later poll until it
    * fires, so a listener added to it must be removed when the poll ends.
    */
   collect(signal: AbortSignal): Promise<DeviceSnapshot[]>;

@@ -249,7 +249,7 @@ describe('Scheduler', () => {
     expect(seen?.aborted).toBe(true);
     expect(s.inFlightCount).toBe(0);
   });
-  it("hands a target's polls one signal until it is aborted, then a fresh one", async () => {
+  it("hands a finished poll's signal to the next poll until one is aborted, then a fresh one", async () => {
     const signals: AbortSignal[] = [];
     let hang = false;
     const s = new Scheduler({
