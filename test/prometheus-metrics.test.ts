@@ -30,6 +30,25 @@ describe('AgentMetrics', () => {
     expect(text).not.toContain('process_cpu');
   });
 
+  it('puts a poll on a bucket bound into that bucket, sums seconds, and keeps counting across scrapes', async () => {
+    const metrics = new AgentMetrics({ processMetrics: false });
+    for (const seconds of [0.005, 0.0051, 30, 31]) metrics.observePoll('cgminer', seconds);
+    let text = await metrics.render();
+    expect(text).toContain('potencia_collector_duration_seconds_bucket{le="0.005",collector="cgminer"} 1');
+    expect(text).toContain('potencia_collector_duration_seconds_bucket{le="0.01",collector="cgminer"} 2');
+    expect(text).toContain('potencia_collector_duration_seconds_bucket{le="30",collector="cgminer"} 3');
+    expect(text).toContain('potencia_collector_duration_seconds_bucket{le="+Inf",collector="cgminer"} 4');
+    expect(text).toContain('potencia_collector_duration_seconds_sum{collector="cgminer"} 61.0101');
+    metrics.observePoll('cgminer', 1, 'timeout');
+    metrics.observePoll('snmp', 0.5);
+    text = await metrics.render();
+    expect(text).toContain('potencia_collector_duration_seconds_count{collector="cgminer"} 5');
+    expect(text).toContain('potencia_collector_polls_total{collector="cgminer",result="ok"} 4');
+    expect(text).toContain('potencia_collector_errors_total{collector="cgminer",reason="timeout"} 1');
+    expect(text).toContain('potencia_collector_polls_total{collector="snmp",result="ok"} 1');
+    expect(text).toContain('potencia_collector_errors_total{collector="snmp",reason="timeout"} 0');
+  });
+
   it('replaces device counts, so a kind that vanished loses its series', async () => {
     const metrics = new AgentMetrics({ processMetrics: false });
     metrics.setDeviceCounts([{ kind: 'asic', up: true, count: 10 }, { kind: 'gpu', up: false, count: 2 }]);

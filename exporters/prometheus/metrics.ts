@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { ERROR_REASONS, type DeviceKind, type ErrorReason } from '../../agent/snapshot.js';
 import type { DeviceEconomicsSource } from '../../agent/economics/part.js';
 
@@ -22,17 +22,24 @@ export interface DeviceCount {
 const POLL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
- * The agent's own health, in a prom-client Registry: few series, so prom-client's cost does not
- * matter here (device series go through DeviceMetricsRenderer).
+ * One collector's poll tallies, kept as plain numbers: they move on every poll, and prom-client hashes
+ * the label set on every observe() and inc(), bound children included. The registry reads them at scrape.
  */
-interface CollectorSeries {
-  duration: { observe(seconds: number): void };
-  ok: { inc(value?: number): void };
-  failed: { inc(value?: number): void };
-  skipped: { inc(value?: number): void };
-  errors: Map<ErrorReason, { inc(value?: number): void }>;
+interface CollectorTally {
+  /** Polls per POLL_BUCKETS slot (not cumulative), the last slot past the largest bound. */
+  readonly buckets: Float64Array;
+  sum: number;
+  count: number;
+  ok: number;
+  failed: number;
+  skipped: number;
+  readonly errors: Map<ErrorReason, number>;
 }
 
+/**
+ * The agent's own health, in a prom-client Registry: few series, so prom-client's cost does not
+ * matter here (device series go through DeviceMetricsRenderer), except for the per-poll tallies above.
+ */
 export class AgentMetrics {
   readonly registry = new Registry();
   /** Per-device economics, set by the economics part; the /metrics renderer attaches each device's entry to its view. */
@@ -48,7 +55,6 @@ export class AgentMetrics {
     this.#economicsRoundListeners.add(listener);
     return () => this.#economicsRoundListeners.delete(listener);
   }
-  readonly #duration: Histogram<'collector'>;
   readonly #errors: Counter<'collector' | 'reason'>;
   readonly #polls: Counter<'collector' | 'result'>;
   readonly #targets: Gauge;
@@ -57,29 +63,29 @@ export class AgentMetrics {
   readonly #devices: Gauge<'kind' | 'up'>;
   readonly #reloads: Counter<'result'>;
   readonly #lastReloadSuccess: Gauge;
-  /** Each collector's series, bound to their labels once: every poll updates them, and prom-client hashes labels on each unbound call. */
-  readonly #byCollector = new Map<string, CollectorSeries>();
+  readonly #tallies = new Map<string, CollectorTally>();
 
   constructor(options: AgentMetricsOptions = {}) {
     const registers = [this.registry];
-    this.#duration = new Histogram({
-      name: 'potencia_collector_duration_seconds',
-      help: 'Time one poll of one target took, in seconds, by collector.',
-      labelNames: ['collector'],
-      buckets: POLL_BUCKETS,
-      registers,
-    });
+    this.registry.registerMetric(pollDurationHistogram(this.#tallies) as unknown as Metric);
     this.#errors = new Counter({
       name: 'potencia_collector_errors_total',
       help: 'Polls that failed, by collector and bounded reason (timeout, refused, malformed, …).',
       labelNames: ['collector', 'reason'],
       registers,
+      collect: () => this.#publish(this.#errors, (collector, tally, set) => {
+        for (const [reason, n] of tally.errors) set({ collector, reason }, n);
+      }),
     });
     this.#polls = new Counter({
       name: 'potencia_collector_polls_total',
       help: 'Polls completed, by collector and result (ok, error).',
       labelNames: ['collector', 'result'],
       registers,
+      collect: () => this.#publish(this.#polls, (collector, tally, set) => {
+        set({ collector, result: 'ok' }, tally.ok);
+        set({ collector, result: 'error' }, tally.failed);
+      }),
     });
     this.#targets = new Gauge({ name: 'potencia_scheduler_targets', help: 'Targets the scheduler polls.', registers });
     this.#inFlight = new Gauge({ name: 'potencia_scheduler_in_flight', help: 'Polls running right now.', registers });
@@ -88,6 +94,7 @@ export class AgentMetrics {
       help: 'Polls skipped because the previous poll of the same target was still running.',
       labelNames: ['collector'],
       registers,
+      collect: () => this.#publish(this.#skipped, (collector, tally, set) => set({ collector }, tally.skipped)),
     });
     this.#devices = new Gauge({ name: 'potencia_devices', help: 'Devices in the agent\'s state, by kind and whether they are up.', labelNames: ['kind', 'up'], registers });
     const buildInfo = new Gauge({ name: 'potencia_build_info', help: 'Version of the running agent; always 1.', labelNames: ['version'], registers });
@@ -111,17 +118,21 @@ export class AgentMetrics {
 
   /** One finished poll; `reason` present means it failed. */
   observePoll(collector: string, seconds: number, reason?: ErrorReason): void {
-    const series = this.#seriesOf(collector);
-    series.duration.observe(seconds);
-    if (reason === undefined) series.ok.inc();
+    const tally = this.#tallyOf(collector);
+    let slot = 0;
+    while (slot < POLL_BUCKETS.length && seconds > POLL_BUCKETS[slot]!) slot++;
+    tally.buckets[slot]!++;
+    tally.sum += seconds;
+    tally.count++;
+    if (reason === undefined) tally.ok++;
     else {
-      series.failed.inc();
-      series.errors.get(reason)!.inc();
+      tally.failed++;
+      tally.errors.set(reason, (tally.errors.get(reason) ?? 0) + 1);
     }
   }
 
   pollSkipped(collector: string): void {
-    this.#seriesOf(collector).skipped.inc();
+    this.#tallyOf(collector).skipped++;
   }
 
   setTargets(n: number): void {
@@ -148,22 +159,51 @@ export class AgentMetrics {
     return this.registry.metrics();
   }
 
-  /** Zero series for every result and reason, so rate() and absent() work from a collector's first poll. */
-  /** A collector's series, created at zero the first time it is seen so that rates start from a sample. */
-  #seriesOf(collector: string): CollectorSeries {
-    let series = this.#byCollector.get(collector);
-    if (series) return series;
-    series = {
-      duration: this.#duration.labels({ collector }),
-      ok: this.#polls.labels({ collector, result: 'ok' }),
-      failed: this.#polls.labels({ collector, result: 'error' }),
-      skipped: this.#skipped.labels({ collector }),
-      errors: new Map(ERROR_REASONS.map((reason) => [reason, this.#errors.labels({ collector, reason })])),
-    };
-    for (const counter of [series.ok, series.failed, series.skipped, ...series.errors.values()]) counter.inc(0);
-    this.#byCollector.set(collector, series);
-    return series;
+  /** A collector's tally, all zero the first time it is seen: its series exist from its first poll, so rate() and absent() work. */
+  #tallyOf(collector: string): CollectorTally {
+    let tally = this.#tallies.get(collector);
+    if (!tally) {
+      tally = { buckets: new Float64Array(POLL_BUCKETS.length + 1), sum: 0, count: 0, ok: 0, failed: 0, skipped: 0, errors: new Map(ERROR_REASONS.map((r) => [r, 0])) };
+      this.#tallies.set(collector, tally);
+    }
+    return tally;
   }
+
+  /** Copies the tallies into `counter` as it is about to be read (cheap: a few series per collector). */
+  #publish<L extends string>(counter: Counter<L>, write: (collector: string, tally: CollectorTally, set: (labels: Partial<Record<L, string>>, n: number) => void) => void): void {
+    counter.reset();
+    const set = (labels: Partial<Record<L, string>>, n: number) => counter.inc(labels, n);
+    for (const [collector, tally] of this.#tallies) write(collector, tally, set);
+  }
+}
+
+/**
+ * potencia_collector_duration_seconds from the tallies, as a prom-client metric object: the registry
+ * serializes it beside the others.
+ */
+function pollDurationHistogram(tallies: ReadonlyMap<string, CollectorTally>) {
+  const name = 'potencia_collector_duration_seconds';
+  const help = 'Time one poll of one target took, in seconds, by collector.';
+  return {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get() {
+      const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
+      for (const [collector, tally] of tallies) {
+        let cumulative = 0;
+        for (let slot = 0; slot <= POLL_BUCKETS.length; slot++) {
+          cumulative += tally.buckets[slot]!;
+          values.push({ metricName: `${name}_bucket`, labels: { le: slot < POLL_BUCKETS.length ? POLL_BUCKETS[slot]! : '+Inf', collector }, value: cumulative });
+        }
+        values.push({ metricName: `${name}_sum`, labels: { collector }, value: tally.sum });
+        values.push({ metricName: `${name}_count`, labels: { collector }, value: tally.count });
+      }
+      return { name, help, type: 'histogram', aggregator: 'sum', values };
+    },
+    reset() {},
+  };
 }
 
 /** The `version` of the nearest package.json above this module (works from the sources and from dist/). */
