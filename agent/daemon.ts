@@ -196,14 +196,13 @@ export class Agent {
   }
 
   private record(target: Target, snapshots: DeviceSnapshot[]): void {
-    const ids: string[] = [];
-    for (const snapshot of snapshots) {
-      this.store.upsert(enrichSnapshot(this.power.attribute(snapshot)));
-      ids.push(snapshot.id);
-    }
+    for (const snapshot of snapshots) this.store.upsert(enrichSnapshot(this.power.attribute(snapshot)));
     this.power.afterRecord(snapshots, this.store, enrichSnapshot);
     const previous = this.idsByTarget.get(target.url);
-    if (previous && (previous.length !== ids.length || previous.some((id, i) => id !== ids[i]))) {
+    // The same devices as last time (every poll but a target's first and a change of what it reports): kept as they are.
+    if (previous && previous.length === snapshots.length && snapshots.every((s, i) => s.id === previous[i])) return;
+    const ids = snapshots.map((s) => s.id);
+    if (previous) {
       const kept = new Set(ids);
       for (const id of previous) if (!kept.has(id)) this.store.remove(id);
     }

@@ -69,6 +69,8 @@ export class PowerAttribution {
    * on that PDU's mapped outlets are attributed again with `enrich`. Returns the ids re-stored.
    */
   afterRecord(snapshots: readonly DeviceSnapshot[], store: DeviceStore, enrich: (s: DeviceSnapshot) => DeviceSnapshot): string[] {
+    // Nearly every poll is a miner's or a GPU node's: nothing to do, and nothing to allocate for it.
+    if (!snapshots.some((s) => s.kind === 'pdu')) return [];
     const touched = new Set<string>();
     for (const s of snapshots) {
       if (s.kind !== 'pdu') continue;
