@@ -18,8 +18,7 @@ export function enrichSnapshot(snapshot: DeviceSnapshot): DeviceSnapshot {
   if (snapshot.power_w !== undefined && snapshot.power_source !== undefined && bySource[snapshot.power_source] === undefined) {
     bySource[snapshot.power_source] = snapshot.power_w;
   }
-  const measured = POWER_SOURCE_PRECEDENCE.filter((s) => s !== 'estimated' && isReading(bySource[s]));
-  if (measured.length === 0 && spec && isReading(snapshot.hashrate_hs)) {
+  if (!POWER_SOURCE_PRECEDENCE.some((s) => s !== 'estimated' && isReading(bySource[s])) && spec && isReading(snapshot.hashrate_hs)) {
     bySource.estimated = Math.round((spec.nominal_efficiency_j_per_th * snapshot.hashrate_hs!) / 1e12);
   }
   const chosen = POWER_SOURCE_PRECEDENCE.find((s) => isReading(bySource[s]));

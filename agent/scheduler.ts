@@ -174,11 +174,11 @@ export class Scheduler {
       const snapshots = await this.poll(entry);
       entry.running = false;
       const seconds = (performance.now() - started) / 1000;
-      const failed = snapshots.find((s) => !s.up);
+      const failed = firstDown(snapshots);
       this.opts.observer?.observePoll(entry.target.scheme, seconds, failed?.error_reason ?? (failed ? 'other' : undefined));
       if (!entry.removed && this.running) {
         this.opts.onResult(entry.target, snapshots);
-        const unreachable = snapshots.length > 0 && snapshots.every((s) => !s.up && s.error_reason !== undefined && UNREACHABLE.has(s.error_reason));
+        const unreachable = snapshots.length > 0 && allUnreachable(snapshots);
         const wasBackingOff = entry.failures > 1;
         entry.failures = unreachable ? entry.failures + 1 : 0;
         if (entry.failures > 1 || wasBackingOff) this.reschedule(entry, Date.now());
@@ -220,6 +220,16 @@ export class Scheduler {
     entry.seq++;
     this.heap.push(entry, entry.nextAt);
   }
+}
+
+function firstDown(snapshots: readonly DeviceSnapshot[]): DeviceSnapshot | undefined {
+  for (const s of snapshots) if (!s.up) return s;
+  return undefined;
+}
+
+function allUnreachable(snapshots: readonly DeviceSnapshot[]): boolean {
+  for (const s of snapshots) if (s.up || s.error_reason === undefined || !UNREACHABLE.has(s.error_reason)) return false;
+  return true;
 }
 
 function sameTarget(a: Target, b: Target): boolean {

@@ -154,18 +154,19 @@ export function rowHashrate(row: Row, unitOverride?: number): number | undefined
 
 /** Id, kind and addressing every cgminer snapshot carries, up or down. */
 export function cgminerIdentity(target: Target): Pick<DeviceSnapshot, 'id' | 'kind' | 'target' | 'labels' | 'address'> {
-  return {
-    id: target.port === 4028 ? `asic/${target.host}` : `asic/${target.host}:${target.port}`,
-    kind: 'asic',
-    target: target.url,
-    labels: target.labels,
-    address: target.host,
-  };
+  return { id: deviceIdOf(target), kind: 'asic', target: target.url, labels: target.labels, address: target.host };
+}
+
+/** Each target's device id, made once: every snapshot of the device holds it, and the store keys on it. */
+const DEVICE_IDS = new WeakMap<Target, string>();
+function deviceIdOf(target: Target): string {
+  let id = DEVICE_IDS.get(target);
+  if (id === undefined) DEVICE_IDS.set(target, (id = target.port === 4028 ? `asic/${target.host}` : `asic/${target.host}:${target.port}`));
+  return id;
 }
 
 export function upSnapshot(target: Target, observedAt: Date, dialect: string): DeviceSnapshot {
-  const { id, kind, labels, address } = cgminerIdentity(target);
-  return { id, kind, target: target.url, address, labels, dialect, up: true, observed_at: observedAt.toISOString(), temperatures_c: {}, fans_rpm: [] };
+  return { id: deviceIdOf(target), kind: 'asic', target: target.url, address: target.host, labels: target.labels, dialect, up: true, observed_at: observedAt.toISOString(), temperatures_c: {}, fans_rpm: [] };
 }
 
 /** Every STATUS Description in the replies: where firmware names itself ("LUXminer 2025.4.8", "btminer"). */
