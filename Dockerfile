@@ -19,6 +19,10 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:${NODE_VERSION}-bookworm-slim
 ENV NODE_ENV=production
+# V8 sizes the old generation to ~4x the live heap when the heap may grow to gigabytes; a 512 MB cap
+# makes it collect sooner: ~200 MB peak RSS at 10,000 miners instead of ~320, for the same CPU. The
+# live heap is ~4 KB per device, so raise it past ~80,000 devices (see README, Performance).
+ENV NODE_OPTIONS=--max-old-space-size=512
 WORKDIR /opt/potencia
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules

@@ -135,7 +135,7 @@ export async function benchPoll(): Promise<void> {
     // Loopback packets are processed in softirq on whichever task is running, so the split between the
     // two processes' system time varies from run to run; user time is the steadier figure for ours.
     const split = (s: Sweep) => `(user ${s.userUsPerPoll.toFixed(0)} + sys ${s.systemUsPerPoll.toFixed(0)})`;
-    console.log(`\nPoll sweep: ${DEVICES} simulated ASICs on loopback, concurrency ${CONCURRENCY}, farm in a child process`);
+    console.log(`\nPoll sweep: ${DEVICES} simulated ASICs on loopback, concurrency ${CONCURRENCY}, farm in a child process, node ${process.execArgv.join(' ') || '(default V8 heap)'}`);
     console.log(`  bare sockets (floor)   wall ${baseline.wallS.toFixed(2)} s   CPU ${baseline.cpuUsPerPoll.toFixed(0)} µs/poll ${split(baseline)}   (median of ${STEADY_SWEEPS}: ${floors.map((s) => s.cpuUsPerPoll.toFixed(0)).join(', ')} µs)`);
     console.log(`  potencia, first sweep  wall ${cold.wallS.toFixed(2)} s   CPU ${cold.cpuUsPerPoll.toFixed(0)} µs/poll   (JIT warm-up, store filling)`);
     console.log(`  potencia, steady sweep wall ${steady.wallS.toFixed(2)} s   CPU ${steady.cpuUsPerPoll.toFixed(0)} µs/poll ${split(steady)}   ${steady.up} up   (median of ${STEADY_SWEEPS}: ${steadies.map((s) => s.cpuUsPerPoll.toFixed(0)).join(', ')} µs)`);

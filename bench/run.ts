@@ -9,8 +9,14 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEPLOYED_NODE_OPTIONS } from './support.js';
 
 const SUITES = ['render', 'poll', 'scan', 'economics'] as const;
+/**
+ * The poll sweep measures the agent as deployed, so it runs with the launchers' Node options. The
+ * render suite holds a 50,000-device prom-client registry for comparison, which needs the default heap.
+ */
+const NODE_OPTIONS_BY_SUITE: Partial<Record<(typeof SUITES)[number], readonly string[]>> = { poll: DEPLOYED_NODE_OPTIONS };
 const only = process.argv[2];
 if (only !== undefined && !(SUITES as readonly string[]).includes(only)) {
   console.error(`unknown suite "${only}" (suites: ${SUITES.join(', ')})`);
@@ -21,7 +27,7 @@ console.log(`potencia bench — node ${process.version}, ${process.platform}/${p
 let failed = false;
 for (const suite of SUITES) {
   if (only && only !== suite) continue;
-  const run = spawnSync(process.execPath, [join(here, `${suite}.js`)], { stdio: 'inherit' });
+  const run = spawnSync(process.execPath, [...(NODE_OPTIONS_BY_SUITE[suite] ?? []), join(here, `${suite}.js`)], { stdio: 'inherit' });
   if (run.status !== 0) {
     console.error(`suite ${suite} exited with ${run.status ?? run.signal}`);
     failed = true;

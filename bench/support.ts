@@ -3,6 +3,13 @@ import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * The Node options the shipped launchers run the agent with (the Docker image and the systemd unit set
+ * them in NODE_OPTIONS); suites that measure the agent itself run under them. A test keeps the three
+ * in step.
+ */
+export const DEPLOYED_NODE_OPTIONS: readonly string[] = ['--max-old-space-size=512'];
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEPLOYED_NODE_OPTIONS } from '../bench/support.js';
+import { REPO_ROOT } from './helpers.js';
+
+const read = (path: string) => readFileSync(join(REPO_ROOT, path), 'utf8');
+
+/** The poll benchmark claims the agent's figures as deployed: the launchers and it must run Node alike. */
+describe('deployed Node options', () => {
+  it('are the same in the Docker image, the systemd unit and the poll benchmark', () => {
+    const options = DEPLOYED_NODE_OPTIONS.join(' ');
+    expect(read('Dockerfile')).toMatch(new RegExp(`^ENV NODE_OPTIONS=${options}$`, 'm'));
+    expect(read('deploy/systemd/potencia.service')).toMatch(new RegExp(`^Environment=NODE_OPTIONS=${options}$`, 'm'));
+  });
+
+  it('are options Node accepts in NODE_OPTIONS', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const run = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(require("v8").getHeapStatistics().heap_size_limit))'], {
+      env: { ...process.env, NODE_OPTIONS: DEPLOYED_NODE_OPTIONS.join(' ') },
+      encoding: 'utf8',
+    });
+    expect(run.status, run.stderr).toBe(0);
+    // The cap took: the heap limit is the old generation's 512 MB plus the young generation, not V8's multi-GB default.
+    expect(Number(run.stdout) / 2 ** 20).toBeLessThan(600);
+  });
+});
