@@ -1,4 +1,4 @@
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import type { ErrorReason } from '../../agent/snapshot.js';
 import { CgminerError } from './errors.js';
 
@@ -60,120 +60,73 @@ function requestBytes(command: string, parameter: string | undefined): Buffer {
  * complete JSON value (bOSminer sends a newline and may keep the socket open).
  */
 export function cgminerRequest(opts: CgminerRequestOptions): Promise<string> {
+  const { host, port, timeoutMs, signal, command } = opts;
+  const maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+
   return new Promise<string>((resolve, reject) => {
-    if (opts.signal?.aborted) reject(abortError(opts.signal, opts.host, opts.port, opts.command));
-    else new PendingRequest(opts, resolve, reject);
-  });
-}
+    if (signal?.aborted) {
+      reject(abortError(signal, host, port, command));
+      return;
+    }
+    // Copies of earlier reads; a reply that fits one read is decoded straight from READ_BUFFER.
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let settled = false;
 
-const REQUEST = Symbol('cgminer request');
-type RequestSocket = Socket & { [REQUEST]?: PendingRequest };
+    const finish = (err: CgminerError | undefined, text?: string): false => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(text!);
+      return false;
+    };
 
-/**
- * One request in flight. Its socket, timer and abort signal call back into it through listeners
- * shared by all requests (the socket carries the request; the timer passes it; the request is the
- * abort listener itself), so a request costs one object and one read callback rather than a closure
- * per event: thousands are in flight during a sweep, and each lives long enough to reach the old heap.
- */
-class PendingRequest {
-  readonly #opts: CgminerRequestOptions;
-  readonly #maxBytes: number;
-  readonly #resolve: (text: string) => void;
-  readonly #reject: (err: CgminerError) => void;
-  readonly #socket: RequestSocket;
-  readonly #timer: NodeJS.Timeout;
-  /** Copies of earlier reads; a reply that fits one read is decoded straight from READ_BUFFER. */
-  #chunks: Buffer[] | undefined;
-  #received = 0;
-  #settled = false;
+    const onRead = (nread: number, buffer: Buffer): boolean => {
+      if (settled) return false;
+      // Only the first nread bytes are this read's; the rest of the shared buffer is stale.
+      const data = buffer.subarray(0, nread);
+      const nul = data.indexOf(NUL);
+      const usable = nul === -1 ? nread : nul;
+      received += usable;
+      if (received > maxBytes) {
+        return finish(new CgminerError('too_large', `${host}:${port}: reply to "${command}" exceeds the ${maxBytes}-byte limit`));
+      }
+      if (usable === nread && data[nread - 1] !== NEWLINE) {
+        chunks.push(Buffer.from(data));
+        return true;
+      }
+      const text = replyText(chunks, data, usable, received);
+      if (usable < nread || closesJsonValue(text)) return finish(undefined, text);
+      chunks.push(Buffer.from(data));
+      return true;
+    };
 
-  constructor(opts: CgminerRequestOptions, resolve: (text: string) => void, reject: (err: CgminerError) => void) {
-    this.#opts = opts;
-    this.#maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-    this.#resolve = resolve;
-    this.#reject = reject;
-    const socket: RequestSocket = connect({ host: opts.host, port: opts.port, onread: { buffer: READ_BUFFER, callback: (nread, buffer) => this.#onRead(nread, buffer as Buffer) } });
-    socket[REQUEST] = this;
-    this.#socket = socket;
+    const socket = connect({ host, port, onread: { buffer: READ_BUFFER, callback: onRead } });
     // Written straight away: net queues it until the connection opens. cgminer serves one client at a
     // time, so a client that connects and then waits stalls every other poller of that miner.
-    socket.write(requestBytes(opts.command, opts.parameter));
-    opts.signal?.addEventListener('abort', this, { once: true });
-    this.#timer = setTimeout(onRequestTimeout, opts.timeoutMs, this);
-    socket.on('end', onSocketEnd);
-    socket.on('error', onSocketError);
-  }
+    socket.write(requestBytes(command, opts.parameter));
 
-  /** The abort signal's listener (EventTarget calls handleEvent on listener objects). */
-  handleEvent(): void {
-    const { signal, host, port, command } = this.#opts;
-    this.finish(abortError(signal!, host, port, command));
-  }
+    const onAbort = () => finish(abortError(signal!, host, port, command));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(
+      () => finish(new CgminerError('timeout', `${host}:${port}: no complete reply to "${command}" within ${timeoutMs} ms${received ? ` (${received} bytes received)` : ''}`)),
+      timeoutMs,
+    );
 
-  timedOut(): void {
-    const { host, port, command, timeoutMs } = this.#opts;
-    const received = this.#received;
-    this.finish(new CgminerError('timeout', `${host}:${port}: no complete reply to "${command}" within ${timeoutMs} ms${received ? ` (${received} bytes received)` : ''}`));
-  }
-
-  ended(): void {
-    const { host, port, command } = this.#opts;
-    if (this.#received === 0) {
-      // cgminer closes silently on clients outside its api-allow list.
-      this.finish(new CgminerError('reset', `${host}:${port}: closed the connection without replying to "${command}" (is this host allowed by the miner's api-allow?)`));
-    } else this.finish(undefined, joined(this.#chunks ?? [], this.#received));
-  }
-
-  failed(err: NodeJS.ErrnoException): void {
-    const { host, port, command } = this.#opts;
-    const reason = REASON_BY_CODE[err.code ?? ''] ?? 'other';
-    this.finish(new CgminerError(reason, `${host}:${port}: ${describeSocketError(reason, err)} during "${command}"`));
-  }
-
-  finish(err: CgminerError | undefined, text?: string): false {
-    if (this.#settled) return false;
-    this.#settled = true;
-    clearTimeout(this.#timer);
-    this.#opts.signal?.removeEventListener('abort', this);
-    this.#socket.destroy();
-    if (err) this.#reject(err);
-    else this.#resolve(text!);
-    return false;
-  }
-
-  #onRead(nread: number, buffer: Buffer): boolean {
-    if (this.#settled) return false;
-    // Only the first nread bytes are this read's; the rest of the shared buffer is stale.
-    const data = buffer.subarray(0, nread);
-    const nul = data.indexOf(NUL);
-    const usable = nul === -1 ? nread : nul;
-    this.#received += usable;
-    if (this.#received > this.#maxBytes) {
-      const { host, port, command } = this.#opts;
-      return this.finish(new CgminerError('too_large', `${host}:${port}: reply to "${command}" exceeds the ${this.#maxBytes}-byte limit`));
-    }
-    if (usable === nread && data[nread - 1] !== NEWLINE) {
-      (this.#chunks ??= []).push(Buffer.from(data));
-      return true;
-    }
-    const text = replyText(this.#chunks ?? [], data, usable, this.#received);
-    if (usable < nread || closesJsonValue(text)) return this.finish(undefined, text);
-    (this.#chunks ??= []).push(Buffer.from(data));
-    return true;
-  }
-}
-
-function onRequestTimeout(request: PendingRequest): void {
-  request.timedOut();
-}
-
-// Socket listeners: EventEmitter calls them with the socket as `this`.
-function onSocketEnd(this: RequestSocket): void {
-  this[REQUEST]?.ended();
-}
-
-function onSocketError(this: RequestSocket, err: NodeJS.ErrnoException): void {
-  this[REQUEST]?.failed(err);
+    socket.on('end', () => {
+      if (received === 0) {
+        // cgminer closes silently on clients outside its api-allow list.
+        finish(new CgminerError('reset', `${host}:${port}: closed the connection without replying to "${command}" (is this host allowed by the miner's api-allow?)`));
+      } else finish(undefined, joined(chunks, received));
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      const reason = REASON_BY_CODE[err.code ?? ''] ?? 'other';
+      finish(new CgminerError(reason, `${host}:${port}: ${describeSocketError(reason, err)} during "${command}"`));
+    });
+  });
 }
 
 /** The reply so far: the copied earlier reads, then the first `usable` bytes of the current one. */
