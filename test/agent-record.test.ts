@@ -20,19 +20,18 @@ describe('agent state per target', () => {
 
   it('keeps a GPU that fell off the bus, reported down with the reason, beside the ones still polled', async () => {
     process.env.POTENCIA_FAKE_GPU_COUNT = '3';
-    const config = configSchema.parse({ agent: { listen: '127.0.0.1:0' }, polling: { interval: '300ms', timeout: '250ms' }, targets: [{ url: `nvidia-smi://${FAKE}` }] });
+    const config = configSchema.parse({ agent: { listen: '127.0.0.1:0' }, polling: { interval: '1500ms', timeout: '1400ms' }, targets: [{ url: `nvidia-smi://${FAKE}` }] });
     agent = new Agent({ config, logger: silentLogger });
     await agent.start();
     const gpus = () => [...agent!.store.values()].filter((s) => s.kind === 'gpu');
     await eventually(() => (gpus().length === 3 && gpus().every((g) => g.up)) || undefined, 'three GPUs up');
     process.env.POTENCIA_FAKE_GPU_COUNT = '2';
-    const down = await eventually(() => gpus().find((g) => !g.up), 'one GPU reported down');
-    expect(down).toMatchObject({ up: false, error: expect.stringMatching(/no longer lists this GPU/) });
-    const up = gpus().filter((g) => g.up);
-    expect(up).toHaveLength(2);
-    const before = up[0]!.observed_at;
-    await eventually(() => agent!.store.get(up[0]!.id)!.observed_at !== before || undefined, 'the remaining GPUs polled again');
-    expect(gpus()).toHaveLength(3);
-    expect(gpus().filter((g) => g.up)).toHaveLength(2);
+    // A poll that ran past its timeout on a loaded machine reports every GPU down for that reason: wait for the real outcome.
+    const vanished = (g: { up: boolean; error?: string }) => !g.up && /no longer lists this GPU/.test(g.error ?? '');
+    await eventually(() => (gpus().length === 3 && gpus().filter(vanished).length === 1 && gpus().filter((g) => g.up).length === 2) || undefined, 'one GPU down as vanished, two up');
+    const lost = gpus().find(vanished)!;
+    const kept = gpus().find((g) => g.up)!;
+    await eventually(() => agent!.store.get(kept.id)!.observed_at !== kept.observed_at || undefined, 'the remaining GPUs polled again');
+    expect(gpus().map((g) => g.id)).toContain(lost.id);
   });
 });
