@@ -249,6 +249,39 @@ describe('Scheduler', () => {
     expect(seen?.aborted).toBe(true);
     expect(s.inFlightCount).toBe(0);
   });
+  it('starts the polls that come due within one wake-up window together, on the grid', async () => {
+    // 1_700_000_000_000 is on the 25 ms grid; jitter (r × 2 − 1) × 0.001 × 10 s puts the second round at +10,002/4/6 ms.
+    const draws = [0.6, 0.7, 0.8];
+    const starts = (grid: number) => {
+      const started: number[] = [];
+      let i = 0;
+      const s = new Scheduler({
+        concurrency: 10,
+        jitterRatio: 0.001,
+        backoffMaxMs: 60_000,
+        wakeGridMs: grid,
+        random: () => draws[i++ % draws.length]!,
+        createCollector: (t) => ({ target: t, collect: () => (started.push(Date.now() - 1_700_000_000_000), Promise.resolve([])) }),
+        onResult: () => {},
+      });
+      s.setTargets([target(1), target(2), target(3)]);
+      s.start();
+      return { started, s };
+    };
+    const gridded = starts(25);
+    await vi.advanceTimersByTimeAsync(10_024);
+    expect(gridded.started).toEqual([0, 0, 0]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(gridded.started).toEqual([0, 0, 0, 10_025, 10_025, 10_025]);
+    await gridded.s.stop(0);
+
+    vi.setSystemTime(1_700_000_000_000);
+    const exact = starts(0);
+    await vi.advanceTimersByTimeAsync(10_010);
+    expect(exact.started).toEqual([0, 0, 0, 10_002, 10_004, 10_006]);
+    await exact.s.stop(0);
+  });
+
   it("hands a finished poll's signal to the next poll until one is aborted, then a fresh one", async () => {
     const signals: AbortSignal[] = [];
     let hang = false;
