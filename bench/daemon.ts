@@ -8,13 +8,12 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { intToIpv4, ipv4ToInt } from '../collectors/target.js';
-import { DEPLOYED_NODE_OPTIONS, median, startFarmProcess } from './support.js';
+import { DEPLOYED_NODE_OPTIONS, freePort, median, startFarmProcess } from './support.js';
 
 const DEVICES = Number(process.env.BENCH_DAEMON_DEVICES ?? 10_000);
 const FIRST_HOST = '127.21.0.1';
@@ -22,17 +21,6 @@ const INTERVAL_S = 10;
 const SCRAPE_EVERY_MS = 5000;
 const WARM_UP_MS = 25_000;
 const MEASURE_MS = Number(process.env.BENCH_DAEMON_MEASURE_MS ?? 40_000);
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 /** The sample values of the agent's own metrics, summed over label sets. */
 function totals(text: string): Map<string, number> {

@@ -1,5 +1,4 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -8,17 +7,7 @@ export const SHARED_FIXTURES = resolve(REPO_ROOT, '..', 'shared', 'fixtures');
 export const CLI = resolve(REPO_ROOT, 'dist', 'agent', 'bin.js');
 export const IN_CI = process.env.CI === 'true';
 
-/** A TCP port free right now on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
+export { freePort } from '../bench/support.js';
 
 /**
  * Where a real component (prometheus, promtool, mosquitto, snmpsimd) is, or undefined. Under CI=true a
