@@ -77,14 +77,14 @@ class MinerPoll {
     const steady = known && memory ? steadyJoin(known, memory) : undefined;
     let joins: CgminerReply | undefined;
     if (steady) {
-      joins = await this.askJoined(steady.commands, steady.required);
+      joins = await this.askJoined(steady);
       // btminer refusing its own join gets single commands until a failed poll makes it start over; a
       // longer join that garbled falls back to the plain one below, as on a first poll.
       if (joins) memory!.joins = true;
       else if (known!.joinCommands) memory!.joins = false;
     }
     if (!joins && memory?.joins !== false) {
-      joins = await this.askJoined(BASE_COMMANDS);
+      joins = await this.askJoined(BASE_JOIN);
       if (memory) memory.joins = joins !== undefined;
     }
     // A firmware that refuses joins (or, like btminer, refuses `stats` in one) gets every command on its
@@ -104,7 +104,7 @@ class MinerPoll {
     const extra = (dialect.extraCommands ?? []).filter((c) => reply[c] === undefined && (dialect.needs?.(c, reply) ?? true));
     if (extra.length > 0) {
       const joinable = dialect.joinCommands ? extra.filter((c) => dialect.joinCommands!.includes(c)) : extra;
-      if (joins && joinable.length > 1) Object.assign(reply, await this.askJoined(joinable));
+      if (joins && joinable.length > 1) Object.assign(reply, await this.askJoined(joinOf(joinable, joinable)));
       await this.askEach(extra, reply);
     }
     if (memory) keepStaticReplies(memory, dialect, reply);
@@ -125,16 +125,16 @@ class MinerPoll {
   }
 
   /** The commands joined in one request; undefined when the firmware garbled it or left out a required part. */
-  async askJoined(commands: readonly string[], required: readonly string[] = commands): Promise<CgminerReply | undefined> {
+  async askJoined(join: Join): Promise<CgminerReply | undefined> {
     let joined: CgminerReply;
     try {
-      joined = await this.ask(joinedCommand(commands));
+      joined = await this.ask(join.command);
     } catch (err) {
       // A firmware that garbles the join may still answer single commands; anything else is final.
       if (!(err instanceof CgminerError && err.reason === 'malformed')) throw err;
       return undefined;
     }
-    for (const command of required) if (joined[command] === undefined) return undefined;
+    for (const command of join.required) if (joined[command] === undefined) return undefined;
     return joined;
   }
 
@@ -143,44 +143,43 @@ class MinerPoll {
   }
 }
 
-/** `a+b+c`, kept per list: the same few lists are joined on every poll of every miner. */
-const JOINED = new WeakMap<readonly string[], string>();
-function joinedCommand(commands: readonly string[]): string {
-  let joined = JOINED.get(commands);
-  if (joined === undefined) JOINED.set(commands, (joined = commands.join('+')));
-  return joined;
+/** Commands sent as one `a+b+c` request, and those of them a reply must answer to count. */
+interface Join {
+  readonly command: string;
+  readonly required: readonly string[];
 }
+
+function joinOf(commands: readonly string[], required: readonly string[]): Join {
+  return { command: commands.join('+'), required };
+}
+
+const BASE_JOIN = joinOf(BASE_COMMANDS, BASE_COMMANDS);
 
 /**
  * The one request a known firmware gets: its own join when it has one (less the hardware replies
  * still fresh in memory), else the base join with its extras when they do not depend on the replies.
  * Undefined when that would be the plain base join, which the first-poll path asks anyway.
  */
-function steadyJoin(dialect: CgminerDialect, memory: EndpointMemory): SteadyJoin | undefined {
+function steadyJoin(dialect: CgminerDialect, memory: EndpointMemory): Join | undefined {
   const joins = steadyJoinsOf(dialect);
   if (!joins) return undefined;
   const fresh = freshStaticReplies(memory, dialect, (memory.staticAge ?? 0) + 1);
   return fresh && joins.withoutStatic ? joins.withoutStatic : joins.full;
 }
 
-interface SteadyJoin {
-  commands: readonly string[];
-  required: readonly string[];
-}
-
-/** Worked out once per dialect, so every poll sends the same lists (and their joined text is reused). */
-const STEADY_JOINS = new Map<string, { full: SteadyJoin; withoutStatic?: SteadyJoin } | null>();
-function steadyJoinsOf(dialect: CgminerDialect): { full: SteadyJoin; withoutStatic?: SteadyJoin } | undefined {
+/** Worked out once per dialect: every poll of every miner of it sends the same request text. */
+const STEADY_JOINS = new Map<string, { full: Join; withoutStatic?: Join } | null>();
+function steadyJoinsOf(dialect: CgminerDialect): { full: Join; withoutStatic?: Join } | undefined {
   let joins = STEADY_JOINS.get(dialect.name);
   if (joins === undefined) {
-    const of = (commands: readonly string[]): SteadyJoin => ({ commands, required: commands.filter((c) => (BASE_COMMANDS as readonly string[]).includes(c)) });
+    const of = (commands: readonly string[]) => joinOf(commands, commands.filter((c) => (BASE_COMMANDS as readonly string[]).includes(c)));
     if (dialect.joinCommands) {
       const statics = dialect.staticCommands ?? [];
       const live = dialect.joinCommands.filter((c) => !statics.includes(c));
       joins = { full: of(dialect.joinCommands), withoutStatic: live.length < dialect.joinCommands.length ? of(live) : undefined };
     } else {
       const upfront = dialect.needs ? [] : (dialect.extraCommands ?? []);
-      joins = upfront.length ? { full: { commands: [...BASE_COMMANDS, ...upfront], required: BASE_COMMANDS } } : null;
+      joins = upfront.length ? { full: joinOf([...BASE_COMMANDS, ...upfront], BASE_COMMANDS) } : null;
     }
     STEADY_JOINS.set(dialect.name, joins);
   }

@@ -8,7 +8,7 @@ import { findModel, type ModelSpec } from '../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot } from '../../../agent/snapshot.js';
 import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
 import {
-  applySummaryCounters, count, dashValues, maxOf, num, sensorTemperature, poolsOf, rowHashrate, setIfDefined, str, temperature,
+  applySummaryCounters, count, dashValues, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setIfDefined, str, temperature,
   toHs, unitFactor, upSnapshot, type Row,
 } from './fields.js';
 import type { CgminerDialect, NormalizeContext } from './types.js';

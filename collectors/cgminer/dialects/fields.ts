@@ -152,25 +152,28 @@ export function rowHashrate(row: Row, unitOverride?: number): number | undefined
   return hsRt !== undefined && hsRt >= 0 ? hsRt : undefined;
 }
 
-/** Id, kind and addressing every cgminer snapshot carries, up or down. */
-export function cgminerIdentity(target: Target): Pick<DeviceSnapshot, 'id' | 'kind' | 'target' | 'labels' | 'address'> {
-  return { id: deviceIdOf(target), kind: 'asic', target: target.url, labels: target.labels, address: target.host };
-}
+type CgminerIdentity = Readonly<Pick<DeviceSnapshot, 'id' | 'kind' | 'target' | 'labels' | 'address'>>;
 
-/** Each target's device id, made once: every snapshot of the device holds it, and the store keys on it. */
-const DEVICE_IDS = new WeakMap<Target, string>();
-function deviceIdOf(target: Target): string {
-  let id = DEVICE_IDS.get(target);
-  if (id === undefined) DEVICE_IDS.set(target, (id = target.port === 4028 ? `asic/${target.host}` : `asic/${target.host}:${target.port}`));
-  return id;
+/**
+ * Id, kind and addressing every cgminer snapshot carries, up or down; made once per target, as every
+ * snapshot of the device holds them and the store keys on the id.
+ */
+const IDENTITIES = new WeakMap<Target, CgminerIdentity>();
+export function cgminerIdentity(target: Target): CgminerIdentity {
+  let identity = IDENTITIES.get(target);
+  if (identity === undefined) {
+    const id = target.port === 4028 ? `asic/${target.host}` : `asic/${target.host}:${target.port}`;
+    identity = Object.freeze({ id, kind: 'asic', target: target.url, labels: target.labels, address: target.host });
+    IDENTITIES.set(target, identity);
+  }
+  return identity;
 }
 
 export function upSnapshot(target: Target, observedAt: Date, dialect: string): DeviceSnapshot {
-  return { id: deviceIdOf(target), kind: 'asic', target: target.url, address: target.host, labels: target.labels, dialect, up: true, observed_at: observedAt.toISOString(), temperatures_c: {}, fans_rpm: [] };
+  return { ...cgminerIdentity(target), dialect, up: true, observed_at: observedAt.toISOString(), temperatures_c: {}, fans_rpm: [] };
 }
 
-/** Every STATUS Description in the replies: where firmware names itself ("LUXminer 2025.4.8", "btminer"). */
-/** The first STATUS Description among the replies that matches `pattern`. */
+/** The first STATUS Description among the replies that matches `pattern`: where firmware names itself ("LUXminer 2025.4.8", "btminer"). */
 export function descriptionMatching(reply: CgminerReply, pattern: RegExp): string | undefined {
   for (const command in reply) {
     const description = descriptionOf(reply[command]);

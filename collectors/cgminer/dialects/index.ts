@@ -60,7 +60,6 @@ export function normalizeReply(reply: CgminerReply, ctx: NormalizeContext, diale
     if (refused.length === 0) throw new CgminerError('malformed', `${where}: the reply answers no command`);
     throw new CgminerError('api_error', `${where} answered ${refused.length === 1 ? refused[0]!.said : refused.map((r) => `${r.command}: ${r.said}`).join('; ')}`);
   }
-  if (usable !== reply) for (const command in usable) if (!usable[command]) delete usable[command];
   const reader = dialect ?? dialectFor(usable);
   const snapshot = reader.normalize(usable, ctx);
   const optional = reader.optionalCommands ?? [];
