@@ -200,7 +200,6 @@ export class Scheduler {
     } catch (err) {
       this.opts.logger?.error({ err, target: entry.target.url }, 'recording a poll result failed; the next poll of this target goes ahead');
     } finally {
-      entry.running = false;
       this.inFlight.delete(entry);
       if (this.inFlight.size === 0 && this.drainWaiters.length > 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
       this.pump();

@@ -29,7 +29,6 @@ interface CollectorTally {
   /** Polls per POLL_BUCKETS slot (not cumulative), the last slot past the largest bound. */
   readonly buckets: Float64Array;
   sum: number;
-  count: number;
   ok: number;
   failed: number;
   skipped: number;
@@ -73,19 +72,24 @@ export class AgentMetrics {
       help: 'Polls that failed, by collector and bounded reason (timeout, refused, malformed, …).',
       labelNames: ['collector', 'reason'],
       registers,
-      collect: () => this.#publish(this.#errors, (collector, tally, set) => {
-        for (const [reason, n] of tally.errors) set({ collector, reason }, n);
-      }),
+      // The counters copy the tallies as they are read (a few series per collector).
+      collect: () => {
+        this.#errors.reset();
+        for (const [collector, tally] of this.#tallies) for (const [reason, n] of tally.errors) this.#errors.inc({ collector, reason }, n);
+      },
     });
     this.#polls = new Counter({
       name: 'potencia_collector_polls_total',
       help: 'Polls completed, by collector and result (ok, error).',
       labelNames: ['collector', 'result'],
       registers,
-      collect: () => this.#publish(this.#polls, (collector, tally, set) => {
-        set({ collector, result: 'ok' }, tally.ok);
-        set({ collector, result: 'error' }, tally.failed);
-      }),
+      collect: () => {
+        this.#polls.reset();
+        for (const [collector, tally] of this.#tallies) {
+          this.#polls.inc({ collector, result: 'ok' }, tally.ok);
+          this.#polls.inc({ collector, result: 'error' }, tally.failed);
+        }
+      },
     });
     this.#targets = new Gauge({ name: 'potencia_scheduler_targets', help: 'Targets the scheduler polls.', registers });
     this.#inFlight = new Gauge({ name: 'potencia_scheduler_in_flight', help: 'Polls running right now.', registers });
@@ -94,7 +98,10 @@ export class AgentMetrics {
       help: 'Polls skipped because the previous poll of the same target was still running.',
       labelNames: ['collector'],
       registers,
-      collect: () => this.#publish(this.#skipped, (collector, tally, set) => set({ collector }, tally.skipped)),
+      collect: () => {
+        this.#skipped.reset();
+        for (const [collector, tally] of this.#tallies) this.#skipped.inc({ collector }, tally.skipped);
+      },
     });
     this.#devices = new Gauge({ name: 'potencia_devices', help: 'Devices in the agent\'s state, by kind and whether they are up.', labelNames: ['kind', 'up'], registers });
     const buildInfo = new Gauge({ name: 'potencia_build_info', help: 'Version of the running agent; always 1.', labelNames: ['version'], registers });
@@ -123,7 +130,6 @@ export class AgentMetrics {
     while (slot < POLL_BUCKETS.length && seconds > POLL_BUCKETS[slot]!) slot++;
     tally.buckets[slot]!++;
     tally.sum += seconds;
-    tally.count++;
     if (reason === undefined) tally.ok++;
     else {
       tally.failed++;
@@ -163,17 +169,10 @@ export class AgentMetrics {
   #tallyOf(collector: string): CollectorTally {
     let tally = this.#tallies.get(collector);
     if (!tally) {
-      tally = { buckets: new Float64Array(POLL_BUCKETS.length + 1), sum: 0, count: 0, ok: 0, failed: 0, skipped: 0, errors: new Map(ERROR_REASONS.map((r) => [r, 0])) };
+      tally = { buckets: new Float64Array(POLL_BUCKETS.length + 1), sum: 0, ok: 0, failed: 0, skipped: 0, errors: new Map(ERROR_REASONS.map((r) => [r, 0])) };
       this.#tallies.set(collector, tally);
     }
     return tally;
-  }
-
-  /** Copies the tallies into `counter` as it is about to be read (cheap: a few series per collector). */
-  #publish<L extends string>(counter: Counter<L>, write: (collector: string, tally: CollectorTally, set: (labels: Partial<Record<L, string>>, n: number) => void) => void): void {
-    counter.reset();
-    const set = (labels: Partial<Record<L, string>>, n: number) => counter.inc(labels, n);
-    for (const [collector, tally] of this.#tallies) write(collector, tally, set);
   }
 }
 
@@ -198,7 +197,7 @@ function pollDurationHistogram(tallies: ReadonlyMap<string, CollectorTally>) {
           values.push({ metricName: `${name}_bucket`, labels: { le: slot < POLL_BUCKETS.length ? POLL_BUCKETS[slot]! : '+Inf', collector }, value: cumulative });
         }
         values.push({ metricName: `${name}_sum`, labels: { collector }, value: tally.sum });
-        values.push({ metricName: `${name}_count`, labels: { collector }, value: tally.count });
+        values.push({ metricName: `${name}_count`, labels: { collector }, value: tally.ok + tally.failed });
       }
       return { name, help, type: 'histogram', aggregator: 'sum', values };
     },
