@@ -54,6 +54,20 @@ describe('pollCgminer with an endpoint memory', () => {
     expect(m.commands).toEqual(['summary+stats+pools', 'summary+stats+pools', 'summary+stats+pools']);
   });
 
+  it('takes the firmware from memory between identifications, and notices another one within STATIC_REFRESH_POLLS polls', async () => {
+    let firmware: 'antminer' | 'braiins' = 'antminer';
+    const m = await miner((command, s) => (firmware === 'antminer' ? s.end(fixture('antminer-s19pro-summary+stats+pools.json') + '\0') : braiinsAnswer(command, s)));
+    const collector = createCgminerCollector(targetOn(m.port));
+    const dialects: (string | undefined)[] = [];
+    const poll = async () => dialects.push((await collector.collect(new AbortController().signal))[0]!.dialect);
+    await poll();
+    // Reflashed without a failed poll between: no connection dropped, so memory still says Antminer.
+    firmware = 'braiins';
+    while (dialects.length <= STATIC_REFRESH_POLLS) await poll();
+    expect(dialects.slice(0, STATIC_REFRESH_POLLS)).toEqual(Array(STATIC_REFRESH_POLLS).fill('antminer'));
+    expect(dialects[STATIC_REFRESH_POLLS]).toBe('braiins');
+  });
+
   it('asks a known joining firmware for its extras inside the base join from the second poll on', async () => {
     const m = await miner(braiinsAnswer);
     const memory: EndpointMemory = {};

@@ -24,8 +24,10 @@ export interface PollOptions {
 
 /** Kept by a collector between polls of one endpoint; forgotten on any failed poll (a reboot may mean a reflash). */
 export interface EndpointMemory {
-  /** The dialect the last poll identified. */
+  /** The dialect the last poll read the replies with. */
   dialect?: string;
+  /** Polls since the dialect was last identified from a reply rather than taken from memory. */
+  sinceIdentified?: number;
   /**
    * Whether the endpoint answers joined requests: false once it refused or garbled the join it was
    * last offered (`summary+stats+pools`, or the known dialect's own join), undefined while untried.
@@ -36,7 +38,11 @@ export interface EndpointMemory {
   staticAge?: number;
 }
 
-/** Static replies are asked afresh this often, so a swapped control board shows within a few polls' time. */
+/**
+ * Static replies are asked afresh, and the firmware identified afresh from a reply, this often: a
+ * swapped control board, or another miner answering at the address without a poll failing between,
+ * shows within that many polls.
+ */
 export const STATIC_REFRESH_POLLS = 20;
 
 /**
@@ -54,6 +60,7 @@ export async function pollCgminer(opts: PollOptions): Promise<CgminerReply> {
   } catch (err) {
     if (memory) {
       memory.dialect = undefined;
+      memory.sinceIdentified = undefined;
       memory.joins = undefined;
       memory.staticReplies = undefined;
     }
@@ -97,7 +104,12 @@ class MinerPoll {
       }
     }
 
-    const dialect = dialectFor(reply);
+    // Identifying runs every dialect's test ahead of the right one over the reply; a firmware that
+    // answered its join, on an endpoint that has not failed since, is the one it was a poll ago.
+    const since = (memory?.sinceIdentified ?? STATIC_REFRESH_POLLS) + 1;
+    const remembered = known !== undefined && joins !== undefined && since < STATIC_REFRESH_POLLS;
+    const dialect = remembered ? known : dialectFor(reply);
+    if (memory) memory.sinceIdentified = remembered ? since : 0;
     // The generic join was refused, but the firmware has a narrower one of its own: the next poll tries it.
     if (memory && !joins && dialect.joinCommands && memory.dialect !== dialect.name) memory.joins = undefined;
     if (memory) reuseStaticReplies(memory, dialect, reply);
