@@ -49,17 +49,49 @@ export function parseBracketed(text: string): Map<string, string> {
     if (open === -1) break;
     const close = text.indexOf(']', open + 1);
     if (close === -1) break;
-    const key = /([A-Za-z0-9_ ]*)$/.exec(text.slice(from, open))![1]!.trim();
-    if (key && !out.has(key)) out.set(key, text.slice(open + 1, close).trim());
+    // Scanned by hand: a module string holds ~80 tokens, and a regex and two slices per token made
+    // this the dearest part of reading an Avalon.
+    let start = open;
+    while (start > from && isKeyChar(text.charCodeAt(start - 1))) start--;
+    while (start < open && text.charCodeAt(start) === SPACE) start++;
+    let end = open;
+    while (end > start && text.charCodeAt(end - 1) === SPACE) end--;
+    if (end > start) {
+      const key = text.slice(start, end);
+      if (!out.has(key)) out.set(key, text.slice(open + 1, close).trim());
+    }
     from = close + 1;
   }
   return out;
 }
 
+const SPACE = 0x20;
+const PERCENT = 0x25;
+
+/** A letter, digit, `_` or space: what a token's key is made of. */
+function isKeyChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === SPACE;
+}
+
+function isSpace(c: number): boolean {
+  return c === SPACE || (c >= 0x09 && c <= 0x0d);
+}
+
 /** "59459.52 61407.83 63139.66" → numbers; "1.299%" → [1.299]. */
 function numbers(v: string | undefined): number[] {
-  if (v === undefined) return [];
-  return v.split(/\s+/).filter((part) => part !== '').map((part) => Number(part.replace(/%$/, ''))).filter(Number.isFinite);
+  const out: number[] = [];
+  if (v === undefined) return out;
+  for (let i = 0; i < v.length; ) {
+    while (i < v.length && isSpace(v.charCodeAt(i))) i++;
+    let j = i;
+    while (j < v.length && !isSpace(v.charCodeAt(j))) j++;
+    if (j > i) {
+      const n = Number(v.slice(i, v.charCodeAt(j - 1) === PERCENT ? j - 1 : j));
+      if (Number.isFinite(n)) out.push(n);
+    }
+    i = j;
+  }
+  return out;
 }
 
 function first(v: string | undefined): number | undefined {
@@ -75,8 +107,9 @@ function hasModuleKey(row: Row): boolean {
 function modulesOf(reply: CgminerReply): Map<string, string>[] {
   const modules: Map<string, string>[] = [];
   for (const row of rowsOf(reply.stats, 'STATS')) {
-    for (const [key, value] of Object.entries(row)) {
-      if (MODULE_KEY.test(key) && typeof value === 'string') modules.push(parseBracketed(value));
+    for (const key in row) {
+      const value = row[key];
+      if (key.startsWith('MM ID') && MODULE_KEY.test(key) && typeof value === 'string') modules.push(parseBracketed(value));
     }
   }
   return modules;
