@@ -58,6 +58,8 @@ export class AgentMetrics {
   readonly #polls: Counter<'collector' | 'result'>;
   readonly #targets: Gauge;
   readonly #inFlight: Gauge;
+  /** Set by the scheduler whenever a poll starts or ends, read at scrape. */
+  #inFlightNow = 0;
   readonly #skipped: Counter<'collector'>;
   readonly #devices: Gauge<'kind' | 'up'>;
   readonly #reloads: Counter<'result'>;
@@ -92,7 +94,12 @@ export class AgentMetrics {
       },
     });
     this.#targets = new Gauge({ name: 'potencia_scheduler_targets', help: 'Targets the scheduler polls.', registers });
-    this.#inFlight = new Gauge({ name: 'potencia_scheduler_in_flight', help: 'Polls running right now.', registers });
+    this.#inFlight = new Gauge({
+      name: 'potencia_scheduler_in_flight',
+      help: 'Polls running right now.',
+      registers,
+      collect: () => this.#inFlight.set(this.#inFlightNow),
+    });
     this.#skipped = new Counter({
       name: 'potencia_scheduler_skipped_total',
       help: 'Polls skipped because the previous poll of the same target was still running.',
@@ -146,7 +153,7 @@ export class AgentMetrics {
   }
 
   setInFlight(n: number): void {
-    this.#inFlight.set(n);
+    this.#inFlightNow = n;
   }
 
   configReloaded(ok: boolean, at: Date = new Date()): void {
