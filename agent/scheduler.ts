@@ -184,8 +184,23 @@ export class Scheduler {
   /** One poll of `entry` and what follows it: the result recorded, backoff updated, the slot handed on. */
   private async run(entry: Entry): Promise<void> {
     const started = performance.now();
+    // The collector enforces the target's timeout itself; this deadline only catches a collector that
+    // ignores it, so one stuck device can never hold a concurrency slot forever. One async frame per
+    // poll, not a helper's as well: each is held, and copied by young-generation GCs, while it runs.
+    const deadline = (entry.controller = this.idleControllers.pop() ?? new AbortController());
+    const hardStop = setTimeout(() => deadline.abort(new Error('poll exceeded twice its timeout')), entry.target.timeoutMs * 2 + 1000);
+    let snapshots: DeviceSnapshot[];
     try {
-      const snapshots = await this.poll(entry);
+      snapshots = await entry.collector.collect(deadline.signal);
+    } catch (err) {
+      this.opts.logger?.error({ err, target: entry.target.url }, 'collector threw; this is a bug, the device is reported down');
+      snapshots = [];
+    } finally {
+      clearTimeout(hardStop);
+      entry.controller = undefined;
+      if (!deadline.signal.aborted) this.idleControllers.push(deadline);
+    }
+    try {
       entry.running = false;
       const seconds = (performance.now() - started) / 1000;
       const failed = firstDown(snapshots);
@@ -204,23 +219,6 @@ export class Scheduler {
       if (this.inFlight.size === 0 && this.drainWaiters.length > 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
       this.pump();
       this.arm();
-    }
-  }
-
-  private async poll(entry: Entry): Promise<DeviceSnapshot[]> {
-    // The collector enforces the target's timeout itself; this deadline only catches a collector that
-    // ignores it, so one stuck device can never hold a concurrency slot forever.
-    const deadline = (entry.controller = this.idleControllers.pop() ?? new AbortController());
-    const hardStop = setTimeout(() => deadline.abort(new Error('poll exceeded twice its timeout')), entry.target.timeoutMs * 2 + 1000);
-    try {
-      return await entry.collector.collect(deadline.signal);
-    } catch (err) {
-      this.opts.logger?.error({ err, target: entry.target.url }, 'collector threw; this is a bug, the device is reported down');
-      return [];
-    } finally {
-      clearTimeout(hardStop);
-      entry.controller = undefined;
-      if (!deadline.signal.aborted) this.idleControllers.push(deadline);
     }
   }
 

@@ -4,6 +4,7 @@ import { cgminerIdentity } from './dialects/fields.js';
 import { dialectNamed, normalizeReply } from './dialects/index.js';
 import { CgminerError } from './errors.js';
 import { pollCgminer, type EndpointMemory } from './poll.js';
+import type { CgminerReply } from './reply.js';
 
 export interface CgminerCollectorOptions {
   maxResponseBytes?: number;
@@ -12,24 +13,24 @@ export interface CgminerCollectorOptions {
 /** One miner behind one CGMiner API endpoint; `collect` always resolves, a fault as an up=false snapshot. */
 export function createCgminerCollector(target: Target, options: CgminerCollectorOptions = {}): Collector {
   const memory: EndpointMemory = {};
+  // Made once, not per poll: a poll's promise chain holds no closures of its own.
+  const down = (err: unknown): DeviceSnapshot[] => {
+    const reason = err instanceof CgminerError ? err.reason : 'other';
+    const message = err instanceof Error ? err.message : String(err);
+    return [downSnapshot(cgminerIdentity(target), reason, message)];
+  };
+  const read = (reply: CgminerReply): DeviceSnapshot[] => {
+    try {
+      return [normalizeReply(reply, { target, observedAt: new Date() }, dialectNamed(memory.dialect))];
+    } catch (err) {
+      return down(err);
+    }
+  };
   return {
     target,
-    async collect(signal: AbortSignal): Promise<DeviceSnapshot[]> {
-      try {
-        const reply = await pollCgminer({
-          host: target.host,
-          port: target.port,
-          timeoutMs: target.timeoutMs,
-          signal,
-          maxResponseBytes: options.maxResponseBytes,
-          memory,
-        });
-        return [normalizeReply(reply, { target, observedAt: new Date() }, dialectNamed(memory.dialect))];
-      } catch (err) {
-        const reason = err instanceof CgminerError ? err.reason : 'other';
-        const message = err instanceof Error ? err.message : String(err);
-        return [downSnapshot(cgminerIdentity(target), reason, message)];
-      }
+    collect(signal: AbortSignal): Promise<DeviceSnapshot[]> {
+      const poll = pollCgminer({ host: target.host, port: target.port, timeoutMs: target.timeoutMs, signal, maxResponseBytes: options.maxResponseBytes, memory });
+      return poll.then(read, down);
     },
   };
 }

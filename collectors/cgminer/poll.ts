@@ -51,24 +51,16 @@ export const STATIC_REFRESH_POLLS = 20;
  * three commands one connection each, in turn. Then whatever extra commands the identified dialect
  * asks for. Transport failures and unparseable replies reject with a CgminerError.
  */
-export async function pollCgminer(opts: PollOptions): Promise<CgminerReply> {
-  const memory = opts.memory;
-  try {
-    const { reply, dialect } = await new MinerPoll(opts).askAll(memory);
-    if (memory) memory.dialect = dialect.name;
-    return reply;
-  } catch (err) {
-    if (memory) {
-      memory.dialect = undefined;
-      memory.sinceIdentified = undefined;
-      memory.joins = undefined;
-      memory.staticReplies = undefined;
-    }
-    throw err;
-  }
+export function pollCgminer(opts: PollOptions): Promise<CgminerReply> {
+  return new MinerPoll(opts).askAll();
 }
 
-/** One poll's round trips, sharing its deadline; a class rather than closures, as it is built for every poll. */
+/**
+ * One poll's round trips, sharing its deadline; a class rather than closures, as it is built for every
+ * poll. A steady poll suspends one async frame (#askAll), the rest are plain promise chains: hundreds of
+ * polls are in flight at once, and each suspended frame (registers, context, promise) is copied by
+ * every young-generation GC.
+ */
 class MinerPoll {
   readonly #opts: PollOptions;
   readonly #deadline: number;
@@ -78,7 +70,13 @@ class MinerPoll {
     this.#deadline = Date.now() + opts.timeoutMs;
   }
 
-  async askAll(memory: EndpointMemory | undefined): Promise<{ reply: CgminerReply; dialect: CgminerDialect }> {
+  askAll(): Promise<CgminerReply> {
+    const memory = this.#opts.memory;
+    const asked = this.#askAll(memory);
+    return memory ? asked.catch((err: unknown) => forget(memory, err)) : asked;
+  }
+
+  async #askAll(memory: EndpointMemory | undefined): Promise<CgminerReply> {
     // A firmware known from the last poll is asked for everything it answers in one join: one round trip.
     const known = memory?.joins !== false ? dialectNamed(memory?.dialect) : undefined;
     const steady = known && memory ? steadyJoin(known, memory) : undefined;
@@ -119,35 +117,24 @@ class MinerPoll {
       if (joins && joinable.length > 1) Object.assign(reply, await this.askJoined(joinOf(joinable, joinable)));
       await this.askEach(extra, reply);
     }
-    if (memory) keepStaticReplies(memory, dialect, reply);
-    return { reply, dialect };
+    if (memory) {
+      keepStaticReplies(memory, dialect, reply);
+      memory.dialect = dialect.name;
+    }
+    return reply;
   }
 
-  async ask(command: string): Promise<CgminerReply> {
+  ask(command: string): Promise<CgminerReply> {
     const opts = this.#opts;
     const timeoutMs = this.#deadline - Date.now();
-    if (timeoutMs <= 0) throw new CgminerError('timeout', `${opts.host}:${opts.port}: no time left for "${command}" within ${opts.timeoutMs} ms`);
-    const text = await cgminerRequest({ host: opts.host, port: opts.port, command, timeoutMs, signal: opts.signal, maxResponseBytes: opts.maxResponseBytes });
-    try {
-      return toCgminerReply(parseCgminerJson(text).value, command);
-    } catch (err) {
-      if (err instanceof CgminerError) throw new CgminerError(err.reason, `${opts.host}:${opts.port} "${command}": ${err.message}`);
-      throw err;
-    }
+    if (timeoutMs <= 0) return Promise.reject(new CgminerError('timeout', `${opts.host}:${opts.port}: no time left for "${command}" within ${opts.timeoutMs} ms`));
+    const text = cgminerRequest({ host: opts.host, port: opts.port, command, timeoutMs, signal: opts.signal, maxResponseBytes: opts.maxResponseBytes });
+    return text.then((t) => readReply(t, command, opts));
   }
 
   /** The commands joined in one request; undefined when the firmware garbled it or left out a required part. */
-  async askJoined(join: Join): Promise<CgminerReply | undefined> {
-    let joined: CgminerReply;
-    try {
-      joined = await this.ask(join.command);
-    } catch (err) {
-      // A firmware that garbles the join may still answer single commands; anything else is final.
-      if (!(err instanceof CgminerError && err.reason === 'malformed')) throw err;
-      return undefined;
-    }
-    for (const command of join.required) if (joined[command] === undefined) return undefined;
-    return joined;
+  askJoined(join: Join): Promise<CgminerReply | undefined> {
+    return this.ask(join.command).then((joined) => (answersAll(joined, join) ? joined : undefined), garbledAsUndefined);
   }
 
   async askEach(commands: readonly string[], into: CgminerReply): Promise<void> {
@@ -155,10 +142,40 @@ class MinerPoll {
   }
 }
 
+/** The reply to `command`, parsed; a fault names the endpoint and the command. */
+function readReply(text: string, command: string, opts: PollOptions): CgminerReply {
+  try {
+    return toCgminerReply(parseCgminerJson(text).value, command);
+  } catch (err) {
+    if (err instanceof CgminerError) throw new CgminerError(err.reason, `${opts.host}:${opts.port} "${command}": ${err.message}`);
+    throw err;
+  }
+}
+
+/** A firmware that garbles a join may still answer single commands; any other failure is final. */
+function garbledAsUndefined(err: unknown): undefined {
+  if (err instanceof CgminerError && err.reason === 'malformed') return undefined;
+  throw err;
+}
+
+/** A failed poll may mean a reboot, and a reboot may mean a reflash: the next poll starts as a first. */
+function forget(memory: EndpointMemory, err: unknown): never {
+  memory.dialect = undefined;
+  memory.sinceIdentified = undefined;
+  memory.joins = undefined;
+  memory.staticReplies = undefined;
+  throw err;
+}
+
 /** Commands sent as one `a+b+c` request, and those of them a reply must answer to count. */
 interface Join {
   readonly command: string;
   readonly required: readonly string[];
+}
+
+function answersAll(reply: CgminerReply, join: Join): boolean {
+  for (const command of join.required) if (reply[command] === undefined) return false;
+  return true;
 }
 
 function joinOf(commands: readonly string[], required: readonly string[]): Join {
