@@ -20,9 +20,11 @@ RUN npm run build && npm prune --omit=dev
 FROM node:${NODE_VERSION}-bookworm-slim
 ENV NODE_ENV=production
 # V8 sizes the old generation to ~4x the live heap when the heap may grow to gigabytes; a 512 MB cap
-# makes it collect sooner: ~200 MB peak RSS at 10,000 miners instead of ~320, for the same CPU. The
-# live heap is ~4 KB per device, so raise it past ~80,000 devices (see README, Performance).
-ENV NODE_OPTIONS=--max-old-space-size=512
+# makes it collect sooner: ~230 MB peak RSS at 10,000 miners instead of ~320, for the same CPU. The
+# live heap is ~4 KB per device, so raise it past ~80,000 devices (see README, Performance). Each
+# young-generation GC copies the hundreds of polls in flight; 32 MB semi-spaces halve how often that
+# happens (~20 µs of CPU per poll) for ~32 MB more RSS.
+ENV NODE_OPTIONS="--max-old-space-size=512 --max-semi-space-size=32"
 WORKDIR /opt/potencia
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules

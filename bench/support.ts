@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
  * them in NODE_OPTIONS); suites that measure the agent itself run under them. A test keeps the three
  * in step.
  */
-export const DEPLOYED_NODE_OPTIONS: readonly string[] = ['--max-old-space-size=512'];
+export const DEPLOYED_NODE_OPTIONS: readonly string[] = ['--max-old-space-size=512', '--max-semi-space-size=32'];
 
 /** A TCP port free right now on 127.0.0.1 (the benches and the tests start agents on one). */
 export async function freePort(): Promise<number> {
