@@ -110,7 +110,9 @@ export function cgminerRequest(opts: CgminerRequestOptions): Promise<string> {
     socket.write(requestBytes(command, opts.parameter));
 
     const onAbort = () => finish(abortError(signal!, host, port, command));
-    signal?.addEventListener('abort', onAbort, { once: true });
+    // finish() removes it, and a signal aborts once: without options, Node's EventTarget skips
+    // validating and copying them, on every request.
+    signal?.addEventListener('abort', onAbort);
     const timer = setTimeout(
       () => finish(new CgminerError('timeout', `${host}:${port}: no complete reply to "${command}" within ${timeoutMs} ms${received ? ` (${received} bytes received)` : ''}`)),
       timeoutMs,
