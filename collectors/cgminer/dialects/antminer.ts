@@ -8,7 +8,7 @@ import { findModel, type ModelSpec } from '../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot } from '../../../agent/snapshot.js';
 import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
 import {
-  applySummaryCounters, count, dashValues, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setIfDefined, str, temperature,
+  applySummaryCounters, count, dashValues, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setBoardTemperatures, setIfDefined, str, temperature,
   toHs, unitFactor, upSnapshot, type Row,
 } from './fields.js';
 import type { CgminerDialect, NormalizeContext } from './types.js';
@@ -83,10 +83,7 @@ export function normalizeAntminer(reply: CgminerReply, ctx: NormalizeContext, di
     snapshot.fans_rpm = fansOf(stats);
     const { boards, problems } = boardsOf(stats, unit, spec, hashrate);
     if (boards.length) snapshot.boards = boards;
-    for (const b of boards) {
-      setIfDefined(snapshot.temperatures_c, `board${b.index}_chip`, b.chip_temperature_c);
-      setIfDefined(snapshot.temperatures_c, `board${b.index}_pcb`, b.board_temperature_c);
-    }
+    for (const b of boards) setBoardTemperatures(snapshot.temperatures_c, b);
     setIfDefined(snapshot.temperatures_c, 'chip_max', maxOf(boards.map((b) => b.chip_temperature_c)));
     setIfDefined(snapshot.temperatures_c, 'pcb_max', maxOf(boards.map((b) => b.board_temperature_c)));
     if (snapshot.hardware_errors === undefined && boards.some((b) => b.hardware_errors !== undefined)) {

@@ -16,7 +16,7 @@ import { findModel } from '../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot } from '../../../agent/snapshot.js';
 import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
 import {
-  applySummaryCounters, count, macOf, maxOf, num, poolsOf, rowHashrate, setIfDefined, setReportedPower, str, temperature, toHs,
+  applySummaryCounters, count, macOf, maxOf, num, poolsOf, rowHashrate, setBoardTemperatures, setIfDefined, setReportedPower, str, temperature, toHs,
   upSnapshot, watts, type Row,
 } from './fields.js';
 import type { CgminerDialect, NormalizeContext } from './types.js';
@@ -165,7 +165,7 @@ function normalizeAvalon(reply: CgminerReply, ctx: NormalizeContext): DeviceSnap
   const { boards, problems } = boardsOf(modules, spec?.hashboards, (hashrate ?? 0) > 0);
   if (boards.length) {
     snapshot.boards = boards;
-    for (const b of boards) setIfDefined(snapshot.temperatures_c, `board${b.index}_chip`, b.chip_temperature_c);
+    for (const b of boards) setBoardTemperatures(snapshot.temperatures_c, b);
   }
   if (problems.length) snapshot.error = problems.join('; ');
   setIfDefined(snapshot, 'pools', poolsOf(reply.pools));

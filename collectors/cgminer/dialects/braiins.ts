@@ -10,7 +10,7 @@ import { findModel } from '../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot } from '../../../agent/snapshot.js';
 import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
 import {
-  applySummaryCounters, boardProblems, count, descriptionMatching, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setIfDefined, setReportedPower, str,
+  applySummaryCounters, boardProblems, count, descriptionMatching, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setBoardTemperatures, setIfDefined, setReportedPower, str,
   toHs, upSnapshot, watts, type Row,
 } from './fields.js';
 import type { CgminerDialect, NormalizeContext } from './types.js';
@@ -72,10 +72,7 @@ function normalizeBraiins(reply: CgminerReply, ctx: NormalizeContext): DeviceSna
   const problems: string[] = [];
   if (boards.length) {
     snapshot.boards = boards;
-    for (const b of boards) {
-      setIfDefined(snapshot.temperatures_c, `board${b.index}_chip`, b.chip_temperature_c);
-      setIfDefined(snapshot.temperatures_c, `board${b.index}_pcb`, b.board_temperature_c);
-    }
+    for (const b of boards) setBoardTemperatures(snapshot.temperatures_c, b);
     setIfDefined(snapshot.temperatures_c, 'chip_max', maxOf(boards.map((b) => b.chip_temperature_c)));
     setIfDefined(snapshot.temperatures_c, 'pcb_max', maxOf(boards.map((b) => b.board_temperature_c)));
     problems.push(...boardProblems(boards, spec));

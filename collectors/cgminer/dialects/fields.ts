@@ -225,6 +225,22 @@ export function poolsOf(response: CgminerResponse | undefined): PoolSnapshot[] |
   return pools;
 }
 
+/**
+ * `board{N}_chip` / `board{N}_pcb` keys, made once per board number: a key built on every poll is a
+ * fresh string to hash and look up in V8's string table on every store.
+ */
+const BOARD_TEMPERATURE_KEYS: { chip: string; pcb: string }[] = [];
+const MAX_CACHED_BOARD = 64;
+
+/** A board's chip and PCB readings into the snapshot's `temperatures_c`, under `board{N}_chip` / `board{N}_pcb`. */
+export function setBoardTemperatures(temperatures: Record<string, number>, board: BoardSnapshot): void {
+  const i = board.index;
+  const keys = BOARD_TEMPERATURE_KEYS[i] ?? { chip: `board${i}_chip`, pcb: `board${i}_pcb` };
+  if (i >= 0 && i <= MAX_CACHED_BOARD && Number.isInteger(i)) BOARD_TEMPERATURE_KEYS[i] = keys;
+  setIfDefined(temperatures, keys.chip, board.chip_temperature_c);
+  setIfDefined(temperatures, keys.pcb, board.board_temperature_c);
+}
+
 /** Assigns only a real value, so "not reported" stays an absent key rather than `undefined`. */
 export function setIfDefined<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
   if (value !== undefined) target[key] = value;

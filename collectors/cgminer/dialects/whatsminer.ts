@@ -15,8 +15,8 @@ import { findModel, type ModelSpec } from '../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot } from '../../../agent/snapshot.js';
 import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
 import {
-  applySummaryCounters, boardProblems, count, descriptionMatching, macOf, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setIfDefined, setReportedPower, str,
-  temperature, toHs, upSnapshot, watts, type Row,
+  applySummaryCounters, boardProblems, count, descriptionMatching, macOf, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setBoardTemperatures,
+  setIfDefined, setReportedPower, str, temperature, toHs, upSnapshot, watts, type Row,
 } from './fields.js';
 import type { CgminerDialect, NormalizeContext } from './types.js';
 
@@ -107,10 +107,7 @@ function normalizeWhatsminer(reply: CgminerReply, ctx: NormalizeContext): Device
     const minerHashes = (hashrate ?? 0) > 0;
     const boards = rows.map((row, position) => toBoard(row, position, spec, minerHashes));
     snapshot.boards = boards;
-    for (const b of boards) {
-      setIfDefined(snapshot.temperatures_c, `board${b.index}_chip`, b.chip_temperature_c);
-      setIfDefined(snapshot.temperatures_c, `board${b.index}_pcb`, b.board_temperature_c);
-    }
+    for (const b of boards) setBoardTemperatures(snapshot.temperatures_c, b);
     if (snapshot.temperatures_c['chip_max'] === undefined) setIfDefined(snapshot.temperatures_c, 'chip_max', maxOf(boards.map((b) => b.chip_temperature_c)));
     problems.push(...boardProblems(boards, spec));
   }
