@@ -8,7 +8,7 @@ import { findModel, type ModelSpec } from '../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot } from '../../../agent/snapshot.js';
 import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
 import {
-  applySummaryCounters, count, dashValues, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setBoardTemperatures, setIfDefined, str, temperature,
+  applySummaryCounters, count, dashValues, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setBoardTemperatures, str, temperature,
   toHs, unitFactor, upSnapshot, type Row,
 } from './fields.js';
 import type { CgminerDialect, NormalizeContext } from './types.js';
@@ -63,10 +63,12 @@ export function normalizeAntminer(reply: CgminerReply, ctx: NormalizeContext, di
   const type = str(head?.['Type']);
   const spec = findModel(type);
   const model = spec?.model ?? cleanType(type);
-  setIfDefined(snapshot, 'model', model);
+  // Assigned field by field, not through setIfDefined: this runs for most miners of most farms (see there).
+  if (model !== undefined) snapshot.model = model;
   const vendor = spec?.vendor ?? (/antminer/i.test(type ?? '') ? 'Bitmain' : undefined);
-  setIfDefined(snapshot, 'vendor', vendor);
-  setIfDefined(snapshot, 'firmware', str(head?.['CompileTime']) ?? str(head?.['Miner']) ?? str(head?.['BMMiner']) ?? str(head?.['CGMiner']));
+  if (vendor !== undefined) snapshot.vendor = vendor;
+  const firmware = str(head?.['CompileTime']) ?? str(head?.['Miner']) ?? str(head?.['BMMiner']) ?? str(head?.['CGMiner']);
+  if (firmware !== undefined) snapshot.firmware = firmware;
 
   const stats = rowsOf(reply.stats, 'STATS').find((r) => 'ID' in r || 'GHS 5s' in r || 'chain_acn1' in r);
   // bmminer writes its chains' unit in rate_unit; scrypt models (L3+) predate it and mean MH/s under "GHS".
@@ -75,23 +77,27 @@ export function normalizeAntminer(reply: CgminerReply, ctx: NormalizeContext, di
 
   applySummaryCounters(snapshot, summary);
   const hashrate = (summary && rowHashrate(summary, unit)) ?? (stats && rowHashrate(stats, unit));
-  setIfDefined(snapshot, 'hashrate_hs', hashrate);
+  if (hashrate !== undefined) snapshot.hashrate_hs = hashrate;
   if (stats) {
-    if (snapshot.uptime_s === undefined) setIfDefined(snapshot, 'uptime_s', count(stats['Elapsed']));
+    const uptime = snapshot.uptime_s ?? count(stats['Elapsed']);
+    if (uptime !== undefined) snapshot.uptime_s = uptime;
     const ideal = num(stats['total_rateideal']);
     if (ideal !== undefined && ideal > 0) snapshot.nominal_hashrate_hs = toHs(ideal, unit);
     snapshot.fans_rpm = fansOf(stats);
     const { boards, problems } = boardsOf(stats, unit, spec, hashrate);
     if (boards.length) snapshot.boards = boards;
     for (const b of boards) setBoardTemperatures(snapshot.temperatures_c, b);
-    setIfDefined(snapshot.temperatures_c, 'chip_max', maxOf(boards.map((b) => b.chip_temperature_c)));
-    setIfDefined(snapshot.temperatures_c, 'pcb_max', maxOf(boards.map((b) => b.board_temperature_c)));
+    const chipMax = maxOf(boards.map((b) => b.chip_temperature_c));
+    if (chipMax !== undefined) snapshot.temperatures_c['chip_max'] = chipMax;
+    const pcbMax = maxOf(boards.map((b) => b.board_temperature_c));
+    if (pcbMax !== undefined) snapshot.temperatures_c['pcb_max'] = pcbMax;
     if (snapshot.hardware_errors === undefined && boards.some((b) => b.hardware_errors !== undefined)) {
       snapshot.hardware_errors = boards.reduce((sum, b) => sum + (b.hardware_errors ?? 0), 0);
     }
     if (problems.length) snapshot.error = problems.join('; ');
   }
-  setIfDefined(snapshot, 'pools', poolsOf(reply.pools));
+  const pools = poolsOf(reply.pools);
+  if (pools !== undefined) snapshot.pools = pools;
   return snapshot;
 }
 
@@ -216,13 +222,13 @@ function locateMissing(presentSlots: number[], expected: number, lastSlot: numbe
 function toBoard(c: Chain, chipsExpected: number | undefined, minerHashes: boolean): BoardSnapshot {
   // Index is the firmware's chain number less one: stable when another board drops out.
   const board: BoardSnapshot = { index: c.slot - 1, status: 'ok' };
-  setIfDefined(board, 'hashrate_hs', c.hashrate);
-  setIfDefined(board, 'nominal_hashrate_hs', c.nominal);
-  setIfDefined(board, 'chip_temperature_c', c.chipTemp);
-  setIfDefined(board, 'board_temperature_c', c.pcbTemp);
-  setIfDefined(board, 'chips', c.chips);
-  setIfDefined(board, 'chips_expected', chipsExpected);
-  setIfDefined(board, 'hardware_errors', c.hw);
+  if (c.hashrate !== undefined) board.hashrate_hs = c.hashrate;
+  if (c.nominal !== undefined) board.nominal_hashrate_hs = c.nominal;
+  if (c.chipTemp !== undefined) board.chip_temperature_c = c.chipTemp;
+  if (c.pcbTemp !== undefined) board.board_temperature_c = c.pcbTemp;
+  if (c.chips !== undefined) board.chips = c.chips;
+  if (chipsExpected !== undefined) board.chips_expected = chipsExpected;
+  if (c.hw !== undefined) board.hardware_errors = c.hw;
   if (c.chips === 0 || (c.chips === undefined && c.hashrate === undefined) || (minerHashes && c.hashrate === 0)) board.status = 'dead';
   else if (
     (c.chips !== undefined && chipsExpected !== undefined && c.chips < chipsExpected) ||

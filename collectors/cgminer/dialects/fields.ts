@@ -198,11 +198,17 @@ export function macOf(v: unknown): string | undefined {
 /** Share and error counters from a SUMMARY row. */
 export function applySummaryCounters(snapshot: DeviceSnapshot, row: Row | undefined): void {
   if (!row) return;
-  setIfDefined(snapshot, 'accepted_shares', count(row['Accepted']));
-  setIfDefined(snapshot, 'rejected_shares', count(row['Rejected']));
-  setIfDefined(snapshot, 'stale_shares', count(row['Stale']));
-  setIfDefined(snapshot, 'hardware_errors', count(row['Hardware Errors']));
-  setIfDefined(snapshot, 'uptime_s', count(row['Elapsed']));
+  // Assigned field by field, not through setIfDefined: see there.
+  const accepted = count(row['Accepted']);
+  if (accepted !== undefined) snapshot.accepted_shares = accepted;
+  const rejected = count(row['Rejected']);
+  if (rejected !== undefined) snapshot.rejected_shares = rejected;
+  const stale = count(row['Stale']);
+  if (stale !== undefined) snapshot.stale_shares = stale;
+  const hardwareErrors = count(row['Hardware Errors']);
+  if (hardwareErrors !== undefined) snapshot.hardware_errors = hardwareErrors;
+  const uptime = count(row['Elapsed']);
+  if (uptime !== undefined) snapshot.uptime_s = uptime;
 }
 
 export function poolsOf(response: CgminerResponse | undefined): PoolSnapshot[] | undefined {
@@ -213,13 +219,18 @@ export function poolsOf(response: CgminerResponse | undefined): PoolSnapshot[] |
     const url = str(row['URL']);
     if (url === undefined) continue;
     const pool: PoolSnapshot = { url };
-    setIfDefined(pool, 'user', str(row['User']));
-    setIfDefined(pool, 'status', str(row['Status']));
+    const user = str(row['User']);
+    if (user !== undefined) pool.user = user;
+    const status = str(row['Status']);
+    if (status !== undefined) pool.status = status;
     const active = row['Stratum Active'];
     if (typeof active === 'boolean') pool.active = active;
-    setIfDefined(pool, 'accepted_shares', count(row['Accepted']));
-    setIfDefined(pool, 'rejected_shares', count(row['Rejected']));
-    setIfDefined(pool, 'stale_shares', count(row['Stale']));
+    const accepted = count(row['Accepted']);
+    if (accepted !== undefined) pool.accepted_shares = accepted;
+    const rejected = count(row['Rejected']);
+    if (rejected !== undefined) pool.rejected_shares = rejected;
+    const stale = count(row['Stale']);
+    if (stale !== undefined) pool.stale_shares = stale;
     pools.push(pool);
   }
   return pools;
@@ -241,7 +252,12 @@ export function setBoardTemperatures(temperatures: Record<string, number>, board
   setIfDefined(temperatures, keys.pcb, board.board_temperature_c);
 }
 
-/** Assigns only a real value, so "not reported" stays an absent key rather than `undefined`. */
+/**
+ * Assigns only a real value, so "not reported" stays an absent key rather than `undefined`. Its one
+ * keyed store serves every caller, so V8 finds it megamorphic and adds each property the slow way
+ * (~5x a direct assignment): what runs on every poll of every miner (the summary counters, pools,
+ * the Antminer reader) assigns field by field instead.
+ */
 export function setIfDefined<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
   if (value !== undefined) target[key] = value;
 }
