@@ -60,6 +60,7 @@ export class DeviceStore {
       throw new TypeError(`device ${snapshot.id}: observed_at "${snapshot.observed_at}" is not an ISO 8601 time`);
     }
     const previous = this.#devices.get(snapshot.id);
+    if (previous) keepUnchangedStrings(snapshot, previous.snapshot);
     const device: StoredDevice = { snapshot, observedAtMs, version: ++this.#sequence };
     this.#devices.set(snapshot.id, device);
     if (this.#listeners.size > 0) this.#emit({ type: 'upsert', device, previous });
@@ -142,5 +143,30 @@ export class DeviceStore {
         this.#onListenerError(err, change);
       }
     }
+  }
+}
+
+/**
+ * Points `snapshot`'s text readings that equal the previous reading's at the previous copies. Most polls
+ * repeat the firmware, model, pool URLs and users as fresh strings; a stored reading holding them would
+ * carry them into the old generation on every poll (about a seventh of what a poll leaves behind),
+ * where the old copies already are. Equal strings cannot be told apart, so nothing else changes.
+ */
+function keepUnchangedStrings(snapshot: DeviceSnapshot, previous: DeviceSnapshot): void {
+  if (snapshot.vendor !== undefined && snapshot.vendor === previous.vendor) snapshot.vendor = previous.vendor;
+  if (snapshot.model !== undefined && snapshot.model === previous.model) snapshot.model = previous.model;
+  if (snapshot.firmware !== undefined && snapshot.firmware === previous.firmware) snapshot.firmware = previous.firmware;
+  if (snapshot.serial !== undefined && snapshot.serial === previous.serial) snapshot.serial = previous.serial;
+  if (snapshot.mac !== undefined && snapshot.mac === previous.mac) snapshot.mac = previous.mac;
+  if (snapshot.error !== undefined && snapshot.error === previous.error) snapshot.error = previous.error;
+  const pools = snapshot.pools;
+  const before = previous.pools;
+  if (pools === undefined || before === undefined) return;
+  for (let i = 0; i < pools.length && i < before.length; i++) {
+    const pool = pools[i]!;
+    const was = before[i]!;
+    if (pool.url === was.url) pool.url = was.url;
+    if (pool.user !== undefined && pool.user === was.user) pool.user = was.user;
+    if (pool.status !== undefined && pool.status === was.status) pool.status = was.status;
   }
 }

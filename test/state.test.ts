@@ -33,6 +33,19 @@ describe('DeviceStore', () => {
     expect(store.get('nope')).toBeUndefined();
   });
 
+  it('stores each reading as given, whatever text it shares with the one before', () => {
+    // The store points unchanged strings at the previous reading's copies (a memory saving no test can
+    // see); what must hold is that every reading reads back exactly as it was given.
+    const store = new DeviceStore();
+    const pools = (urls: string[], status = 'Alive') => urls.map((url) => ({ url, user: 'farm.a1', status }));
+    store.upsert(snapshot('a', { firmware: 'fw 1', model: 'Antminer S19', error: 'board 2 dead', pools: pools(['stratum+tcp://a:3333', 'stratum+tcp://b:3333']) }));
+    const next = snapshot('a', { firmware: 'fw 2', model: 'Antminer S19', pools: pools(['stratum+tcp://b:3333', 'stratum+tcp://a:3333', 'stratum+tcp://c:3333'], 'Dead') });
+    const given = structuredClone(next);
+    store.upsert(next);
+    expect(store.get('a')).toEqual(given);
+    expect(store.get('a')).not.toHaveProperty('error');
+  });
+
   it('never reuses a version for a device that was removed and came back', () => {
     const store = new DeviceStore();
     const before = store.upsert(snapshot('a'));
