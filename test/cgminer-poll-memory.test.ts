@@ -88,6 +88,14 @@ describe('pollCgminer with an endpoint memory', () => {
     expect(Object.keys(reply)).toContain('tunerstatus');
   });
 
+  it('identifies afresh a known firmware that no longer answers its usual request', async () => {
+    // Memory says Braiins, identified a poll ago; the longer join garbles and the plain one answers as bmminer.
+    const m = await miner((command, s) => (command.split('+').length > 3 ? s.end('{"STATUS":[{"STATUS":"S"}],"summary":[{{{\0') : s.end(fixture('antminer-s19pro-summary+stats+pools.json') + '\0')));
+    const memory: EndpointMemory = { dialect: 'braiins', joins: true, sinceIdentified: 0 };
+    await pollCgminer({ host: '127.0.0.1', port: m.port, timeoutMs: 2_000, memory });
+    expect(memory).toMatchObject({ dialect: 'antminer', sinceIdentified: 0 });
+  });
+
   describe('a Whatsminer (stats refused, devdetails static)', () => {
     const answers: Record<string, string> = {
       summary: fixture('whatsminer-m50s-summary-escape.txt'),

@@ -81,8 +81,11 @@ class MinerPoll {
     const known = memory?.joins !== false ? dialectNamed(memory?.dialect) : undefined;
     const steady = known && memory ? steadyJoin(known, memory) : undefined;
     let joins: CgminerReply | undefined;
+    // Whether the known firmware answered its usual request as it did a poll ago.
+    let answeredAsBefore = false;
     if (steady) {
       joins = await this.askJoined(steady);
+      answeredAsBefore = joins !== undefined;
       // btminer refusing its own join gets single commands until a failed poll makes it start over; a
       // longer join that garbled falls back to the plain one below, as on a first poll.
       if (joins) memory!.joins = true;
@@ -91,6 +94,7 @@ class MinerPoll {
     if (!joins && memory?.joins !== false) {
       joins = await this.askJoined(BASE_JOIN);
       if (memory) memory.joins = joins !== undefined;
+      if (!steady) answeredAsBefore = known !== undefined && joins !== undefined;
     }
     // A firmware that refuses joins (or, like btminer, refuses `stats` in one) gets every command on its
     // own, leaving out what the firmware, once identified by its first reply, is known to refuse.
@@ -103,9 +107,9 @@ class MinerPoll {
     }
 
     // Identifying runs every dialect's test ahead of the right one over the reply; a firmware that
-    // answered its join, on an endpoint that has not failed since, is the one it was a poll ago.
+    // answered its usual request, on an endpoint that has not failed since, is the one it was a poll ago.
     const since = (memory?.sinceIdentified ?? STATIC_REFRESH_POLLS) + 1;
-    const remembered = known !== undefined && joins !== undefined && since < STATIC_REFRESH_POLLS;
+    const remembered = known !== undefined && answeredAsBefore && since < STATIC_REFRESH_POLLS;
     const dialect = remembered ? known : dialectFor(reply);
     if (memory) memory.sinceIdentified = remembered ? since : 0;
     // The generic join was refused, but the firmware has a narrower one of its own: the next poll tries it.
