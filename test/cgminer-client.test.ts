@@ -145,6 +145,18 @@ describe('cgminerRequest over TCP', () => {
     expect(err.message).toContain(`127.0.0.1:${p.port}`);
   });
 
+  it('connects a socket again only after an answered request: each request sends its own command, once', async () => {
+    // A socket whose connection failed may still hold its unsent request; connected again, it would send it.
+    const gone = await peer(() => {});
+    await new Promise((r) => servers.pop()!.close(r));
+    expect((await rejection(cgminerRequest({ ...base, port: gone.port, command: 'refused' }))).reason).toBe('refused');
+    const p = await peer((req, s) => s.end(`{"STATUS":[{"STATUS":"S"}],"echo":"${req.command}"}\0`));
+    for (const command of ['first', 'second', 'third']) {
+      expect(await cgminerRequest({ ...base, port: p.port, command, timeoutMs: 500 })).toBe(`{"STATUS":[{"STATUS":"S"}],"echo":"${command}"}`);
+    }
+    expect(p.commands).toEqual(['first', 'second', 'third']);
+  });
+
   it('aborts on the signal', async () => {
     const p = await peer(() => {});
     const controller = new AbortController();
