@@ -73,7 +73,7 @@ interface Line {
   reusable: boolean;
 }
 
-/** Closed sockets ready to connect again; more than a poller's concurrency are never idle at once. */
+/** Closed sockets ready to connect again: never more than were open at once, and at most 1,024. */
 const IDLE_LINES: Line[] = [];
 const MAX_IDLE_LINES = 1024;
 
