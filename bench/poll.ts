@@ -16,7 +16,7 @@ import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { parseConfig } from '../config/load.js';
 import { createCollector } from '../collectors/registry.js';
 import { intToIpv4, ipv4ToInt, type Collector, type Target } from '../collectors/target.js';
-import { startFarmProcess } from './support.js';
+import { median, startFarmProcess } from './support.js';
 
 const DEVICES = Number(process.env.BENCH_POLL_DEVICES ?? 10_000);
 const CONCURRENCY = 256;
@@ -58,7 +58,7 @@ interface Sweep {
 }
 
 /** The sweep with the median CPU per poll. */
-function median(sweeps: Sweep[]): Sweep {
+function medianSweep(sweeps: Sweep[]): Sweep {
   return [...sweeps].sort((a, b) => a.cpuUsPerPoll - b.cpuUsPerPoll)[sweeps.length >> 1]!;
 }
 
@@ -124,10 +124,9 @@ export async function benchPoll(): Promise<void> {
       floors.push(await bare());
       steadies.push(await sweep());
     }
-    const baseline = median(floors);
-    const steady = median(steadies);
-    const ratios = steadies.map((s, i) => s.cpuUsPerPoll / floors[i]!.cpuUsPerPoll).sort((a, b) => a - b);
-    const medianRatio = ratios[ratios.length >> 1]!;
+    const baseline = medianSweep(floors);
+    const steady = medianSweep(steadies);
+    const medianRatio = median(steadies.map((s, i) => s.cpuUsPerPoll / floors[i]!.cpuUsPerPoll));
     clearInterval(sampler);
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     const rssMb = peakRss / 1024 / 1024;

@@ -249,6 +249,7 @@ describe('Scheduler', () => {
     expect(seen?.aborted).toBe(true);
     expect(s.inFlightCount).toBe(0);
   });
+
   it('starts the polls that come due within one wake-up window together, on the grid', async () => {
     // 1_700_000_000_000 is on the 25 ms grid; jitter (r × 2 − 1) × 0.001 × 10 s puts the second round at +10,002/4/6 ms.
     const draws = [0.6, 0.7, 0.8];

@@ -10,8 +10,8 @@ import { findModel } from '../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot } from '../../../agent/snapshot.js';
 import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
 import {
-  applySummaryCounters, boardProblems, count, descriptionMatching, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setBoardTemperatures, setIfDefined, setReportedPower, str,
-  toHs, upSnapshot, watts, type Row,
+  applySummaryCounters, boardProblems, count, descriptionMatching, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setBoardTemperatures,
+  setIfDefined, setReportedPower, str, toHs, upSnapshot, watts, type Row,
 } from './fields.js';
 import type { CgminerDialect, NormalizeContext } from './types.js';
 

@@ -22,8 +22,8 @@ import type { CgminerDialect, NormalizeContext } from './types.js';
 
 /** A board under this share of its factory rate is degraded. */
 const DEGRADED_HASHRATE_RATIO = 0.8;
-/** Keys only btminer's SUMMARY has. */
 const WHATSMINER_DESCRIPTION = /btminer|whatsminer/i;
+/** Keys only btminer's SUMMARY has. */
 const SUMMARY_MARKERS = ['Power_RT', 'Factory GHS', 'Fan Speed In', 'Chip Temp Avg', 'Power Limit'];
 
 const EXTRA_COMMANDS = ['edevs', 'devdetails', 'get_version', 'get_miner_info'] as const;
