@@ -62,10 +62,11 @@ new config is logged and the running one kept.
       if (typeof values.config !== 'string') throw new UsageError('run needs --config FILE');
       const listen = checkListen(values.listen);
       const config = loadConfigFile(values.config);
-      const { Agent, runUntilSignalled } = await import('./daemon.js');
+      const { createAgent } = await import('./compose.js');
+      const { runUntilSignalled } = await import('./daemon.js');
       const { createLogger } = await import('./log.js');
       const logger = createLogger({ level: config.agent.log_level });
-      const agent = new Agent({ config, logger, configPath: values.config, listenOverride: listen });
+      const agent = createAgent({ config, logger, configPath: values.config, listenOverride: listen });
       await agent.start();
       return runUntilSignalled(agent, logger);
     },
@@ -92,7 +93,8 @@ consecutive ports of 127.0.0.1 where other loopback addresses are unavailable), 
       const listen = checkListen(values.listen) ?? DEFAULT_LISTEN;
       const mqttUrl = values.mqtt === undefined ? undefined : mqttSchema.shape.url.safeParse(values.mqtt);
       if (mqttUrl && !mqttUrl.success) throw new UsageError(`--mqtt: expected a broker URL like mqtt://127.0.0.1:1883, got "${String(values.mqtt)}"`);
-      const { Agent, runUntilSignalled } = await import('./daemon.js');
+      const { createAgent } = await import('./compose.js');
+      const { runUntilSignalled } = await import('./daemon.js');
       const { createLogger } = await import('./log.js');
       const logger = createLogger({});
       const farmHost = values['farm-host'];
@@ -111,7 +113,7 @@ consecutive ports of 127.0.0.1 where other loopback addresses are unavailable), 
         economics: (await import('./economics/demo.js')).demoEconomics(farm.miners.reduce((kw, m) => kw + m.model.nominal_power_w / 1000, 0)),
         ...(mqttUrl && { mqtt: { url: mqttUrl.data } }),
       });
-      const agent = new Agent({ config, logger });
+      const agent = createAgent({ config, logger });
       await agent.start();
       logger.info({ miners: farm.miners.length, metrics: `http://${agent.address}/metrics` }, 'demo farm running');
       return runUntilSignalled(agent, logger, async () => {
@@ -137,14 +139,15 @@ or nvidia-smi: (this machine's GPUs), nvidia-smi:///PATH/TO/nvidia-smi, nvidia-s
       if (timeoutMs === undefined) throw new UsageError(`--timeout: expected a duration like "5s", got "${String(values.timeout)}"`);
       const concurrency = positiveInt(values.concurrency, 64, '--concurrency');
       const targets = targetsFromUrls(positionals, timeoutMs);
-      const [{ createCollector }, { enrichSnapshot }, { mapLimited }] = await Promise.all([
+      const [{ createCollector }, { enrichSnapshot }, { mapLimited }, { collectOnce }] = await Promise.all([
         import('../collectors/registry.js'),
         import('./enrich.js'),
         import('./limit.js'),
+        import('./scheduler.js'),
       ]);
       const controller = new AbortController();
       const results = await mapLimited(targets, concurrency, (target) =>
-        createCollector(target, { maxResponseBytes: configSchema.shape.polling.parse(undefined).max_response_bytes }).collect(controller.signal),
+        collectOnce(createCollector(target, { maxResponseBytes: configSchema.shape.polling.parse(undefined).max_response_bytes }), controller.signal),
       );
       const snapshots = results.flat().map(enrichSnapshot);
       io.out(values.json ? JSON.stringify(snapshots, null, 2) : formatTable(snapshots));

@@ -1,110 +1,107 @@
-import { createCollector } from '../collectors/registry.js';
-import type { Target } from '../collectors/target.js';
+import type { Collector, Target } from '../collectors/target.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { AgentMetrics } from '../exporters/prometheus/metrics.js';
-import { startHttpServer, type HttpServer } from '../exporters/prometheus/server.js';
+import type { AgentContext, AgentPart, Health, ReloadStats, SelfMetricFamily, SelfMetrics, SiteReadings } from './contracts/part.js';
 import { enrichSnapshot } from './enrich.js';
 import type { Logger } from './log.js';
+import { PollStats } from './poll-stats.js';
+import { PowerAttribution } from './power.js';
 import { Scheduler } from './scheduler.js';
 import type { DeviceSnapshot } from './snapshot.js';
 import { DeviceStore } from './state.js';
 import { buildTargets } from './targets.js';
-import { createParts } from './parts.js';
-import { PowerAttribution } from './power.js';
-
-/** What a part of the agent (MQTT publisher, economics, discovery, …) gets to work with. */
-export interface AgentContext {
-  readonly store: DeviceStore;
-  readonly metrics: AgentMetrics;
-  readonly logger: Logger;
-  /** The config in force now (it changes on reload). */
-  config(): Config;
-  /** Replaces the targets found by discovery; they are polled beside the configured ones (see Agent.setDiscoveredTargets). */
-  setDiscoveredTargets(targets: readonly Target[]): void;
-}
-
-/**
- * Something with a lifecycle that runs beside polling: it reads the store (and its change events) and
- * may add to the exposition through `metrics.registry`. Parts are created from config by
- * `createParts` in agent/parts.ts; adding a feature means adding one factory there.
- */
-export interface AgentPart {
-  readonly name: string;
-  start(ctx: AgentContext): Promise<void> | void;
-  /** Called after a reload with the new config; a part that cannot apply it in place logs why. */
-  applyConfig?(config: Config): Promise<void> | void;
-  /** Must finish within a second or two: SIGTERM has a 5 s budget for the whole agent. */
-  stop(): Promise<void> | void;
-}
 
 export interface AgentOptions {
   config: Config;
   logger: Logger;
-  /** Parts to run beside polling; defaults to what createParts() builds from the config. */
-  parts?: AgentPart[];
+  /** Parts to run beside polling, in start order (agent/compose.ts builds them from the config). */
+  parts: readonly AgentPart[];
+  /** Makes the collector of a target (collectors/registry.ts). */
+  createCollector: (target: Target, config: () => Config) => Collector;
   /** Re-read on SIGHUP; absent for the demo, whose config lives in memory. */
   configPath?: string;
-  /** `--listen` from the command line wins over the config file, also across reloads. */
-  listenOverride?: string;
-}
-
-export function splitListen(listen: string): { host: string; port: number } {
-  const i = listen.lastIndexOf(':');
-  const host = listen.slice(0, i).replace(/^\[(.*)\]$/, '$1') || '0.0.0.0';
-  return { host, port: Number(listen.slice(i + 1)) };
 }
 
 /**
- * The daemon: config → scheduler → collectors → store → HTTP exporter. Owns their lifecycles;
- * a reload swaps targets in place so the exporter never goes down and unchanged devices keep their data.
+ * The daemon: config → scheduler → collectors → store, with the parts (exporters, economics,
+ * discovery) reading from it. Owns their lifecycles; a reload swaps targets in place so the exporters
+ * never go down and unchanged devices keep their data.
  */
 export class Agent {
   readonly store = new DeviceStore();
-  readonly metrics = new AgentMetrics();
+  readonly polls = new PollStats();
   private config: Config;
   private scheduler: Scheduler;
-  private server: HttpServer | undefined;
-  private listen: string;
   /** Device ids each target returned last time, so a device that vanishes from a multi-device target is dropped. */
   private readonly idsByTarget = new Map<string, string[]>();
   private readonly startedAt = Date.now();
-  private readonly parts: AgentPart[];
+  private readonly reloads: { succeeded: number; failed: number; lastSuccessAtMs: number | undefined } = { succeeded: 0, failed: 0, lastSuccessAtMs: Date.now() };
+  private readonly selfFamilies: SelfMetricFamily[] = [];
+  private readonly started: AgentPart[] = [];
   /** PDU outlets → device power, and site totals; see agent/power.ts. */
   readonly power: PowerAttribution;
   private discovered: readonly Target[] = [];
 
   constructor(private readonly opts: AgentOptions) {
     this.config = opts.config;
-    this.parts = opts.parts ?? createParts(opts.config);
     this.power = new PowerAttribution(opts.config.power);
-    this.power.registerMetrics(this.metrics.registry, this.store);
-    this.listen = opts.listenOverride ?? opts.config.agent.listen;
     this.scheduler = this.createScheduler(opts.config);
   }
 
+  get parts(): readonly AgentPart[] {
+    return this.opts.parts;
+  }
+
+  /** Where the first part that serves a socket listens, as HOST:PORT. */
   get address(): string | undefined {
-    return this.server ? `${this.server.address}:${this.server.port}` : undefined;
+    const at = this.listening();
+    return at && `${at.host}:${at.port}`;
   }
 
   get port(): number | undefined {
-    return this.server?.port;
+    return this.listening()?.port;
   }
 
+  /** Starts every part, then polling. A part that cannot start (a taken port) stops the ones before it and throws. */
   async start(): Promise<void> {
-    const { host, port } = splitListen(this.listen);
-    this.server = await startHttpServer({ host, port, store: this.store, metrics: this.metrics, logger: this.opts.logger, health: () => this.health() });
+    const ctx = this.context();
+    for (const part of this.opts.parts) {
+      try {
+        await part.start(ctx);
+      } catch (err) {
+        await Promise.allSettled(this.started.splice(0).map(async (started) => started.stop()));
+        throw err;
+      }
+      this.started.push(part);
+    }
     this.applyTargets(this.config);
     this.scheduler.start();
-    const ctx: AgentContext = {
+    this.opts.logger.info({ listen: this.address, targets: this.scheduler.targetCount, parts: this.opts.parts.map((p) => p.name) }, 'potencia agent started');
+  }
+
+  private context(): AgentContext {
+    const reloads: ReloadStats = this.reloads;
+    const families = this.selfFamilies;
+    const selfMetrics: SelfMetrics = { add: (family) => families.push(family), families: () => families };
+    return {
       store: this.store,
-      metrics: this.metrics,
       logger: this.opts.logger,
+      polls: this.polls,
+      reloads,
+      selfMetrics,
       config: () => this.config,
+      site: (): SiteReadings => this.power.readings(this.store),
+      health: () => this.health(),
       setDiscoveredTargets: (targets) => this.setDiscoveredTargets(targets),
     };
-    for (const part of this.parts) await part.start(ctx);
-    this.opts.logger.info({ listen: this.address, targets: this.scheduler.targetCount, parts: this.parts.map((p) => p.name) }, 'potencia agent started');
+  }
+
+  private listening(): { host: string; port: number } | undefined {
+    for (const part of this.started) {
+      const at = part.listeningOn?.();
+      if (at) return at;
+    }
+    return undefined;
   }
 
   /** Re-reads the config file. An invalid file is logged and the running config kept. */
@@ -114,18 +111,17 @@ export class Agent {
     try {
       next = loadConfigFile(this.opts.configPath);
     } catch (err) {
-      this.metrics.configReloaded(false);
+      this.reloads.failed++;
       this.opts.logger.error({ err: { message: (err as Error).message } }, 'config reload failed; keeping the running config');
       return false;
     }
     await this.applyConfig(next);
-    this.metrics.configReloaded(true);
+    this.reloads.succeeded++;
+    this.reloads.lastSuccessAtMs = Date.now();
     return true;
   }
 
   async applyConfig(next: Config): Promise<void> {
-    const nextListen = this.opts.listenOverride ?? next.agent.listen;
-    if (nextListen !== this.listen) await this.moveServer(nextListen);
     const pollingChanged = JSON.stringify(next.polling) !== JSON.stringify(this.config.polling);
     if (next.agent.log_level !== this.config.agent.log_level) this.opts.logger.level = next.agent.log_level;
     this.config = next;
@@ -137,29 +133,15 @@ export class Agent {
       this.applyTargets(next);
       this.scheduler.start();
     } else this.applyTargets(next);
-    for (const part of this.parts) await part.applyConfig?.(next);
+    for (const part of this.started) await part.applyConfig?.(next);
     this.opts.logger.info({ targets: this.scheduler.targetCount }, 'config applied');
   }
 
-  /** Stops polling, then the HTTP server; bounded so SIGTERM always exits within 5 s. */
+  /** Stops polling, then every part; bounded so SIGTERM always exits within 5 s. */
   async stop(): Promise<void> {
     await this.scheduler.stop(2000);
-    await Promise.allSettled(this.parts.map(async (part) => part.stop()));
-    await this.server?.close();
-    this.server = undefined;
+    await Promise.allSettled(this.started.splice(0).map(async (part) => part.stop()));
     this.opts.logger.info('potencia agent stopped');
-  }
-
-  private async moveServer(listen: string): Promise<void> {
-    const { host, port } = splitListen(listen);
-    try {
-      const next = await startHttpServer({ host, port, store: this.store, metrics: this.metrics, logger: this.opts.logger, health: () => this.health() });
-      await this.server?.close();
-      this.server = next;
-      this.listen = listen;
-    } catch (err) {
-      this.opts.logger.error({ err, listen }, 'cannot listen on the new address; still serving on the old one');
-    }
   }
 
   private createScheduler(config: Config): Scheduler {
@@ -167,9 +149,9 @@ export class Agent {
       concurrency: config.polling.concurrency,
       jitterRatio: config.polling.jitter_ratio,
       backoffMaxMs: config.polling.backoff_max,
-      createCollector: (target) => createCollector(target, { maxResponseBytes: this.config.polling.max_response_bytes, snmpSettings: () => this.config.snmp }),
+      createCollector: (target) => this.opts.createCollector(target, () => this.config),
       onResult: (target, snapshots) => this.record(target, snapshots),
-      observer: this.metrics,
+      observer: this.polls,
       logger: this.opts.logger,
     });
   }
@@ -209,7 +191,7 @@ export class Agent {
     this.idsByTarget.set(target.url, ids);
   }
 
-  private health(): { ok: boolean; detail: object } {
+  private health(): Health {
     let up = 0;
     for (const s of this.store.values()) if (s.up) up++;
     return {

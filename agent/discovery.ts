@@ -1,14 +1,13 @@
-import { Gauge } from 'prom-client';
 import { scan, scanHosts, type IdentifiedMiner } from '../collectors/cgminer/discovery.js';
 import type { Target } from '../collectors/target.js';
 import type { DiscoveryConfig } from '../config/discovery-schema.js';
 import type { Config } from '../config/schema.js';
-import type { AgentContext, AgentPart } from './daemon.js';
+import type { AgentContext, AgentPart, DiscoveryStatus } from './contracts/part.js';
 
 /** How many unreadable hosts a scan's log line names; the rest are counted. */
 const UNIDENTIFIED_LOGGED = 10;
 
-export function createDiscoveryPart(config: Config): AgentPart | undefined {
+export function createDiscoveryPart(config: Config): DiscoveryPart | undefined {
   return config.discovery ? new DiscoveryPart() : undefined;
 }
 
@@ -19,6 +18,8 @@ export function createDiscoveryPart(config: Config): AgentPart | undefined {
  * reload takes their address out of the ranges or removes the section.
  */
 export class DiscoveryPart implements AgentPart {
+  /** What the last scan found; exporters read it. */
+  status: DiscoveryStatus = { lastRunAtMs: undefined, identified: 0, unidentified: 0 };
   readonly name = 'discovery';
   private ctx: AgentContext | undefined;
   private readonly found = new Map<string, IdentifiedMiner>();
@@ -30,19 +31,9 @@ export class DiscoveryPart implements AgentPart {
   private scope: string | undefined;
   private intervalMs: number | undefined;
   private stopped = false;
-  private lastRun: Gauge | undefined;
-  private foundGauge: Gauge<'state'> | undefined;
 
   start(ctx: AgentContext): void {
     this.ctx = ctx;
-    const registers = [ctx.metrics.registry];
-    this.lastRun = new Gauge({ name: 'potencia_discovery_last_run_timestamp_seconds', help: 'Unix time the last discovery scan finished.', registers });
-    this.foundGauge = new Gauge({
-      name: 'potencia_discovery_found',
-      help: 'Hosts the last discovery scan found with the API port open, by state: identified (answered as a miner) or unidentified (open, but no CGMiner reply could be read).',
-      labelNames: ['state'],
-      registers,
-    });
     this.scope = scopeOf(ctx.config().discovery);
     this.intervalMs = ctx.config().discovery?.interval;
     this.scanNow();
@@ -124,9 +115,7 @@ export class DiscoveryPart implements AgentPart {
       const added = result.identified.filter((miner) => !this.found.has(miner.url));
       for (const miner of result.identified) this.found.set(miner.url, miner);
       if (added.length) this.publish(ctx.config());
-      this.foundGauge?.set({ state: 'identified' }, result.identified.length);
-      this.foundGauge?.set({ state: 'unidentified' }, result.unidentified.length);
-      this.lastRun?.set(Date.now() / 1000);
+      this.status = { lastRunAtMs: Date.now(), identified: result.identified.length, unidentified: result.unidentified.length };
       ctx.logger.info(
         {
           identified: result.identified.length,

@@ -1,7 +1,7 @@
-import { Gauge, type Registry } from 'prom-client';
 import { canonicalUrl, parseTargetUrl, TargetError } from '../collectors/target.js';
 import type { PowerSettings } from '../config/power-schema.js';
 import type { DeviceSnapshot } from './snapshot.js';
+import type { AmbientReading, DeviceStoreView, SiteReadings } from './contracts/part.js';
 import type { DeviceStore } from './state.js';
 
 /**
@@ -24,6 +24,7 @@ export class PowerAttribution {
   readonly #outlets = new Map<string, Map<number, number>>();
   /** Mapped device key → ids of stored devices seen matching it, for re-attribution when a PDU reports. */
   readonly #seenIds = new Map<string, Set<string>>();
+  #cached: { generation: number; readings: SiteReadings } | undefined;
 
   constructor(settings?: PowerSettings) {
     this.configure(settings);
@@ -98,7 +99,7 @@ export class PowerAttribution {
   }
 
   /** Site power, heat load per room and rack, ambient per room, and GPU nodes' wall power, from the store now. */
-  siteReadings(store: DeviceStore): SiteReadings {
+  siteReadings(store: DeviceStoreView): SiteReadings {
     const out: SiteReadings = { heatLoadW: [], ambient: [], nodes: [] };
     const meter = this.#settings?.site_meter === undefined ? undefined : pduKey(this.#settings.site_meter);
     let pduSum: number | undefined;
@@ -150,76 +151,10 @@ export class PowerAttribution {
     return out;
   }
 
-  /** Gauges read at scrape time from the store: no work between scrapes, and vanished places drop out. */
-  registerMetrics(registry: Registry, store: DeviceStore): void {
-    const attribution = this;
-    let cached: { generation: number; readings: SiteReadings } | undefined;
-    const readings = () => {
-      if (cached?.generation !== store.generation) cached = { generation: store.generation, readings: attribution.siteReadings(store) };
-      return cached.readings;
-    };
-    const registers = [registry];
-    new Gauge({
-      name: 'potencia_site_power_watts',
-      help: 'Power drawn by the whole site, in watts: the site meter when one is configured (source="meter"), else the sum of every PDU (source="pdu_sum").',
-      labelNames: ['source'],
-      registers,
-      collect() {
-        this.reset();
-        const site = readings().sitePowerW;
-        if (site) this.set({ source: site.source }, site.watts);
-      },
-    });
-    new Gauge({
-      name: 'potencia_site_heat_load_watts',
-      help: 'Heat released per room and rack, in watts: all drawn power ends as heat. The PDUs labelled with that room and rack when there are any, else the sum of the devices there.',
-      labelNames: ['room', 'rack'],
-      registers,
-      collect() {
-        this.reset();
-        for (const h of readings().heatLoadW) this.set({ room: h.room, rack: h.rack }, h.watts);
-      },
-    });
-    new Gauge({
-      name: 'potencia_room_ambient_temperature_celsius',
-      help: 'Mean temperature of the environment sensors (and PDU-attached probes) in a room, in degrees Celsius.',
-      labelNames: ['room'],
-      registers,
-      collect() {
-        this.reset();
-        for (const a of readings().ambient) if (a.temperatureC !== undefined) this.set({ room: a.room }, a.temperatureC);
-      },
-    });
-    new Gauge({
-      name: 'potencia_room_ambient_humidity_ratio',
-      help: 'Mean relative humidity of the environment sensors in a room, as a ratio (0.45 = 45 %RH).',
-      labelNames: ['room'],
-      registers,
-      collect() {
-        this.reset();
-        for (const a of readings().ambient) if (a.humidityRatio !== undefined) this.set({ room: a.room }, a.humidityRatio);
-      },
-    });
-    new Gauge({
-      name: 'potencia_node_wall_power_watts',
-      help: 'Power a GPU node draws at the wall, in watts, from the PDU outlet mapped to its address; compare with potencia_node_gpu_power_watts.',
-      labelNames: ['node'],
-      registers,
-      collect() {
-        this.reset();
-        for (const n of readings().nodes) if (n.wallPowerW !== undefined) this.set({ node: n.node }, n.wallPowerW);
-      },
-    });
-    new Gauge({
-      name: 'potencia_node_gpu_power_watts',
-      help: 'Sum of the power a GPU node\'s GPUs report drawing, in watts.',
-      labelNames: ['node'],
-      registers,
-      collect() {
-        this.reset();
-        for (const n of readings().nodes) this.set({ node: n.node }, n.gpuPowerW);
-      },
-    });
+  /** Site readings from the store now, computed again only after the store changed. */
+  readings(store: DeviceStoreView): SiteReadings {
+    if (this.#cached?.generation !== store.generation) this.#cached = { generation: store.generation, readings: this.siteReadings(store) };
+    return this.#cached.readings;
   }
 
   #matchKey(s: DeviceSnapshot): string | undefined {
@@ -247,19 +182,6 @@ export class PowerAttribution {
 interface OutletRef {
   pdu: string;
   outlet: number;
-}
-
-export interface AmbientReading {
-  room: string;
-  temperatureC?: number;
-  humidityRatio?: number;
-}
-
-export interface SiteReadings {
-  sitePowerW?: { watts: number; source: 'meter' | 'pdu_sum' };
-  heatLoadW: { room: string; rack: string; watts: number }[];
-  ambient: AmbientReading[];
-  nodes: { node: string; gpuPowerW: number; wallPowerW?: number }[];
 }
 
 /**

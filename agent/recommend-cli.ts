@@ -13,6 +13,7 @@ import { assessDevices, planSite, type DeviceAssessment, type SitePlan } from '.
 import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs } from './economics/inputs.js';
 import { enrichSnapshot } from './enrich.js';
 import { mapLimited } from './limit.js';
+import { collectOnce } from './scheduler.js';
 import type { DeviceSnapshot } from './snapshot.js';
 import { buildTargets } from './targets.js';
 
@@ -83,7 +84,7 @@ async function pollOnce(targets: readonly Target[], config: Config): Promise<Dev
   // One signal shared by every collector of the round; each adds a listener.
   setMaxListeners(0, controller.signal);
   const options = { maxResponseBytes: config.polling.max_response_bytes, snmpSettings: () => config.snmp };
-  const results = await mapLimited(targets, config.polling.concurrency, (target) => createCollector(target, options).collect(controller.signal));
+  const results = await mapLimited(targets, config.polling.concurrency, (target) => collectOnce(createCollector(target, options), controller.signal));
   return results.flat().map(enrichSnapshot);
 }
 

@@ -1,10 +1,13 @@
 import type { Collector, Target } from '../collectors/target.js';
-import type { DeviceSnapshot, ErrorReason } from './snapshot.js';
+import { downSince, downSnapshot, errorText, PollError, type DeviceSnapshot, type ErrorReason } from './snapshot.js';
 import type { Logger } from './log.js';
 
-/** What the scheduler reports about its own work; AgentMetrics implements it. */
+/** What the scheduler reports about its own work; PollStats (agent/poll-stats.ts) counts it. */
 export interface PollObserver {
   observePoll(collector: string, seconds: number, reason?: ErrorReason): void;
+  /** Whether this poll read the target: it answered and at least one of its devices is up. */
+  targetPolled(url: string, ok: boolean): void;
+  targetRemoved(url: string): void;
   pollSkipped(collector: string): void;
   setInFlight(n: number): void;
   setTargets(n: number): void;
@@ -47,6 +50,8 @@ interface Entry {
   removed: boolean;
   /** The running poll's controller, which stop() aborts; undefined between polls. */
   controller: AbortController | undefined;
+  /** What the last poll recorded: the devices a failed poll reports down. */
+  last: readonly DeviceSnapshot[];
 }
 
 /**
@@ -101,13 +106,16 @@ export class Scheduler {
       if (!next || !sameTarget(next, entry.target)) {
         entry.removed = true;
         this.entries.delete(url);
-        if (!next) removed.push(url);
+        if (!next) {
+          removed.push(url);
+          this.opts.observer?.targetRemoved(url);
+        }
       }
     }
     const now = Date.now();
     for (const target of targets) {
       if (this.entries.has(target.url)) continue;
-      const entry: Entry = { target, collector: this.opts.createCollector(target), nextAt: now, seq: 0, running: false, failures: 0, removed: false, controller: undefined };
+      const entry: Entry = { target, collector: this.opts.createCollector(target), nextAt: now, seq: 0, running: false, failures: 0, removed: false, controller: undefined, last: [] };
       this.entries.set(target.url, entry);
       this.heap.push(entry, now);
       added.push(target.url);
@@ -193,8 +201,8 @@ export class Scheduler {
     try {
       snapshots = await entry.collector.collect(deadline.signal);
     } catch (err) {
-      this.opts.logger?.error({ err, target: entry.target.url }, 'collector threw; this is a bug, the device is reported down');
-      snapshots = [];
+      if (!(err instanceof PollError)) this.opts.logger?.error({ err, target: entry.target.url }, 'collector threw an unclassified error; its devices are reported down');
+      snapshots = downDevices(entry.collector, entry.last, err);
     } finally {
       clearTimeout(hardStop);
       entry.controller = undefined;
@@ -206,6 +214,8 @@ export class Scheduler {
       const failed = firstDown(snapshots);
       this.opts.observer?.observePoll(entry.target.scheme, seconds, failed?.error_reason ?? (failed ? 'other' : undefined));
       if (!entry.removed && this.running) {
+        this.opts.observer?.targetPolled(entry.target.url, anyUp(snapshots));
+        entry.last = snapshots;
         this.opts.onResult(entry.target, snapshots);
         const unreachable = snapshots.length > 0 && allUnreachable(snapshots);
         const wasBackingOff = entry.failures > 1;
@@ -231,6 +241,33 @@ export class Scheduler {
     entry.seq++;
     this.heap.push(entry, entry.nextAt);
   }
+}
+
+/**
+ * One poll outside the scheduler (`potencia poll`, `recommend`, tests), failing as it does in the
+ * daemon: a collector that throws gives down devices with the reason, never an exception. `last`
+ * is what the previous poll gave, the devices a failure reports down.
+ */
+export async function collectOnce(collector: Collector, signal: AbortSignal, last: readonly DeviceSnapshot[] = []): Promise<DeviceSnapshot[]> {
+  try {
+    return await collector.collect(signal);
+  } catch (err) {
+    return downDevices(collector, last, err);
+  }
+}
+
+/** A failed poll's devices: every device the target reported last, down with the reason; before any, the target's placeholder. */
+function downDevices(collector: Collector, last: readonly DeviceSnapshot[], err: unknown): DeviceSnapshot[] {
+  const reason: ErrorReason = err instanceof PollError ? err.reason : 'other';
+  const text = errorText(err);
+  const at = new Date();
+  if (last.length === 0) return [downSnapshot(collector.placeholder(), reason, text, at)];
+  return last.map((device) => downSince(device, reason, text, at));
+}
+
+function anyUp(snapshots: readonly DeviceSnapshot[]): boolean {
+  for (const s of snapshots) if (s.up) return true;
+  return false;
 }
 
 function firstDown(snapshots: readonly DeviceSnapshot[]): DeviceSnapshot | undefined {

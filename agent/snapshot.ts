@@ -170,14 +170,50 @@ export interface DeviceSnapshot {
   gpu?: GpuSnapshot;
 }
 
+/** What names a device before anything was read from it: enough to report it down. */
+export type DeviceIdentity = Pick<DeviceSnapshot, 'id' | 'kind' | 'target' | 'labels'> & { address?: string };
+
 /** A snapshot for a device that could not be read: up=false with the reason, nothing guessed. */
-export function downSnapshot(
-  base: Pick<DeviceSnapshot, 'id' | 'kind' | 'target' | 'labels'> & { address?: string },
-  reason: ErrorReason,
-  error: string,
-  at = new Date(),
-): DeviceSnapshot {
+export function downSnapshot(base: DeviceIdentity, reason: ErrorReason, error: string, at = new Date()): DeviceSnapshot {
   return { ...base, up: false, error, error_reason: reason, observed_at: at.toISOString(), temperatures_c: {}, fans_rpm: [] };
+}
+
+/**
+ * A device that answered before and failed now: down with the reason, keeping what names it (make,
+ * model, firmware, serial, the GPU's index and UUID) and none of its readings.
+ */
+export function downSince(last: DeviceSnapshot, reason: ErrorReason, error: string, at = new Date()): DeviceSnapshot {
+  const identity: DeviceIdentity = { id: last.id, kind: last.kind, target: last.target, labels: last.labels };
+  if (last.address !== undefined) identity.address = last.address;
+  const down = downSnapshot(identity, reason, error, at);
+  for (const key of IDENTITY_KEYS) if (last[key] !== undefined) down[key] = last[key];
+  if (last.gpu) down.gpu = { index: last.gpu.index, uuid: last.gpu.uuid, ...(last.gpu.name !== undefined && { name: last.gpu.name }) };
+  return down;
+}
+
+const IDENTITY_KEYS = ['vendor', 'model', 'firmware', 'dialect', 'serial', 'mac'] as const;
+
+/**
+ * A poll that failed, with the bounded reason the device is reported down with. Collectors throw it
+ * (or a subclass); the scheduler turns any throw into down devices, so a collector never builds them.
+ */
+export class PollError extends Error {
+  override readonly name: string = 'PollError';
+  constructor(
+    readonly reason: ErrorReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Longest error text a device carries: a reply or stderr quoted into it must not grow the state without bound. */
+export const MAX_ERROR_CHARS = 500;
+
+/** One line of at most MAX_ERROR_CHARS: what a thrown error becomes on a device. */
+export function errorText(err: unknown): string {
+  const text = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim() || 'unknown error';
+  return text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}…` : text;
 }
 
 /** J/TH from watts and H/s; undefined unless both are real, positive readings. */

@@ -1,24 +1,5 @@
+import type { DeviceChange, DeviceChangeListener, DeviceRemovalReason, DeviceStoreView, StoredDevice } from './contracts/part.js';
 import type { DeviceSnapshot } from './snapshot.js';
-
-/** The latest reading of one device, with what consumers need to tell whether it changed. */
-export interface StoredDevice {
-  readonly snapshot: DeviceSnapshot;
-  /** `snapshot.observed_at` parsed once, in ms since the epoch; expiry compares against it. */
-  readonly observedAtMs: number;
-  /**
-   * Drawn from one store-wide sequence, so a device that is removed and comes back never reuses a
-   * version a renderer has cached.
-   */
-  readonly version: number;
-}
-
-export type DeviceRemovalReason = 'expired' | 'target_removed' | 'removed';
-
-export type DeviceChange =
-  | { readonly type: 'upsert'; readonly device: StoredDevice; readonly previous: StoredDevice | undefined }
-  | { readonly type: 'remove'; readonly device: StoredDevice; readonly reason: DeviceRemovalReason };
-
-export type DeviceChangeListener = (change: DeviceChange) => void;
 
 export interface DeviceStoreOptions {
   /** Where a listener's exception goes; a faulty consumer must not stop the store from recording readings. */
@@ -29,7 +10,7 @@ export interface DeviceStoreOptions {
  * Latest snapshot per device id. Every operation is O(1) per device touched, except `expire` and
  * `removeTarget`, which scan once (they run once per interval, not per reading).
  */
-export class DeviceStore {
+export class DeviceStore implements DeviceStoreView {
   readonly #devices = new Map<string, StoredDevice>();
   readonly #listeners = new Set<DeviceChangeListener>();
   readonly #onListenerError: (err: unknown, change: DeviceChange) => void;

@@ -6,16 +6,14 @@
  */
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import type { AgentContext } from '../agent/daemon.js';
 import { EconomicsPart } from '../agent/economics/part.js';
-import { silentLogger } from '../agent/log.js';
 import { DeviceStore } from '../agent/state.js';
 import { economicsSchema } from '../config/economics-schema.js';
 import { ECONOMICS_FAMILIES } from '../exporters/prometheus/economics-families.js';
 import { DEVICE_FAMILIES } from '../exporters/prometheus/families.js';
-import { AgentMetrics } from '../exporters/prometheus/metrics.js';
 import { DeviceMetricsRenderer } from '../exporters/prometheus/renderer.js';
 import { TextBuffer } from '../exporters/prometheus/text-buffer.js';
+import { detachedContext } from './context.js';
 import { asicSnapshot, lcg, rackLabels } from './render.js';
 import { median } from './support.js';
 
@@ -44,15 +42,13 @@ export async function benchEconomics(): Promise<void> {
 
   const store = new DeviceStore();
   fill(store, 0);
-  const metrics = new AgentMetrics({ processMetrics: false, version: 'bench' });
   const economics = economicsSchema.parse({
     bitcoin: { price_usd: 95_000, difficulty: 152e12, fees_per_block_btc: 0.025, block_height: 925_000 },
     power: { flat_usd_per_kwh: 0.06 },
     site_power_cap_kw: DEVICES * 2,
   });
   const part = new EconomicsPart(economics, { now: () => start });
-  const ctx: AgentContext = { store, metrics, logger: silentLogger, config: () => ({}) as never, setDiscoveredTargets: () => {} };
-  part.start(ctx);
+  part.start(detachedContext(store));
 
   const out = new TextBuffer();
   const scrape = (renderer: DeviceMetricsRenderer): number => {
@@ -82,7 +78,7 @@ export async function benchEconomics(): Promise<void> {
   const bytesBefore = out.length;
   without.close();
 
-  const withEconomics = new DeviceMetricsRenderer(store, DEVICE_FAMILIES, () => metrics.deviceEconomics);
+  const withEconomics = new DeviceMetricsRenderer(store, DEVICE_FAMILIES, () => part);
   scrape(withEconomics);
   const writeAfterMs: number[] = [];
   const scrapeAfterAssessMs: number[] = [];

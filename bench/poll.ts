@@ -8,7 +8,7 @@
  */
 import { connect } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { Agent } from '../agent/daemon.js';
+import { createAgent } from '../agent/compose.js';
 import { mapLimited } from '../agent/limit.js';
 import { silentLogger } from '../agent/log.js';
 import { Scheduler } from '../agent/scheduler.js';
@@ -83,7 +83,7 @@ export async function benchPoll(): Promise<void> {
         return undefined;
       });
     const config = parseConfig(`polling: { concurrency: ${CONCURRENCY} }`, 'bench', { env: {}, baseDir: '.' });
-    const agent = new Agent({ config, logger: silentLogger, parts: [] });
+    const agent = createAgent({ config, logger: silentLogger, parts: [] });
     // The agent's own result path (private: the daemon reaches it only through its scheduler).
     const record = (target: Target, snapshots: DeviceSnapshot[]) => (agent as unknown as { record(t: Target, s: DeviceSnapshot[]): void }).record(target, snapshots);
     // A daemon's scheduler keeps each target's collector from poll to poll, and with it what the
@@ -100,7 +100,7 @@ export async function benchPoll(): Promise<void> {
               jitterRatio: config.polling.jitter_ratio,
               backoffMaxMs: config.polling.backoff_max,
               createCollector: collectorFor,
-              observer: agent.metrics,
+              observer: agent.polls,
               onResult: (target, snapshots) => {
                 record(target, snapshots);
                 if (++recorded === DEVICES) {

@@ -1,4 +1,4 @@
-import type { DeviceSnapshot } from '../agent/snapshot.js';
+import type { DeviceIdentity, DeviceSnapshot } from '../agent/snapshot.js';
 import { SNMP_PROFILE_NAMES } from './snmp/profiles/index.js';
 
 /** Schemes a target URL may use; each has one collector registered in collectors/registry.ts. */
@@ -47,7 +47,10 @@ export interface Target {
   timeoutMs: number;
 }
 
-/** Turns one target into device readings. Never rejects for a device fault: it returns the device with up=false. */
+/**
+ * Turns one target into device readings. A target that cannot be read rejects, with a PollError that
+ * says why; the scheduler then reports the target's devices down with that reason.
+ */
 export interface Collector {
   readonly target: Target;
   /**
@@ -55,6 +58,8 @@ export interface Collector {
    * fires, so a listener added to it must be removed when the poll ends.
    */
   collect(signal: AbortSignal): Promise<DeviceSnapshot[]>;
+  /** The device this target stands for before it has ever answered: a first poll that fails reports it down. */
+  placeholder(): DeviceIdentity;
 }
 
 export class TargetError extends Error {}

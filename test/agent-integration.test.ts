@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gunzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import { get } from 'node:http';
-import { Agent } from '../agent/daemon.js';
+import { createAgent } from '../agent/compose.js';
+import type { Agent } from '../agent/daemon.js';
 import { silentLogger } from '../agent/log.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { configSchema } from '../config/schema.js';
@@ -34,7 +35,7 @@ describe('agent polling a simulated farm', () => {
         { url: 'cgminer://127.3.0.13-24', labels: { rack: 'r2' } },
       ],
     });
-    agent = new Agent({ config, logger: silentLogger });
+    agent = createAgent({ config, logger: silentLogger });
     await agent.start();
     base = `http://127.0.0.1:${agent.port}`;
     await eventually(() => agent.store.size === 24 || undefined, 'every miner polled once');

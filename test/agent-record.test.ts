@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createAgent, createParts } from '../agent/compose.js';
 import { Agent } from '../agent/daemon.js';
 import { silentLogger } from '../agent/log.js';
+import type { Collector, Target } from '../collectors/target.js';
 import { configSchema } from '../config/schema.js';
 import { eventually, REPO_ROOT } from './helpers.js';
 
@@ -21,7 +23,7 @@ describe('agent state per target', () => {
   it('keeps a GPU that fell off the bus, reported down with the reason, beside the ones still polled', async () => {
     process.env.POTENCIA_FAKE_GPU_COUNT = '3';
     const config = configSchema.parse({ agent: { listen: '127.0.0.1:0' }, polling: { interval: '1500ms', timeout: '1400ms' }, targets: [{ url: `nvidia-smi://${FAKE}` }] });
-    agent = new Agent({ config, logger: silentLogger });
+    agent = createAgent({ config, logger: silentLogger });
     await agent.start();
     const gpus = () => [...agent!.store.values()].filter((s) => s.kind === 'gpu');
     await eventually(() => (gpus().length === 3 && gpus().every((g) => g.up)) || undefined, 'three GPUs up');
@@ -33,5 +35,31 @@ describe('agent state per target', () => {
     const kept = gpus().find((g) => g.up)!;
     await eventually(() => agent!.store.get(kept.id)!.observed_at !== kept.observed_at || undefined, 'the remaining GPUs polled again');
     expect(gpus().map((g) => g.id)).toContain(lost.id);
+  });
+
+  it('keeps the devices of a target whose collector throws, down with the reason, and exports the target as failed', async () => {
+    const config = configSchema.parse({ agent: { listen: '127.0.0.1:0' }, polling: { interval: '200ms', timeout: '150ms' }, targets: [{ url: 'cgminer://10.255.0.1' }] });
+    let polls = 0;
+    const collector = (target: Target): Collector => ({
+      target,
+      placeholder: () => ({ id: 'asic/10.255.0.1', kind: 'asic', target: target.url, labels: target.labels }),
+      collect: async () => {
+        if (++polls <= 2) return [{ id: 'asic/10.255.0.1', kind: 'asic', target: target.url, labels: target.labels, up: true, model: 'Antminer S21', hashrate_hs: 2e14, observed_at: new Date().toISOString(), temperatures_c: {}, fans_rpm: [] }];
+        throw new Error('the dialect choked on a reply');
+      },
+    });
+    agent = new Agent({ config, logger: silentLogger, parts: createParts(config), createCollector: collector });
+    await agent.start();
+    const device = await eventually(() => {
+      const d = agent!.store.get('asic/10.255.0.1');
+      return d && !d.up ? d : undefined;
+    }, 'the device reported down after the collector threw');
+    expect(device).toMatchObject({ up: false, error_reason: 'other', error: 'the dialect choked on a reply', model: 'Antminer S21' });
+    expect(device.hashrate_hs).toBeUndefined();
+    const body = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`)).text();
+    expect(body).toContain('potencia_device_up{device="asic/10.255.0.1"');
+    expect(body).toMatch(/potencia_device_up\{device="asic\/10\.255\.0\.1"[^}]*\} 0/);
+    expect(body).toContain('potencia_target_poll_success{target="cgminer://10.255.0.1:4028"} 0');
+    expect(body).toMatch(/potencia_collector_errors_total\{collector="cgminer",reason="other"\} [1-9]/);
   });
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { collectOnce } from '../agent/scheduler.js';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CgminerError, cgminerRequest, createCgminerCollector, pollCgminer } from '../collectors/cgminer/index.js';
@@ -202,7 +203,7 @@ describe('pollCgminer with firmware-specific commands', () => {
       devdetails: fixture('whatsminer-m50s-devdetails.json') + '\0',
     };
     const p = await peer((req, s) => s.end(answers[req.command] ?? fixture('whatsminer-invalid-cmd.txt')));
-    const [snapshot] = await createCgminerCollector({ url: `cgminer://127.0.0.1:${p.port}`, scheme: 'cgminer', host: '127.0.0.1', port: p.port, labels: {}, intervalMs: 30_000, timeoutMs: 2_000 }).collect(new AbortController().signal);
+    const [snapshot] = await collectOnce(createCgminerCollector({ url: `cgminer://127.0.0.1:${p.port}`, scheme: 'cgminer', host: '127.0.0.1', port: p.port, labels: {}, intervalMs: 30_000, timeoutMs: 2_000 }), new AbortController().signal);
     // Once summary names btminer, stats (which it refuses) is not asked; summary already holds firmware and MAC.
     expect(p.commands).toEqual(['summary+stats+pools', 'summary', 'pools', 'edevs', 'devdetails']);
     expect(snapshot).toMatchObject({ up: true, dialect: 'whatsminer', model: 'Whatsminer M50S', firmware: '20230803.11.REL', power_by_source_w: { reported: 3268 } });
@@ -212,7 +213,7 @@ describe('pollCgminer with firmware-specific commands', () => {
     answers['summary'] = answers['summary']!.replace(/,"Firmware Version":"[^"]*"/, '').replace(/,"MAC":"[^"]*"/, '');
     answers['get_version'] = '{"STATUS":"S","When":1761061371,"Code":131,"Msg":{"api_ver":"2.0.5","fw_ver":"20230803.11.REL","platform":"H616"},"Description":""}\0';
     p.commands.length = 0;
-    const [bare] = await createCgminerCollector({ url: `cgminer://127.0.0.1:${p.port}`, scheme: 'cgminer', host: '127.0.0.1', port: p.port, labels: {}, intervalMs: 30_000, timeoutMs: 2_000 }).collect(new AbortController().signal);
+    const [bare] = await collectOnce(createCgminerCollector({ url: `cgminer://127.0.0.1:${p.port}`, scheme: 'cgminer', host: '127.0.0.1', port: p.port, labels: {}, intervalMs: 30_000, timeoutMs: 2_000 }), new AbortController().signal);
     expect(p.commands).toEqual(['summary+stats+pools', 'summary', 'pools', 'edevs', 'devdetails', 'get_version', 'get_miner_info']);
     // get_miner_info refused ("invalid cmd"): the MAC stays unknown and that is no fault.
     expect(bare).toMatchObject({ up: true, firmware: '20230803.11.REL' });
@@ -222,7 +223,7 @@ describe('pollCgminer with firmware-specific commands', () => {
 
   it('surfaces a Whatsminer with its API disabled as an api_error carrying btminer\'s message', async () => {
     const p = await peer((_req, s) => s.end(fixture('whatsminer-permission-denied.txt')));
-    const [snapshot] = await createCgminerCollector({ url: `cgminer://127.0.0.1:${p.port}`, scheme: 'cgminer', host: '127.0.0.1', port: p.port, labels: {}, intervalMs: 30_000, timeoutMs: 2_000 }).collect(new AbortController().signal);
+    const [snapshot] = await collectOnce(createCgminerCollector({ url: `cgminer://127.0.0.1:${p.port}`, scheme: 'cgminer', host: '127.0.0.1', port: p.port, labels: {}, intervalMs: 30_000, timeoutMs: 2_000 }), new AbortController().signal);
     expect(snapshot).toMatchObject({ up: false, error_reason: 'api_error' });
     expect(snapshot!.error).toContain('"Permission denied" (STATUS E, code 45)');
   });
@@ -247,13 +248,13 @@ describe('createCgminerCollector', () => {
 
   it('returns the normalized device', async () => {
     const p = await peer((_req, s) => s.end(fixture('antminer-s19pro-summary+stats+pools.json') + '\0'));
-    const [s] = await createCgminerCollector(targetOn(p.port)).collect(new AbortController().signal);
+    const [s] = await collectOnce(createCgminerCollector(targetOn(p.port)), new AbortController().signal);
     expect(s).toMatchObject({ id: `asic/127.0.0.1:${p.port}`, up: true, dialect: 'antminer', model: 'Antminer S19 Pro', labels: { rack: 'r1' } });
   });
 
   it('turns a refused API into an api_error device with the device message', async () => {
     const p = await peer((_req, s) => s.end(fixture('error-invalid-command.txt')));
-    const [s] = await createCgminerCollector(targetOn(p.port)).collect(new AbortController().signal);
+    const [s] = await collectOnce(createCgminerCollector(targetOn(p.port)), new AbortController().signal);
     expect(s).toMatchObject({ up: false, error_reason: 'api_error', target: `cgminer://127.0.0.1:${p.port}`, address: '127.0.0.1' });
     expect(s!.error).toContain('"Invalid command"');
     expect(p.commands).toEqual(['summary+stats+pools', 'summary', 'stats', 'pools']);
@@ -264,9 +265,9 @@ describe('createCgminerCollector', () => {
     const truncated = await peer((_req, s) => s.end(fixture('truncated-stats.txt')));
     const silent = await peer(() => {});
     const signal = new AbortController().signal;
-    const [g] = await createCgminerCollector(targetOn(garbage.port)).collect(signal);
-    const [t] = await createCgminerCollector(targetOn(truncated.port)).collect(signal);
-    const [n] = await createCgminerCollector(targetOn(silent.port, 100)).collect(signal);
+    const [g] = await collectOnce(createCgminerCollector(targetOn(garbage.port)), signal);
+    const [t] = await collectOnce(createCgminerCollector(targetOn(truncated.port)), signal);
+    const [n] = await collectOnce(createCgminerCollector(targetOn(silent.port, 100)), signal);
     expect([g!.error_reason, t!.error_reason, n!.error_reason]).toEqual(['malformed', 'malformed', 'timeout']);
     expect(g!.error).toContain('HTTP/1.1 400');
     expect(g).toMatchObject({ up: false, temperatures_c: {}, fans_rpm: [] });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { collectOnce } from '../agent/scheduler.js';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCgminerCollector, pollCgminer, type EndpointMemory } from '../collectors/cgminer/index.js';
@@ -50,7 +51,7 @@ describe('pollCgminer with an endpoint memory', () => {
   it('polls an Antminer in one round trip, every time', async () => {
     const m = await miner((_c, s) => s.end(fixture('antminer-s19pro-summary+stats+pools.json') + '\0'));
     const collector = createCgminerCollector(targetOn(m.port));
-    for (let i = 0; i < 3; i++) expect((await collector.collect(new AbortController().signal))[0]).toMatchObject({ up: true, dialect: 'antminer' });
+    for (let i = 0; i < 3; i++) expect((await collectOnce(collector, new AbortController().signal))[0]).toMatchObject({ up: true, dialect: 'antminer' });
     expect(m.commands).toEqual(['summary+stats+pools', 'summary+stats+pools', 'summary+stats+pools']);
   });
 
@@ -59,7 +60,7 @@ describe('pollCgminer with an endpoint memory', () => {
     const m = await miner((command, s) => (firmware === 'antminer' ? s.end(fixture('antminer-s19pro-summary+stats+pools.json') + '\0') : braiinsAnswer(command, s)));
     const collector = createCgminerCollector(targetOn(m.port));
     const dialects: (string | undefined)[] = [];
-    const poll = async () => dialects.push((await collector.collect(new AbortController().signal))[0]!.dialect);
+    const poll = async () => dialects.push((await collectOnce(collector, new AbortController().signal))[0]!.dialect);
     await poll();
     // Reflashed without a failed poll between: no connection dropped, so memory still says Antminer.
     firmware = 'braiins';
@@ -117,30 +118,30 @@ describe('pollCgminer with an endpoint memory', () => {
     it('asks its own join from the second poll on, and the model from devdetails only when it is due again', async () => {
       const m = await miner(whatsminer({ hangUp: false, joins: true }));
       const collector = createCgminerCollector(targetOn(m.port));
-      const first = (await collector.collect(new AbortController().signal))[0]!;
+      const first = (await collectOnce(collector, new AbortController().signal))[0]!;
       expect(m.commands).toEqual(['summary+stats+pools', 'summary', 'pools', 'edevs', 'devdetails']);
       m.commands.length = 0;
-      const second = (await collector.collect(new AbortController().signal))[0]!;
+      const second = (await collectOnce(collector, new AbortController().signal))[0]!;
       expect(m.commands).toEqual(['summary+pools+edevs']);
       expect(withoutTime(second)).toEqual(withoutTime(first));
       expect(second).toMatchObject({ model: 'Whatsminer M50S', dialect: 'whatsminer' });
 
-      for (let poll = 3; poll <= STATIC_REFRESH_POLLS; poll++) await collector.collect(new AbortController().signal);
+      for (let poll = 3; poll <= STATIC_REFRESH_POLLS; poll++) await collectOnce(collector, new AbortController().signal);
       expect(new Set(m.commands)).toEqual(new Set(['summary+pools+edevs']));
-      await collector.collect(new AbortController().signal);
+      await collectOnce(collector, new AbortController().signal);
       expect(m.commands.at(-1)).toBe('summary+pools+edevs+devdetails');
     });
 
     it('goes back to single commands for good when it refuses its own join too', async () => {
       const m = await miner(whatsminer({ hangUp: false, joins: false }));
       const collector = createCgminerCollector(targetOn(m.port));
-      const first = (await collector.collect(new AbortController().signal))[0]!;
+      const first = (await collectOnce(collector, new AbortController().signal))[0]!;
       m.commands.length = 0;
-      const second = (await collector.collect(new AbortController().signal))[0]!;
+      const second = (await collectOnce(collector, new AbortController().signal))[0]!;
       expect(m.commands).toEqual(['summary+pools+edevs', 'summary', 'pools', 'edevs']);
       expect(withoutTime(second)).toEqual(withoutTime(first));
       m.commands.length = 0;
-      await collector.collect(new AbortController().signal);
+      await collectOnce(collector, new AbortController().signal);
       expect(m.commands).toEqual(['summary', 'pools', 'edevs']);
     });
 
@@ -148,13 +149,13 @@ describe('pollCgminer with an endpoint memory', () => {
       const state = { hangUp: false, joins: true };
       const m = await miner(whatsminer(state));
       const collector = createCgminerCollector(targetOn(m.port));
-      await collector.collect(new AbortController().signal);
-      await collector.collect(new AbortController().signal);
+      await collectOnce(collector, new AbortController().signal);
+      await collectOnce(collector, new AbortController().signal);
       state.hangUp = true;
-      expect((await collector.collect(new AbortController().signal))[0]).toMatchObject({ up: false, error_reason: 'reset' });
+      expect((await collectOnce(collector, new AbortController().signal))[0]).toMatchObject({ up: false, error_reason: 'reset' });
       state.hangUp = false;
       m.commands.length = 0;
-      expect((await collector.collect(new AbortController().signal))[0]).toMatchObject({ up: true, model: 'Whatsminer M50S' });
+      expect((await collectOnce(collector, new AbortController().signal))[0]).toMatchObject({ up: true, model: 'Whatsminer M50S' });
       expect(m.commands).toEqual(['summary+stats+pools', 'summary', 'pools', 'edevs', 'devdetails']);
     });
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent } from '../agent/daemon.js';
+import { createAgent } from '../agent/compose.js';
+import type { Agent } from '../agent/daemon.js';
 import { silentLogger } from '../agent/log.js';
 import { configSchema, type ConfigInput } from '../config/schema.js';
 import { startFarm, type Farm } from '../simulator/farm.js';
@@ -32,7 +33,7 @@ describe('discovery in the daemon', () => {
     farm = await startFarm({ devices: 4, seed: 5, mode: 'address', host: `${NET}.1`, failures: false });
     await farm.kill(2);
     await farm.kill(3);
-    agent = new Agent({ config: configWith({ ranges: [`${NET}.0/29`], interval: '1s', labels: { found_by: 'scan' } }), logger: silentLogger });
+    agent = createAgent({ config: configWith({ ranges: [`${NET}.0/29`], interval: '1s', labels: { found_by: 'scan' } }), logger: silentLogger });
     await agent.start();
   });
 

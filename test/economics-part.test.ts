@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { findModel } from '../agent/catalog.js';
-import type { AgentContext } from '../agent/daemon.js';
 import { hashpriceUsdPerThDay } from '../agent/economics/bitcoin.js';
 import { DEFAULT_ASSESS_INTERVAL_MS, EconomicsPart, NEW_DEVICE_DELAY_MS } from '../agent/economics/part.js';
 import { silentLogger } from '../agent/log.js';
@@ -11,7 +10,9 @@ import type { EconomicsConfigInput } from '../config/economics-schema.js';
 import { configSchema, type Config } from '../config/schema.js';
 import { SignalState } from '../exporters/mqtt/signals.js';
 import { MetricsExposition } from '../exporters/prometheus/exposition.js';
+import { registerEconomicsSiteMetrics } from '../exporters/prometheus/economics-site-metrics.js';
 import { AgentMetrics } from '../exporters/prometheus/metrics.js';
+import { detachedContext } from '../bench/context.js';
 import { findTool, freePort } from './helpers.js';
 
 const AT = '2025-11-20T12:00:00.000Z';
@@ -68,14 +69,14 @@ function farm(): DeviceSnapshot[] {
 function setup(economics: EconomicsConfigInput = ECONOMICS, snapshots: DeviceSnapshot[] = farm()) {
   const store = new DeviceStore();
   for (const s of snapshots) store.upsert(s);
-  const metrics = new AgentMetrics({ processMetrics: false, version: 'test' });
   let config: Config = configSchema.parse({ economics });
-  const ctx: AgentContext = { store, metrics, logger: silentLogger, config: () => config, setDiscoveredTargets: () => {} };
+  const ctx = detachedContext(store, { config: () => config });
+  const metrics = new AgentMetrics(ctx, { processMetrics: false, version: 'test' });
   const part = new EconomicsPart(config.economics!, { now: () => Date.parse(AT) });
-  const exposition = new MetricsExposition(store, metrics);
+  registerEconomicsSiteMetrics(metrics.registry, part);
+  const exposition = new MetricsExposition({ store, metrics, polls: ctx.polls, economics: part });
   return {
     store,
-    metrics,
     part,
     ctx,
     render: () => exposition.renderText(),
@@ -224,7 +225,7 @@ describe('EconomicsPart', () => {
 
   it('assesses a new device within a second, other changes on the interval, and stops without leaving timers or series', async () => {
     vi.useFakeTimers();
-    const { part, store, metrics, render } = started();
+    const { part, store, render } = started();
     store.upsert(asic('asic/10.0.0.9', 'Antminer S21 Pro', 234, 3510));
     expect(part.assessment('asic/10.0.0.9')).toBeUndefined();
     vi.advanceTimersByTime(NEW_DEVICE_DELAY_MS);
@@ -244,12 +245,12 @@ describe('EconomicsPart', () => {
 
     part.stop();
     expect(vi.getTimerCount()).toBe(0);
-    expect(metrics.deviceEconomics).toBeUndefined();
+    expect(part.figures()).toBeUndefined();
     const text = await render();
-    expect(text).not.toContain('potencia_hashprice_usd_per_terahash_day');
+    expect(text).not.toMatch(/^potencia_hashprice_usd_per_terahash_day /m);
     expect(text).not.toContain('potencia_device_recommendation');
-    // Starting again registers the site series again without a clash.
-    part.start({ store, metrics, logger: silentLogger, config: () => configSchema.parse({ economics: ECONOMICS }), setDiscoveredTargets: () => {} });
+    // Started again, its series come back.
+    part.start(detachedContext(store, { config: () => configSchema.parse({ economics: ECONOMICS }) }));
     expect(await render()).toContain('potencia_hashprice_usd_per_terahash_day ');
   });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent } from '../agent/daemon.js';
+import { createAgent } from '../agent/compose.js';
+import type { Agent } from '../agent/daemon.js';
 import { EconomicsPart } from '../agent/economics/part.js';
 import { demoEconomics } from '../agent/economics/demo.js';
 import { silentLogger } from '../agent/log.js';
@@ -28,7 +29,7 @@ describe('MQTT and economics in one agent', () => {
       economics: demoEconomics(10, 1),
       mqtt: { url: broker.url },
     });
-    agent = new Agent({ config, logger: silentLogger });
+    agent = createAgent({ config, logger: silentLogger });
     economics = (agent as unknown as { parts: unknown[] }).parts.find((p): p is EconomicsPart => p instanceof EconomicsPart)!;
     expect(economics).toBeDefined();
     await agent.start();

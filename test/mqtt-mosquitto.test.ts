@@ -4,10 +4,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../agent/log.js';
 import { DeviceStore } from '../agent/state.js';
+import { MqttMetrics } from '../exporters/mqtt/metrics.js';
 import { mqttSchema, type MqttConfigInput } from '../config/mqtt-schema.js';
 import { MqttPublisher } from '../exporters/mqtt/publisher.js';
 import { startFarm, type Farm } from '../simulator/farm.js';
@@ -89,7 +89,7 @@ describe.skipIf(!mosquittoBin)('MQTT against a real mosquitto', () => {
       config: mqttSchema.parse({ client_id: `potencia-it-${Math.random().toString(16).slice(2)}`, ...config }),
       labels: { site },
       store,
-      registry: new Registry(),
+      metrics: new MqttMetrics(),
       logger: silentLogger,
       siteIntervalMs: 3_600_000,
     });

@@ -1,8 +1,9 @@
 import { once } from 'node:events';
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceAssessment, SitePlan } from '../agent/economics/index.js';
-import { Agent } from '../agent/daemon.js';
+import { MqttMetrics } from '../exporters/mqtt/metrics.js';
+import { createAgent } from '../agent/compose.js';
+import type { Agent } from '../agent/daemon.js';
 import { silentLogger } from '../agent/log.js';
 import { configSchema } from '../config/schema.js';
 import { MqttPart } from '../exporters/mqtt/part.js';
@@ -38,18 +39,18 @@ describe('MQTT publisher (aedes)', () => {
   }
 
   function publisher(url: string, store: DeviceStore, config: Partial<MqttConfigInput> = {}, extra: Partial<MqttPublisherOptions> = {}) {
-    const registry = new Registry();
+    const metrics = new MqttMetrics();
     const p = new MqttPublisher({
       config: mqttSchema.parse({ url, client_id: `agent-${Math.random().toString(16).slice(2)}`, reconnect: { initial: '20ms', max: '100ms' }, ...config }),
       labels: { site: 'farm-1' },
       store,
-      registry,
+      metrics,
       logger: silentLogger,
       siteIntervalMs: 5,
       ...extra,
     });
     cleanup.push(() => p.stop());
-    return { p, registry };
+    return { p, metrics };
   }
 
   async function started(p: MqttPublisher): Promise<void> {
@@ -58,10 +59,10 @@ describe('MQTT publisher (aedes)', () => {
     await idle;
   }
 
-  async function metric(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
-    const json = await registry.getSingleMetric(name)!.get();
-    const value = json.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
-    return value?.value ?? NaN;
+  async function metric(metrics: MqttMetrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+    const family = metrics.families().find((f) => f.name === name)!;
+    const sample = [...family.samples()].find((s) => Object.entries(labels).every(([k, l]) => s.labels?.[k] === l));
+    return sample?.value ?? NaN;
   }
 
   it('retains status, each device state (the /api/devices JSON) and the site totals for a later subscriber', async () => {
@@ -69,7 +70,7 @@ describe('MQTT publisher (aedes)', () => {
     const store = new DeviceStore();
     const snapA = store.upsert(asicSnapshot(A)).snapshot;
     store.upsert(asicSnapshot(B, { up: false, error: 'connection refused', error_reason: 'refused', hashrate_hs: undefined, power_w: undefined }));
-    const { p, registry } = publisher(b.url, store);
+    const { p, metrics } = publisher(b.url, store);
     await started(p);
     const late = await recorder(b.url, `${PREFIX}/#`);
     const site = await late.waitFor((m) => m.topic === `${PREFIX}/site`, 'retained site');
@@ -84,10 +85,10 @@ describe('MQTT publisher (aedes)', () => {
       const level = m.topic.split('/')[3];
       if (m.topic.endsWith('/state')) expect([A, B]).toContain(decodeTopicLevel(level!));
     }
-    expect(await metric(registry, 'potencia_mqtt_connected')).toBe(1);
-    expect(await metric(registry, 'potencia_mqtt_published_messages_total', { topic_kind: 'state' })).toBe(2);
-    expect(await metric(registry, 'potencia_mqtt_published_messages_total', { topic_kind: 'status' })).toBe(1);
-    expect(await metric(registry, 'potencia_mqtt_queue_messages')).toBe(0);
+    expect(await metric(metrics, 'potencia_mqtt_connected')).toBe(1);
+    expect(await metric(metrics, 'potencia_mqtt_published_messages_total', { topic_kind: 'state' })).toBe(2);
+    expect(await metric(metrics, 'potencia_mqtt_published_messages_total', { topic_kind: 'status' })).toBe(1);
+    expect(await metric(metrics, 'potencia_mqtt_queue_messages')).toBe(0);
   });
 
   it('publishes a device only when a meaningful field changes, with events for down, up, alerts and removal', async () => {
@@ -169,7 +170,7 @@ describe('MQTT publisher (aedes)', () => {
     const ids = [A, B, 'asic/10.0.1.17', 'asic/10.0.1.18'];
     for (const id of ids) store.upsert(asicSnapshot(id));
     // Site totals only from the republish after connecting, so the queue's content is exact.
-    const { p, registry } = publisher(b.url, store, { queue: { max_messages: 4, max_bytes: 1024 * 1024 } }, { siteIntervalMs: 3_600_000 });
+    const { p, metrics } = publisher(b.url, store, { queue: { max_messages: 4, max_bytes: 1024 * 1024 } }, { siteIntervalMs: 3_600_000 });
     await started(p);
     const lost = once(p, 'disconnect');
     await b.close();
@@ -181,10 +182,10 @@ describe('MQTT publisher (aedes)', () => {
     store.upsert(down(ids[2]!)); // event: 4 waiting; its state overflows
     store.upsert(down(ids[3]!)); // event and state overflow
     expect(p.queueSize).toBe(4);
-    expect(await metric(registry, 'potencia_mqtt_queue_messages')).toBe(4);
-    expect(await metric(registry, 'potencia_mqtt_dropped_messages_total', { topic_kind: 'state' })).toBe(2);
-    expect(await metric(registry, 'potencia_mqtt_dropped_messages_total', { topic_kind: 'event' })).toBe(1);
-    expect(await metric(registry, 'potencia_mqtt_connected')).toBe(0);
+    expect(await metric(metrics, 'potencia_mqtt_queue_messages')).toBe(4);
+    expect(await metric(metrics, 'potencia_mqtt_dropped_messages_total', { topic_kind: 'state' })).toBe(2);
+    expect(await metric(metrics, 'potencia_mqtt_dropped_messages_total', { topic_kind: 'event' })).toBe(1);
+    expect(await metric(metrics, 'potencia_mqtt_connected')).toBe(0);
 
     // A fresh broker (no persistence: nothing retained survives) on the same port, holding the agent
     // back until the subscriber is in, so every message it sends is seen.
@@ -210,8 +211,8 @@ describe('MQTT publisher (aedes)', () => {
     ]);
     expect(sub.on(`${PREFIX}/status`).map((m) => m.payload)).toEqual(['online']);
     expect(JSON.parse(sub.on(`${PREFIX}/site`)[0]!.payload)).toMatchObject({ devices: 4, up: 1, hashrate_hs: 70e12 });
-    expect(await metric(registry, 'potencia_mqtt_connects_total')).toBe(2);
-    expect(await metric(registry, 'potencia_mqtt_queue_messages')).toBe(0);
+    expect(await metric(metrics, 'potencia_mqtt_connects_total')).toBe(2);
+    expect(await metric(metrics, 'potencia_mqtt_queue_messages')).toBe(0);
     await p.stop(); // before the broker's cleanup, or stop would wait out its budget on a dying connection
   });
 
@@ -234,7 +235,7 @@ describe('MQTT publisher (aedes)', () => {
   it('takes signals from their topics, validates them and counts the bad ones', async () => {
     const b = await broker();
     const store = new DeviceStore();
-    const { p, registry } = publisher(b.url, store, { signals: { power_price_topic: 'grid/+/price' } });
+    const { p, metrics } = publisher(b.url, store, { signals: { power_price_topic: 'grid/+/price' } });
     await started(p);
     const sender = await recorder(b.url, 'nothing');
     // Subscriptions are made right after connecting; wait until the broker has them.
@@ -254,8 +255,8 @@ describe('MQTT publisher (aedes)', () => {
     const current = p.signals.current();
     expect(current.demand_response).toMatchObject({ curtail: true, target_kw: 300, topic: `${PREFIX}/signals/demand_response` });
     expect(current.power_price).toMatchObject({ usd_per_kwh: 0.071, topic: 'grid/ercot/price' });
-    expect(await metric(registry, 'potencia_mqtt_signal_messages_total', { signal: 'demand_response', result: 'rejected' })).toBe(1);
-    expect(await metric(registry, 'potencia_mqtt_signal_messages_total', { signal: 'power_price', result: 'accepted' })).toBe(1);
+    expect(await metric(metrics, 'potencia_mqtt_signal_messages_total', { signal: 'demand_response', result: 'rejected' })).toBe(1);
+    expect(await metric(metrics, 'potencia_mqtt_signal_messages_total', { signal: 'power_price', result: 'accepted' })).toBe(1);
   });
 
   it('announces devices to Home Assistant ahead of their state and removes them when they go', async () => {
@@ -314,7 +315,7 @@ describe('MQTT publisher (aedes)', () => {
     const b = await broker();
     const sub = await recorder(b.url, ['potencia/+/status', 'elsewhere/status']);
     const config = configSchema.parse({ agent: { listen: '127.0.0.1:0' }, labels: { site: 'farm-1' }, mqtt: { url: b.url } });
-    const agent = new Agent({ config, logger: silentLogger });
+    const agent = createAgent({ config, logger: silentLogger });
     const parts = (agent as unknown as { parts: unknown[] }).parts;
     expect(parts.some((part) => part instanceof MqttPart)).toBe(true);
     await agent.start();

@@ -3,6 +3,7 @@
  * driver generations, MIG, a hung binary, garbage, a missing driver, a lost GPU, overlap, ssh through a
  * fake `ssh` first on PATH, and `potencia poll` through the built CLI.
  */
+import { collectOnce } from '../agent/scheduler.js';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +36,9 @@ function fakeNode(url: string, fake: Record<string, string>, extra: Partial<Targ
   const env: NodeJS.ProcessEnv = { ...process.env, POTENCIA_FAKE_GPU_NODE: 'gpu-test', POTENCIA_FAKE_GPU_TIME: FIXED_TIME, POTENCIA_FAKE_GPU_LOG: log, ...fake };
   const collector = new NvidiaSmiCollector(targetOf(url, extra), now ? { env, now } : { env });
   const calls = (): { argv: string[]; child?: number }[] => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : []);
-  return { collector, env, calls, collect: () => collector.collect(new AbortController().signal) };
+  // Polled as the daemon polls it: a failed poll reports what the previous one read, down.
+  let last: DeviceSnapshot[] = [];
+  return { collector, env, calls, collect: async () => (last = await collectOnce(collector, new AbortController().signal, last)) };
 }
 
 /** Whether a process still runs: gone, or a zombie waiting to be reaped, is not running. */
@@ -168,8 +171,8 @@ describe('nvidia-smi collector on the fake binary', () => {
 
   it('never runs two nvidia-smi at once on a node: an overlapping collect shares the poll in flight', async () => {
     const node = fakeNode(`nvidia-smi://${FAKE}`, { POTENCIA_FAKE_GPU_COUNT: '1' });
-    const a = node.collect();
-    const b = node.collect();
+    const a = node.collector.collect(new AbortController().signal);
+    const b = node.collector.collect(new AbortController().signal);
     expect(b).toBe(a);
     await a;
     expect(node.calls().filter((c) => c.argv[0]!.startsWith('--query-gpu='))).toHaveLength(1);

@@ -222,7 +222,7 @@ describe('nvidia-smi target URLs', () => {
 
   it('gets a new collector on reload when only its command_prefix or ssh_options changed', () => {
     const created: Target[] = [];
-    const scheduler = new Scheduler({ concurrency: 1, jitterRatio: 0, backoffMaxMs: 1000, onResult: () => {}, createCollector: (t) => (created.push(t), { target: t, collect: async () => [] }) });
+    const scheduler = new Scheduler({ concurrency: 1, jitterRatio: 0, backoffMaxMs: 1000, onResult: () => {}, createCollector: (t) => (created.push(t), { target: t, collect: async () => [], placeholder: () => ({ id: 'gpu/test', kind: 'gpu', target: t.url, labels: t.labels }) }) });
     const k8s = { ...target, url: 'nvidia-smi://gpu-node-1', host: 'gpu-node-1', commandPrefix: ['kubectl', 'exec', 'gpu-node-1', '--'] };
     scheduler.setTargets([k8s]);
     scheduler.setTargets([{ ...k8s, labels: { ...k8s.labels } }]);

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { Agent } from '../agent/daemon.js';
+import { registerSiteMetrics } from '../exporters/prometheus/site-metrics.js';
+import { createAgent } from '../agent/compose.js';
+import type { Agent } from '../agent/daemon.js';
 import { enrichSnapshot } from '../agent/enrich.js';
 import { silentLogger } from '../agent/log.js';
 import { pduKey, PowerAttribution } from '../agent/power.js';
@@ -99,7 +101,7 @@ describe('power attribution', () => {
     expect(site.ambient).toEqual([{ room: 'hall-2', temperatureC: 25, humidityRatio: 0.4 }]);
 
     const registry = new Registry();
-    power.registerMetrics(registry, store);
+    registerSiteMetrics(registry, () => power.readings(store));
     const text = await registry.metrics();
     expect(text).toContain('potencia_site_power_watts{source="pdu_sum"} 4750');
     expect(text).toContain('potencia_site_heat_load_watts{room="hall-2",rack="g01"} 1500');
@@ -135,7 +137,7 @@ describe.skipIf(!snmpsimd)('power attribution end to end: simulated miners on a 
       targets: [...farm.miners.map((m) => ({ url: m.url, labels: { room: 'hall-1', rack: 'r01' } })), { url: pduUrl, labels: { room: 'hall-1', rack: 'r01' } }],
       power: { outlets: farm.miners.map((m, i) => ({ pdu: pduUrl, outlet: i + 1, device: `asic/${m.host}:${m.port}` })) },
     });
-    agent = new Agent({ config, logger: silentLogger });
+    agent = createAgent({ config, logger: silentLogger });
     await agent.start();
   }, 60_000);
 

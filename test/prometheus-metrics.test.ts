@@ -1,16 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { AgentMetrics } from '../exporters/prometheus/metrics.js';
+import { PollStats } from '../agent/poll-stats.js';
+import { AgentMetrics, type AgentMetricsOptions } from '../exporters/prometheus/metrics.js';
+
+/** AgentMetrics over a fresh PollStats and reload counts, as the Prometheus part builds it. */
+function agentMetrics(options: AgentMetricsOptions = { processMetrics: false }) {
+  const polls = new PollStats();
+  const reloads = { succeeded: 0, failed: 0, lastSuccessAtMs: undefined as number | undefined };
+  return { polls, reloads, metrics: new AgentMetrics({ polls, reloads }, options) };
+}
 
 describe('AgentMetrics', () => {
   it('records polls, skips, scheduler gauges and reloads in low-cardinality series', async () => {
-    const metrics = new AgentMetrics({ version: '1.2.3', processMetrics: false });
-    metrics.observePoll('cgminer', 0.02);
-    metrics.observePoll('cgminer', 0.3, 'refused');
-    metrics.pollSkipped('cgminer');
-    metrics.setTargets(120);
-    metrics.setInFlight(7);
-    metrics.configReloaded(false);
-    metrics.configReloaded(true, new Date('2025-01-01T00:00:10Z'));
+    const { polls, reloads, metrics } = agentMetrics({ version: '1.2.3', processMetrics: false });
+    polls.observePoll('cgminer', 0.02);
+    polls.observePoll('cgminer', 0.3, 'refused');
+    polls.pollSkipped('cgminer');
+    polls.setTargets(120);
+    polls.setInFlight(7);
+    reloads.failed++;
+    reloads.succeeded++;
+    reloads.lastSuccessAtMs = Date.parse('2025-01-01T00:00:10Z');
 
     const text = await metrics.render();
     expect(text).toContain('potencia_collector_duration_seconds_count{collector="cgminer"} 2');
@@ -31,16 +40,16 @@ describe('AgentMetrics', () => {
   });
 
   it('puts a poll on a bucket bound into that bucket, sums seconds, and keeps counting across scrapes', async () => {
-    const metrics = new AgentMetrics({ processMetrics: false });
-    for (const seconds of [0.005, 0.0051, 30, 31]) metrics.observePoll('cgminer', seconds);
+    const { polls, metrics } = agentMetrics();
+    for (const seconds of [0.005, 0.0051, 30, 31]) polls.observePoll('cgminer', seconds);
     let text = await metrics.render();
     expect(text).toContain('potencia_collector_duration_seconds_bucket{le="0.005",collector="cgminer"} 1');
     expect(text).toContain('potencia_collector_duration_seconds_bucket{le="0.01",collector="cgminer"} 2');
     expect(text).toContain('potencia_collector_duration_seconds_bucket{le="30",collector="cgminer"} 3');
     expect(text).toContain('potencia_collector_duration_seconds_bucket{le="+Inf",collector="cgminer"} 4');
     expect(text).toContain('potencia_collector_duration_seconds_sum{collector="cgminer"} 61.0101');
-    metrics.observePoll('cgminer', 1, 'timeout');
-    metrics.observePoll('snmp', 0.5);
+    polls.observePoll('cgminer', 1, 'timeout');
+    polls.observePoll('snmp', 0.5);
     text = await metrics.render();
     expect(text).toContain('potencia_collector_duration_seconds_count{collector="cgminer"} 5');
     expect(text).toContain('potencia_collector_polls_total{collector="cgminer",result="ok"} 4');
@@ -50,7 +59,7 @@ describe('AgentMetrics', () => {
   });
 
   it('replaces device counts, so a kind that vanished loses its series', async () => {
-    const metrics = new AgentMetrics({ processMetrics: false });
+    const { metrics } = agentMetrics();
     metrics.setDeviceCounts([{ kind: 'asic', up: true, count: 10 }, { kind: 'gpu', up: false, count: 2 }]);
     metrics.setDeviceCounts([{ kind: 'asic', up: true, count: 9 }]);
     const text = await metrics.render();
@@ -59,7 +68,7 @@ describe('AgentMetrics', () => {
   });
 
   it('reports the package version by default', async () => {
-    const text = await new AgentMetrics({ processMetrics: false }).render();
+    const text = await agentMetrics().metrics.render();
     expect(text).toMatch(/potencia_build_info\{version="\d+\.\d+\.\d+[^"]*"\} 1/);
   });
 });

@@ -2,6 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { DeviceStore } from '../agent/state.js';
 import { MetricsExposition } from '../exporters/prometheus/exposition.js';
+import { PollStats } from '../agent/poll-stats.js';
+import { MqttMetrics } from '../exporters/mqtt/metrics.js';
 import { AgentMetrics } from '../exporters/prometheus/metrics.js';
 import { antminer, downWhatsminer } from './fixtures/prometheus/snapshots.js';
 import { findTool } from './helpers.js';
@@ -41,17 +43,23 @@ describe.skipIf(!promtool)('promtool check metrics', () => {
       temperatures_c: { gpu: 64 },
       fans_rpm: [],
     });
-    const metrics = new AgentMetrics({ version: '0.1.0' });
-    metrics.observePoll('cgminer', 0.031);
-    metrics.observePoll('cgminer', 5.002, 'timeout');
-    metrics.pollSkipped('cgminer');
-    metrics.setTargets(4);
-    metrics.setInFlight(1);
-    metrics.configReloaded(true);
-    metrics.configReloaded(false);
+    const polls = new PollStats();
+    polls.observePoll('cgminer', 0.031);
+    polls.observePoll('cgminer', 5.002, 'timeout');
+    polls.pollSkipped('cgminer');
+    polls.setTargets(4);
+    polls.setInFlight(1);
+    polls.targetPolled('cgminer://10.0.1.15:4028', true);
+    polls.targetPolled('cgminer://10.0.1.16:4028', false);
+    const metrics = new AgentMetrics({ polls, reloads: { succeeded: 1, failed: 1, lastSuccessAtMs: Date.now() } }, { version: '0.1.0' });
+    const mqtt = new MqttMetrics();
+    mqtt.countPublished('state');
+    const selfMetrics = { add: () => {}, families: () => mqtt.families() };
 
-    const text = await new MetricsExposition(store, metrics).renderText();
+    const text = await new MetricsExposition({ store, metrics, polls, selfMetrics }).renderText();
     expect(text).toContain('potencia_device_info{');
+    expect(text).toContain('potencia_target_poll_success{target="cgminer://10.0.1.16:4028"} 0');
+    expect(text).toContain('potencia_mqtt_published_messages_total{topic_kind="state"} 1');
     expect(text).toContain('process_cpu_user_seconds_total');
 
     const check = spawnSync(promtool!, ['check', 'metrics'], { input: text, encoding: 'utf8' });

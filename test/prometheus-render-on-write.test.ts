@@ -1,10 +1,12 @@
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import type { DeviceEconomics, DeviceEconomicsSource } from '../agent/economics/part.js';
+import type { DeviceEconomics, DeviceEconomicsSource } from '../agent/contracts/economics.js';
 import type { DeviceAssessment } from '../agent/economics/assess.js';
 import { DeviceStore } from '../agent/state.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { DEVICE_FAMILIES, type DeviceFamily } from '../exporters/prometheus/families.js';
+import { PollStats } from '../agent/poll-stats.js';
+import { MetricsExposition } from '../exporters/prometheus/exposition.js';
 import { AgentMetrics } from '../exporters/prometheus/metrics.js';
 import { DeviceMetricsRenderer } from '../exporters/prometheus/renderer.js';
 import { startHttpServer } from '../exporters/prometheus/server.js';
@@ -250,7 +252,8 @@ describe('DeviceMetricsRenderer render on write', () => {
 
   it('never serves a half-written device to scrapes that overlap with devices changing', async () => {
     const store = new DeviceStore();
-    const metrics = new AgentMetrics({ version: 'test', processMetrics: false });
+    const polls = new PollStats();
+    const metrics = new AgentMetrics({ polls, reloads: { succeeded: 0, failed: 0, lastSuccessAtMs: undefined } }, { version: 'test', processMetrics: false });
     const DEVICES = 40;
     let round = 0;
     // Every value of a device names the round it was read in; fan and board counts vary with it.
@@ -269,7 +272,7 @@ describe('DeviceMetricsRenderer render on write', () => {
       }
     };
     writeRound();
-    const server = await startHttpServer({ host: '127.0.0.1', port: 0, store, metrics });
+    const server = await startHttpServer({ host: '127.0.0.1', port: 0, store, exposition: new MetricsExposition({ store, metrics, polls }) });
     const scrape = () =>
       new Promise<string>((resolve, reject) => {
         request({ host: '127.0.0.1', port: server.port, path: '/metrics' }, (res) => {

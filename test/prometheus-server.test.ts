@@ -4,6 +4,8 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeviceStore } from '../agent/state.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
+import { PollStats } from '../agent/poll-stats.js';
+import { MetricsExposition } from '../exporters/prometheus/exposition.js';
 import { AgentMetrics } from '../exporters/prometheus/metrics.js';
 import { startHttpServer, type HttpServer } from '../exporters/prometheus/server.js';
 import { antminer, downWhatsminer } from './fixtures/prometheus/snapshots.js';
@@ -48,6 +50,7 @@ const gpu: DeviceSnapshot = {
 describe('startHttpServer', () => {
   let store: DeviceStore;
   let metrics: AgentMetrics;
+  let polls: PollStats;
   let server: HttpServer;
   let healthy = true;
 
@@ -57,9 +60,10 @@ describe('startHttpServer', () => {
     store.upsert(downWhatsminer());
     store.upsert(gpu);
     // No process metrics: they move between two scrapes, and these tests compare bodies.
-    metrics = new AgentMetrics({ version: '9.9.9-test', processMetrics: false });
+    polls = new PollStats();
+    metrics = new AgentMetrics({ polls, reloads: { succeeded: 0, failed: 0, lastSuccessAtMs: undefined } }, { version: '9.9.9-test', processMetrics: false });
     healthy = true;
-    server = await startHttpServer({ host: '127.0.0.1', port: 0, store, metrics, health: () => ({ ok: healthy, detail: { devices: store.size } }) });
+    server = await startHttpServer({ host: '127.0.0.1', port: 0, store, exposition: new MetricsExposition({ store, metrics, polls }), health: () => ({ ok: healthy, detail: { devices: store.size } }) });
   });
 
   afterEach(async () => {
@@ -72,8 +76,8 @@ describe('startHttpServer', () => {
   });
 
   it('serves device families and agent metrics in one text exposition', async () => {
-    metrics.observePoll('cgminer', 0.042);
-    metrics.observePoll('cgminer', 5, 'timeout');
+    polls.observePoll('cgminer', 0.042);
+    polls.observePoll('cgminer', 5, 'timeout');
     const r = await get(server.port, '/metrics');
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
@@ -188,6 +192,8 @@ describe('startHttpServer', () => {
   });
 
   it('fails to start with the OS error when the port is taken', async () => {
-    await expect(startHttpServer({ host: '127.0.0.1', port: server.port, store, metrics })).rejects.toThrow(/EADDRINUSE/);
+    const exposition = new MetricsExposition({ store, metrics, polls });
+    await expect(startHttpServer({ host: '127.0.0.1', port: server.port, store, exposition })).rejects.toThrow(/EADDRINUSE/);
+    exposition.close();
   });
 });

@@ -2,15 +2,35 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEVICE_FAMILIES } from '../exporters/prometheus/families.js';
+import { EconomicsPart } from '../agent/economics/part.js';
+import { DeviceStore } from '../agent/state.js';
+import { detachedContext } from '../bench/context.js';
+import { economicsSchema } from '../config/economics-schema.js';
+import { MqttMetrics } from '../exporters/mqtt/metrics.js';
+import { registerDiscoveryMetrics } from '../exporters/prometheus/discovery-metrics.js';
+import { registerEconomicsSiteMetrics } from '../exporters/prometheus/economics-site-metrics.js';
 import { AgentMetrics } from '../exporters/prometheus/metrics.js';
+import { registerSiteMetrics } from '../exporters/prometheus/site-metrics.js';
+import { TARGET_SUCCESS_FAMILY } from '../exporters/prometheus/target-family.js';
 import { REPO_ROOT } from './helpers.js';
+
+/** Every family /metrics can hold beside the device families: the agent's own, site, economics, discovery, each target's and MQTT's. */
+async function agentFamilyNames(): Promise<string[]> {
+  const ctx = detachedContext(new DeviceStore());
+  const metrics = new AgentMetrics(ctx, { processMetrics: false });
+  registerSiteMetrics(metrics.registry, ctx.site);
+  registerEconomicsSiteMetrics(metrics.registry, new EconomicsPart(economicsSchema.parse({ bitcoin: { price_usd: 95_000, difficulty: 152e12, fees_per_block_btc: 0.025, block_height: 925_000 }, power: { flat_usd_per_kwh: 0.06 } })));
+  registerDiscoveryMetrics(metrics.registry, () => ({ lastRunAtMs: undefined, identified: 0, unidentified: 0 }));
+  const registered = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name);
+  return [...registered, TARGET_SUCCESS_FAMILY, ...new MqttMetrics().families().map((f) => f.name)];
+}
 
 /** The metrics reference in the README is what operators build dashboards from: it must not drift. */
 describe('README', () => {
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
 
   it('documents every metric family the agent can export', async () => {
-    const agentFamilies = [...(await new AgentMetrics({ processMetrics: false }).registry.getMetricsAsJSON())].map((m) => m.name);
+    const agentFamilies = await agentFamilyNames();
     const names = [...DEVICE_FAMILIES.map((f) => f.name), ...agentFamilies];
     expect(names.length).toBeGreaterThan(20);
     const missing = names.filter((name) => !readme.includes(`\`${name}\``));

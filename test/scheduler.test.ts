@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Scheduler, type PollObserver } from '../agent/scheduler.js';
-import { downSnapshot, type DeviceSnapshot, type ErrorReason } from '../agent/snapshot.js';
+import { PollError, type DeviceIdentity, type DeviceSnapshot, type ErrorReason } from '../agent/snapshot.js';
 import type { Collector, Target } from '../collectors/target.js';
 import type { Logger } from '../agent/log.js';
 
@@ -12,30 +12,44 @@ function upSnapshot(t: Target): DeviceSnapshot {
   return { id: `asic/${t.host}`, kind: 'asic', target: t.url, labels: {}, up: true, observed_at: new Date().toISOString(), temperatures_c: {}, fans_rpm: [] };
 }
 
-/** A collector whose polls the test finishes by hand, to control overlap and timing exactly. */
+function placeholderOf(t: Target): DeviceIdentity {
+  return { id: `asic/${t.host}`, kind: 'asic', target: t.url, labels: {} };
+}
+
+/** A collector whose polls the test finishes by hand, to control overlap and timing exactly; a failure rejects, as collectors do. */
 class ManualCollector implements Collector {
-  pending: Array<(s: DeviceSnapshot[]) => void> = [];
+  pending: Array<{ resolve: (s: DeviceSnapshot[]) => void; reject: (err: unknown) => void }> = [];
   calls = 0;
   failWith: ErrorReason | undefined;
   constructor(readonly target: Target) {}
   collect(): Promise<DeviceSnapshot[]> {
     this.calls++;
-    return new Promise((resolve) => this.pending.push(resolve));
+    return new Promise((resolve, reject) => this.pending.push({ resolve, reject }));
+  }
+  placeholder(): DeviceIdentity {
+    return placeholderOf(this.target);
   }
   finish(): void {
-    const resolve = this.pending.shift();
-    const t = this.target;
-    resolve?.(this.failWith ? [downSnapshot({ id: `asic/${t.host}`, kind: 'asic', target: t.url, labels: {} }, this.failWith, 'test failure')] : [upSnapshot(t)]);
+    const poll = this.pending.shift();
+    if (this.failWith) poll?.reject(new PollError(this.failWith, 'test failure'));
+    else poll?.resolve([upSnapshot(this.target)]);
   }
 }
 
-function observer(): PollObserver & { skipped: number; polls: Array<ErrorReason | undefined>; maxInFlight: number } {
+function observer(): PollObserver & { skipped: number; polls: Array<ErrorReason | undefined>; maxInFlight: number; targetOk: Map<string, boolean> } {
   return {
     skipped: 0,
     polls: [],
     maxInFlight: 0,
+    targetOk: new Map(),
     observePoll(_c, _s, reason) {
       this.polls.push(reason);
+    },
+    targetPolled(url, ok) {
+      this.targetOk.set(url, ok);
+    },
+    targetRemoved(url) {
+      this.targetOk.delete(url);
     },
     pollSkipped() {
       this.skipped++;
@@ -233,6 +247,7 @@ describe('Scheduler', () => {
       backoffMaxMs: 60_000,
       createCollector: (t) => ({
         target: t,
+        placeholder: () => placeholderOf(t),
         collect: (signal) =>
           new Promise<DeviceSnapshot[]>((resolve) => {
             seen = signal;
@@ -262,7 +277,7 @@ describe('Scheduler', () => {
         backoffMaxMs: 60_000,
         wakeGridMs: grid,
         random: () => draws[i++ % draws.length]!,
-        createCollector: (t) => ({ target: t, collect: () => (started.push(Date.now() - 1_700_000_000_000), Promise.resolve([])) }),
+        createCollector: (t) => ({ target: t, placeholder: () => placeholderOf(t), collect: () => (started.push(Date.now() - 1_700_000_000_000), Promise.resolve([])) }),
         onResult: () => {},
       });
       s.setTargets([target(1), target(2), target(3)]);
@@ -292,6 +307,7 @@ describe('Scheduler', () => {
       backoffMaxMs: 60_000,
       createCollector: (t) => ({
         target: t,
+        placeholder: () => placeholderOf(t),
         collect: (signal) => {
           signals.push(signal);
           if (!hang) return Promise.resolve([]);
@@ -323,7 +339,7 @@ describe('Scheduler', () => {
       concurrency: 1,
       jitterRatio: 0,
       backoffMaxMs: 60_000,
-      createCollector: (t) => ({ target: t, collect: () => Promise.resolve([]) }),
+      createCollector: (t) => ({ target: t, placeholder: () => placeholderOf(t), collect: () => Promise.resolve([]) }),
       onResult: () => {
         results++;
         throw new Error('bad snapshot');
@@ -347,10 +363,11 @@ describe('Scheduler', () => {
       backoffMaxMs: 60_000,
       createCollector: (t) => ({
         target: t,
+        placeholder: () => placeholderOf(t),
         collect: (signal) =>
-          new Promise<DeviceSnapshot[]>((resolve) => {
+          new Promise<DeviceSnapshot[]>((_resolve, reject) => {
             signals.push(signal);
-            signal.addEventListener('abort', () => resolve([downSnapshot({ id: `asic/${t.host}`, kind: 'asic', target: t.url, labels: {} }, 'timeout', String((signal.reason as Error).message))]));
+            signal.addEventListener('abort', () => reject(new PollError('timeout', String((signal.reason as Error).message))));
           }),
       }),
       onResult: () => {},
@@ -374,5 +391,55 @@ describe('Scheduler', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(s.inFlightCount).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('reports every device a throwing collector read last down with a bounded reason, counts a failure and marks the target unsuccessful', async () => {
+    const results: DeviceSnapshot[][] = [];
+    const observed = observer();
+    let poll = 0;
+    const gpus = (t: Target): DeviceSnapshot[] =>
+      ['GPU-a', 'GPU-b'].map((uuid, index) => ({ ...upSnapshot(t), id: uuid, kind: 'gpu', model: 'NVIDIA H100', power_w: 300, gpu: { index, uuid, utilization_ratio: 0.9 } }));
+    const s = new Scheduler({
+      concurrency: 1,
+      jitterRatio: 0,
+      backoffMaxMs: 60_000,
+      createCollector: (t) => ({
+        target: t,
+        placeholder: () => placeholderOf(t),
+        collect: () => {
+          poll++;
+          if (poll === 2) return Promise.resolve(gpus(t));
+          // A bug, not a classified failure: long, multi-line, with nothing to say which device.
+          return Promise.reject(new TypeError(`cannot read\n${'x'.repeat(2000)}`));
+        },
+      }),
+      onResult: (_t, snapshots) => results.push(snapshots),
+      observer: observed,
+      logger: { error: () => {} } as unknown as Logger,
+    });
+    const t = target(1);
+    s.setTargets([t]);
+    s.start();
+    await vi.advanceTimersByTimeAsync(0);
+    // Before any answer: the target's placeholder, down.
+    expect(results[0]).toEqual([expect.objectContaining({ id: 'asic/10.0.0.1', up: false, error_reason: 'other' })]);
+    expect(observed.targetOk.get(t.url)).toBe(false);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(results[1]!.map((d) => d.up)).toEqual([true, true]);
+    expect(observed.targetOk.get(t.url)).toBe(true);
+    await vi.advanceTimersByTimeAsync(10_000);
+    const down = results[2]!;
+    expect(down.map((d) => [d.id, d.up, d.error_reason, d.model, d.gpu])).toEqual([
+      ['GPU-a', false, 'other', 'NVIDIA H100', { index: 0, uuid: 'GPU-a' }],
+      ['GPU-b', false, 'other', 'NVIDIA H100', { index: 1, uuid: 'GPU-b' }],
+    ]);
+    expect(down[0]!.power_w).toBeUndefined();
+    expect(down[0]!.error).toMatch(/^cannot read x+…$/);
+    expect(down[0]!.error!.length).toBeLessThanOrEqual(501);
+    expect(observed.polls).toEqual(['other', undefined, 'other']);
+    expect(observed.targetOk.get(t.url)).toBe(false);
+    s.setTargets([]);
+    expect(observed.targetOk.has(t.url)).toBe(false);
+    await s.stop(0);
   });
 });

@@ -4,6 +4,7 @@
  * wire faults (btminer's `\'` escape and refused joins, bosminer's newline, Avalon's bracketed strings)
  * must arrive as a real miner sends them.
  */
+import { collectOnce } from '../agent/scheduler.js';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrichSnapshot } from '../agent/enrich.js';
@@ -32,7 +33,7 @@ function targetOf(m: SimulatedMiner): Target {
 }
 
 async function poll(m: SimulatedMiner): Promise<DeviceSnapshot> {
-  const [snapshot] = await createCgminerCollector(targetOf(m)).collect(new AbortController().signal);
+  const [snapshot] = await collectOnce(createCgminerCollector(targetOf(m)), new AbortController().signal);
   return snapshot!;
 }
 

@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { collectOnce } from '../agent/scheduler.js';
 import { createSocket, type Socket } from 'node:dgram';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,7 +29,7 @@ async function pollOnce(url: string, settings: SnmpSettings = settingsWith(), ti
     settings: () => settings,
     ...(transport ? { createTransport: (o) => transport(createNetSnmpTransport(o)) } : {}),
   });
-  const [snapshot] = await collector.collect(new AbortController().signal);
+  const [snapshot] = await collectOnce(collector, new AbortController().signal);
   return snapshot!;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DeviceStore, type DeviceChange } from '../agent/state.js';
+import type { DeviceChange } from '../agent/contracts/part.js';
+import { DeviceStore } from '../agent/state.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 
 const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);

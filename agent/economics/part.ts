@@ -1,40 +1,15 @@
-import { Gauge, type Registry } from 'prom-client';
 import type { EconomicsConfig } from '../../config/economics-schema.js';
 import type { Config } from '../../config/schema.js';
-import type { AgentContext, AgentPart } from '../daemon.js';
+import type { AssessmentListener, DeviceEconomics, EconomicSignalSource, EconomicsFigures, EconomicsReader } from '../contracts/economics.js';
+import type { AgentContext, AgentPart, DeviceStoreView } from '../contracts/part.js';
 import type { DeviceSnapshot } from '../snapshot.js';
-import type { DeviceStore } from '../state.js';
-import { ACTIVITIES, assessDevice, planSite, type DeviceAssessment, type PlannedDevice, type SitePlan } from './assess.js';
+import { assessDevice, planSite, type DeviceAssessment, type PlannedDevice, type SitePlan } from './assess.js';
 import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs, type EconomicInputsProviderOptions, type InputName } from './inputs.js';
 
 /** How often every device is re-assessed: prices move slowly, devices are polled every 15-60 s. */
 export const DEFAULT_ASSESS_INTERVAL_MS = 15_000;
 /** A device seen for the first time is assessed this soon, batched with the rest of its poll round. */
 export const NEW_DEVICE_DELAY_MS = 1_000;
-
-/** One device's economics as the exporters read it: its assessment and its place in the site plan. */
-export interface DeviceEconomics {
-  readonly assessment: DeviceAssessment;
-  /** Absent until the first plan that includes the device. */
-  readonly planned?: PlannedDevice;
-}
-
-/** What the /metrics renderer reads: per-device economics, with a version bumped on every re-assessment. */
-export interface DeviceEconomicsSource {
-  readonly version: number;
-  get(deviceId: string): DeviceEconomics | undefined;
-}
-
-/** The demand-response and power-price signals, as the MQTT part offers them (exporters/mqtt/signals.ts). */
-export interface EconomicSignalSource {
-  current(nowMs?: number): {
-    readonly demand_response?: { readonly curtail: boolean; readonly target_kw?: number };
-    readonly power_price?: { readonly usd_per_kwh: number };
-  };
-  onChange(listener: (signals: unknown) => void): () => void;
-}
-
-export type AssessmentListener = (deviceIds: readonly string[] | undefined) => void;
 
 export interface EconomicsPartOptions {
   /** Re-assessment interval; DEFAULT_ASSESS_INTERVAL_MS by default. */
@@ -54,7 +29,7 @@ const INPUT_NAMES: readonly InputName[] = ['btc_price_usd', 'difficulty', 'fees_
  * Overrides (a demand-response cap, a power price pushed over MQTT) apply from the next round, which
  * they trigger at once.
  */
-export class EconomicsPart implements AgentPart, DeviceEconomicsSource {
+export class EconomicsPart implements AgentPart, EconomicsReader {
   readonly name = 'economics';
   #config: EconomicsConfig;
   /** False after a reload removed the economics section: nothing is assessed until one comes back. */
@@ -63,15 +38,10 @@ export class EconomicsPart implements AgentPart, DeviceEconomicsSource {
   readonly #now: () => number;
   readonly #providerOptions: Omit<EconomicInputsProviderOptions, 'now'>;
   #provider: EconomicInputsProvider;
-  #store: DeviceStore | undefined;
-  /** Told when a round ends, so /metrics renders the new assessments then rather than at the next scrape. */
-  #metrics: AgentContext['metrics'] | undefined;
+  #store: DeviceStoreView | undefined;
   #timer: NodeJS.Timeout | undefined;
   #soon: NodeJS.Timeout | undefined;
   #unsubscribeStore: (() => void) | undefined;
-  #gauges: string[] = [];
-  #registry: Registry | undefined;
-  #unregister: (() => void) | undefined;
   #economics = new Map<string, DeviceEconomics>();
   #plan: SitePlan | undefined;
   #inputs: EconomicInputs | undefined;
@@ -79,6 +49,8 @@ export class EconomicsPart implements AgentPart, DeviceEconomicsSource {
   #powerPriceOverride: number | undefined;
   #capOverrideKw: number | undefined;
   readonly #listeners = new Set<AssessmentListener>();
+  /** Told when any round ends, so /metrics renders the new assessments then rather than at the next scrape. */
+  readonly #roundListeners = new Set<() => void>();
   #onListenerError: (err: unknown) => void = (err) => process.emitWarning(`economics listener threw: ${err instanceof Error ? err.message : String(err)}`);
 
   constructor(config: EconomicsConfig, opts: EconomicsPartOptions = {}) {
@@ -115,6 +87,25 @@ export class EconomicsPart implements AgentPart, DeviceEconomicsSource {
   /** The inputs the latest round used (overrides applied). */
   inputs(): EconomicInputs | undefined {
     return this.#inputs;
+  }
+
+  figures(): EconomicsFigures | undefined {
+    const inputs = this.#inputs;
+    if (!inputs) return undefined;
+    const figures: EconomicsFigures = { replace_drift_ratio: inputs.replace_drift_ratio, inputs: this.#inputStatus(inputs) };
+    const hashprice = hashpriceFrom(inputs);
+    if ('usd_per_th_day' in hashprice) figures.hashprice_usd_per_th_day = hashprice.usd_per_th_day;
+    if (inputs.power_price_usd_per_kwh) figures.power_price_usd_per_kwh = inputs.power_price_usd_per_kwh.value;
+    if (inputs.btc_price_usd) figures.btc_price_usd = inputs.btc_price_usd.value;
+    if (inputs.difficulty) figures.difficulty = inputs.difficulty.value;
+    return figures;
+  }
+
+  onRound(listener: () => void): () => void {
+    this.#roundListeners.add(listener);
+    return () => {
+      this.#roundListeners.delete(listener);
+    };
   }
 
   /** Called after each round with the devices whose recommendation, activity, staleness or plan changed; undefined: all may have. */
@@ -156,13 +147,7 @@ export class EconomicsPart implements AgentPart, DeviceEconomicsSource {
 
   start(ctx: AgentContext): void {
     this.#store = ctx.store;
-    this.#metrics = ctx.metrics;
     this.#onListenerError = (err) => ctx.logger.error({ err }, 'economics listener threw');
-    this.#registerSiteMetrics(ctx);
-    ctx.metrics.deviceEconomics = this;
-    this.#unregister = () => {
-      if (ctx.metrics.deviceEconomics === this) ctx.metrics.deviceEconomics = undefined;
-    };
     this.#provider.start();
     this.#unsubscribeStore = ctx.store.onChange((change) => {
       if (change.type === 'upsert' && judgeabilityChanged(change.previous?.snapshot, change.device.snapshot)) this.#assessSoon();
@@ -193,10 +178,7 @@ export class EconomicsPart implements AgentPart, DeviceEconomicsSource {
       this.#timer = undefined;
       clearTimeout(this.#soon);
       this.#soon = undefined;
-      this.#economics = new Map();
-      this.#plan = undefined;
-      this.#inputs = undefined;
-      this.#version++;
+      this.#forget();
       this.#emit(undefined);
       return;
     }
@@ -218,12 +200,17 @@ export class EconomicsPart implements AgentPart, DeviceEconomicsSource {
     this.#unsubscribeStore?.();
     this.#unsubscribeStore = undefined;
     this.#provider.stop();
-    this.#unregister?.();
-    this.#unregister = undefined;
-    for (const name of this.#gauges) this.#registry?.removeSingleMetric(name);
-    this.#gauges = [];
     this.#store = undefined;
-    this.#metrics = undefined;
+    this.#forget();
+  }
+
+  /** No assessments, plan or inputs: exporters show no economics until a round runs again. */
+  #forget(): void {
+    this.#economics = new Map();
+    this.#plan = undefined;
+    this.#inputs = undefined;
+    this.#version++;
+    this.#emitRound();
   }
 
   /** Waits for every live input's first answer (the CLI's one-shot use); a failed fetch leaves it missing. */
@@ -232,7 +219,7 @@ export class EconomicsPart implements AgentPart, DeviceEconomicsSource {
   }
 
   /** One round: reads the inputs, assesses every stored device, plans the site. Never throws for a device. */
-  assessNow(store: DeviceStore | undefined = this.#store): void {
+  assessNow(store: DeviceStoreView | undefined = this.#store): void {
     if (!store || !this.#enabled) return;
     const inputs = this.readInputs();
     const previous = this.#economics;
@@ -255,7 +242,7 @@ export class EconomicsPart implements AgentPart, DeviceEconomicsSource {
     this.#inputs = inputs;
     const first = this.#version === 0;
     this.#version++;
-    this.#metrics?.economicsRound();
+    this.#emitRound();
     if (first) this.#emit(undefined);
     else if (changed.length > 0) this.#emit(changed);
   }
@@ -274,6 +261,16 @@ export class EconomicsPart implements AgentPart, DeviceEconomicsSource {
     return new EconomicInputsProvider(config, { ...this.#providerOptions, now: this.#now });
   }
 
+  #emitRound(): void {
+    for (const listener of this.#roundListeners) {
+      try {
+        listener();
+      } catch (err) {
+        this.#onListenerError(err);
+      }
+    }
+  }
+
   #emit(ids: readonly string[] | undefined): void {
     for (const listener of this.#listeners) {
       try {
@@ -284,121 +281,16 @@ export class EconomicsPart implements AgentPart, DeviceEconomicsSource {
     }
   }
 
-  /** Site-level series, read at scrape time from the latest round (a handful of series: prom-client is fine). */
-  #registerSiteMetrics(ctx: AgentContext): void {
-    const registers = [ctx.metrics.registry];
-    this.#registry = ctx.metrics.registry;
-    const part = this;
-    const gauge = <L extends string>(name: string, help: string, labelNames: L[], collect: (g: Gauge<L>) => void): void => {
-      const g: Gauge<L> = new Gauge<L>({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect() {
-          g.reset();
-          // A gauge without labels resets to 0, which would read as a real figure (a cap of 0 W): absent instead.
-          if (labelNames.length === 0) g.remove();
-          collect(g);
-        },
-      });
-      this.#gauges.push(name);
-    };
-    const inputs = () => part.#inputs;
-    const plan = () => part.#plan;
-
-    gauge('potencia_hashprice_usd_per_terahash_day', 'Hashprice: expected USD one TH/s earns per day at the current BTC price, difficulty, subsidy and fees, after the pool fee.', [], (g) => {
-      const i = inputs();
-      const hashprice = i && hashpriceFrom(i);
-      if (hashprice && 'usd_per_th_day' in hashprice) g.set(hashprice.usd_per_th_day);
-    });
-    gauge('potencia_power_price_usd_per_kwh', 'Power price in force now, in USD per kWh (an MQTT override wins over the config).', [], (g) => {
-      const price = inputs()?.power_price_usd_per_kwh;
-      if (price) g.set(price.value);
-    });
-    gauge('potencia_bitcoin_price_usd', 'BTC price in USD the economics use.', [], (g) => {
-      const price = inputs()?.btc_price_usd;
-      if (price) g.set(price.value);
-    });
-    gauge('potencia_bitcoin_difficulty', 'Bitcoin network difficulty the economics use.', [], (g) => {
-      const difficulty = inputs()?.difficulty;
-      if (difficulty) g.set(difficulty.value);
-    });
-    gauge('potencia_economics_input_age_seconds', 'Seconds since a fetched economic input was last read successfully; absent for figures written in the config.', ['input'], (g) => {
-      const i = inputs();
-      if (!i) return;
-      for (const name of INPUT_NAMES) {
-        const age = i[name]?.age_ms;
-        if (age !== undefined) g.set({ input: name }, age / 1000);
-      }
-    });
-    gauge(
-      'potencia_economics_input_stale',
-      'Per economic input the config asks for: 1 when it is past its max_age or was never fetched (assessments using it are stale), else 0.',
-      ['input'],
-      (g) => {
-        const i = inputs();
-        if (!i) return;
-        const expected = part.#expectedInputs();
-        for (const name of INPUT_NAMES) {
-          const reading = i[name];
-          if (reading) g.set({ input: name }, reading.stale ? 1 : 0);
-          else if (expected.has(name)) g.set({ input: name }, 1);
-        }
-      },
-    );
-    gauge(
-      'potencia_economics_replace_drift_ratio',
-      'economics.replace_drift_ratio: efficiency this much worse than nominal is grounds for replacement; alert rules compare potencia_device_efficiency_drift_ratio with it.',
-      [],
-      (g) => {
-        const i = inputs();
-        if (i) g.set(i.replace_drift_ratio);
-      },
-    );
-    gauge('potencia_site_power_cap_watts', 'Most the site may draw, in watts: site_power_cap_kw, lowered by a demand-response signal.', [], (g) => {
-      const cap = plan()?.cap_kw;
-      if (cap !== undefined) g.set(cap * 1000);
-    });
-    gauge('potencia_site_planned_power_watts', 'Draw of the devices the site plan keeps running plus those it cannot judge, in watts.', [], (g) => {
-      const p = plan();
-      if (p) g.set(p.planned_kw * 1000);
-    });
-    gauge('potencia_site_revenue_usd_per_day', 'Revenue per day of the devices the site plan keeps running, by activity (mining, leasing).', ['activity'], (g) => {
-      const p = plan();
-      if (p) for (const activity of ACTIVITIES) g.set({ activity }, p.totals[activity].revenue_usd_per_day);
-    });
-    gauge(
-      'potencia_site_power_cost_usd_per_day',
-      'Power cost per day of the devices the site plan keeps running, by activity (mining, leasing, unassessed: devices that draw power but cannot be judged).',
-      ['activity'],
-      (g) => {
-        const p = plan();
-        if (p) for (const activity of SITE_ACTIVITIES) g.set({ activity }, p.totals[activity].power_cost_usd_per_day);
-      },
-    );
-    gauge(
-      'potencia_site_margin_usd_per_day',
-      'Revenue minus power cost per day under the site plan, by activity (mining, leasing, unassessed: the cost of devices that cannot be judged); the sum is the site\'s net.',
-      ['activity'],
-      (g) => {
-        const p = plan();
-        if (p) for (const activity of SITE_ACTIVITIES) g.set({ activity }, p.totals[activity].margin_usd_per_day);
-      },
-    );
-    gauge(
-      'potencia_site_value_of_one_more_megawatt_usd_per_day',
-      'Margin per day one more megawatt would earn, by activity, built from the fleet\'s median machine at today\'s prices.',
-      ['activity'],
-      (g) => {
-        const mw = plan()?.one_more_mw;
-        if (!mw) return;
-        for (const activity of ACTIVITIES) {
-          const value = mw[activity];
-          if (value) g.set({ activity }, value.margin_usd_per_day);
-        }
-      },
-    );
+  /** Every input the round read, in a stable order; one the config asks for but that has no value yet is stale. */
+  #inputStatus(inputs: EconomicInputs): EconomicsFigures['inputs'] {
+    const expected = this.#expectedInputs();
+    const status: { name: InputName; age_s?: number; stale: boolean }[] = [];
+    for (const name of INPUT_NAMES) {
+      const reading = inputs[name];
+      if (reading) status.push({ name, stale: reading.stale, ...(reading.age_ms !== undefined && { age_s: reading.age_ms / 1000 }) });
+      else if (expected.has(name)) status.push({ name, stale: true });
+    }
+    return status;
   }
 
   /** Inputs the config asks to be fetched: they count as stale while they have no value. */
@@ -413,8 +305,6 @@ export class EconomicsPart implements AgentPart, DeviceEconomicsSource {
     return names;
   }
 }
-
-const SITE_ACTIVITIES = ['mining', 'leasing', 'unassessed'] as const;
 
 /** True when a reading changes whether the device can be judged at all, not merely its numbers. */
 function judgeabilityChanged(previous: DeviceSnapshot | undefined, next: DeviceSnapshot): boolean {

@@ -1,4 +1,4 @@
-import { downSnapshot, type DeviceSnapshot, type ErrorReason } from '../../agent/snapshot.js';
+import { downSnapshot, type DeviceIdentity, type DeviceSnapshot, type ErrorReason } from '../../agent/snapshot.js';
 import type { Collector, Target } from '../target.js';
 import { commandLine, nodeProblem, nvidiaNodeOf, sshFailureReason, type NvidiaNode } from './command.js';
 import { EnergyMeter } from './energy.js';
@@ -31,7 +31,8 @@ interface KnownGpu {
 /**
  * All GPUs of one node, read with one nvidia-smi invocation per poll. The fields to ask for are
  * learned once per node from `--help-query-gpu` and asked again only when the driver rejects a field
- * (it was upgraded). `collect` always resolves: a failure marks the node's GPUs down with the reason.
+ * (it was upgraded). A failed poll rejects with an ExecError saying why; a GPU that vanished from a
+ * poll that worked is reported down here, with nvidia-smi's word for it.
  */
 export class NvidiaSmiCollector implements Collector {
   readonly node: NvidiaNode;
@@ -77,9 +78,14 @@ export class NvidiaSmiCollector implements Collector {
       }
       return this.#snapshots(output.rows, plan, observedAt, result, output.problems);
     } catch (err) {
-      const reason: ErrorReason = err instanceof ExecError ? err.reason : 'other';
-      return this.#allDown(reason, err instanceof Error ? err.message : String(err));
+      // The GPUs are reported down (by the scheduler): their energy stops adding up until they answer again.
+      for (const id of this.#known.keys()) this.#energy.interrupt(id);
+      throw err;
     }
+  }
+
+  placeholder(): DeviceIdentity {
+    return { id: `gpu/${this.node.host}`, kind: 'gpu', target: this.target.url, labels: this.target.labels, address: this.node.host };
   }
 
   async #learnFields(signal: AbortSignal, deadline: number): Promise<QueryPlan> {
@@ -127,21 +133,8 @@ export class NvidiaSmiCollector implements Collector {
     return snapshots;
   }
 
-  #allDown(reason: ErrorReason, message: string): DeviceSnapshot[] {
-    const at = new Date(this.#now());
-    if (this.#known.size === 0) {
-      return [downSnapshot({ id: `gpu/${this.node.host}`, kind: 'gpu', target: this.target.url, labels: this.target.labels, address: this.node.host }, reason, message, at)];
-    }
-    const snapshots: DeviceSnapshot[] = [];
-    for (const [id, gpu] of this.#known) {
-      this.#energy.interrupt(id);
-      snapshots.push(this.#downGpu(id, gpu, reason, message, at));
-    }
-    return snapshots;
-  }
-
   #downGpu(id: string, gpu: KnownGpu, reason: ErrorReason, message: string, at: Date): DeviceSnapshot {
-    const snapshot = downSnapshot({ id, kind: 'gpu', target: this.target.url, labels: this.target.labels, address: this.node.host }, reason, message, at);
+    const snapshot = downSnapshot({ ...this.placeholder(), id }, reason, message, at);
     snapshot.vendor = 'NVIDIA';
     snapshot.dialect = 'nvidia-smi';
     if (gpu.name !== undefined) snapshot.model = gpu.name;

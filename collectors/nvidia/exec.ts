@@ -1,15 +1,9 @@
 import { spawn } from 'node:child_process';
-import type { ErrorReason } from '../../agent/snapshot.js';
+import { PollError } from '../../agent/snapshot.js';
 
 /** Why a command gave no usable output: `reason` is the bounded code, `message` the sentence (with stderr when there is one). */
-export class ExecError extends Error {
+export class ExecError extends PollError {
   override readonly name = 'ExecError';
-  constructor(
-    readonly reason: ErrorReason,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export interface ExecResult {

@@ -1,4 +1,4 @@
-import { downSnapshot, type DeviceKind, type DeviceSnapshot } from '../../agent/snapshot.js';
+import type { DeviceIdentity, DeviceKind, DeviceSnapshot } from '../../agent/snapshot.js';
 import { DEFAULT_SNMP_SETTINGS, type SnmpSettings } from '../../config/snmp-schema.js';
 import type { Collector, Target } from '../target.js';
 import { detectProfiles, FALLBACK_PROFILE, profileByName } from './profiles/index.js';
@@ -19,19 +19,20 @@ export const SYSTEM_OID = {
   name: '1.3.6.1.2.1.1.5.0',
 } as const;
 
-/** A device read over SNMP: one target, one snapshot; `collect` always resolves, a fault as up=false. */
+/** A device read over SNMP: one target, one snapshot; a fault rejects with an SnmpError saying why. */
 export function createSnmpCollector(target: Target, options: SnmpCollectorOptions = {}): Collector {
   const explicit = target.params?.profile?.split(',').map((name) => profileByName(name)!);
   // Detected once: a PDU does not turn into a host, and the id must not change when it goes down.
   let detected: SnmpProfile[] | undefined;
   const kindNow = (): DeviceKind => (explicit ?? detected)?.[0]?.kind ?? 'pdu';
-  const identity = () => {
+  const identity = (): DeviceIdentity => {
     const kind = kindNow();
     return { id: target.port === 161 ? `${kind}/${target.host}` : `${kind}/${target.host}:${target.port}`, kind, target: target.url, labels: target.labels, address: target.host };
   };
 
   return {
     target,
+    placeholder: identity,
     async collect(signal: AbortSignal): Promise<DeviceSnapshot[]> {
       const settings = options.settings?.() ?? DEFAULT_SNMP_SETTINGS;
       let transport: SnmpTransport | undefined;
@@ -66,9 +67,6 @@ export function createSnmpCollector(target: Target, options: SnmpCollectorOption
           snapshot.error = `sysObjectID ${system.objectId ?? '(none)'} matches no profile and the agent has no ENTITY-SENSOR-MIB sensors; set ?profile= on the target`;
         }
         return [snapshot];
-      } catch (err) {
-        const reason = err instanceof SnmpError ? err.reason : 'other';
-        return [downSnapshot(identity(), reason, err instanceof Error ? err.message : String(err))];
       } finally {
         transport?.close();
       }

@@ -1,17 +1,11 @@
 import snmp, { type Session, type SessionOptions, type User, type Varbind } from 'net-snmp';
-import type { ErrorReason } from '../../agent/snapshot.js';
+import { PollError } from '../../agent/snapshot.js';
 import type { SnmpV3Credential } from '../../config/snmp-schema.js';
 import type { SnmpTransport, SnmpValue, SnmpVarbind } from './types.js';
 
 /** A failed SNMP exchange: `reason` is the bounded code, `message` the sentence (never a secret). */
-export class SnmpError extends Error {
+export class SnmpError extends PollError {
   override readonly name = 'SnmpError';
-  constructor(
-    readonly reason: ErrorReason,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export type SnmpAuth =

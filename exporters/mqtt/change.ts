@@ -1,17 +1,13 @@
+import type { EconomicsReader } from '../../agent/contracts/economics.js';
 import type { DeviceAssessment, SitePlan } from '../../agent/economics/index.js';
 import type { DeviceSnapshot } from '../../agent/snapshot.js';
-import type { DeviceRemovalReason } from '../../agent/state.js';
+import type { DeviceRemovalReason } from '../../agent/contracts/part.js';
 
 /**
- * What economics offers the MQTT publisher: the latest assessment per device and the site plan. The
- * economics wiring implements it; without one, state carries no `assessment` and site no `plan`.
+ * What the MQTT publisher reads of economics: the latest assessment per device, the site plan and the
+ * rounds that changed a decision. Without it, state carries no `assessment` and site no `plan`.
  */
-export interface EconomicsView {
-  assessment(deviceId: string): DeviceAssessment | undefined;
-  sitePlan(): SitePlan | undefined;
-  /** Called after a re-assessment; `deviceIds` undefined means every device may have changed. */
-  onChange(listener: (deviceIds: readonly string[] | undefined) => void): () => void;
-}
+export type EconomicsView = Pick<EconomicsReader, 'assessment' | 'sitePlan' | 'onChange'>;
 
 /** A device's state as published: the snapshot exactly as /api/devices gives it, plus its assessment. */
 export type PublishedState = DeviceSnapshot & { assessment?: DeviceAssessment };

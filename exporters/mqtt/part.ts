@@ -1,8 +1,10 @@
-import type { AgentContext, AgentPart } from '../../agent/daemon.js';
+import type { ExporterPart } from '../../agent/contracts/exporter.js';
+import type { AgentContext } from '../../agent/contracts/part.js';
 import type { Config } from '../../config/schema.js';
 import type { MqttConfig } from '../../config/mqtt-schema.js';
 import type { EconomicsView } from './change.js';
 import type { MqttPublisher } from './publisher.js';
+import { MqttMetrics } from './metrics.js';
 import { SignalState, type SignalSource } from './signals.js';
 import { siteOf } from './topics.js';
 
@@ -19,7 +21,7 @@ export interface MqttPartDeps {
  * commands without a broker never pay for it. A reload with a changed `mqtt:` section (or site)
  * reconnects with the new settings; the signals survive it.
  */
-export class MqttPart implements AgentPart {
+export class MqttPart implements ExporterPart {
   readonly name = 'mqtt';
   readonly signals: SignalSource;
   readonly #signals: SignalState;
@@ -28,6 +30,7 @@ export class MqttPart implements AgentPart {
   #site: string;
   #ctx: AgentContext | undefined;
   #publisher: MqttPublisher | undefined;
+  readonly #metrics = new MqttMetrics();
 
   constructor(config: MqttConfig, labels: Readonly<Record<string, string>>, deps: MqttPartDeps = {}) {
     this.#config = config;
@@ -44,6 +47,7 @@ export class MqttPart implements AgentPart {
 
   async start(ctx: AgentContext): Promise<void> {
     this.#ctx = ctx;
+    for (const family of this.#metrics.families()) ctx.selfMetrics.add(family);
     await this.#startPublisher(ctx.config());
   }
 
@@ -80,7 +84,7 @@ export class MqttPart implements AgentPart {
       config: mqtt,
       labels: config.labels,
       store: ctx.store,
-      registry: ctx.metrics.registry,
+      metrics: this.#metrics,
       logger: ctx.logger.child({ part: 'mqtt' }),
       signals: this.#signals,
       ...(this.#economics && { economics: this.#economics }),
@@ -88,9 +92,4 @@ export class MqttPart implements AgentPart {
     publisher.start();
     this.#publisher = publisher;
   }
-}
-
-/** The factory agent/parts.ts registers: a part when the config has an `mqtt:` section. */
-export function createMqttPart(config: Config, deps: MqttPartDeps = {}): MqttPart | undefined {
-  return config.mqtt ? new MqttPart(config.mqtt, config.labels, deps) : undefined;
 }

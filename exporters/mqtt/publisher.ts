@@ -2,11 +2,10 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { Registry } from 'prom-client';
 import type { DeviceAssessment } from '../../agent/economics/index.js';
 import type { Logger } from '../../agent/log.js';
 import type { DeviceSnapshot } from '../../agent/snapshot.js';
-import type { DeviceChange, DeviceStore } from '../../agent/state.js';
+import type { DeviceChange, DeviceStoreView } from '../../agent/contracts/part.js';
 import type { MqttConfig } from '../../config/mqtt-schema.js';
 import {
   meaningfulAssessmentChange,
@@ -19,7 +18,7 @@ import {
   type PublishedState,
 } from './change.js';
 import { discoverySignature, homeAssistantDiscovery, sensorsFor, discoveryTopic } from './home-assistant.js';
-import { MqttMetrics } from './metrics.js';
+import type { MqttMetrics } from './metrics.js';
 import { OutboundQueue, type OutboundMessage, type Qos } from './queue.js';
 import { SignalState, type SignalName } from './signals.js';
 import { defaultTopicPrefix, siteOf, topicLayout, topicMatches, type TopicLayout } from './topics.js';
@@ -45,8 +44,9 @@ export interface MqttPublisherOptions {
   config: MqttConfig;
   /** The agent's labels: `site` names the default topic prefix. */
   labels: Readonly<Record<string, string>>;
-  store: DeviceStore;
-  registry: Registry;
+  store: DeviceStoreView;
+  /** Counts kept across publishers, read by the agent's exporter. */
+  metrics: MqttMetrics;
   logger: Logger;
   /** Where signals land; pass one shared with economics. A new one by default. */
   signals?: SignalState;
@@ -129,7 +129,7 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
     this.site = siteOf(opts.labels);
     this.topics = topicLayout(opts.config.topic_prefix ?? defaultTopicPrefix(this.site), opts.config.signals);
     this.signals = opts.signals ?? new SignalState();
-    this.#metrics = MqttMetrics.for(opts.registry);
+    this.#metrics = opts.metrics;
     this.#queue = new OutboundQueue({ maxMessages: opts.config.queue.max_messages, maxBytes: opts.config.queue.max_bytes }, (dropped) => {
       this.#metrics.countDropped(dropped.kind);
       opts.logger.debug({ topic: dropped.topic, kind: dropped.kind }, 'MQTT queue full; message dropped');
@@ -237,7 +237,7 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
 
   #onConnected(client: MqttClient): void {
     this.#connected = true;
-    this.#metrics.connects.inc();
+    this.#metrics.countConnect();
     this.#opts.logger.info(
       { broker: redactUrl(this.#config.url), waiting: this.#queue.size, ...(this.#disconnectedSince !== undefined && { outage_s: Math.round((Date.now() - this.#disconnectedSince) / 1000) }) },
       'MQTT connected',

@@ -1,8 +1,20 @@
-import type { DeviceStore } from '../../agent/state.js';
+import type { EconomicsReader } from '../../agent/contracts/economics.js';
+import type { DeviceStoreView, PollStatsView, SelfMetrics } from '../../agent/contracts/part.js';
 import type { AgentMetrics, DeviceCount } from './metrics.js';
 import { DEVICE_FAMILIES } from './families.js';
 import { DeviceMetricsRenderer } from './renderer.js';
+import { writeSelfFamilies } from './self-families.js';
+import { TargetSuccessFamily } from './target-family.js';
 import { TextBuffer } from './text-buffer.js';
+
+export interface ExpositionSources {
+  readonly store: DeviceStoreView;
+  readonly metrics: AgentMetrics;
+  readonly polls: PollStatsView;
+  readonly economics?: EconomicsReader | undefined;
+  /** Series other parts keep of their own work. */
+  readonly selfMetrics?: SelfMetrics | undefined;
+}
 
 /** One rendered body; its bytes stay valid until release(), which hands the buffer back for reuse. */
 export interface RenderedExposition {
@@ -13,19 +25,25 @@ export interface RenderedExposition {
 /** Buffers kept for reuse: one per scrape in flight, and Prometheus servers rarely overlap scrapes. */
 const POOLED_BUFFERS = 2;
 
-/** The whole `/metrics` body: device families from the store, then the agent's own metrics. */
+/** The whole `/metrics` body: device families from the store, each target's poll success, then the agent's own metrics. */
 export class MetricsExposition {
   readonly renderer: DeviceMetricsRenderer;
+  readonly #targets: TargetSuccessFamily;
   readonly #free: TextBuffer[] = [];
   readonly #unsubscribeEconomics: () => void;
+  readonly #store: DeviceStoreView;
+  readonly #metrics: AgentMetrics;
+  readonly #selfMetrics: SelfMetrics | undefined;
 
-  constructor(
-    private readonly store: DeviceStore,
-    private readonly metrics: AgentMetrics,
-  ) {
-    this.renderer = new DeviceMetricsRenderer(store, DEVICE_FAMILIES, () => metrics.deviceEconomics);
+  constructor(sources: ExpositionSources) {
+    const { store, metrics, economics } = sources;
+    this.#store = store;
+    this.#selfMetrics = sources.selfMetrics;
+    this.#metrics = metrics;
+    this.renderer = new DeviceMetricsRenderer(store, DEVICE_FAMILIES, economics && (() => economics));
+    this.#targets = new TargetSuccessFamily(sources.polls);
     // Render on write for economics too: a round's new assessments are rendered as it ends, not at the next scrape.
-    this.#unsubscribeEconomics = metrics.onEconomicsRound(() => this.renderer.refreshEconomics());
+    this.#unsubscribeEconomics = economics ? economics.onRound(() => this.renderer.refreshEconomics()) : () => {};
   }
 
   async render(): Promise<RenderedExposition> {
@@ -39,8 +57,10 @@ export class MetricsExposition {
     };
     try {
       this.renderer.writeTo(out);
-      this.metrics.setDeviceCounts(countDevices(this.store));
-      out.write(await this.metrics.render());
+      this.#targets.writeTo(out);
+      this.#metrics.setDeviceCounts(countDevices(this.#store));
+      out.write(await this.#metrics.render());
+      if (this.#selfMetrics) writeSelfFamilies(out, this.#selfMetrics.families());
     } catch (err) {
       release();
       throw err;
@@ -64,7 +84,7 @@ export class MetricsExposition {
   }
 }
 
-export function countDevices(store: DeviceStore): DeviceCount[] {
+export function countDevices(store: DeviceStoreView): DeviceCount[] {
   const counts = new Map<string, DeviceCount>();
   for (const { kind, up } of store.values()) {
     const key = `${kind}/${up}`;

@@ -4,7 +4,7 @@ import { scalar } from './scalar-family.js';
 import { GPU_FAMILIES } from './gpu-families.js';
 import { SNMP_FAMILIES } from './snmp-families.js';
 import { ECONOMICS_FAMILIES } from './economics-families.js';
-import type { DeviceEconomics } from '../../agent/economics/part.js';
+import type { DeviceEconomics } from '../../agent/contracts/economics.js';
 
 /** What a family sees of one device. */
 export interface DeviceView {

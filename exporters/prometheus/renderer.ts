@@ -1,5 +1,5 @@
-import type { DeviceEconomics, DeviceEconomicsSource } from '../../agent/economics/part.js';
-import type { DeviceChange, DeviceStore, StoredDevice } from '../../agent/state.js';
+import type { DeviceEconomics, DeviceEconomicsSource } from '../../agent/contracts/economics.js';
+import type { DeviceChange, DeviceStoreView, StoredDevice } from '../../agent/contracts/part.js';
 import { DEVICE_FAMILIES, FAMILY_LABEL_NAMES, type DeviceFamily, type DeviceView } from './families.js';
 import { TextBuffer } from './text-buffer.js';
 import { escapeLabelValue, familyHeader, sanitizeLabelName } from './text-format.js';
@@ -82,7 +82,7 @@ export interface RenderStats {
 }
 
 /**
- * Renders device families from a DeviceStore into the text format, rendering on write: a device's
+ * Renders device families from a DeviceStoreView into the text format, rendering on write: a device's
  * lines are rendered when its reading changes (the store's change event) and kept as bytes, so a
  * scrape only copies bytes.
  *
@@ -118,7 +118,7 @@ export interface RenderStats {
  * scrape (or its own next reading, if that comes first).
  */
 export class DeviceMetricsRenderer {
-  readonly #store: DeviceStore;
+  readonly #store: DeviceStoreView;
   readonly #slabs: FamilySlab[];
   /** Per group, the families it renders and their slabs, in family order. */
   readonly #groupFamilies: [DeviceFamily[], DeviceFamily[]] = [[], []];
@@ -151,7 +151,7 @@ export class DeviceMetricsRenderer {
   readonly #unsubscribe: () => void;
 
   /** `economics`: where each device's assessment comes from, read at every render (it appears after the agent starts). */
-  constructor(store: DeviceStore, families: readonly DeviceFamily[] = DEVICE_FAMILIES, economics?: () => DeviceEconomicsSource | undefined) {
+  constructor(store: DeviceStoreView, families: readonly DeviceFamily[] = DEVICE_FAMILIES, economics?: () => DeviceEconomicsSource | undefined) {
     this.#store = store;
     this.#economicsSource = economics;
     this.#slabs = families.map((family) => new FamilySlab(family, this.#slotCapacity));

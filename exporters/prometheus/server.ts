@@ -2,25 +2,20 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { constants as zlibConstants, gzip } from 'node:zlib';
-import type { Logger } from 'pino';
-import type { DeviceStore } from '../../agent/state.js';
+import type { DeviceStoreView, Health } from '../../agent/contracts/part.js';
+import type { Logger } from '../../agent/log.js';
 import type { DeviceKind, DeviceSnapshot } from '../../agent/snapshot.js';
-import { MetricsExposition } from './exposition.js';
-import type { AgentMetrics } from './metrics.js';
+import type { MetricsExposition } from './exposition.js';
 import { TEXT_CONTENT_TYPE } from './text-format.js';
 
 const gzipAsync = promisify(gzip);
 
-export interface Health {
-  ok: boolean;
-  detail?: object;
-}
-
 export interface HttpServerOptions {
   host: string;
   port: number;
-  store: DeviceStore;
-  metrics: AgentMetrics;
+  store: DeviceStoreView;
+  /** Renders /metrics; closed with the server. */
+  exposition: MetricsExposition;
   logger?: Logger;
   health?: () => Health;
 }
@@ -49,7 +44,7 @@ class HttpError extends Error {
  * because polling runs on the scheduler's clock, not Prometheus's.
  */
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
-  const exposition = new MetricsExposition(opts.store, opts.metrics);
+  const { exposition } = opts;
   const health = opts.health ?? (() => ({ ok: true }));
 
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void> = {
@@ -155,7 +150,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   };
 }
 
-function filterDevices(store: DeviceStore, params: URLSearchParams): DeviceSnapshot[] {
+function filterDevices(store: DeviceStoreView, params: URLSearchParams): DeviceSnapshot[] {
   const kind = params.get('kind');
   if (kind !== null && !Object.hasOwn(DEVICE_KIND_SET, kind)) {
     throw new HttpError(400, `kind must be one of ${Object.keys(DEVICE_KIND_SET).join(', ')}; got "${kind}"`);
