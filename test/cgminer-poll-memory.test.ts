@@ -5,9 +5,10 @@ import { createCgminerCollector, pollCgminer, type EndpointMemory } from '../col
 import { STATIC_REFRESH_POLLS } from '../collectors/cgminer/poll.js';
 import type { Target } from '../collectors/target.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
+import { cgminerTestdata } from './helpers.js';
 
 // Each round trip is a TCP connect and close; these check what a collector's memory of its endpoint saves.
-const fixture = (name: string) => readFileSync(new URL(`./fixtures/cgminer/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string) => readFileSync(cgminerTestdata(name), 'utf8');
 
 const servers: Server[] = [];
 afterEach(async () => {

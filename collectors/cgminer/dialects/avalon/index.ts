@@ -12,18 +12,18 @@
  * `WALLPOWER[3731]`) the 7th is the draw at the wall, which is what a PDU would see, so it wins.
  * All zeros (A10 with `POW_I2C[FAILED]`) means no reading.
  */
-import { findModel } from '../../../agent/catalog.js';
-import type { BoardSnapshot, DeviceSnapshot } from '../../../agent/snapshot.js';
-import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
+import { findModel } from '../../../../agent/catalog.js';
+import type { BoardSnapshot, DeviceSnapshot } from '../../../../agent/snapshot.js';
+import { firstRowOf, rowsOf, type CgminerReply } from '../../reply.js';
 import {
   applySummaryCounters, count, macOf, maxOf, num, poolsOf, rowHashrate, setBoardTemperatures, setIfDefined, setReportedPower, str, temperature, toHs,
   upSnapshot, watts, type Row,
-} from './fields.js';
-import type { CgminerDialect, NormalizeContext } from './types.js';
+} from '../fields.js';
+import type { CgminerDialect, NormalizeContext } from '../types.js';
 
 const MODULE_KEY = /^MM ID\d+/;
 
-export const avalonDialect: CgminerDialect = {
+export const avalonDialect: CgminerDialect<'avalon'> = {
   name: 'avalon',
   extraCommands: ['version'],
   identify(reply) {

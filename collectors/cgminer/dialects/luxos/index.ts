@@ -4,15 +4,15 @@
  * `Hashrate` in TH/s and `Watts`) and a `Profile` per board in `devs`, which names the one running.
  * It names itself in every STATUS Description ("LUXminer 2025.4.8.220305-57b389c7") and in VERSION.
  */
-import type { DeviceSnapshot } from '../../../agent/snapshot.js';
-import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
-import { normalizeAntminer } from './antminer.js';
-import { count, descriptionMatching, num, rowHashrate, setReportedPower, str, toHs, watts } from './fields.js';
-import type { CgminerDialect, NormalizeContext } from './types.js';
+import type { DeviceSnapshot } from '../../../../agent/snapshot.js';
+import { firstRowOf, rowsOf, type CgminerReply } from '../../reply.js';
+import { normalizeAntminer } from '../antminer/index.js';
+import { count, descriptionMatching, num, rowHashrate, setReportedPower, str, toHs, watts } from '../fields.js';
+import type { CgminerDialect, NormalizeContext } from '../types.js';
 
 const LUXOS_DESCRIPTION = /^LUXminer\b/;
 
-export const luxosDialect: CgminerDialect = {
+export const luxosDialect: CgminerDialect<'luxos'> = {
   name: 'luxos',
   extraCommands: ['version', 'devs', 'fans', 'power', 'profiles'],
   optionalCommands: ['profiles'],

@@ -6,20 +6,20 @@
  * `temps` (`Board` / `Chip`; 0.0 is no sensor), `fans` (`RPM`, `Speed` %), `devdetails` (`Model`,
  * `Chips`); `tunerstatus` gives `PowerLimit` and `ApproximateMinerPowerConsumption` watts.
  */
-import { findModel } from '../../../agent/catalog.js';
-import type { BoardSnapshot, DeviceSnapshot } from '../../../agent/snapshot.js';
-import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
+import { findModel } from '../../../../agent/catalog.js';
+import type { BoardSnapshot, DeviceSnapshot } from '../../../../agent/snapshot.js';
+import { firstRowOf, rowsOf, type CgminerReply } from '../../reply.js';
 import {
   applySummaryCounters, boardProblems, count, descriptionMatching, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setBoardTemperatures,
   setIfDefined, setReportedPower, str, toHs, upSnapshot, watts, type Row,
-} from './fields.js';
-import type { CgminerDialect, NormalizeContext } from './types.js';
+} from '../fields.js';
+import type { CgminerDialect, NormalizeContext } from '../types.js';
 
 const PROGRAM_KEYS = ['BOSminer+', 'BOSminer', 'bosminer', 'BOSer'] as const;
 const DEGRADED_HASHRATE_RATIO = 0.8;
 const BRAIINS_DESCRIPTION = /^(BOSminer|BOSer|bosminer)/;
 
-export const braiinsDialect: CgminerDialect = {
+export const braiinsDialect: CgminerDialect<'braiins'> = {
   name: 'braiins',
   extraCommands: ['version', 'devs', 'devdetails', 'temps', 'fans', 'tunerstatus'],
   // tunerstatus exists only with the autotuner (BOS+); devdetails not on every release.

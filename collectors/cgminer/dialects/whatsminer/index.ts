@@ -11,14 +11,14 @@
  * the rest). So a first poll falls back to single commands, and from the next one on the cgminer
  * commands go in one join; those refusals are not faults of the miner.
  */
-import { findModel, type ModelSpec } from '../../../agent/catalog.js';
-import type { BoardSnapshot, DeviceSnapshot } from '../../../agent/snapshot.js';
-import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
+import { findModel, type ModelSpec } from '../../../../agent/catalog.js';
+import type { BoardSnapshot, DeviceSnapshot } from '../../../../agent/snapshot.js';
+import { firstRowOf, rowsOf, type CgminerReply } from '../../reply.js';
 import {
   applySummaryCounters, boardProblems, count, descriptionMatching, macOf, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setBoardTemperatures,
   setIfDefined, setReportedPower, str, temperature, toHs, upSnapshot, watts, type Row,
-} from './fields.js';
-import type { CgminerDialect, NormalizeContext } from './types.js';
+} from '../fields.js';
+import type { CgminerDialect, NormalizeContext } from '../types.js';
 
 /** A board under this share of its factory rate is degraded. */
 const DEGRADED_HASHRATE_RATIO = 0.8;
@@ -28,7 +28,7 @@ const SUMMARY_MARKERS = ['Power_RT', 'Factory GHS', 'Fan Speed In', 'Chip Temp A
 
 const EXTRA_COMMANDS = ['edevs', 'devdetails', 'get_version', 'get_miner_info'] as const;
 
-export const whatsminerDialect: CgminerDialect = {
+export const whatsminerDialect: CgminerDialect<'whatsminer'> = {
   name: 'whatsminer',
   extraCommands: EXTRA_COMMANDS,
   joinCommands: ['summary', 'pools', 'edevs', 'devdetails'],

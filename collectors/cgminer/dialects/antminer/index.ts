@@ -4,14 +4,14 @@
  * The second STATS row holds everything: `GHS 5s`, per-chain `chain_rateN` / `chain_acnN` /
  * `temp_chipN`, fans `fanN`, nominal `total_rateideal`.
  */
-import { findModel, type ModelSpec } from '../../../agent/catalog.js';
-import type { BoardSnapshot, DeviceSnapshot } from '../../../agent/snapshot.js';
-import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
+import { findModel, type ModelSpec } from '../../../../agent/catalog.js';
+import type { BoardSnapshot, DeviceSnapshot } from '../../../../agent/snapshot.js';
+import { firstRowOf, rowsOf, type CgminerReply } from '../../reply.js';
 import {
   applySummaryCounters, count, dashValues, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setBoardTemperatures, str, temperature,
   toHs, unitFactor, upSnapshot, type Row,
-} from './fields.js';
-import type { CgminerDialect, NormalizeContext } from './types.js';
+} from '../fields.js';
+import type { CgminerDialect, NormalizeContext } from '../types.js';
 
 /** Highest chain slot bmminer reports (S17/T17 print 16, S19 prints 4, S9 uses 6-8 of 16). */
 const MAX_CHAINS = 16;
@@ -42,7 +42,7 @@ export function header(reply: CgminerReply): Row | undefined {
   return firstRowOf(reply.version, 'VERSION');
 }
 
-export const antminerDialect: CgminerDialect = {
+export const antminerDialect: CgminerDialect<'antminer'> = {
   name: 'antminer',
   identify(reply) {
     const version = firstRowOf(reply.version, 'VERSION');

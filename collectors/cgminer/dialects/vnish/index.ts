@@ -4,11 +4,11 @@
  * builds add watts to the chain row: a `power` total or `chain_powerN` per chain, possibly with a unit
  * ("1071.5 W"). The Antminer reader does the rest.
  */
-import type { DeviceSnapshot } from '../../../agent/snapshot.js';
-import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
-import { header, normalizeAntminer } from './antminer.js';
-import { str, setReportedPower, watts, type Row } from './fields.js';
-import type { CgminerDialect, NormalizeContext } from './types.js';
+import type { DeviceSnapshot } from '../../../../agent/snapshot.js';
+import { firstRowOf, rowsOf, type CgminerReply } from '../../reply.js';
+import { header, normalizeAntminer } from '../antminer/index.js';
+import { str, setReportedPower, watts, type Row } from '../fields.js';
+import type { CgminerDialect, NormalizeContext } from '../types.js';
 
 const MARKER_KEYS = ['Type', 'Miner', 'CompileTime'] as const;
 const MAX_CHAINS = 16;
@@ -24,7 +24,7 @@ function vnishMarker(reply: CgminerReply): string | undefined {
   return undefined;
 }
 
-export const vnishDialect: CgminerDialect = {
+export const vnishDialect: CgminerDialect<'vnish'> = {
   name: 'vnish',
   identify: (reply) => vnishMarker(reply) !== undefined,
   normalize(reply, ctx) {

@@ -3,17 +3,17 @@
  * counters, DEVS per device, POOLS, VERSION. The fallback when no firmware-specific dialect claims a
  * reply, so it never assumes a vendor's private keys.
  */
-import { findModel } from '../../../agent/catalog.js';
-import type { BoardSnapshot, BoardStatus, DeviceSnapshot } from '../../../agent/snapshot.js';
-import { firstRowOf, rowsOf, type CgminerReply } from '../reply.js';
-import { applySummaryCounters, count, descriptionMatching, maxOf, poolsOf, rowHashrate, setIfDefined, str, temperature, upSnapshot, type Row } from './fields.js';
-import type { CgminerDialect, NormalizeContext } from './types.js';
+import { findModel } from '../../../../agent/catalog.js';
+import type { BoardSnapshot, BoardStatus, DeviceSnapshot } from '../../../../agent/snapshot.js';
+import { firstRowOf, rowsOf, type CgminerReply } from '../../reply.js';
+import { applySummaryCounters, count, descriptionMatching, maxOf, poolsOf, rowHashrate, setIfDefined, str, temperature, upSnapshot, type Row } from '../fields.js';
+import type { CgminerDialect, NormalizeContext } from '../types.js';
 
 /** VERSION keys that name the mining program, most specific first. */
 const PROGRAM_KEYS = ['LUXminer', 'BOSminer+', 'BOSminer', 'BOSer', 'BMMiner', 'CGMiner', 'BFGMiner', 'Miner'];
 const DEVICE_STATUS: Record<string, BoardStatus> = { Alive: 'ok', Sick: 'degraded', Dead: 'dead', NoStart: 'dead', Initialising: 'ok', Disabled: 'dead' };
 
-export const genericDialect: CgminerDialect = {
+export const genericDialect: CgminerDialect<'cgminer'> = {
   name: 'cgminer',
   identify: () => true,
   normalize(reply, ctx) {
