@@ -1,6 +1,6 @@
-import type { OutletSnapshot, PhaseSnapshot } from '../../../agent/snapshot.js';
-import { JOULES_PER_WH, type SnmpProfile } from '../types.js';
-import { defined, labelled, lastIndex, nonEmpty, RowTable, scaled, sumOf } from './util.js';
+import type { OutletSnapshot, PhaseSnapshot } from '../../../../agent/snapshot.js';
+import { JOULES_PER_WH, type SnmpProfile } from '../../types.js';
+import { defined, labelled, lastIndex, nonEmpty, RowTable, scaled, sumOf } from '../util.js';
 
 /**
  * ServerTech Sentry 4th generation (Sentry4-MIB, enterprise 1718.4). Rows are indexed

@@ -1,5 +1,5 @@
-import type { SnmpProfile } from '../types.js';
-import { defined, nonEmpty, scaled } from './util.js';
+import type { SnmpProfile } from '../../types.js';
+import { defined, nonEmpty, scaled } from '../util.js';
 
 /** UCD-SNMP-MIB and LM-SENSORS-MIB as net-snmp's snmpd serves them on Linux (enterprise 2021). */
 const UCD = '1.3.6.1.4.1.2021';

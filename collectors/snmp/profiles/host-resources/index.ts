@@ -1,6 +1,6 @@
-import type { HostSnapshot } from '../../../agent/snapshot.js';
-import type { SnmpProfile } from '../types.js';
-import { defined, scaled } from './util.js';
+import type { HostSnapshot } from '../../../../agent/snapshot.js';
+import type { SnmpProfile } from '../../types.js';
+import { defined, scaled } from '../util.js';
 
 /** HOST-RESOURCES-MIB (RFC 2790): processors, memory and disks of any server with an SNMP agent. */
 const HR = '1.3.6.1.2.1.25';

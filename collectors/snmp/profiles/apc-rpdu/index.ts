@@ -1,6 +1,6 @@
-import type { OutletSnapshot, PhaseSnapshot } from '../../../agent/snapshot.js';
-import type { SnmpProfile } from '../types.js';
-import { byIndex, defined, RowTable, scaled } from './util.js';
+import type { OutletSnapshot, PhaseSnapshot } from '../../../../agent/snapshot.js';
+import type { SnmpProfile } from '../../types.js';
+import { byIndex, defined, RowTable, scaled } from '../util.js';
 
 /** APC Rack PDU, first generation (PowerNet-MIB rPDU branch: AP7xxx on older firmware). */
 const RPDU = '1.3.6.1.4.1.318.1.1.12';

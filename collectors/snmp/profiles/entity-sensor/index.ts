@@ -1,5 +1,5 @@
-import type { SnmpProfile } from '../types.js';
-import { defined, nonEmpty, scaled, sumOf } from './util.js';
+import type { SnmpProfile } from '../../types.js';
+import { defined, nonEmpty, scaled, sumOf } from '../util.js';
 
 /**
  * ENTITY-SENSOR-MIB (RFC 3433): the standard sensor table that environment monitors, meters and

@@ -1,6 +1,6 @@
-import type { OutletSnapshot, PhaseSnapshot } from '../../../agent/snapshot.js';
-import type { SnmpProfile } from '../types.js';
-import { defined, labelled, lastIndex, nonEmpty, RowTable, scaled, sumOf } from './util.js';
+import type { OutletSnapshot, PhaseSnapshot } from '../../../../agent/snapshot.js';
+import type { SnmpProfile } from '../../types.js';
+import { defined, labelled, lastIndex, nonEmpty, RowTable, scaled, sumOf } from '../util.js';
 
 /** Raritan Dominion PX, first generation (PDU-MIB, enterprise 13742.4): milliamps, millivolts, watts. */
 const PX = '1.3.6.1.4.1.13742.4';

@@ -1,6 +1,6 @@
-import type { OutletSnapshot, PhaseSnapshot } from '../../../agent/snapshot.js';
-import { JOULES_PER_WH, type SnmpProfile } from '../types.js';
-import { defined, firstText, RowTable, scaled, sumOf } from './util.js';
+import type { OutletSnapshot, PhaseSnapshot } from '../../../../agent/snapshot.js';
+import { JOULES_PER_WH, type SnmpProfile } from '../../types.js';
+import { defined, firstText, RowTable, scaled, sumOf } from '../util.js';
 
 /**
  * APC / Schneider Rack PDU, second generation (PowerNet-MIB rPDU2 branch, AP8xxx and current AP7xxx

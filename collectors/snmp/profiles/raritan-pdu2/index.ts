@@ -1,6 +1,6 @@
-import type { OutletSnapshot } from '../../../agent/snapshot.js';
-import { JOULES_PER_WH, type SnmpData, type SnmpProfile } from '../types.js';
-import { defined, lastIndex, nonEmpty, RowTable, scaled, sumOf } from './util.js';
+import type { OutletSnapshot } from '../../../../agent/snapshot.js';
+import { JOULES_PER_WH, type SnmpData, type SnmpProfile } from '../../types.js';
+import { defined, lastIndex, nonEmpty, RowTable, scaled, sumOf } from '../util.js';
 
 /**
  * Raritan PX2 / PX3 (PDU2-MIB, enterprise 13742.6). Every reading is a sensor row indexed
