@@ -1,5 +1,5 @@
 import { createCollector } from '../collectors/registry.js';
-import type { Target } from '../collectors/target.js';
+import type { Target } from '../collectors/contract.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { AgentMetrics } from '../exporters/prometheus/metrics.js';

@@ -1,6 +1,6 @@
 import { Gauge } from 'prom-client';
 import { scan, scanHosts, type IdentifiedMiner } from '../collectors/cgminer/discovery.js';
-import type { Target } from '../collectors/target.js';
+import type { Target } from '../collectors/contract.js';
 import type { DiscoveryConfig } from '../config/discovery-schema.js';
 import type { Config } from '../config/schema.js';
 import type { AgentContext, AgentPart } from './daemon.js';

@@ -1,5 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
-import { canonicalUrl, parseTargetUrl, TargetError } from '../collectors/target.js';
+import { canonicalUrl, parseTargetUrl } from '../collectors/target.js';
+import { TargetError } from '../collectors/contract.js';
 import type { PowerSettings } from '../config/power-schema.js';
 import type { DeviceSnapshot } from './snapshot.js';
 import type { DeviceStore } from './state.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CgminerError, dialectFor, normalizeReply, parseCgminerJson, toCgminerReply, type CgminerReply } from '../collectors/cgminer/index.js';
-import type { Target } from '../collectors/target.js';
+import type { Target } from '../collectors/contract.js';
 import { parseBracketed } from '../collectors/cgminer/dialects/avalon/index.js';
 import { dashValues } from '../collectors/cgminer/dialects/fields.js';
 import { cgminerTestdata } from './helpers.js';

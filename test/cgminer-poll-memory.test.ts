@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCgminerCollector, pollCgminer, type EndpointMemory } from '../collectors/cgminer/index.js';
 import { STATIC_REFRESH_POLLS } from '../collectors/cgminer/poll.js';
-import type { Target } from '../collectors/target.js';
+import type { Target } from '../collectors/contract.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { cgminerTestdata } from './helpers.js';
 

@@ -1,5 +1,5 @@
 import { downSnapshot, type DeviceSnapshot } from '../../agent/snapshot.js';
-import type { Collector, Target } from '../target.js';
+import type { Collector, Target } from '../contract.js';
 import { cgminerIdentity } from './dialects/fields.js';
 import { dialectNamed, normalizeReply } from './dialects/index.js';
 import { CgminerError } from './errors.js';

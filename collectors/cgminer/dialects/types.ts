@@ -1,5 +1,5 @@
 import type { DeviceSnapshot } from '../../../agent/snapshot.js';
-import type { Target } from '../../target.js';
+import type { Target } from '../../contract.js';
 import type { CgminerReply } from '../reply.js';
 
 export interface NormalizeContext {
