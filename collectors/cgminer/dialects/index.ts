@@ -29,7 +29,6 @@ export const DIALECTS = [
 
 /** The names dialects write to a snapshot's `dialect`; the simulator keys its twins by them. */
 export type DialectName = (typeof DIALECTS)[number]['name'];
-export const DIALECT_NAMES: readonly DialectName[] = DIALECTS.map((d) => d.name);
 
 export function dialectFor(reply: CgminerReply): CgminerDialect {
   return DIALECTS.find((d: CgminerDialect) => d.identify(reply)) ?? genericDialect;
