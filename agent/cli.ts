@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { TargetError } from '../collectors/target.js';
+import { TargetError } from '../collectors/contract.js';
 import { parseDuration } from '../config/duration.js';
 import { ConfigError, configJsonSchema, loadConfigFile } from '../config/load.js';
 import { mqttSchema } from '../config/mqtt-schema.js';

@@ -1,4 +1,4 @@
-import type { Collector, Target } from '../collectors/target.js';
+import type { Collector, Target } from '../collectors/contract.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { AgentContext, AgentPart, Health, ReloadStats, SelfMetricFamily, SelfMetrics, SiteReadings } from './contracts/part.js';

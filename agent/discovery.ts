@@ -1,5 +1,5 @@
 import { scan, scanHosts, type IdentifiedMiner } from '../collectors/cgminer/discovery.js';
-import type { Target } from '../collectors/target.js';
+import type { Target } from '../collectors/contract.js';
 import type { DiscoveryConfig } from '../config/discovery-schema.js';
 import type { Config } from '../config/schema.js';
 import type { AgentContext, AgentPart, DiscoveryStatus } from './contracts/part.js';

@@ -1,4 +1,5 @@
-import { canonicalUrl, parseTargetUrl, TargetError } from '../collectors/target.js';
+import { canonicalUrl, parseTargetUrl } from '../collectors/target.js';
+import { TargetError } from '../collectors/contract.js';
 import type { PowerSettings } from '../config/power-schema.js';
 import type { DeviceSnapshot } from './snapshot.js';
 import type { AmbientReading, DeviceStoreView, SiteReadings } from './contracts/part.js';

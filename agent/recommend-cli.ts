@@ -4,7 +4,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { createCollector } from '../collectors/registry.js';
-import type { Target } from '../collectors/target.js';
+import type { Target } from '../collectors/contract.js';
 import { economicsSchema, type EconomicsConfig } from '../config/economics-schema.js';
 import { loadConfigFile } from '../config/load.js';
 import { configSchema, type Config } from '../config/schema.js';

@@ -1,4 +1,4 @@
-import type { Collector, Target } from '../collectors/target.js';
+import type { Collector, Target } from '../collectors/contract.js';
 import { downSince, downSnapshot, errorText, PollError, type DeviceSnapshot, type ErrorReason } from './snapshot.js';
 import type { Logger } from './log.js';
 

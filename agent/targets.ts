@@ -1,4 +1,5 @@
-import { canonicalUrl, parseTargetUrl, type ParsedTargetUrl, type Target } from '../collectors/target.js';
+import { canonicalUrl, parseTargetUrl } from '../collectors/target.js';
+import type { ParsedTargetUrl, Target } from '../collectors/contract.js';
 import type { Config, TargetConfig } from '../config/schema.js';
 
 /** Expands the configured targets (ranges, CIDRs) into one Target per endpoint, labels merged. */

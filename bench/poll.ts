@@ -15,7 +15,8 @@ import { Scheduler } from '../agent/scheduler.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { parseConfig } from '../config/load.js';
 import { createCollector } from '../collectors/registry.js';
-import { intToIpv4, ipv4ToInt, type Collector, type Target } from '../collectors/target.js';
+import { intToIpv4, ipv4ToInt } from '../collectors/target.js';
+import type { Collector, Target } from '../collectors/contract.js';
 import { median, startFarmProcess } from './support.js';
 
 const DEVICES = Number(process.env.BENCH_POLL_DEVICES ?? 10_000);

@@ -1,24 +1,29 @@
-import type { SnmpSettings } from '../config/snmp-schema.js';
-import { createCgminerCollector } from './cgminer/index.js';
-import { createNvidiaCollector } from './nvidia/index.js';
-import { createSnmpCollector } from './snmp/index.js';
-import type { Collector, Target, TargetScheme } from './target.js';
+import type { Collector, CollectorOptions, Target, TargetSchemeDescriptor } from './contract.js';
+import { TargetError } from './contract.js';
+import { cgminerScheme } from './cgminer/scheme.js';
+import { nvidiaSmiScheme, nvidiaSmiSshScheme } from './nvidia/scheme.js';
+import { snmpScheme } from './snmp/scheme.js';
 
-/** Settings every collector honours, from the `polling` section. */
-export interface CollectorOptions {
-  maxResponseBytes: number;
-  /** The `snmp:` section in force now (credentials, retries, max-repetitions). */
-  snmpSettings?: () => SnmpSettings | undefined;
+/**
+ * Every target URL scheme, one line each. Adding a protocol: its collector and a `scheme.ts` exporting
+ * its TargetSchemeDescriptor in `collectors/<protocol>/`, and its line here.
+ */
+export const SCHEMES = [
+  cgminerScheme,
+  snmpScheme,
+  nvidiaSmiScheme,
+  nvidiaSmiSshScheme,
+] as const satisfies readonly TargetSchemeDescriptor[];
+
+export type TargetScheme = (typeof SCHEMES)[number]['name'];
+export const TARGET_SCHEMES: readonly TargetScheme[] = SCHEMES.map((s) => s.name);
+
+export function schemeNamed(name: string): TargetSchemeDescriptor<TargetScheme> | undefined {
+  return SCHEMES.find((s: TargetSchemeDescriptor<TargetScheme>) => s.name === name);
 }
 
-/** One entry per target scheme: adding a protocol means adding its collector here. */
-const FACTORIES: Record<TargetScheme, (target: Target, options: CollectorOptions) => Collector> = {
-  cgminer: createCgminerCollector,
-  snmp: (target, options) => createSnmpCollector(target, options.snmpSettings ? { settings: options.snmpSettings } : {}),
-  'nvidia-smi': createNvidiaCollector,
-  'nvidia-smi+ssh': createNvidiaCollector,
-};
-
 export function createCollector(target: Target, options: CollectorOptions): Collector {
-  return FACTORIES[target.scheme](target, options);
+  const scheme = schemeNamed(target.scheme);
+  if (!scheme) throw new TargetError(`unknown scheme "${target.scheme}" (known: ${TARGET_SCHEMES.join(', ')})`);
+  return scheme.create(target, options);
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_IDENTIFY_CONCURRENCY, DEFAULT_PROBE_CONCURRENCY, DEFAULT_SCAN_PORT } from '../collectors/cgminer/discovery.js';
-import { expandHosts, TargetError } from '../collectors/target.js';
+import { expandHosts } from '../collectors/target.js';
+import { TargetError } from '../collectors/contract.js';
 import { durationSchema } from './duration.js';
 import type { labelsSchema as LabelsSchema } from './schema.js';
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { parseTargetUrl, TargetError } from '../collectors/target.js';
+import { parseTargetUrl } from '../collectors/target.js';
+import { TargetError } from '../collectors/contract.js';
 
 /**
  * Per-target options of nvidia-smi targets, as fields of a `targets:` entry:

@@ -5,9 +5,9 @@
  */
 import type { MinerReading } from './physics.js';
 
-export interface Dialect {
-  /** Short name, e.g. `antminer`. */
-  readonly name: string;
+export interface Dialect<Name extends string = string> {
+  /** The collector dialect that reads it, e.g. `antminer`. */
+  readonly name: Name;
   /** The `Description` field of STATUS blocks, e.g. "cgminer 1.0.0". */
   description(reading: MinerReading): string;
   /** The full reply object text for one command, without NUL; undefined for a command it does not know. */

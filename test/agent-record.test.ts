@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createAgent, createParts } from '../agent/compose.js';
 import { Agent } from '../agent/daemon.js';
 import { silentLogger } from '../agent/log.js';
-import type { Collector, Target } from '../collectors/target.js';
+import type { Collector, Target } from '../collectors/contract.js';
 import { configSchema } from '../config/schema.js';
 import { eventually, REPO_ROOT } from './helpers.js';
 

@@ -3,9 +3,10 @@ import { collectOnce } from '../agent/scheduler.js';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CgminerError, cgminerRequest, createCgminerCollector, pollCgminer } from '../collectors/cgminer/index.js';
-import type { Target } from '../collectors/target.js';
+import type { Target } from '../collectors/contract.js';
+import { cgminerTestdata } from './helpers.js';
 
-const fixture = (name: string) => readFileSync(new URL(`./fixtures/cgminer/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string) => readFileSync(cgminerTestdata(name), 'utf8');
 
 interface Peer {
   port: number;

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CgminerError, isCgminerShaped, normalizeReply, parseCgminerJson, toCgminerReply } from '../collectors/cgminer/index.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
-import type { Target } from '../collectors/target.js';
+import type { Target } from '../collectors/contract.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURES = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'cgminer');

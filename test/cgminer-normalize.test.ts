@@ -1,20 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CgminerError, dialectFor, normalizeReply, parseCgminerJson, toCgminerReply, type CgminerReply } from '../collectors/cgminer/index.js';
-import type { Target } from '../collectors/target.js';
-import { parseBracketed } from '../collectors/cgminer/dialects/avalon.js';
+import type { Target } from '../collectors/contract.js';
+import { parseBracketed } from '../collectors/cgminer/dialects/avalon/index.js';
 import { dashValues } from '../collectors/cgminer/dialects/fields.js';
+import { cgminerTestdata } from './helpers.js';
 
 const target: Target = { url: 'cgminer://10.0.1.15:4028', scheme: 'cgminer', host: '10.0.1.15', port: 4028, labels: { site: 'tx1', rack: 'r4' }, intervalMs: 30_000, timeoutMs: 5_000 };
 const observedAt = new Date('2026-03-01T12:00:00Z');
 
 function reply(name: string): CgminerReply {
-  return toCgminerReply(parseCgminerJson(readFileSync(new URL(`./fixtures/cgminer/${name}`, import.meta.url), 'utf8')).value);
+  return toCgminerReply(parseCgminerJson(readFileSync(cgminerTestdata(name), 'utf8')).value);
 }
 const normalize = (r: CgminerReply, t: Target = target) => normalizeReply(r, { target: t, observedAt });
 /** A single reply filed under the command that asked for it, as the poll files it. */
 function withCommand(command: string, name: string): CgminerReply {
-  return toCgminerReply(parseCgminerJson(readFileSync(new URL(`./fixtures/cgminer/${name}`, import.meta.url), 'utf8')).value, command);
+  return toCgminerReply(parseCgminerJson(readFileSync(cgminerTestdata(name), 'utf8')).value, command);
 }
 
 describe('antminer dialect', () => {
@@ -90,7 +91,7 @@ describe('antminer dialect', () => {
     expect(dialectFor(reply('antminer-s19xp-stats.json')).name).toBe('antminer');
     expect(dialectFor({ summary: { STATUS: [{ STATUS: 'S' }], SUMMARY: [{ 'MHS 5s': 1 }] } }).name).toBe('cgminer');
     // LuxOS answers with an Antminer Type but is not stock firmware.
-    const lux: CgminerReply = { version: { STATUS: [{ STATUS: 'S' }], VERSION: [{ LUXminer: '2025.4.8', Type: 'Antminer S19k Pro' }] } };
+    const lux = withCommand('version', 'luxos-s19kpro-version-minimal.json');
     expect(dialectFor(lux).name).toBe('luxos');
   });
 });

@@ -4,11 +4,12 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCgminerCollector, pollCgminer, type EndpointMemory } from '../collectors/cgminer/index.js';
 import { STATIC_REFRESH_POLLS } from '../collectors/cgminer/poll.js';
-import type { Target } from '../collectors/target.js';
+import type { Target } from '../collectors/contract.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
+import { cgminerTestdata } from './helpers.js';
 
 // Each round trip is a TCP connect and close; these check what a collector's memory of its endpoint saves.
-const fixture = (name: string) => readFileSync(new URL(`./fixtures/cgminer/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string) => readFileSync(cgminerTestdata(name), 'utf8');
 
 const servers: Server[] = [];
 afterEach(async () => {

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CgminerError, parseCgminerJson } from '../collectors/cgminer/index.js';
+import { cgminerTestdata } from './helpers.js';
 
-const fixture = (name: string) => readFileSync(new URL(`./fixtures/cgminer/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string) => readFileSync(cgminerTestdata(name), 'utf8');
 
 function malformed(text: string): CgminerError {
   try {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
 import { probePort, scan, scanHosts, type ScanProgress } from '../collectors/cgminer/discovery.js';
-import { TargetError } from '../collectors/target.js';
+import { TargetError } from '../collectors/contract.js';
 import { startFarm, type Farm } from '../simulator/farm.js';
 
 function listenOn(host: string, port: number, reply: (request: string) => string): Promise<Server> {

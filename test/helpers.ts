@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -8,6 +9,20 @@ export const CLI = resolve(REPO_ROOT, 'dist', 'agent', 'bin.js');
 export const IN_CI = process.env.CI === 'true';
 
 export { freePort } from '../bench/support.js';
+
+const CGMINER = resolve(REPO_ROOT, 'collectors', 'cgminer');
+
+/**
+ * The path of a CGMiner reply written for the tests, by file name: each lives in the testdata/ of the
+ * dialect it belongs to, or in the protocol's own testdata/ when no dialect owns it.
+ */
+export function cgminerTestdata(file: string): string {
+  const dialects = resolve(CGMINER, 'dialects');
+  const folders = [resolve(CGMINER, 'testdata'), ...readdirSync(dialects, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => resolve(dialects, e.name, 'testdata'))];
+  const found = folders.map((folder) => resolve(folder, file)).filter((path) => existsSync(path));
+  if (found.length !== 1) throw new Error(`${file}: ${found.length ? `in ${found.length} testdata folders` : 'in no CGMiner testdata folder'}`);
+  return found[0]!;
+}
 
 /**
  * Where a real component (prometheus, promtool, mosquitto, snmpsimd) is, or undefined. Under CI=true a

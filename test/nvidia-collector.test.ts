@@ -13,7 +13,8 @@ import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { DeviceStore } from '../agent/state.js';
 import { DeviceMetricsRenderer } from '../exporters/prometheus/renderer.js';
 import { NvidiaSmiCollector } from '../collectors/nvidia/index.js';
-import { canonicalUrl, parseTargetUrl, type Target } from '../collectors/target.js';
+import { canonicalUrl, parseTargetUrl } from '../collectors/target.js';
+import type { Target } from '../collectors/contract.js';
 import { CLI, eventually, findTool, REPO_ROOT, runCli } from './helpers.js';
 
 const FAKE_DIR = join(REPO_ROOT, 'simulator', 'nvidia-smi');

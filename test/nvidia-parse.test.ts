@@ -3,7 +3,8 @@ import {
   commandLine, decodeClockEventReasons, EnergyMeter, isAbsent, nvidiaNodeOf, parseHelpQueryGpu, parseHex, parseNumber,
   parseQueryOutput, planQuery, readGpuRow, shellQuote, sshFailureReason,
 } from '../collectors/nvidia/index.js';
-import { canonicalUrl, parseTargetUrl, TargetError, type Target } from '../collectors/target.js';
+import { canonicalUrl, parseTargetUrl } from '../collectors/target.js';
+import { TargetError, type Target } from '../collectors/contract.js';
 import { buildTargets, targetsFromUrls } from '../agent/targets.js';
 import { configSchema } from '../config/schema.js';
 import { Scheduler } from '../agent/scheduler.js';

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Scheduler, type PollObserver } from '../agent/scheduler.js';
 import { PollError, type DeviceIdentity, type DeviceSnapshot, type ErrorReason } from '../agent/snapshot.js';
-import type { Collector, Target } from '../collectors/target.js';
+import type { Collector, Target } from '../collectors/contract.js';
 import type { Logger } from '../agent/log.js';
 
 function target(i: number, intervalMs = 10_000): Target {

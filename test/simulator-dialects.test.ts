@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrichSnapshot } from '../agent/enrich.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { createCgminerCollector } from '../collectors/cgminer/index.js';
-import type { Target } from '../collectors/target.js';
+import type { Target } from '../collectors/contract.js';
 import { DEFAULT_MIX, startFarm, type Farm, type MinerSpec, type SimulatedMiner } from '../simulator/farm.js';
 
 const T0 = Date.UTC(2025, 9, 2, 8, 30, 0);

@@ -1,20 +1,21 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { collectOnce } from '../agent/scheduler.js';
 import { createSocket, type Socket } from 'node:dgram';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { targetsFromUrls } from '../agent/targets.js';
 import { createNetSnmpTransport, createSnmpCollector, SYSTEM_OID, type SnmpTransport } from '../collectors/snmp/index.js';
-import { OID as APC2 } from '../collectors/snmp/profiles/apc-rpdu2.js';
-import { apcRpdu2 } from '../collectors/snmp/profiles/apc-rpdu2.js';
-import { parseTargetUrl, redactUserinfo, TargetError } from '../collectors/target.js';
+import { OID as APC2 } from '../collectors/snmp/profiles/apc-rpdu2/index.js';
+import { apcRpdu2 } from '../collectors/snmp/profiles/apc-rpdu2/index.js';
+import { parseTargetUrl } from '../collectors/target.js';
+import { redactUserinfo, TargetError } from '../collectors/contract.js';
 import { configSchema } from '../config/schema.js';
 import { snmpSchema, type SnmpSettings } from '../config/snmp-schema.js';
 import { startSnmpSim, type SnmpSim } from '../simulator/snmp.js';
 import { findTool, IN_CI, REPO_ROOT, SHARED_FIXTURES } from './helpers.js';
 
-const OWN = resolve(REPO_ROOT, 'test', 'fixtures', 'snmp');
+const PROFILES = resolve(REPO_ROOT, 'collectors', 'snmp', 'profiles');
 const SHARED = resolve(SHARED_FIXTURES, 'snmp');
 const sharedPresent = existsSync(SHARED);
 if (!sharedPresent && IN_CI) throw new Error(`${SHARED} is missing; CI=true makes the SNMP conformance tests fail, not skip`);
@@ -95,10 +96,13 @@ describe('SNMP timeouts', () => {
 describe.skipIf(!snmpsimd)('SNMP profiles against a real snmpsimd', () => {
   let sim: SnmpSim;
   beforeAll(async () => {
-    const own = readdirSync(OWN).filter((f) => f.endsWith('.snmprec'));
+    // Each profile's own recordings, from its testdata/ folder.
+    const own = readdirSync(PROFILES, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && existsSync(resolve(PROFILES, e.name, 'testdata')))
+      .flatMap((e) => readdirSync(resolve(PROFILES, e.name, 'testdata')).filter((f) => f.endsWith('.snmprec')).map((f) => resolve(PROFILES, e.name, 'testdata', f)));
     const shared = sharedPresent ? readdirSync(SHARED).filter((f) => f.endsWith('.snmprec')) : [];
     sim = await startSnmpSim({
-      recordings: [...own.map((f) => ({ community: f.replace(/\.snmprec$/, ''), path: resolve(OWN, f) })), ...shared.map((f) => ({ community: `shared-${f.replace(/\.snmprec$/, '')}`, path: resolve(SHARED, f) }))],
+      recordings: [...own.map((path) => ({ community: basename(path, '.snmprec'), path })), ...shared.map((f) => ({ community: `shared-${f.replace(/\.snmprec$/, '')}`, path: resolve(SHARED, f) }))],
       v3User: V3,
     });
   }, 60_000);

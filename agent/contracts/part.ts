@@ -4,7 +4,7 @@
  * import this module and nothing of each other.
  */
 import type { Config } from '../../config/schema.js';
-import type { Target } from '../../collectors/target.js';
+import type { Target } from '../../collectors/contract.js';
 import type { Logger } from '../log.js';
 import type { DeviceSnapshot, ErrorReason } from '../snapshot.js';
 

@@ -1,5 +1,5 @@
 import type { DeviceSnapshot } from '../../agent/snapshot.js';
-import type { Collector, Target } from '../target.js';
+import type { Collector, Target } from '../contract.js';
 import { cgminerIdentity } from './dialects/fields.js';
 import { dialectNamed, normalizeReply } from './dialects/index.js';
 import { pollCgminer, type EndpointMemory } from './poll.js';

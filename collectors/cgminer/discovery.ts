@@ -15,7 +15,8 @@
 import { setMaxListeners } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import type { DeviceSnapshot, ErrorReason } from '../../agent/snapshot.js';
-import { canonicalUrl, expandHosts, ipv4ToInt, type Target } from '../target.js';
+import { canonicalUrl, expandHosts, ipv4ToInt } from '../target.js';
+import type { Target } from '../contract.js';
 import { cgminerRequest } from './client.js';
 import { normalizeReply } from './dialects/index.js';
 import { CgminerError } from './errors.js';

@@ -1,5 +1,5 @@
 import { downSnapshot, type DeviceIdentity, type DeviceSnapshot, type ErrorReason } from '../../agent/snapshot.js';
-import type { Collector, Target } from '../target.js';
+import type { Collector, Target } from '../contract.js';
 import { commandLine, nodeProblem, nvidiaNodeOf, sshFailureReason, type NvidiaNode } from './command.js';
 import { EnergyMeter } from './energy.js';
 import { ExecError, runCommand, type ExecResult } from './exec.js';

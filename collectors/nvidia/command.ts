@@ -1,5 +1,5 @@
 import type { ErrorReason } from '../../agent/snapshot.js';
-import type { Target } from '../target.js';
+import type { Target } from '../contract.js';
 
 /** The binary asked for when the URL names none: found on PATH, locally or on the remote host. */
 export const DEFAULT_BINARY = 'nvidia-smi';

@@ -1,6 +1,6 @@
 import type { DeviceIdentity, DeviceKind, DeviceSnapshot } from '../../agent/snapshot.js';
 import { DEFAULT_SNMP_SETTINGS, type SnmpSettings } from '../../config/snmp-schema.js';
-import type { Collector, Target } from '../target.js';
+import type { Collector, Target } from '../contract.js';
 import { detectProfiles, FALLBACK_PROFILE, profileByName } from './profiles/index.js';
 import { createNetSnmpTransport, SnmpError, type NetSnmpTransportOptions, type SnmpAuth } from './transport.js';
 import { SnmpData, toNumber, type ProfileReading, type SnmpProfile, type SnmpTransport, type SystemInfo } from './types.js';

@@ -88,7 +88,7 @@ export type ProfileReading = Partial<
 
 /**
  * How to read one family of devices: which subtrees to walk, and how their values turn into
- * snapshot fields in base units. One file per profile under profiles/, listed in profiles/index.ts.
+ * snapshot fields in base units. One folder per profile under profiles/, listed in profiles/index.ts.
  */
 export interface SnmpProfile {
   /** As written in `?profile=`. */

@@ -232,7 +232,7 @@ function devs(r: MinerReading, p: Profile): string {
   );
 }
 
-export const antminerDialect: Dialect = {
+export const antminerDialect: Dialect<'antminer'> = {
   name: 'antminer',
   description: (r) => profileOf(r).description,
   reply(command, r) {

@@ -83,7 +83,7 @@ function version(r: MinerReading): string {
   );
 }
 
-export const avalonDialect: Dialect = {
+export const avalonDialect: Dialect<'avalon'> = {
   name: 'avalon',
   description: () => DESCRIPTION,
   reply(command, r) {

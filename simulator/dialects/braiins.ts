@@ -86,7 +86,7 @@ function invalid(r: MinerReading): string {
   return `{"STATUS":${status(r, 14, 'Invalid command', 'E')},"id":1}`;
 }
 
-export const braiinsDialect: Dialect = {
+export const braiinsDialect: Dialect<'braiins'> = {
   name: 'braiins',
   description: () => DESCRIPTION,
   reply(command, r) {

@@ -1,8 +1,10 @@
 /**
- * One dialect per firmware family. A miner runs its vendor's stock firmware unless the farm gives it
- * another one (Braiins OS, LuxOS and VNish run on Antminers). Add a file, register it here.
+ * One twin per collector dialect, keyed by the collectors' dialect names: a dialect added under
+ * collectors/cgminer/dialects/ without its twin here fails the type check. A miner runs its vendor's
+ * stock firmware unless the farm gives it another one (Braiins OS, LuxOS and VNish run on Antminers).
  */
 import type { ModelSpec } from '../../agent/catalog.js';
+import type { DialectName } from '../../collectors/cgminer/dialects/index.js';
 import type { Dialect } from '../wire.js';
 import { antminerDialect } from './antminer.js';
 import { avalonDialect } from './avalon.js';
@@ -11,19 +13,31 @@ import { luxosDialect } from './luxos.js';
 import { vnishDialect } from './vnish.js';
 import { whatsminerDialect } from './whatsminer.js';
 
+/** The generic reader is for firmware no dialect identified: no device speaks it, so it has no twin. */
+export type TwinnedDialectName = Exclude<DialectName, 'cgminer'>;
+
+export const TWINS: { readonly [Name in TwinnedDialectName]: Dialect<Name> } = {
+  antminer: antminerDialect,
+  avalon: avalonDialect,
+  braiins: braiinsDialect,
+  luxos: luxosDialect,
+  vnish: vnishDialect,
+  whatsminer: whatsminerDialect,
+};
+
 export type Firmware = 'stock' | 'braiins' | 'luxos' | 'vnish';
 export const FIRMWARES: readonly Firmware[] = ['stock', 'braiins', 'luxos', 'vnish'];
 
 const STOCK_BY_VENDOR: Record<string, Dialect> = {
-  Bitmain: antminerDialect,
-  MicroBT: whatsminerDialect,
-  Canaan: avalonDialect,
+  Bitmain: TWINS.antminer,
+  MicroBT: TWINS.whatsminer,
+  Canaan: TWINS.avalon,
 };
 
 const AFTERMARKET: Record<Exclude<Firmware, 'stock'>, Dialect> = {
-  braiins: braiinsDialect,
-  luxos: luxosDialect,
-  vnish: vnishDialect,
+  braiins: TWINS.braiins,
+  luxos: TWINS.luxos,
+  vnish: TWINS.vnish,
 };
 
 /** The dialect a model speaks under `firmware`; throws for a combination that is not simulated. */

@@ -42,7 +42,7 @@ function profiles(r: MinerReading): string {
   return `{"PROFILES":[${rows.join(',')}],"STATUS":[${statusBlock('S', r.when, 323, 'List profiles', DESCRIPTION)}],"id":1}`;
 }
 
-export const luxosDialect: Dialect = {
+export const luxosDialect: Dialect<'luxos'> = {
   name: 'luxos',
   description: () => DESCRIPTION,
   reply(command, r) {

@@ -21,7 +21,7 @@ function powerKeys(r: MinerReading): string {
   return `${perChain.join(',')},"power":${r.powerW}`;
 }
 
-export const vnishDialect: Dialect = {
+export const vnishDialect: Dialect<'vnish'> = {
   name: 'vnish',
   description: () => DESCRIPTION,
   reply(command, r) {

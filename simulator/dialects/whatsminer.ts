@@ -105,7 +105,7 @@ function btminerMsg(r: MinerReading, msg: string): string {
   return `{"STATUS":"S","When":${r.when},"Code":131,"Msg":${msg},"Description":""}`;
 }
 
-export const whatsminerDialect: Dialect = {
+export const whatsminerDialect: Dialect<'whatsminer'> = {
   name: 'whatsminer',
   description: () => DESCRIPTION,
   reply(command, r) {

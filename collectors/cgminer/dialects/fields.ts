@@ -5,7 +5,7 @@
  */
 import type { ModelSpec } from '../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot, PoolSnapshot } from '../../../agent/snapshot.js';
-import type { Target } from '../../target.js';
+import type { Target } from '../../contract.js';
 import { descriptionOf, rowsOf, type CgminerReply, type CgminerResponse } from '../reply.js';
 
 export type Row = Record<string, unknown>;

@@ -1,19 +1,22 @@
 import type { DeviceSnapshot } from '../../../agent/snapshot.js';
 import { CgminerError } from '../errors.js';
 import { refusalOf, type CgminerReply } from '../reply.js';
-import { antminerDialect } from './antminer.js';
-import { avalonDialect } from './avalon.js';
-import { braiinsDialect } from './braiins.js';
-import { genericDialect } from './generic.js';
-import { luxosDialect } from './luxos.js';
-import { vnishDialect } from './vnish.js';
-import { whatsminerDialect } from './whatsminer.js';
+import { antminerDialect } from './antminer/index.js';
+import { avalonDialect } from './avalon/index.js';
+import { braiinsDialect } from './braiins/index.js';
+import { genericDialect } from './generic/index.js';
+import { luxosDialect } from './luxos/index.js';
+import { vnishDialect } from './vnish/index.js';
+import { whatsminerDialect } from './whatsminer/index.js';
 import type { CgminerDialect, NormalizeContext } from './types.js';
 
 export type { CgminerDialect, NormalizeContext } from './types.js';
 
-/** Most specific first; the generic reader last, since it claims every reply. */
-export const DIALECTS: readonly CgminerDialect[] = [
+/**
+ * Every dialect, one line each, most specific first; the generic reader last, since it claims every
+ * reply. Adding one: a folder `<name>/` (index.ts, README.md, testdata/) and its line here.
+ */
+export const DIALECTS = [
   whatsminerDialect,
   avalonDialect,
   braiinsDialect,
@@ -22,14 +25,17 @@ export const DIALECTS: readonly CgminerDialect[] = [
   vnishDialect,
   antminerDialect,
   genericDialect,
-];
+] as const satisfies readonly CgminerDialect[];
+
+/** The names dialects write to a snapshot's `dialect`; the simulator keys its twins by them. */
+export type DialectName = (typeof DIALECTS)[number]['name'];
 
 export function dialectFor(reply: CgminerReply): CgminerDialect {
-  return DIALECTS.find((d) => d.identify(reply)) ?? genericDialect;
+  return DIALECTS.find((d: CgminerDialect) => d.identify(reply)) ?? genericDialect;
 }
 
 export function dialectNamed(name: string | undefined): CgminerDialect | undefined {
-  return name === undefined ? undefined : DIALECTS.find((d) => d.name === name);
+  return name === undefined ? undefined : DIALECTS.find((d: CgminerDialect) => d.name === name);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { DeviceSnapshot } from '../../../agent/snapshot.js';
-import type { Target } from '../../target.js';
+import type { Target } from '../../contract.js';
 import type { CgminerReply } from '../reply.js';
 
 export interface NormalizeContext {
@@ -8,12 +8,12 @@ export interface NormalizeContext {
 }
 
 /**
- * One firmware family. Adding one (Whatsminer, Avalon, Braiins OS, LuxOS, VNish…) is one file that
- * exports such an object, registered ahead of the more general dialects in dialects/index.ts.
+ * One firmware family. Adding one (Whatsminer, Avalon, Braiins OS, LuxOS, VNish…) is one folder
+ * whose index.ts exports such an object, registered ahead of the more general dialects in dialects/index.ts.
  */
-export interface CgminerDialect {
+export interface CgminerDialect<Name extends string = string> {
   /** Written to the snapshot's `dialect`. */
-  readonly name: string;
+  readonly name: Name;
   /** Recognises the firmware from the reply itself (never from configuration). */
   identify(reply: CgminerReply): boolean;
   /**

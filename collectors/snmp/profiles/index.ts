@@ -1,15 +1,27 @@
 import type { SnmpProfile } from '../types.js';
-import { apcRpdu } from './apc-rpdu.js';
-import { apcRpdu2 } from './apc-rpdu2.js';
-import { entitySensor } from './entity-sensor.js';
-import { hostResources } from './host-resources.js';
-import { raritanPdu2 } from './raritan-pdu2.js';
-import { raritanPx } from './raritan-px.js';
-import { servertechSentry4 } from './servertech-sentry4.js';
-import { ucdSnmp } from './ucd-snmp.js';
+import { apcRpdu } from './apc-rpdu/index.js';
+import { apcRpdu2 } from './apc-rpdu2/index.js';
+import { entitySensor } from './entity-sensor/index.js';
+import { hostResources } from './host-resources/index.js';
+import { raritanPdu2 } from './raritan-pdu2/index.js';
+import { raritanPx } from './raritan-px/index.js';
+import { servertechSentry4 } from './servertech-sentry4/index.js';
+import { ucdSnmp } from './ucd-snmp/index.js';
 
-/** Every SNMP profile; adding a device family means adding its file and one entry here. */
-export const SNMP_PROFILES: readonly SnmpProfile[] = [apcRpdu2, apcRpdu, raritanPx, raritanPdu2, servertechSentry4, entitySensor, hostResources, ucdSnmp];
+/**
+ * Every SNMP profile, one line each; adding a device family is a folder `<name>/` (index.ts, README.md,
+ * testdata/) and its line here.
+ */
+export const SNMP_PROFILES: readonly SnmpProfile[] = [
+  apcRpdu2,
+  apcRpdu,
+  raritanPx,
+  raritanPdu2,
+  servertechSentry4,
+  entitySensor,
+  hostResources,
+  ucdSnmp,
+];
 
 export const SNMP_PROFILE_NAMES: readonly string[] = SNMP_PROFILES.map((p) => p.name);
 
