@@ -7,7 +7,7 @@ export const SHARED_FIXTURES = resolve(REPO_ROOT, '..', 'shared', 'fixtures');
 export const CLI = resolve(REPO_ROOT, 'dist', 'agent', 'bin.js');
 export const IN_CI = process.env.CI === 'true';
 
-export { freePort } from '../bench/support.js';
+export { freeLoopbackBlock, freePort, type LoopbackBlock } from '../bench/support.js';
 
 /**
  * Where a real component (prometheus, promtool, mosquitto, snmpsimd) is, or undefined. Under CI=true a
