@@ -108,7 +108,7 @@ describe('agent polling a simulated farm', () => {
     expect(plain).toMatch(/potencia_collector_errors_total\{[^}]*reason="refused"[^}]*\} [1-9]/);
     expect(plain).toMatch(/potencia_collector_duration_seconds_bucket/);
     const promtool = findTool('promtool');
-    if (!promtool) return void console.warn('promtool not installed: lint skipped outside CI');
+    if (!promtool) return;
     const lint = spawnSync(promtool, ['check', 'metrics'], { input: plain, encoding: 'utf8' });
     expect(lint.stdout + lint.stderr).toBe('');
     expect(lint.status).toBe(0);

@@ -1,18 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startFarm } from '../simulator/farm.js';
 import type { Farm, SimulatedMiner } from '../simulator/farm.js';
 import { drawTraits } from '../simulator/physics.js';
 import { findModel } from '../agent/catalog.js';
-import { freeLoopbackBlock } from './helpers.js';
+import { freeLoopbackBlock, sharedFixtures } from './helpers.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const fieldDir = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'cgminer', 'field');
-const haveFixtures = existsSync(fieldDir);
-if (!haveFixtures && process.env.CI === 'true') throw new Error(`fixtures folder missing: ${fieldDir}`);
+const fieldDir = sharedFixtures('cgminer/field');
 
 const T0 = Date.UTC(2025, 7, 19, 14, 54, 55);
 
@@ -201,14 +197,14 @@ describe('simulated farm over TCP', () => {
   });
 });
 
-describe.skipIf(!haveFixtures)('simulated replies against real captures', () => {
+describe.skipIf(!fieldDir)('simulated replies against real captures', () => {
   let farm: Farm;
   beforeAll(async () => {
     farm = await startFarm({ devices: 2, seed: 5, host: (await freeLoopbackBlock()).host(1), port: 0, models: ['Antminer S19 Pro', 'Antminer S9'], clock: () => T0, failures: false });
   });
   afterAll(() => farm.stop());
 
-  const capture = (file: string) => parseRepaired(readFileSync(path.join(fieldDir, file), 'latin1') + '\0');
+  const capture = (file: string) => parseRepaired(readFileSync(path.join(fieldDir!, file), 'latin1') + '\0');
   /** key → JSON type, for comparing layouts without comparing values. */
   const shape = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v]));
 

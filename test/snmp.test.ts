@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { createSocket, type Socket } from 'node:dgram';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,12 +11,10 @@ import { parseTargetUrl, redactUserinfo, TargetError } from '../collectors/targe
 import { configSchema } from '../config/schema.js';
 import { snmpSchema, type SnmpSettings } from '../config/snmp-schema.js';
 import { startSnmpSim, type SnmpSim } from '../simulator/snmp.js';
-import { findTool, IN_CI, REPO_ROOT, SHARED_FIXTURES } from './helpers.js';
+import { findTool, REPO_ROOT, sharedFixtures } from './helpers.js';
 
 const OWN = resolve(REPO_ROOT, 'test', 'fixtures', 'snmp');
-const SHARED = resolve(SHARED_FIXTURES, 'snmp');
-const sharedPresent = existsSync(SHARED);
-if (!sharedPresent && IN_CI) throw new Error(`${SHARED} is missing; CI=true makes the SNMP conformance tests fail, not skip`);
+const SHARED = sharedFixtures('snmp');
 const snmpsimd = findTool('snmpsimd');
 
 const V3 = { user: 'potencia-ro', authKey: 'auth-secret-1', authProto: 'SHA', privKey: 'priv-secret-1', privProto: 'AES' } as const;
@@ -95,9 +93,9 @@ describe.skipIf(!snmpsimd)('SNMP profiles against a real snmpsimd', () => {
   let sim: SnmpSim;
   beforeAll(async () => {
     const own = readdirSync(OWN).filter((f) => f.endsWith('.snmprec'));
-    const shared = sharedPresent ? readdirSync(SHARED).filter((f) => f.endsWith('.snmprec')) : [];
+    const shared = SHARED ? readdirSync(SHARED).filter((f) => f.endsWith('.snmprec')) : [];
     sim = await startSnmpSim({
-      recordings: [...own.map((f) => ({ community: f.replace(/\.snmprec$/, ''), path: resolve(OWN, f) })), ...shared.map((f) => ({ community: `shared-${f.replace(/\.snmprec$/, '')}`, path: resolve(SHARED, f) }))],
+      recordings: [...own.map((f) => ({ community: f.replace(/\.snmprec$/, ''), path: resolve(OWN, f) })), ...shared.map((f) => ({ community: `shared-${f.replace(/\.snmprec$/, '')}`, path: resolve(SHARED!, f) }))],
       v3User: V3,
     });
   }, 60_000);
@@ -211,7 +209,7 @@ describe.skipIf(!snmpsimd)('SNMP profiles against a real snmpsimd', () => {
     expect(JSON.stringify(bad)).not.toContain('not-the-key');
   });
 
-  it.skipIf(!sharedPresent)('reads the real ServerTech Sentry4 recording: cord power, three phases, absent probes stay absent', async () => {
+  it.skipIf(!SHARED)('reads the real ServerTech Sentry4 recording: cord power, three phases, absent probes stay absent', async () => {
     const s = await pollOnce(sim.url('shared-servertech-sentry4'));
     expect(s).toMatchObject({ kind: 'pdu', dialect: 'servertech-sentry4', vendor: 'ServerTech', model: 'Sentry Smart PDU', power_w: 1701, energy_j: 8937 * 360_000 });
     expect(s.phases).toEqual([
@@ -224,7 +222,7 @@ describe.skipIf(!snmpsimd)('SNMP profiles against a real snmpsimd', () => {
     expect(s.humidity_ratio).toBeUndefined();
   });
 
-  it.skipIf(!sharedPresent)('reads the real Raritan PX recording: inlet power, outlet currents, pole, external probes', async () => {
+  it.skipIf(!SHARED)('reads the real Raritan PX recording: inlet power, outlet currents, pole, external probes', async () => {
     const s = await pollOnce(sim.url('shared-raritan-px'));
     expect(s).toMatchObject({ kind: 'pdu', dialect: 'raritan-px', firmware: '010507-11172', power_w: 580, phases: [{ index: 1, name: 'L1', current_a: 2.971, voltage_v: 230.5 }] });
     expect(s.outlets).toHaveLength(12);

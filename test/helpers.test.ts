@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createServer, type Server } from 'node:net';
-import { freeLoopbackBlock } from './helpers.js';
+import { findTool, freeLoopbackBlock, sharedFixtures, SHARED_FIXTURES } from './helpers.js';
 
 const listen = (host: string, port: number) =>
   new Promise<Server>((resolve, reject) => {
@@ -56,5 +56,34 @@ describe('freeLoopbackBlock', () => {
     } finally {
       await close(squatter);
     }
+  });
+});
+
+describe('what a test needs from outside the repository', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+  });
+
+  it('fails under CI=true when a shared captures folder or a component is missing', () => {
+    vi.stubEnv('CI', 'true');
+    expect(() => sharedFixtures('no-such-captures')).toThrow(`${SHARED_FIXTURES}/no-such-captures is missing; the conformance tests read the shared captures from a checkout beside this one (CI=true makes this a failure, not a skip)`);
+    expect(() => findTool('no-such-tool-potencia')).toThrow('no-such-tool-potencia is missing; .ci/run installs it (CI=true makes this a failure, not a skip)');
+  });
+
+  it('elsewhere skips, saying what was missing', () => {
+    vi.stubEnv('CI', '');
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    expect(sharedFixtures('no-such-captures')).toBeUndefined();
+    expect(findTool('no-such-tool-potencia')).toBeUndefined();
+    expect(warn.mock.calls.map(([line]) => String(line))).toEqual([
+      expect.stringMatching(/^SKIPPED: the tests that need .*\/no-such-captures \(missing; /),
+      'SKIPPED: the tests that need no-such-tool-potencia (missing; .ci/run installs it)',
+    ]);
+  });
+
+  it('finds what is there', () => {
+    vi.stubEnv('CI', 'true');
+    expect(findTool('node')).toMatch(/node$/);
   });
 });
