@@ -97,6 +97,12 @@ describe('potencia CLI (the built binary)', () => {
     }
   });
 
+  it('`potencia demo --mqtt` refuses a URL that is not a broker before starting anything', async () => {
+    const result = await runCli(['demo', '--mqtt', 'http://broker:1883']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--mqtt: expected a broker URL like mqtt://127.0.0.1:1883, got "http://broker:1883"');
+  });
+
   it('run with an invalid config fails at start with exit 2 and the path of the fault', async () => {
     const bad = writeConfig('start-bad.yaml', 'targets:\n  - url: cgminer://10.0.0.1-10.0.0.300\n');
     const r = await runCli(['run', '--config', bad]);
