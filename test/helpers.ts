@@ -1,6 +1,6 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -22,9 +22,17 @@ function missing(what: string, remedy: string): undefined {
 
 /** Where a real component (prometheus, promtool, mosquitto, snmpsimd) is; `missing` when not installed. */
 export function findTool(name: string): string | undefined {
-  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  const path = found.status === 0 ? found.stdout.trim() : undefined;
-  return path || missing(name, '.ci/run installs it');
+  const onPath = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, name));
+  return onPath.find(isExecutable) ?? missing(name, '.ci/run installs it');
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** A folder of real device captures under ../shared/fixtures (e.g. `cgminer/field`); `missing` when absent. */
