@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,78 @@ export async function freePort(): Promise<number> {
       server.close(() => resolvePort(port));
     });
   });
+}
+
+/**
+ * Second octets of 127.X.0.0/16 that other users of this machine take: 127.0 (localhost and the tests'
+ * own 127.0.0.1 servers), 127.1 and 127.2 (`potencia demo` and the second demo its help suggests), and
+ * the benches' farms (poll 127.20, daemon 127.21, scan 127.50, which scans its whole /16).
+ */
+const LOOPBACK_OCTETS_IN_USE: ReadonlySet<number> = new Set([0, 1, 2, 20, 21, 50]);
+
+/** A /24 of loopback addresses, 127.X.Y.1–254, that one suite has to itself. */
+export interface LoopbackBlock {
+  /** `127.X.Y` */
+  readonly net: string;
+  /** `127.X.Y.n` */
+  host(n: number): string;
+  /** `127.X.Y.0/bits`, for scan ranges inside the block. */
+  cidr(bits: number): string;
+}
+
+export interface LoopbackBlockOptions {
+  /** TCP ports that must be free on every host of the block; default the CGMiner port. */
+  ports?: readonly number[];
+  attempts?: number;
+}
+
+/**
+ * A random 127.X.Y.0/24 whose 254 hosts nothing listens on at `ports` right now: each is bound and
+ * released, so a demo, a bench or another developer's test run on this machine sends this suite to
+ * another block instead of into EADDRINUSE. Binding every host, not only the ones a suite starts,
+ * also keeps a scan of the block from finding someone else's listener.
+ */
+export async function freeLoopbackBlock({ ports = [4028], attempts = 20 }: LoopbackBlockOptions = {}): Promise<LoopbackBlock> {
+  const taken: string[] = [];
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const block = loopbackBlock(randomLoopbackNet());
+    const busy = await firstBusyAddress(block, ports);
+    if (busy === undefined) return block;
+    taken.push(busy);
+  }
+  throw new Error(`no free loopback block after ${attempts} tries; taken: ${taken.join(', ')}`);
+}
+
+function randomLoopbackNet(): string {
+  for (;;) {
+    const second = 1 + Math.floor(Math.random() * 254);
+    if (!LOOPBACK_OCTETS_IN_USE.has(second)) return `127.${second}.${Math.floor(Math.random() * 256)}`;
+  }
+}
+
+function loopbackBlock(net: string): LoopbackBlock {
+  return { net, host: (n) => `${net}.${n}`, cidr: (bits) => `${net}.0/${bits}` };
+}
+
+/** Binds every host of the block at every port at once; the first address that refused, or undefined. */
+async function firstBusyAddress(block: LoopbackBlock, ports: readonly number[]): Promise<string | undefined> {
+  const servers: Server[] = [];
+  const binds: Promise<string | undefined>[] = [];
+  for (let n = 1; n <= 254; n++) {
+    for (const port of ports) {
+      const server = createServer();
+      servers.push(server);
+      binds.push(
+        new Promise((settle) => {
+          server.once('error', (err: NodeJS.ErrnoException) => settle(`${block.host(n)}:${port} (${err.code ?? err.message})`));
+          server.listen({ host: block.host(n), port, exclusive: true }, () => settle(undefined));
+        }),
+      );
+    }
+  }
+  const outcomes = await Promise.all(binds);
+  await Promise.all(servers.map((server) => new Promise<void>((closed) => (server.listening ? server.close(() => closed()) : closed()))));
+  return outcomes.find((busy) => busy !== undefined);
 }
 
 export function median(values: readonly number[]): number {

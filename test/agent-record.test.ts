@@ -38,28 +38,28 @@ describe('agent state per target', () => {
   });
 
   it('keeps the devices of a target whose collector throws, down with the reason, and exports the target as failed', async () => {
-    const config = configSchema.parse({ agent: { listen: '127.0.0.1:0' }, polling: { interval: '200ms', timeout: '150ms' }, targets: [{ url: 'cgminer://10.255.0.1' }] });
+    const config = configSchema.parse({ agent: { listen: '127.0.0.1:0' }, polling: { interval: '200ms', timeout: '150ms' }, targets: [{ url: 'cgminer://miner-under-test' }] });
     let polls = 0;
     const collector = (target: Target): Collector => ({
       target,
-      placeholder: () => ({ id: 'asic/10.255.0.1', kind: 'asic', target: target.url, labels: target.labels }),
+      placeholder: () => ({ id: 'asic/miner-under-test', kind: 'asic', target: target.url, labels: target.labels }),
       collect: async () => {
-        if (++polls <= 2) return [{ id: 'asic/10.255.0.1', kind: 'asic', target: target.url, labels: target.labels, up: true, model: 'Antminer S21', hashrate_hs: 2e14, observed_at: new Date().toISOString(), temperatures_c: {}, fans_rpm: [] }];
+        if (++polls <= 2) return [{ id: 'asic/miner-under-test', kind: 'asic', target: target.url, labels: target.labels, up: true, model: 'Antminer S21', hashrate_hs: 2e14, observed_at: new Date().toISOString(), temperatures_c: {}, fans_rpm: [] }];
         throw new Error('the dialect choked on a reply');
       },
     });
     agent = new Agent({ config, logger: silentLogger, parts: createParts(config), createCollector: collector });
     await agent.start();
     const device = await eventually(() => {
-      const d = agent!.store.get('asic/10.255.0.1');
+      const d = agent!.store.get('asic/miner-under-test');
       return d && !d.up ? d : undefined;
     }, 'the device reported down after the collector threw');
     expect(device).toMatchObject({ up: false, error_reason: 'other', error: 'the dialect choked on a reply', model: 'Antminer S21' });
     expect(device.hashrate_hs).toBeUndefined();
     const body = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`)).text();
-    expect(body).toContain('potencia_device_up{device="asic/10.255.0.1"');
-    expect(body).toMatch(/potencia_device_up\{device="asic\/10\.255\.0\.1"[^}]*\} 0/);
-    expect(body).toContain('potencia_target_poll_success{target="cgminer://10.255.0.1:4028"} 0');
+    expect(body).toContain('potencia_device_up{device="asic/miner-under-test"');
+    expect(body).toMatch(/potencia_device_up\{device="asic\/miner-under-test"[^}]*\} 0/);
+    expect(body).toContain('potencia_target_poll_success{target="cgminer://miner-under-test:4028"} 0');
     expect(body).toMatch(/potencia_collector_errors_total\{collector="cgminer",reason="other"\} [1-9]/);
   });
 });

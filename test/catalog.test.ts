@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { findModel, MODEL_CATALOG } from '../agent/catalog.js';
+import { sharedFixtures } from './helpers.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const cgminerFixtures = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'cgminer');
-const captureDirs = ['field', 'pyasic'].map((d) => path.join(cgminerFixtures, d));
-const haveFixtures = captureDirs.every((d) => existsSync(d));
-if (!haveFixtures && process.env.CI === 'true') throw new Error(`fixtures folder missing: ${cgminerFixtures}`);
+const captureDirs = ['cgminer/field', 'cgminer/pyasic'].map(sharedFixtures).filter((d) => d !== undefined);
+const haveFixtures = captureDirs.length === 2;
 
 describe('MODEL_CATALOG', () => {
   it('holds the current fleet with consistent figures and a named source per row', () => {

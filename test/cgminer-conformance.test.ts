@@ -8,18 +8,16 @@
  * multi-command shape, i.e. web, REST, GraphQL and gRPC replies. Rule (2) is checked against the known
  * non-CGMiner sources below, so a CGMiner reply can never be skipped unnoticed.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CgminerError, isCgminerShaped, normalizeReply, parseCgminerJson, toCgminerReply } from '../collectors/cgminer/index.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import type { Target } from '../collectors/contract.js';
+import { sharedFixtures } from './helpers.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FIXTURES = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'cgminer');
-const present = existsSync(FIXTURES);
-if (!present && process.env.CI === 'true') throw new Error(`shared fixtures missing at ${FIXTURES} (required under CI)`);
+const FIXTURES = sharedFixtures('cgminer');
+const present = FIXTURES !== undefined;
 
 /** Sources known not to speak the CGMiner API: what rule (2) may skip. */
 const NON_CGMINER = [
@@ -61,8 +59,8 @@ function run(file: string): Outcome {
   }
 }
 
-const files = present ? walk(FIXTURES).filter((f) => !f.endsWith('_parsed.json')).sort() : [];
-const rel = (f: string) => path.relative(FIXTURES, f);
+const files = present ? walk(FIXTURES!).filter((f) => !f.endsWith('_parsed.json')).sort() : [];
+const rel = (f: string) => path.relative(FIXTURES!, f);
 const outcomes = new Map(files.map((f) => [rel(f), run(f)]));
 const snapshotOf = (name: string): DeviceSnapshot => {
   const o = outcomes.get(name);
@@ -94,7 +92,7 @@ describe.skipIf(!present)('cgminer conformance over shared fixtures', () => {
     // Absent, never a made-up zero or NaN: every number in the snapshot is finite.
     const numbers = JSON.stringify(s).match(/:(-?[\d.e+]+|null)[,}\]]/g) ?? [];
     expect(numbers.filter((n) => n.includes('null'))).toEqual([]);
-    const raw = readFileSync(path.join(FIXTURES, name), 'utf8');
+    const raw = readFileSync(path.join(FIXTURES!, name), 'utf8');
     if (/"(GHS|MHS|THS) (5s|av)"\s*:\s*"?[\d.]+/.test(raw)) expect(s.hashrate_hs, 'a reply with a rate yields a hashrate').toBeTypeOf('number');
     if (/"POOLS"\s*:\s*\[\s*\{/.test(raw) && /"URL"/.test(raw)) expect(s.pools?.length).toBeGreaterThan(0);
     if (/"Accepted"\s*:\s*\d/.test(raw) && /"SUMMARY"/.test(raw)) expect(s.accepted_shares).toBeTypeOf('number');
@@ -185,7 +183,7 @@ describe.skipIf(!present)('cgminer conformance over shared fixtures', () => {
   /** Several captures of one miner read together, each filed under the command that asked for it. */
   const together = (files: Record<string, string>): DeviceSnapshot => {
     const reply = Object.fromEntries(
-      Object.entries(files).map(([command, name]) => [command, toCgminerReply(parseCgminerJson(readFileSync(path.join(FIXTURES, name), 'utf8')).value, command)[command]]),
+      Object.entries(files).map(([command, name]) => [command, toCgminerReply(parseCgminerJson(readFileSync(path.join(FIXTURES!, name), 'utf8')).value, command)[command]]),
     );
     return normalizeReply(reply, { target, observedAt });
   };

@@ -6,7 +6,7 @@ import type { ScanResult } from '../collectors/cgminer/discovery.js';
 import { progressLine, runScanCommand, scanConfigYaml } from '../agent/scan-cli.js';
 import { startFarm, type Farm } from '../simulator/farm.js';
 import { pathToFileURL } from 'node:url';
-import { CLI, runCli } from './helpers.js';
+import { CLI, freeLoopbackBlock, runCli } from './helpers.js';
 
 /**
  * The built CLI's main() in this process, for cases where starting the binary would add a second or
@@ -20,11 +20,12 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 }
 
-const NET = '127.62.0';
-const RANGE = `${NET}.0/28`;
+const block = await freeLoopbackBlock();
+const NET = block.net;
+const RANGE = block.cidr(28);
 const dir = mkdtempSync(join(tmpdir(), 'potencia-scan-'));
 
-/** `potencia scan` through the built binary against 6 simulated miners (one dead) in a /28. */
+/** `potencia scan` through the built binary against 6 simulated miners (one dead) in a /28 of a free loopback block. */
 describe('potencia scan', () => {
   let farm: Farm;
   beforeAll(async () => {
@@ -63,7 +64,7 @@ describe('potencia scan', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`wrote ${file}: 5 target(s)`);
     const text = readFileSync(file, 'utf8');
-    expect(text).toMatch(/^# Written by "potencia scan 127\.62\.0\.0\/28" at /);
+    expect(text.startsWith(`# Written by "potencia scan ${RANGE}" at `)).toBe(true);
     expect(text).toContain(`  - url: cgminer://${NET}.1:4028 # ${farm.miners[0]!.model.vendor} ${farm.miners[0]!.model.model}, `);
     const check = await runCli(['check-config', file]);
     expect(check.stderr).toBe('');

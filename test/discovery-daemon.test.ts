@@ -4,9 +4,9 @@ import type { Agent } from '../agent/daemon.js';
 import { silentLogger } from '../agent/log.js';
 import { configSchema, type ConfigInput } from '../config/schema.js';
 import { startFarm, type Farm } from '../simulator/farm.js';
-import { eventually } from './helpers.js';
+import { eventually, freeLoopbackBlock } from './helpers.js';
 
-const NET = '127.63.0';
+const { net: NET } = await freeLoopbackBlock();
 const id = (n: number) => `asic/${NET}.${n}`;
 
 function configWith(discovery: ConfigInput['discovery']) {

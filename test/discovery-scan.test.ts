@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { probePort, scan, scanHosts, type ScanProgress } from '../collectors/cgminer/discovery.js';
 import { TargetError } from '../collectors/contract.js';
 import { startFarm, type Farm } from '../simulator/farm.js';
+import { freeLoopbackBlock } from './helpers.js';
 
 function listenOn(host: string, port: number, reply: (request: string) => string): Promise<Server> {
   const server = createServer((socket) => {
@@ -23,9 +24,10 @@ function listenOn(host: string, port: number, reply: (request: string) => string
 
 const close = (server: Server | undefined) => new Promise<void>((r) => (server ? server.close(() => r()) : r()));
 
-/** A /27 on loopback: 20 simulated miners (.1–.20, two killed), a web server and a picky firmware among them. */
+const { net: NET } = await freeLoopbackBlock();
+
+/** A /27 of a free loopback block: 20 simulated miners (.1–.20, two killed), a web server and a picky firmware among them. */
 describe('scan() over real TCP on loopback', () => {
-  const NET = '127.61.0';
   const KILLED = [3, 7];
   let farm: Farm;
   let garbage: Server;
@@ -108,16 +110,17 @@ describe('scan() over real TCP on loopback', () => {
 
 describe('probePort', () => {
   it('counts a port as open when its connect completed while the event loop was stalled past the timeout', async () => {
-    const server = await listenOn('127.61.1.1', 4028, () => '');
+    const block = await freeLoopbackBlock();
+    const server = await listenOn(block.host(1), 4028, () => '');
     try {
-      const probing = probePort('127.61.1.1', 4028, 20);
+      const probing = probePort(block.host(1), 4028, 20);
       // A starved scanner: the handshake completes in the kernel while this process is busy elsewhere.
       setImmediate(() => {
         const until = Date.now() + 150;
         while (Date.now() < until);
       });
       expect(await probing).toBe(true);
-      expect(await probePort('127.61.1.2', 4028, 1000)).toBe(false);
+      expect(await probePort(block.host(2), 4028, 1000)).toBe(false);
     } finally {
       await close(server);
     }

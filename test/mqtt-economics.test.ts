@@ -7,7 +7,7 @@ import { silentLogger } from '../agent/log.js';
 import { configSchema } from '../config/schema.js';
 import { encodeTopicLevel } from '../exporters/mqtt/topics.js';
 import { startFarm, type Farm } from '../simulator/farm.js';
-import { eventually } from './helpers.js';
+import { eventually, freeLoopbackBlock } from './helpers.js';
 import { Recorder, startAedes, type InProcessBroker } from './mqtt-support.js';
 
 /** The agent's parts wired together: MQTT state carries economics, MQTT signals move the economics. */
@@ -19,13 +19,13 @@ describe('MQTT and economics in one agent', () => {
   const PREFIX = 'potencia/wired';
 
   beforeAll(async () => {
-    farm = await startFarm({ devices: 3, seed: 9, mode: 'address', host: '127.65.0.1', failures: false, models: ['Antminer S21', 'Antminer S19 Pro', 'Antminer S9'] });
+    farm = await startFarm({ devices: 3, seed: 9, mode: 'address', host: (await freeLoopbackBlock()).host(1), failures: false, models: ['Antminer S21', 'Antminer S19 Pro', 'Antminer S9'] });
     broker = await startAedes();
     const config = configSchema.parse({
       agent: { listen: '127.0.0.1:0' },
       labels: { site: 'wired' },
       polling: { interval: '2s', timeout: '1500ms' },
-      targets: [{ url: 'cgminer://127.65.0.1-3' }],
+      targets: [{ url: `cgminer://${farm.miners[0]!.host}-3` }],
       economics: demoEconomics(10, 1),
       mqtt: { url: broker.url },
     });
@@ -45,7 +45,7 @@ describe('MQTT and economics in one agent', () => {
   it('publishes each device state with its assessment', async () => {
     const sub = await Recorder.connect(broker.url, `${PREFIX}/devices/+/state`);
     try {
-      const topic = `${PREFIX}/devices/${encodeTopicLevel('asic/127.65.0.3')}/state`;
+      const topic = `${PREFIX}/devices/${encodeTopicLevel(`asic/${farm.miners[2]!.host}`)}/state`;
       const message = await sub.waitFor((m) => m.topic === topic && JSON.parse(m.payload).assessment !== undefined, 'S9 state with assessment');
       const state = JSON.parse(message.payload) as { model: string; assessment: { recommendation: string; power_price_usd_per_kwh: number } };
       expect(state.model).toBe('Antminer S9');

@@ -11,7 +11,7 @@ import { MqttMetrics } from '../exporters/mqtt/metrics.js';
 import { mqttSchema, type MqttConfigInput } from '../config/mqtt-schema.js';
 import { MqttPublisher } from '../exporters/mqtt/publisher.js';
 import { startFarm, type Farm } from '../simulator/farm.js';
-import { CLI, eventually, findTool, freePort, spawnProcess, type Spawned } from './helpers.js';
+import { CLI, eventually, findTool, freeLoopbackBlock, freePort, spawnProcess, type Spawned } from './helpers.js';
 import { asicSnapshot, Recorder } from './mqtt-support.js';
 
 const mosquittoBin = findTool('mosquitto');
@@ -100,7 +100,7 @@ describe.skipIf(!mosquittoBin)('MQTT against a real mosquitto', () => {
   describe('`potencia run` taking the broker from its config', () => {
     let farm: Farm;
     beforeAll(async () => {
-      farm = await startFarm({ devices: 3, seed: 5, mode: 'address', host: '127.64.0.1', failures: false });
+      farm = await startFarm({ devices: 3, seed: 5, mode: 'address', host: (await freeLoopbackBlock()).host(1), failures: false });
     });
     afterAll(async () => {
       await farm?.stop();
@@ -122,7 +122,7 @@ describe.skipIf(!mosquittoBin)('MQTT against a real mosquitto', () => {
           'labels: { site: it-run }',
           'polling: { interval: 2s, timeout: 1500ms }',
           'targets:',
-          `  - url: cgminer://127.64.0.1-127.64.0.3`,
+          `  - url: cgminer://${farm.miners[0]!.host}-${farm.miners[2]!.host}`,
           'mqtt:',
           `  url: ${url}`,
           '  protocol_version: 5',
@@ -165,10 +165,11 @@ describe.skipIf(!mosquittoBin)('MQTT against a real mosquitto', () => {
     const url = `mqtt://127.0.0.1:${port}`;
     const sub = await Recorder.connect(url, 'potencia/demo/#');
     cleanup.push(() => sub.close());
-    const demo = spawnProcess(process.execPath, [CLI, 'demo', '--devices', '3', '--farm-host', '127.66.0.1', '--listen', `127.0.0.1:${await freePort()}`, '--interval', '2s', '--mqtt', url]);
+    const farmBlock = await freeLoopbackBlock();
+    const demo = spawnProcess(process.execPath, [CLI, 'demo', '--devices', '3', '--farm-host', farmBlock.host(1), '--listen', `127.0.0.1:${await freePort()}`, '--interval', '2s', '--mqtt', url]);
     cleanup.push(() => stopProcess(demo));
     await sub.waitFor((m) => m.topic === 'potencia/demo/status' && m.payload === 'online', `online (demo: ${demo.output().slice(-400)})`, 0, 20_000);
-    for (const host of ['127.66.0.1', '127.66.0.2', '127.66.0.3']) {
+    for (const host of [farmBlock.host(1), farmBlock.host(2), farmBlock.host(3)]) {
       const state = await sub.waitFor((m) => m.topic === stateTopic('potencia/demo', `asic/${host}`) && JSON.parse(m.payload).assessment !== undefined, `state of ${host}`, 0, 20_000);
       expect(JSON.parse(state.payload)).toMatchObject({ id: `asic/${host}`, up: true, labels: { site: 'demo' } });
     }

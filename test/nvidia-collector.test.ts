@@ -264,7 +264,7 @@ exec sh -c "$*"
   });
 });
 
-describe.skipIf(!existsSync(CLI))('potencia poll nvidia-smi:// (the built binary)', () => {
+describe('potencia poll nvidia-smi:// (the built binary)', () => {
   it('prints every GPU of the node as a snapshot with --json', async () => {
     const r = await runCli(['poll', '--json', `nvidia-smi://${FAKE}`], { POTENCIA_FAKE_GPU_PROFILE: 'rtx4090', POTENCIA_FAKE_GPU_COUNT: '2' });
     expect(r.stderr).toBe('');

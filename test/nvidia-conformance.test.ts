@@ -5,16 +5,14 @@
  * sections (`--format=csv`, header and units included) read into snapshots whose values are checked
  * against the capture.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseCsvWithHeader, parseHelpQueryGpu, planForColumns, planQuery, readGpuRow } from '../collectors/nvidia/index.js';
+import { sharedFixtures } from './helpers.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FIXTURES = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'nvidia');
-const present = existsSync(FIXTURES);
-if (!present && process.env.CI === 'true') throw new Error(`shared fixtures missing at ${FIXTURES} (required under CI)`);
+const FIXTURES = sharedFixtures('nvidia');
+const present = FIXTURES !== undefined;
 
 /** The capture's sections by title (`capabilities :: help-query-gpu`, `idle :: query-gpu (csv, …)`). */
 function sections(text: string): Map<string, string> {
@@ -99,7 +97,7 @@ const EXPECTED: Record<string, Expected> = {
   },
 };
 
-const captures = present ? readdirSync(FIXTURES).filter((f) => f.endsWith('.txt')).sort() : [];
+const captures = present ? readdirSync(FIXTURES!).filter((f) => f.endsWith('.txt')).sort() : [];
 const target = { url: 'nvidia-smi:', host: 'localhost', labels: {} };
 const observedAt = new Date('2026-07-14T08:12:38Z');
 
@@ -111,7 +109,7 @@ describe.skipIf(!present)('nvidia-smi captures', () => {
 
   for (const file of captures) {
     describe(file, () => {
-      const parts = sections(readFileSync(path.join(FIXTURES, file), 'utf8'));
+      const parts = sections(readFileSync(path.join(FIXTURES!, file), 'utf8'));
       const expected = EXPECTED[file]!;
 
       it('learns the newer field names from --help-query-gpu', () => {

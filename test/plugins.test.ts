@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../collectors/cgminer/dialects/index.js';
 import { SCHEMES } from '../collectors/registry.js';
 import { SNMP_PROFILES } from '../collectors/snmp/profiles/index.js';
-import { IN_CI, REPO_ROOT, SHARED_FIXTURES } from './helpers.js';
+import { REPO_ROOT, SHARED_FIXTURES, sharedFixtures } from './helpers.js';
 
 /** One plugin as the check sees it: its registry name and the folder that holds it. */
 interface PluginFolder {
@@ -30,7 +30,8 @@ const TESTDATA_ELSEWHERE: Readonly<Record<string, readonly string[]>> = {
   'schemes/nvidia-smi+ssh': [resolve(SHARED_FIXTURES, 'nvidia')],
 };
 
-const sharedPresent = existsSync(SHARED_FIXTURES);
+/** Undefined (and said so, or under CI=true thrown) when the shared captures are not beside this checkout. */
+const sharedPresent = sharedFixtures('.') !== undefined;
 
 function hasFiles(path: string): boolean {
   if (!existsSync(path)) return false;
@@ -60,7 +61,7 @@ function registryProblems(registry: string, plugins: readonly PluginFolder[], op
     const where = `${registry}/${name} (${relative(REPO_ROOT, folder)})`;
     if (!existsSync(join(folder, 'README.md'))) problems.push(`${where}: no README.md`);
     const elsewhere = TESTDATA_ELSEWHERE[`${registry}/${name}`] ?? [];
-    const present = testdataFolders(folder, options.deep ?? false).some(hasFiles) || elsewhere.some((path) => hasFiles(path) || (path.startsWith(SHARED_FIXTURES) && !sharedPresent && !IN_CI));
+    const present = testdataFolders(folder, options.deep ?? false).some(hasFiles) || elsewhere.some((path) => hasFiles(path) || (path.startsWith(SHARED_FIXTURES) && !sharedPresent));
     if (!present) problems.push(`${where}: no test data (a non-empty testdata/ folder)`);
   }
   return problems;

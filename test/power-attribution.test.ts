@@ -165,7 +165,7 @@ describe.skipIf(!snmpsimd)('power attribution end to end: simulated miners on a 
     expect(body).toContain(`potencia_site_heat_load_watts{room="hall-1",rack="r01"} ${OUTLET_W[0]! + OUTLET_W[1]!}`);
 
     const promtool = findTool('promtool');
-    if (!promtool) return void console.warn('promtool not installed: lint skipped outside CI');
+    if (!promtool) return;
     const lint = spawnSync(promtool, ['check', 'metrics'], { input: body, encoding: 'utf8' });
     expect(lint.stdout + lint.stderr).toBe('');
     expect(lint.status).toBe(0);

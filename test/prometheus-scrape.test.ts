@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, eventually, findTool, freePort, spawnProcess, type Spawned } from './helpers.js';
+import { CLI, eventually, findTool, freeLoopbackBlock, freePort, spawnProcess, type Spawned } from './helpers.js';
 import { queries, substitute } from './grafana-support.js';
 
 const prometheusBin = findTool('prometheus');
@@ -26,7 +26,7 @@ describe.skipIf(!prometheusBin)('a real Prometheus scraping `potencia demo`', ()
     const agentPort = await freePort();
     const promPort = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'potencia-prom-'));
-    demo = spawnProcess(process.execPath, [CLI, 'demo', '--devices', String(DEVICES), '--listen', `127.0.0.1:${agentPort}`, '--interval', '1s', '--seed', '11', '--farm-host', '127.5.0.1']);
+    demo = spawnProcess(process.execPath, [CLI, 'demo', '--devices', String(DEVICES), '--listen', `127.0.0.1:${agentPort}`, '--interval', '1s', '--seed', '11', '--farm-host', (await freeLoopbackBlock()).host(1)]);
     writeFileSync(
       join(dir, 'prometheus.yml'),
       `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: potencia\n    static_configs:\n      - targets: ['127.0.0.1:${agentPort}']\n`,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { DeviceAssessment, SitePlan } from '../agent/economics/index.js';
 import type { EconomicInputs } from '../agent/economics/inputs.js';
 import { startFarm, type Farm } from '../simulator/farm.js';
-import { runCli } from './helpers.js';
+import { freeLoopbackBlock, runCli } from './helpers.js';
 
 /** `potencia recommend`, the built binary, against a simulated farm on real loopback TCP. */
 describe('potencia recommend', () => {
@@ -14,7 +14,7 @@ describe('potencia recommend', () => {
 
   beforeAll(async () => {
     // An S21 that pays, an S9 that cannot, on their own loopback block.
-    farm = await startFarm({ devices: 2, seed: 5, mode: 'address', host: '127.71.0.1', failures: false, models: ['Antminer S21', 'Antminer S9'] });
+    farm = await startFarm({ devices: 2, seed: 5, mode: 'address', host: (await freeLoopbackBlock()).host(1), failures: false, models: ['Antminer S21', 'Antminer S9'] });
     dir = mkdtempSync(join(tmpdir(), 'potencia-recommend-'));
   });
 
@@ -26,7 +26,7 @@ describe('potencia recommend', () => {
     const path = join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
     writeFileSync(
       path,
-      `labels: { site: t }\ntargets:\n  - url: cgminer://127.71.0.1-2\n${economics}`,
+      `labels: { site: t }\ntargets:\n  - url: cgminer://${farm.miners[0]!.host}-2\n${economics}`,
     );
     return path;
   }

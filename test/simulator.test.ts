@@ -1,17 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startFarm } from '../simulator/farm.js';
 import type { Farm, SimulatedMiner } from '../simulator/farm.js';
 import { drawTraits } from '../simulator/physics.js';
 import { findModel } from '../agent/catalog.js';
+import { freeLoopbackBlock, sharedFixtures } from './helpers.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const fieldDir = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'cgminer', 'field');
-const haveFixtures = existsSync(fieldDir);
-if (!haveFixtures && process.env.CI === 'true') throw new Error(`fixtures folder missing: ${fieldDir}`);
+const fieldDir = sharedFixtures('cgminer/field');
 
 const T0 = Date.UTC(2025, 7, 19, 14, 54, 55);
 
@@ -40,12 +37,13 @@ describe('simulated farm over TCP', () => {
   let now = T0;
   let farm: Farm;
   beforeAll(async () => {
-    farm = await startFarm({ devices: 4, seed: 42, host: '127.42.0.1', port: 0, models: ['Antminer S19 Pro', 'Antminer S9', 'Antminer S21', 'Antminer S19j Pro'], clock: () => now, failures: false });
+    farm = await startFarm({ devices: 4, seed: 42, host: (await freeLoopbackBlock()).host(1), port: 0, models: ['Antminer S19 Pro', 'Antminer S9', 'Antminer S21', 'Antminer S19j Pro'], clock: () => now, failures: false });
   });
   afterAll(() => farm.stop());
 
   it('gives each miner its own loopback address and a cgminer URL', () => {
-    expect(farm.miners.map((m) => m.host)).toEqual(['127.42.0.1', '127.42.0.2', '127.42.0.3', '127.42.0.4']);
+    const net = farm.miners[0]!.host.replace(/\.1$/, '');
+    expect(farm.miners.map((m) => m.host)).toEqual([`${net}.1`, `${net}.2`, `${net}.3`, `${net}.4`]);
     for (const m of farm.miners) expect(m.url).toBe(`cgminer://${m.host}:${m.port}`);
     expect(farm.miners.map((m) => m.model.model)).toEqual(['Antminer S19 Pro', 'Antminer S9', 'Antminer S21', 'Antminer S19j Pro']);
   });
@@ -128,8 +126,8 @@ describe('simulated farm over TCP', () => {
 
   it('is deterministic for a seed and differs across seeds', async () => {
     const clock = () => T0;
-    const same = await startFarm({ devices: 1, seed: 42, host: '127.42.1.1', port: 0, models: ['Antminer S19 Pro'], clock, failures: false });
-    const other = await startFarm({ devices: 1, seed: 43, host: '127.42.2.1', port: 0, models: ['Antminer S19 Pro'], clock, failures: false });
+    const same = await startFarm({ devices: 1, seed: 42, host: (await freeLoopbackBlock()).host(1), port: 0, models: ['Antminer S19 Pro'], clock, failures: false });
+    const other = await startFarm({ devices: 1, seed: 43, host: (await freeLoopbackBlock()).host(1), port: 0, models: ['Antminer S19 Pro'], clock, failures: false });
     try {
       const request = command('summary+stats+pools');
       const mine = await ask(farm.miners[0]!, request);
@@ -199,14 +197,14 @@ describe('simulated farm over TCP', () => {
   });
 });
 
-describe.skipIf(!haveFixtures)('simulated replies against real captures', () => {
+describe.skipIf(!fieldDir)('simulated replies against real captures', () => {
   let farm: Farm;
   beforeAll(async () => {
-    farm = await startFarm({ devices: 2, seed: 5, host: '127.42.3.1', port: 0, models: ['Antminer S19 Pro', 'Antminer S9'], clock: () => T0, failures: false });
+    farm = await startFarm({ devices: 2, seed: 5, host: (await freeLoopbackBlock()).host(1), port: 0, models: ['Antminer S19 Pro', 'Antminer S9'], clock: () => T0, failures: false });
   });
   afterAll(() => farm.stop());
 
-  const capture = (file: string) => parseRepaired(readFileSync(path.join(fieldDir, file), 'latin1') + '\0');
+  const capture = (file: string) => parseRepaired(readFileSync(path.join(fieldDir!, file), 'latin1') + '\0');
   /** key → JSON type, for comparing layouts without comparing values. */
   const shape = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v]));
 
@@ -245,9 +243,10 @@ describe.skipIf(!haveFixtures)('simulated replies against real captures', () => 
 
 describe('farm scale and seed-chosen faults', () => {
   it('starts 200 miners in address mode and every one answers', async () => {
-    const farm = await startFarm({ devices: 200, seed: 9, host: '127.43.0.1', port: 0, failures: false });
+    const block = await freeLoopbackBlock();
+    const farm = await startFarm({ devices: 200, seed: 9, host: block.host(1), port: 0, failures: false });
     try {
-      expect(farm.miners.at(-1)!.host).toBe('127.43.0.200');
+      expect(farm.miners.at(-1)!.host).toBe(block.host(200));
       const replies: string[] = [];
       for (let i = 0; i < farm.miners.length; i += 50) {
         replies.push(...(await Promise.all(farm.miners.slice(i, i + 50).map((m) => ask(m, command('summary'))))));
@@ -290,7 +289,7 @@ describe('farm scale and seed-chosen faults', () => {
     const model = findModel('Antminer S19 Pro')!;
     const firstDead = Array.from({ length: 5000 }, (_, index) => drawTraits({ seed: 3, index, model, failures: true })).findIndex((t) => t.dead);
     expect(firstDead).toBeGreaterThanOrEqual(0);
-    const farm = await startFarm({ devices: firstDead + 1, seed: 3, host: '127.44.0.1', port: 0, models: ['Antminer S19 Pro'], clock: () => T0 });
+    const farm = await startFarm({ devices: firstDead + 1, seed: 3, host: (await freeLoopbackBlock()).host(1), port: 0, models: ['Antminer S19 Pro'], clock: () => T0 });
     try {
       const faults = farm.faults();
       expect(faults.dead).toContain(firstDead);

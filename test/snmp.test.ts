@@ -13,12 +13,10 @@ import { redactUserinfo, TargetError } from '../collectors/contract.js';
 import { configSchema } from '../config/schema.js';
 import { snmpSchema, type SnmpSettings } from '../config/snmp-schema.js';
 import { startSnmpSim, type SnmpSim } from '../simulator/snmp.js';
-import { findTool, IN_CI, REPO_ROOT, SHARED_FIXTURES } from './helpers.js';
+import { findTool, REPO_ROOT, sharedFixtures } from './helpers.js';
 
 const PROFILES = resolve(REPO_ROOT, 'collectors', 'snmp', 'profiles');
-const SHARED = resolve(SHARED_FIXTURES, 'snmp');
-const sharedPresent = existsSync(SHARED);
-if (!sharedPresent && IN_CI) throw new Error(`${SHARED} is missing; CI=true makes the SNMP conformance tests fail, not skip`);
+const SHARED = sharedFixtures('snmp');
 const snmpsimd = findTool('snmpsimd');
 
 const V3 = { user: 'potencia-ro', authKey: 'auth-secret-1', authProto: 'SHA', privKey: 'priv-secret-1', privProto: 'AES' } as const;
@@ -100,9 +98,9 @@ describe.skipIf(!snmpsimd)('SNMP profiles against a real snmpsimd', () => {
     const own = readdirSync(PROFILES, { withFileTypes: true })
       .filter((e) => e.isDirectory() && existsSync(resolve(PROFILES, e.name, 'testdata')))
       .flatMap((e) => readdirSync(resolve(PROFILES, e.name, 'testdata')).filter((f) => f.endsWith('.snmprec')).map((f) => resolve(PROFILES, e.name, 'testdata', f)));
-    const shared = sharedPresent ? readdirSync(SHARED).filter((f) => f.endsWith('.snmprec')) : [];
+    const shared = SHARED ? readdirSync(SHARED).filter((f) => f.endsWith('.snmprec')) : [];
     sim = await startSnmpSim({
-      recordings: [...own.map((path) => ({ community: basename(path, '.snmprec'), path })), ...shared.map((f) => ({ community: `shared-${f.replace(/\.snmprec$/, '')}`, path: resolve(SHARED, f) }))],
+      recordings: [...own.map((path) => ({ community: basename(path, '.snmprec'), path })), ...shared.map((f) => ({ community: `shared-${f.replace(/\.snmprec$/, '')}`, path: resolve(SHARED!, f) }))],
       v3User: V3,
     });
   }, 60_000);
@@ -216,7 +214,7 @@ describe.skipIf(!snmpsimd)('SNMP profiles against a real snmpsimd', () => {
     expect(JSON.stringify(bad)).not.toContain('not-the-key');
   });
 
-  it.skipIf(!sharedPresent)('reads the real ServerTech Sentry4 recording: cord power, three phases, absent probes stay absent', async () => {
+  it.skipIf(!SHARED)('reads the real ServerTech Sentry4 recording: cord power, three phases, absent probes stay absent', async () => {
     const s = await pollOnce(sim.url('shared-servertech-sentry4'));
     expect(s).toMatchObject({ kind: 'pdu', dialect: 'servertech-sentry4', vendor: 'ServerTech', model: 'Sentry Smart PDU', power_w: 1701, energy_j: 8937 * 360_000 });
     expect(s.phases).toEqual([
@@ -229,7 +227,7 @@ describe.skipIf(!snmpsimd)('SNMP profiles against a real snmpsimd', () => {
     expect(s.humidity_ratio).toBeUndefined();
   });
 
-  it.skipIf(!sharedPresent)('reads the real Raritan PX recording: inlet power, outlet currents, pole, external probes', async () => {
+  it.skipIf(!SHARED)('reads the real Raritan PX recording: inlet power, outlet currents, pole, external probes', async () => {
     const s = await pollOnce(sim.url('shared-raritan-px'));
     expect(s).toMatchObject({ kind: 'pdu', dialect: 'raritan-px', firmware: '010507-11172', power_w: 580, phases: [{ index: 1, name: 'L1', current_a: 2.971, voltage_v: 230.5 }] });
     expect(s.outlets).toHaveLength(12);
