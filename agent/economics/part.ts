@@ -4,8 +4,10 @@ import type { Config } from '../../config/schema.js';
 import type { AgentContext, AgentPart } from '../daemon.js';
 import type { DeviceSnapshot } from '../snapshot.js';
 import type { DeviceStore } from '../state.js';
-import { ACTIVITIES, assessDevice, planSite, type DeviceAssessment, type PlannedDevice, type SitePlan } from './assess.js';
-import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs, type EconomicInputsProviderOptions, type InputName } from './inputs.js';
+import { assessDevice } from './assess.js';
+import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs, type EconomicInputsProviderOptions } from './inputs.js';
+import { planSite } from './plan.js';
+import { ACTIVITIES, type DeviceAssessment, type InputName, type PlannedDevice, type SitePlan } from './types.js';
 
 /** How often every device is re-assessed: prices move slowly, devices are polled every 15-60 s. */
 export const DEFAULT_ASSESS_INTERVAL_MS = 15_000;

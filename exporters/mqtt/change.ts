@@ -1,4 +1,4 @@
-import type { DeviceAssessment, SitePlan } from '../../agent/economics/index.js';
+import type { DeviceAssessment, SitePlan } from '../../agent/economics/types.js';
 import type { DeviceSnapshot } from '../../agent/snapshot.js';
 import type { DeviceRemovalReason } from '../../agent/state.js';
 

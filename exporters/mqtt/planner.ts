@@ -1,4 +1,4 @@
-import type { DeviceAssessment } from '../../agent/economics/index.js';
+import type { DeviceAssessment } from '../../agent/economics/types.js';
 import type { DeviceSnapshot } from '../../agent/snapshot.js';
 import type { DeviceChange, DeviceStore } from '../../agent/state.js';
 import type { MqttConfig } from '../../config/mqtt-schema.js';
