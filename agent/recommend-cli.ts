@@ -9,8 +9,10 @@ import { economicsSchema, type EconomicsConfig } from '../config/economics-schem
 import { loadConfigFile } from '../config/load.js';
 import { configSchema, type Config } from '../config/schema.js';
 import { demoEconomics } from './economics/demo.js';
-import { assessDevices, planSite, type DeviceAssessment, type SitePlan } from './economics/assess.js';
+import { assessDevices } from './economics/assess.js';
 import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs } from './economics/inputs.js';
+import { planSite } from './economics/plan.js';
+import type { DeviceAssessment, SitePlan } from './economics/types.js';
 import { enrichSnapshot } from './enrich.js';
 import { mapLimited } from './limit.js';
 import type { DeviceSnapshot } from './snapshot.js';
