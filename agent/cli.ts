@@ -6,6 +6,7 @@ import { ConfigError, configJsonSchema, loadConfigFile } from '../config/load.js
 import { mqttSchema } from '../config/mqtt-schema.js';
 import { configSchema, DEFAULT_LISTEN } from '../config/schema.js';
 import type { DeviceSnapshot } from './snapshot.js';
+import { formatTable, left } from './table.js';
 import { buildTargets, targetsFromUrls } from './targets.js';
 
 export const EXIT_OK = 0;
@@ -127,7 +128,7 @@ or nvidia-smi: (this machine's GPUs), nvidia-smi:///PATH/TO/nvidia-smi, nvidia-s
         createCollector(target, { maxResponseBytes: configSchema.shape.polling.parse(undefined).max_response_bytes }).collect(controller.signal),
       );
       const snapshots = results.flat().map(enrichSnapshot);
-      io.out(values.json ? JSON.stringify(snapshots, null, 2) : formatTable(snapshots));
+      io.out(values.json ? JSON.stringify(snapshots, null, 2) : formatSnapshots(snapshots));
       return snapshots.every((s) => s.up) ? EXIT_OK : EXIT_FAILURE;
     },
   },
@@ -247,8 +248,8 @@ function fixed(value: number | undefined, scale: number, digits: number): string
   return value === undefined ? '-' : (value / scale).toFixed(digits);
 }
 
-export function formatTable(snapshots: readonly DeviceSnapshot[]): string {
-  const header = ['DEVICE', 'UP', 'MODEL', 'FIRMWARE', 'TH/s', 'NOMINAL', 'POWER W', 'J/TH', 'MAX °C', 'FANS RPM', 'BOARDS', 'ERROR'];
+export function formatSnapshots(snapshots: readonly DeviceSnapshot[]): string {
+  const columns = ['DEVICE', 'UP', 'MODEL', 'FIRMWARE', 'TH/s', 'NOMINAL', 'POWER W', 'J/TH', 'MAX °C', 'FANS RPM', 'BOARDS', 'ERROR'].map(left);
   const rows = snapshots.map((s) => {
     const temps = Object.values(s.temperatures_c);
     const boards = s.boards ? `${s.boards.filter((b) => b.status === 'ok').length}/${s.boards.length} ok` : '-';
@@ -267,8 +268,7 @@ export function formatTable(snapshots: readonly DeviceSnapshot[]): string {
       s.error ?? '',
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return formatTable(columns, rows);
 }
 
 /** Runs the CLI; resolves with the exit code instead of exiting, so tests can call it in-process. */
