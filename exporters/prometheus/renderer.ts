@@ -33,16 +33,14 @@ export interface RenderStats {
  * needs each family's lines together but not any order of devices within a family.
  *
  * Why family-major and not one buffer per device: a scrape writes family by family, so per-device
- * buffers mean one copy per device and family (330,000 at 10,000 devices), each from a different
- * page; measured at ~100 ms for 10,000 devices, no better than rendering the lines afresh. Family
- * slabs turn that into ~30 sequential copies plus one per gap (bench/render.ts).
+ * buffers mean one copy per device and family, each from a different page, which measured no better
+ * than rendering the lines afresh. Family slabs turn that into one sequential copy per family plus one
+ * per gap.
  *
- * Figures (bench/render.ts, 10,000 S19-like miners, 330,000 series, 2-core VM under load): a scrape
- * after a full poll round takes ~5-9 ms (writing every line at scrape time took ~115-150 ms); the cost
- * moved into the store upserts, ~18-25 us per device, i.e. ~180-250 ms per full round, somewhat more
- * than writing the lines at scrape time did, because each device's lines go to ~30 slabs and those
- * copies miss the cache. What this buys: scrape latency no longer grows with rendering, and rendering
- * happens once per reading rather than once per scrape.
+ * Rendering on write costs the store upserts a little more than writing the lines at scrape time did
+ * (each device's lines go to every family's slab, and those copies miss the cache). What this buys:
+ * scrape latency no longer grows with rendering, and rendering happens once per reading rather than
+ * once per scrape. The figures are in bench/README.md (bench/render.ts).
  *
  * Economics families (their lines read only the labels and the assessment) are a second group: a
  * new assessment re-renders only them, at the device's next reading or at the next scrape, whichever
@@ -241,9 +239,9 @@ export class DeviceMetricsRenderer {
 
   /**
    * Renders one group's families for the device into their slabs. The lines are gathered into one
-   * string and encoded once, then each family's bytes are copied to its slab: encoding each family's
-   * string on its own measured 1.5x slower at 10,000 devices (a fresh rope costs ~350 ns a native
-   * write, a copy ~100 ns), and batching devices to write the slabs one at a time did not pay.
+   * string and encoded once, then each family's bytes are copied to its slab: a native write of a fresh
+   * rope costs more than a copy, so encoding each family's string on its own measured slower, and
+   * batching devices to write the slabs one at a time did not pay (bench/README.md).
    */
   #renderGroup(entry: DeviceEntry, group: Group, view: DeviceView): void {
     const families = this.#groupFamilies[group];
