@@ -5,8 +5,8 @@ import { parseDuration } from '../config/duration.js';
 import { ConfigError, configJsonSchema, loadConfigFile } from '../config/load.js';
 import { mqttSchema } from '../config/mqtt-schema.js';
 import { configSchema, DEFAULT_LISTEN } from '../config/schema.js';
-import type { Logger } from './log.js';
 import type { DeviceSnapshot } from './snapshot.js';
+import { formatTable, left } from './table.js';
 import { buildTargets, targetsFromUrls } from './targets.js';
 
 export const EXIT_OK = 0;
@@ -93,32 +93,12 @@ consecutive ports of 127.0.0.1 where other loopback addresses are unavailable), 
       const listen = checkListen(values.listen) ?? DEFAULT_LISTEN;
       const mqttUrl = values.mqtt === undefined ? undefined : mqttSchema.shape.url.safeParse(values.mqtt);
       if (mqttUrl && !mqttUrl.success) throw new UsageError(`--mqtt: expected a broker URL like mqtt://127.0.0.1:1883, got "${String(values.mqtt)}"`);
-      const { createAgent } = await import('./compose.js');
-      const { runUntilSignalled } = await import('./daemon.js');
-      const { createLogger } = await import('./log.js');
-      const logger = createLogger({});
       const farmHost = values['farm-host'];
       if (farmHost !== undefined && (typeof farmHost !== 'string' || !/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(farmHost))) {
         throw new UsageError(`--farm-host: expected a loopback address like 127.2.0.1, got "${String(farmHost)}"`);
       }
-      const farm = await startDemoFarm(devices, seed, logger, farmHost);
-      const rackLabels = (i: number) => ({ room: `hall-${1 + (Math.floor(i / 40) % 2)}`, rack: `r${String(1 + Math.floor(i / 20)).padStart(2, '0')}` });
-      const pdus = await (await import('../simulator/demo-pdu.js')).startDemoPdus(farm.miners, rackLabels, logger);
-      const config = configSchema.parse({
-        agent: { listen },
-        labels: { site: 'demo' },
-        polling: { interval, timeout: `${Math.min(5000, Math.floor(parseDuration(interval)! / 2))}ms` },
-        targets: [...farm.miners.map((m, i) => ({ url: m.url, labels: rackLabels(i) })), ...(pdus?.targets ?? []), ...(await import('../simulator/nvidia-smi/demo.js')).fakeGpuTargets()],
-        ...(pdus && { power: pdus.power }),
-        economics: (await import('./economics/demo.js')).demoEconomics(farm.miners.reduce((kw, m) => kw + m.model.nominal_power_w / 1000, 0)),
-        ...(mqttUrl && { mqtt: { url: mqttUrl.data } }),
-      });
-      const agent = createAgent({ config, logger });
-      await agent.start();
-      logger.info({ miners: farm.miners.length, metrics: `http://${agent.address}/metrics` }, 'demo farm running');
-      return runUntilSignalled(agent, logger, async () => {
-        await Promise.all([farm.stop(), pdus?.stop()]);
-      });
+      const { runDemo } = await import('./demo.js');
+      return runDemo({ devices, seed, interval, listen, ...(mqttUrl && { mqttUrl: mqttUrl.data }), ...(farmHost !== undefined && { farmHost }) });
     },
   },
   poll: {
@@ -150,7 +130,7 @@ or nvidia-smi: (this machine's GPUs), nvidia-smi:///PATH/TO/nvidia-smi, nvidia-s
         collectOnce(createCollector(target, { maxResponseBytes: configSchema.shape.polling.parse(undefined).max_response_bytes }), controller.signal),
       );
       const snapshots = results.flat().map(enrichSnapshot);
-      io.out(values.json ? JSON.stringify(snapshots, null, 2) : formatTable(snapshots));
+      io.out(values.json ? JSON.stringify(snapshots, null, 2) : formatSnapshots(snapshots));
       return snapshots.every((s) => s.up) ? EXIT_OK : EXIT_FAILURE;
     },
   },
@@ -251,20 +231,6 @@ Validates FILE and lists every problem with its path and line. Exit 0 valid, 2 i
   },
 };
 
-async function startDemoFarm(devices: number, seed: number, logger: Logger, host?: string) {
-  const { startFarm } = await import('../simulator/farm.js');
-  try {
-    return await startFarm({ devices, seed, mode: 'address', host });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new Error(`the demo farm's addresses are taken (${(err as Error).message}): is another demo running? Give this one --farm-host 127.2.0.1`);
-    }
-    // macOS and some containers only route 127.0.0.1: fall back to one port per miner there.
-    logger.warn({ err: (err as Error).message }, 'cannot listen on 127.x.y.z addresses; using consecutive ports on 127.0.0.1');
-    return startFarm({ devices, seed, mode: 'port', port: 14028 });
-  }
-}
-
 function checkListen(value: string | boolean | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]*):\d{1,5}$/.test(value)) {
@@ -284,8 +250,8 @@ function fixed(value: number | undefined, scale: number, digits: number): string
   return value === undefined ? '-' : (value / scale).toFixed(digits);
 }
 
-export function formatTable(snapshots: readonly DeviceSnapshot[]): string {
-  const header = ['DEVICE', 'UP', 'MODEL', 'FIRMWARE', 'TH/s', 'NOMINAL', 'POWER W', 'J/TH', 'MAX °C', 'FANS RPM', 'BOARDS', 'ERROR'];
+export function formatSnapshots(snapshots: readonly DeviceSnapshot[]): string {
+  const columns = ['DEVICE', 'UP', 'MODEL', 'FIRMWARE', 'TH/s', 'NOMINAL', 'POWER W', 'J/TH', 'MAX °C', 'FANS RPM', 'BOARDS', 'ERROR'].map(left);
   const rows = snapshots.map((s) => {
     const temps = Object.values(s.temperatures_c);
     const boards = s.boards ? `${s.boards.filter((b) => b.status === 'ok').length}/${s.boards.length} ok` : '-';
@@ -304,8 +270,7 @@ export function formatTable(snapshots: readonly DeviceSnapshot[]): string {
       s.error ?? '',
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return formatTable(columns, rows);
 }
 
 /** Runs the CLI; resolves with the exit code instead of exiting, so tests can call it in-process. */

@@ -9,12 +9,15 @@ import { economicsSchema, type EconomicsConfig } from '../config/economics-schem
 import { loadConfigFile } from '../config/load.js';
 import { configSchema, type Config } from '../config/schema.js';
 import { demoEconomics } from './economics/demo.js';
-import { assessDevices, planSite, type DeviceAssessment, type SitePlan } from './economics/assess.js';
+import { assessDevices } from './economics/assess.js';
 import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs } from './economics/inputs.js';
+import { planSite } from './economics/plan.js';
+import type { DeviceAssessment, SitePlan } from './economics/types.js';
 import { enrichSnapshot } from './enrich.js';
 import { mapLimited } from './limit.js';
 import { collectOnce } from './scheduler.js';
 import type { DeviceSnapshot } from './snapshot.js';
+import { formatTable, left, right } from './table.js';
 import { buildTargets } from './targets.js';
 
 export interface RecommendCommand {
@@ -100,18 +103,25 @@ function fixed(x: number | undefined, digits: number, scale = 1): string {
   return x === undefined ? '-' : (x / scale).toFixed(digits);
 }
 
-function table(header: string[], rows: string[][], rightAligned: ReadonlySet<number>): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows]
-    .map((r) => r.map((cell, i) => (rightAligned.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd())
-    .join('\n');
-}
-
 /** Devices by best margin (highest first; unjudged last), then the site totals and the plan under the cap. */
 export function formatRecommendations({ inputs, devices, site }: Recommendations, source: string): string {
   const sorted = [...devices].sort((x, y) => (bestMargin(y) ?? -Infinity) - (bestMargin(x) ?? -Infinity) || (x.device_id < y.device_id ? -1 : 1));
   const planned = new Map(site.devices.map((d) => [d.device_id, d]));
-  const header = ['DEVICE', 'MODEL', 'TH/s', 'W', 'J/TH', 'DRIFT', 'REVENUE/d', 'COST/d', 'MARGIN/d', 'BREAK-EVEN $/kWh', 'ACTION', 'PLAN', 'REASON'];
+  const columns = [
+    left('DEVICE'),
+    left('MODEL'),
+    right('TH/s'),
+    right('W'),
+    right('J/TH'),
+    right('DRIFT'),
+    right('REVENUE/d'),
+    right('COST/d'),
+    right('MARGIN/d'),
+    right('BREAK-EVEN $/kWh'),
+    left('ACTION'),
+    left('PLAN'),
+    left('REASON'),
+  ];
   const rows = sorted.map((a) => {
     const best = a.best_activity;
     const plan = planned.get(a.device_id);
@@ -132,12 +142,12 @@ export function formatRecommendations({ inputs, devices, site }: Recommendations
     ];
   });
 
-  const lines = [`Economics for ${source}`, describeInputs(inputs), '', table(header, rows, new Set([2, 3, 4, 5, 6, 7, 8, 9])), ''];
+  const lines = [`Economics for ${source}`, describeInputs(inputs), '', formatTable(columns, rows), ''];
   const counts = new Map<string, number>();
   for (const a of devices) counts.set(a.recommendation ?? 'unjudged', (counts.get(a.recommendation ?? 'unjudged') ?? 0) + 1);
   lines.push(`Recommendations: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}`);
 
-  const totalsHeader = ['PLAN', 'DEVICES', 'kW', 'REVENUE/d', 'COST/d', 'MARGIN/d'];
+  const totalsColumns = [left('PLAN'), right('DEVICES'), right('kW'), right('REVENUE/d'), right('COST/d'), right('MARGIN/d')];
   const totalsRows = Object.entries(site.totals)
     .filter(([, t]) => t.count > 0)
     .map(([activity, t]) => [
@@ -148,7 +158,7 @@ export function formatRecommendations({ inputs, devices, site }: Recommendations
       money(t.power_cost_usd_per_day),
       money(t.margin_usd_per_day),
     ]);
-  lines.push('', table(totalsHeader, totalsRows, new Set([1, 2, 3, 4, 5])));
+  lines.push('', formatTable(totalsColumns, totalsRows));
   const net = site.totals.mining.margin_usd_per_day + site.totals.leasing.margin_usd_per_day + site.totals.unassessed.margin_usd_per_day;
   const byCap = site.devices.filter((d) => d.curtailed_by_cap).length;
   lines.push(

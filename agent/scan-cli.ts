@@ -4,6 +4,7 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { DEFAULT_IDENTIFY_CONCURRENCY, scan, type ScanProgress, type ScanResult } from '../collectors/cgminer/discovery.js';
+import { formatTable, left } from './table.js';
 
 export interface ScanCommand {
   ranges: string[];
@@ -56,11 +57,6 @@ export async function runScanCommand(command: ScanCommand, io: Io, progressStrea
   return 0;
 }
 
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
-}
-
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** Miners, then open ports that are not miners we could read, then the silent count: three answers to three questions. */
@@ -69,8 +65,8 @@ export function formatScanReport(result: ScanResult): string {
   if (result.identified.length) {
     sections.push(
       `MINERS (${result.identified.length})\n` +
-        table(
-          ['ADDRESS', 'PORT', 'VENDOR', 'MODEL', 'FIRMWARE', 'DIALECT', 'TH/s'],
+        formatTable(
+          ['ADDRESS', 'PORT', 'VENDOR', 'MODEL', 'FIRMWARE', 'DIALECT', 'TH/s'].map(left),
           result.identified.map((m) => [m.host, String(m.port), m.vendor ?? '-', m.model ?? '-', m.firmware ?? '-', m.dialect ?? '-', m.hashrate_hs === undefined ? '-' : (m.hashrate_hs / 1e12).toFixed(2)]),
         ),
     );
@@ -78,7 +74,7 @@ export function formatScanReport(result: ScanResult): string {
   if (result.unidentified.length) {
     sections.push(
       `NOT IDENTIFIED (${result.unidentified.length}): port ${result.port} open, but no CGMiner reply could be read\n` +
-        table(['ADDRESS', 'PORT', 'REASON', 'ERROR'], result.unidentified.map((h) => [h.host, String(h.port), h.reason, h.error])),
+        formatTable(['ADDRESS', 'PORT', 'REASON', 'ERROR'].map(left), result.unidentified.map((h) => [h.host, String(h.port), h.reason, h.error])),
     );
   }
   const silent = `SILENT: ${plural(result.silent.count, 'address', 'addresses')} refused or did not answer a connection on port ${result.port}`;

@@ -32,7 +32,7 @@ export interface SchedulerOptions {
 /**
  * With jitter, 10,000 targets come due at thousands of distinct milliseconds: waking for each one ran
  * the event loop, timers and pump once per poll. Starting a poll up to 25 ms late changes nothing at
- * intervals of seconds, and batching them cut the daemon's CPU per poll by ~18% at 10,000 miners.
+ * intervals of seconds, and batching them cut the daemon's CPU per poll; see bench/README.md.
  */
 export const WAKE_GRID_MS = 25;
 
@@ -73,7 +73,7 @@ export class Scheduler {
   private readonly inFlight = new Set<Entry>();
   /**
    * Controllers of finished polls that were never aborted, handed to the next polls: an AbortController
-   * costs ~0.8 KB and an EventTarget set-up, too much to make for every poll or to keep for every target.
+   * costs memory and an EventTarget set-up, too much to make for every poll or to keep for every target.
    * At most `concurrency` exist.
    */
   private readonly idleControllers: AbortController[] = [];

@@ -10,8 +10,8 @@
  *
  * `first`..`last` is always a contiguous range of exactly N miners (consecutive addresses in address mode,
  * consecutive ports in port mode), so a consumer can expand it itself. `targets` lists every URL only when
- * N <= 1000 or with `--port 0` (OS-chosen ports are not a range); otherwise it is omitted (a 10,000-miner
- * list is ~300 KB of one line). `dead` lists the
+ * N <= 1000 or with `--port 0` (OS-chosen ports are not a range); otherwise it is omitted (a farm-sized
+ * list is one very long line). `dead` lists the
  * seed-chosen miners that refuse connections. Errors go to stderr with exit code 1.
  */
 import { parseArgs } from 'node:util';

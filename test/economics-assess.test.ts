@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import type { EconomicInputs, InputReading } from '../agent/economics/inputs.js';
 import { hashpriceUsdPerThDay } from '../agent/economics/bitcoin.js';
-import { assessDevice, assessDevices, planSite, type DeviceAssessment } from '../agent/economics/assess.js';
+import { assessDevice, assessDevices } from '../agent/economics/assess.js';
+import { planSite } from '../agent/economics/plan.js';
+import type { DeviceAssessment } from '../agent/economics/types.js';
 
 const AT = '2025-11-20T12:00:00.000Z';
 const configured = (value: number): InputReading => ({ value, origin: 'config', stale: false });

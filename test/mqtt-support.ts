@@ -2,7 +2,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { Aedes, type AedesOptions } from 'aedes';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
-import type { PublisherTimers } from '../exporters/mqtt/publisher.js';
+import type { PublisherTimers } from '../exporters/mqtt/timers.js';
 
 /** Shared by the MQTT tests: an in-process broker, a recording subscriber, a manual clock, snapshots. */
 

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import type { DeviceEconomics, DeviceEconomicsSource } from '../agent/contracts/economics.js';
-import type { DeviceAssessment } from '../agent/economics/assess.js';
+import type { DeviceAssessment } from '../agent/economics/types.js';
 import { DeviceStore } from '../agent/state.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { DEVICE_FAMILIES, type DeviceFamily } from '../exporters/prometheus/families.js';

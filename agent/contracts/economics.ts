@@ -2,8 +2,7 @@
  * The one interface every exporter reads economics through: per-device assessments and plan entries,
  * the site plan, the site-wide figures the latest round used, and events when a round ends.
  */
-import type { DeviceAssessment, PlannedDevice, SitePlan } from '../economics/assess.js';
-import type { InputName } from '../economics/inputs.js';
+import type { DeviceAssessment, InputName, PlannedDevice, SitePlan } from '../economics/types.js';
 
 /** One device's economics: its assessment and its place in the site plan. */
 export interface DeviceEconomics {

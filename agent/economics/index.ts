@@ -21,28 +21,21 @@ export {
   type EconomicInputs,
   type EconomicInputsProviderOptions,
   type InputReading,
-  type InputName,
   type Hashprice,
 } from './inputs.js';
+export { assessDevice, assessDevices, findGpuEconomics, leaseRevenueUsdPerDay, powerCostUsdPerDay, breakEvenUsdPerKwh, type AssessOptions } from './assess.js';
+export { planSite, median } from './plan.js';
 export {
-  assessDevice,
-  assessDevices,
-  planSite,
-  findGpuEconomics,
-  leaseRevenueUsdPerDay,
-  powerCostUsdPerDay,
-  breakEvenUsdPerKwh,
-  median,
   RECOMMENDATIONS,
   ACTIVITIES,
   PLANNED_ACTIVITIES,
+  type InputName,
   type Recommendation,
   type Activity,
   type DeviceAssessment,
-  type AssessOptions,
   type PlannedActivity,
   type PlannedDevice,
   type ActivityTotals,
   type MarginalMegawatt,
   type SitePlan,
-} from './assess.js';
+} from './types.js';

@@ -9,6 +9,7 @@ import {
   parseRewardStatsFeesPerBlock,
   parseTipHeight,
 } from './sources.js';
+import type { InputName } from './types.js';
 
 /**
  * The figures one assessment round uses, read at one instant: each with where it came from and
@@ -48,9 +49,6 @@ export interface EconomicInputs {
   /** Figures that should be there but are not yet (never fetched): why, one line each. */
   missing: string[];
 }
-
-/** Names of EconomicInputs readings, as used in `stale_inputs`. */
-export type InputName = 'btc_price_usd' | 'difficulty' | 'fees_per_block_btc' | 'block_height' | 'subsidy_btc' | 'power_price_usd_per_kwh';
 
 export interface Hashprice {
   usd_per_th_day: number;

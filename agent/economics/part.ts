@@ -3,8 +3,10 @@ import type { Config } from '../../config/schema.js';
 import type { AssessmentListener, DeviceEconomics, EconomicSignalSource, EconomicsFigures, EconomicsReader } from '../contracts/economics.js';
 import type { AgentContext, AgentPart, DeviceStoreView } from '../contracts/part.js';
 import type { DeviceSnapshot } from '../snapshot.js';
-import { assessDevice, planSite, type DeviceAssessment, type PlannedDevice, type SitePlan } from './assess.js';
-import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs, type EconomicInputsProviderOptions, type InputName } from './inputs.js';
+import { assessDevice } from './assess.js';
+import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs, type EconomicInputsProviderOptions } from './inputs.js';
+import { planSite } from './plan.js';
+import type { DeviceAssessment, InputName, PlannedDevice, SitePlan } from './types.js';
 
 /** How often every device is re-assessed: prices move slowly, devices are polled every 15-60 s. */
 export const DEFAULT_ASSESS_INTERVAL_MS = 15_000;

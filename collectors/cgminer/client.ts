@@ -57,7 +57,7 @@ function requestBytes(command: string, parameter: string | undefined): Buffer {
 /**
  * A socket and the request it serves. A CGMiner API serves one command per connection, so a poller
  * opens a connection per request; making a net.Socket for each (its stream states, emitter, options
- * copy) cost ~20 µs of CPU per poll at farm scale. A socket whose request was answered is kept once
+ * copy) was a measurable share of a poll's CPU at farm scale (bench/README.md). A socket whose request was answered is kept once
  * closed and connected again for a later request, which Node supports after 'close'. Its listeners are
  * installed once and hand each event to whichever request holds it.
  */

@@ -1,5 +1,5 @@
 import type { EconomicsReader } from '../../agent/contracts/economics.js';
-import type { DeviceAssessment, SitePlan } from '../../agent/economics/index.js';
+import type { DeviceAssessment, SitePlan } from '../../agent/economics/types.js';
 import type { DeviceSnapshot } from '../../agent/snapshot.js';
 import type { DeviceRemovalReason } from '../../agent/contracts/part.js';
 

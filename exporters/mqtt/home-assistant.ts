@@ -1,4 +1,4 @@
-import { RECOMMENDATIONS } from '../../agent/economics/assess.js';
+import { RECOMMENDATIONS } from '../../agent/economics/types.js';
 import type { DeviceKind, DeviceSnapshot } from '../../agent/snapshot.js';
 import { homeAssistantId } from './topics.js';
 

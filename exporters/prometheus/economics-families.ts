@@ -1,4 +1,4 @@
-import { ACTIVITIES, RECOMMENDATIONS, type DeviceAssessment } from '../../agent/economics/assess.js';
+import { ACTIVITIES, RECOMMENDATIONS, type DeviceAssessment } from '../../agent/economics/types.js';
 import type { DeviceFamily, DeviceView } from './families.js';
 import { formatValue } from './text-format.js';
 

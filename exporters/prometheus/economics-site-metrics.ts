@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { EconomicsReader } from '../../agent/contracts/economics.js';
-import { ACTIVITIES } from '../../agent/economics/assess.js';
+import { ACTIVITIES } from '../../agent/economics/types.js';
 
 const SITE_ACTIVITIES = ['mining', 'leasing', 'unassessed'] as const;
 

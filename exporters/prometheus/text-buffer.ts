@@ -1,7 +1,7 @@
 /**
- * A growable byte buffer that is reused from one scrape to the next. A 10,000-device exposition is
- * tens of megabytes: building it as one fresh string (or Buffer) per scrape makes the kernel fault
- * in and zero that much new memory every time, which costs more than rendering it.
+ * A growable byte buffer that is reused from one scrape to the next. A farm's exposition is large:
+ * building it as one fresh string (or Buffer) per scrape makes the kernel fault in and zero that much
+ * new memory every time, which costs more than rendering it (bench/README.md).
  */
 export class TextBuffer {
   #bytes: Buffer;

@@ -22,8 +22,8 @@ const ZERO_PAD = ['000000000', '00000000', '0000000', '000000', '00000', '0000',
  * other numbers in JavaScript's shortest round-trip form (which Go's ParseFloat reads back exactly).
  *
  * Integers take a fast path: V8 turns small integers into strings from a cache, while its
- * shortest-form conversion of a double like 140e12 costs several hundred nanoseconds; at 300,000
- * samples a scrape that difference is most of the render budget.
+ * shortest-form conversion of a double like 140e12 is far dearer; over a farm's samples that difference
+ * is most of the render budget (bench/README.md).
  */
 export function formatValue(value: number): string {
   if ((value | 0) === value) return '' + (value | 0);

@@ -255,7 +255,7 @@ export function setBoardTemperatures(temperatures: Record<string, number>, board
 /**
  * Assigns only a real value, so "not reported" stays an absent key rather than `undefined`. Its one
  * keyed store serves every caller, so V8 finds it megamorphic and adds each property the slow way
- * (~5x a direct assignment): what runs on every poll of every miner (the summary counters, pools,
+ * (bench/README.md): what runs on every poll of every miner (the summary counters, pools,
  * the Antminer reader) assigns field by field instead.
  */
 export function setIfDefined<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {

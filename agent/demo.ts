@@ -1,0 +1,62 @@
+/**
+ * `potencia demo`: a simulated farm (CGMiner miners, GPU nodes behind a fake nvidia-smi, snmpsim
+ * PDUs when installed), an in-memory config for it, and the agent polling it all. Loaded only when
+ * the command runs; agent/cli.ts parses the options.
+ */
+import { parseDuration } from '../config/duration.js';
+import { configSchema } from '../config/schema.js';
+import { startDemoPdus } from '../simulator/demo-pdu.js';
+import { startFarm } from '../simulator/farm.js';
+import { fakeGpuTargets } from '../simulator/nvidia-smi/demo.js';
+import { createAgent } from './compose.js';
+import { runUntilSignalled } from './daemon.js';
+import { demoEconomics } from './economics/demo.js';
+import { createLogger, type Logger } from './log.js';
+
+export interface DemoCommand {
+  devices: number;
+  seed: number;
+  /** Poll interval, a duration like "15s". */
+  interval: string;
+  listen: string;
+  /** Also publish to this broker. */
+  mqttUrl?: string;
+  /** First loopback address of the simulated miners. */
+  farmHost?: string;
+}
+
+/** Runs the demo until SIGTERM or SIGINT; resolves with the exit code. */
+export async function runDemo(command: DemoCommand): Promise<number> {
+  const logger = createLogger({});
+  const farm = await startDemoFarm(command.devices, command.seed, logger, command.farmHost);
+  const rackLabels = (i: number) => ({ room: `hall-${1 + (Math.floor(i / 40) % 2)}`, rack: `r${String(1 + Math.floor(i / 20)).padStart(2, '0')}` });
+  const pdus = await startDemoPdus(farm.miners, rackLabels, logger);
+  const config = configSchema.parse({
+    agent: { listen: command.listen },
+    labels: { site: 'demo' },
+    polling: { interval: command.interval, timeout: `${Math.min(5000, Math.floor(parseDuration(command.interval)! / 2))}ms` },
+    targets: [...farm.miners.map((m, i) => ({ url: m.url, labels: rackLabels(i) })), ...(pdus?.targets ?? []), ...fakeGpuTargets()],
+    ...(pdus && { power: pdus.power }),
+    economics: demoEconomics(farm.miners.reduce((kw, m) => kw + m.model.nominal_power_w / 1000, 0)),
+    ...(command.mqttUrl !== undefined && { mqtt: { url: command.mqttUrl } }),
+  });
+  const agent = createAgent({ config, logger });
+  await agent.start();
+  logger.info({ miners: farm.miners.length, metrics: `http://${agent.address}/metrics` }, 'demo farm running');
+  return runUntilSignalled(agent, logger, async () => {
+    await Promise.all([farm.stop(), pdus?.stop()]);
+  });
+}
+
+async function startDemoFarm(devices: number, seed: number, logger: Logger, host?: string) {
+  try {
+    return await startFarm({ devices, seed, mode: 'address', host });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(`the demo farm's addresses are taken (${(err as Error).message}): is another demo running? Give this one --farm-host 127.2.0.1`);
+    }
+    // macOS and some containers only route 127.0.0.1: fall back to one port per miner there.
+    logger.warn({ err: (err as Error).message }, 'cannot listen on 127.x.y.z addresses; using consecutive ports on 127.0.0.1');
+    return startFarm({ devices, seed, mode: 'port', port: 14028 });
+  }
+}
