@@ -209,7 +209,9 @@ Validates FILE and lists every problem with its path and line. Exit 0 valid, 2 i
       if (positionals.length !== 1) throw new UsageError('check-config needs exactly one FILE');
       const config = loadConfigFile(positionals[0]!);
       const targets = buildTargets(config);
-      io.out(`${positionals[0]}: valid — ${config.targets.length} target entr${config.targets.length === 1 ? 'y' : 'ies'} expanding to ${targets.length} endpoint(s); listens on ${config.agent.listen}`);
+      io.out(
+        `${positionals[0]}: valid — ${config.targets.length} target entr${config.targets.length === 1 ? 'y' : 'ies'} expanding to ${targets.length} endpoint(s); listens on ${config.agent.listen}`,
+      );
       return EXIT_OK;
     },
   },
@@ -233,7 +235,7 @@ Validates FILE and lists every problem with its path and line. Exit 0 valid, 2 i
 
 function checkListen(value: string | boolean | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]*):\d{1,5}$/.test(value)) {
+  if (typeof value !== 'string' || !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/.test(value)) {
     throw new UsageError(`--listen: expected HOST:PORT like 0.0.0.0:9785, got "${String(value)}"`);
   }
   return value;

@@ -124,9 +124,7 @@ export class DiscoveryPart implements AgentPart {
           silent: result.silent.count,
           scanned: result.scanned,
           duration_ms: result.duration_ms.probe + result.duration_ms.identify,
-          ...(result.unidentified.length
-            ? { unidentified_hosts: result.unidentified.slice(0, UNIDENTIFIED_LOGGED).map((h) => `${h.host}:${h.port} ${h.reason}`) }
-            : {}),
+          ...(result.unidentified.length ? { unidentified_hosts: result.unidentified.slice(0, UNIDENTIFIED_LOGGED).map((h) => `${h.host}:${h.port} ${h.reason}`) } : {}),
         },
         'discovery scan finished',
       );

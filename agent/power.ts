@@ -55,7 +55,10 @@ export class PowerAttribution {
     const key = this.#matchKey(snapshot);
     if (key === undefined) return snapshot;
     let ids = this.#seenIds.get(key);
-    if (!ids) this.#seenIds.set(key, (ids = new Set()));
+    if (!ids) {
+      ids = new Set();
+      this.#seenIds.set(key, ids);
+    }
     ids.add(snapshot.id);
     const watts = this.#outletWatts(key);
     if (watts !== undefined && snapshot.up) {
@@ -89,7 +92,7 @@ export class PowerAttribution {
     for (const device of touched) {
       for (const id of this.#seenIds.get(device) ?? []) {
         const stored = store.get(id);
-        if (!stored || !stored.up) continue;
+        if (!stored?.up) continue;
         const copy: DeviceSnapshot = { ...stored, power_by_source_w: { ...stored.power_by_source_w } };
         if (this.#outletWatts(device) === undefined) continue;
         store.upsert(enrich(this.attribute(copy)));
@@ -125,7 +128,10 @@ export class PowerAttribution {
       if (s.kind === 'sensor' || s.kind === 'pdu') {
         const room = s.labels.room ?? '';
         let a = ambient.get(room);
-        if (!a) ambient.set(room, (a = { t: [], h: [] }));
+        if (!a) {
+          a = { t: [], h: [] };
+          ambient.set(room, a);
+        }
         a.t.push(...Object.values(s.temperatures_c));
         if (s.humidity_ratio) a.h.push(...Object.values(s.humidity_ratio));
       }

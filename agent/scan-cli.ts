@@ -49,7 +49,9 @@ export async function runScanCommand(command: ScanCommand, io: Io, progressStrea
     try {
       writeFileSync(command.writeConfig, text, { flag: command.force ? 'w' : 'wx' });
     } catch (err) {
-      io.err(`potencia scan: cannot write ${command.writeConfig}: ${(err as NodeJS.ErrnoException).code === 'EEXIST' ? 'it exists (add --force to overwrite)' : (err as Error).message}`);
+      io.err(
+        `potencia scan: cannot write ${command.writeConfig}: ${(err as NodeJS.ErrnoException).code === 'EEXIST' ? 'it exists (add --force to overwrite)' : (err as Error).message}`,
+      );
       return 1;
     }
     io.err(`wrote ${command.writeConfig}: ${result.identified.length} target(s); check it with "potencia check-config ${command.writeConfig}"`);
@@ -67,14 +69,25 @@ export function formatScanReport(result: ScanResult): string {
       `MINERS (${result.identified.length})\n` +
         formatTable(
           ['ADDRESS', 'PORT', 'VENDOR', 'MODEL', 'FIRMWARE', 'DIALECT', 'TH/s'].map(left),
-          result.identified.map((m) => [m.host, String(m.port), m.vendor ?? '-', m.model ?? '-', m.firmware ?? '-', m.dialect ?? '-', m.hashrate_hs === undefined ? '-' : (m.hashrate_hs / 1e12).toFixed(2)]),
+          result.identified.map((m) => [
+            m.host,
+            String(m.port),
+            m.vendor ?? '-',
+            m.model ?? '-',
+            m.firmware ?? '-',
+            m.dialect ?? '-',
+            m.hashrate_hs === undefined ? '-' : (m.hashrate_hs / 1e12).toFixed(2),
+          ]),
         ),
     );
   } else sections.push('MINERS: none found');
   if (result.unidentified.length) {
     sections.push(
       `NOT IDENTIFIED (${result.unidentified.length}): port ${result.port} open, but no CGMiner reply could be read\n` +
-        formatTable(['ADDRESS', 'PORT', 'REASON', 'ERROR'].map(left), result.unidentified.map((h) => [h.host, String(h.port), h.reason, h.error])),
+        formatTable(
+          ['ADDRESS', 'PORT', 'REASON', 'ERROR'].map(left),
+          result.unidentified.map((h) => [h.host, String(h.port), h.reason, h.error]),
+        ),
     );
   }
   const silent = `SILENT: ${plural(result.silent.count, 'address', 'addresses')} refused or did not answer a connection on port ${result.port}`;

@@ -115,7 +115,17 @@ export class Scheduler {
     const now = Date.now();
     for (const target of targets) {
       if (this.entries.has(target.url)) continue;
-      const entry: Entry = { target, collector: this.opts.createCollector(target), nextAt: now, seq: 0, running: false, failures: 0, removed: false, controller: undefined, last: [] };
+      const entry: Entry = {
+        target,
+        collector: this.opts.createCollector(target),
+        nextAt: now,
+        seq: 0,
+        running: false,
+        failures: 0,
+        removed: false,
+        controller: undefined,
+        last: [],
+      };
       this.entries.set(target.url, entry);
       this.heap.push(entry, now);
       added.push(target.url);
@@ -195,7 +205,8 @@ export class Scheduler {
     // The collector enforces the target's timeout itself; this deadline only catches a collector that
     // ignores it, so one stuck device can never hold a concurrency slot forever. One async frame per
     // poll, not a helper's as well: each is held, and copied by young-generation GCs, while it runs.
-    const deadline = (entry.controller = this.idleControllers.pop() ?? new AbortController());
+    const deadline = this.idleControllers.pop() ?? new AbortController();
+    entry.controller = deadline;
     const hardStop = setTimeout(() => deadline.abort(new Error('poll exceeded twice its timeout')), entry.target.timeoutMs * 2 + 1000);
     let snapshots: DeviceSnapshot[];
     try {

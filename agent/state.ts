@@ -17,9 +17,7 @@ export class DeviceStore implements DeviceStoreView {
   #sequence = 0;
 
   constructor(options: DeviceStoreOptions = {}) {
-    this.#onListenerError =
-      options.onListenerError ??
-      ((err) => process.emitWarning(`DeviceStore change listener threw: ${err instanceof Error ? err.message : String(err)}`));
+    this.#onListenerError = options.onListenerError ?? ((err) => process.emitWarning(`DeviceStore change listener threw: ${err instanceof Error ? err.message : String(err)}`));
   }
 
   get size(): number {

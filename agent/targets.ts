@@ -34,7 +34,16 @@ export function targetsFromUrls(urls: readonly string[], timeoutMs: number): Tar
   for (const url of urls) {
     const parsed = parseTargetUrl(url);
     for (const host of parsed.hosts) {
-      targets.push({ url: canonicalUrl(parsed.scheme, host, parsed.port, parsed.params, parsed.path), scheme: parsed.scheme, host, port: parsed.port, ...credentialsOf(parsed), labels: {}, intervalMs: 0, timeoutMs });
+      targets.push({
+        url: canonicalUrl(parsed.scheme, host, parsed.port, parsed.params, parsed.path),
+        scheme: parsed.scheme,
+        host,
+        port: parsed.port,
+        ...credentialsOf(parsed),
+        labels: {},
+        intervalMs: 0,
+        timeoutMs,
+      });
     }
   }
   return targets;

@@ -41,7 +41,10 @@ export async function benchDaemon(): Promise<void> {
   const port = await freePort();
   const last = intToIpv4(ipv4ToInt(FIRST_HOST)! + DEVICES - 1);
   const config = join(dir, 'potencia.yaml');
-  writeFileSync(config, `agent: { listen: "127.0.0.1:${port}" }\npolling: { interval: ${INTERVAL_S}s, timeout: 5s, concurrency: 256 }\ntargets:\n  - url: cgminer://${FIRST_HOST}-${last}\n`);
+  writeFileSync(
+    config,
+    `agent: { listen: "127.0.0.1:${port}" }\npolling: { interval: ${INTERVAL_S}s, timeout: 5s, concurrency: 256 }\ntargets:\n  - url: cgminer://${FIRST_HOST}-${last}\n`,
+  );
   const bin = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'agent', 'bin.js');
   const agent = spawn(process.execPath, [bin, 'run', '--config', config], { stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: DEPLOYED_NODE_OPTIONS.join(' ') } });
   // As Prometheus asks: gzip. The time is until the last compressed byte arrives; decoding is ours.
@@ -65,7 +68,10 @@ export async function benchDaemon(): Promise<void> {
     for (;;) {
       if (Date.now() > deadline) throw new Error('the agent did not poll every miner within 120 s');
       await sleep(1000);
-      const text = await scrape().then((s) => s.text, () => '');
+      const text = await scrape().then(
+        (s) => s.text,
+        () => '',
+      );
       if ((totals(text).get('potencia_devices') ?? 0) >= DEVICES) break;
     }
     await sleep(WARM_UP_MS);

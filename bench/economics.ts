@@ -64,7 +64,10 @@ export async function benchEconomics(): Promise<void> {
   };
 
   // One renderer attached at a time: each renders on write, so two would share the write side.
-  const without = new DeviceMetricsRenderer(store, DEVICE_FAMILIES.filter((f) => !ECONOMICS_FAMILIES.includes(f)));
+  const without = new DeviceMetricsRenderer(
+    store,
+    DEVICE_FAMILIES.filter((f) => !ECONOMICS_FAMILIES.includes(f)),
+  );
   scrape(without);
   const assessMs: number[] = [];
   const writeBeforeMs: number[] = [];
@@ -112,7 +115,9 @@ export async function benchEconomics(): Promise<void> {
   const c = median(scrapeAfterAssessMs);
   const n = DEVICES.toLocaleString('en-US');
   console.log(`assessment round (assess ${n} devices + site plan): ${a.toFixed(1)} ms ${a <= TARGET_ASSESS_MS ? 'PASS' : 'FAIL'} (target <= ${TARGET_ASSESS_MS} ms)`);
-  console.log(`readings round (${n} upserts, rendered on write): ${median(writeBeforeMs).toFixed(1)} ms without economics families, ${median(writeAfterMs).toFixed(1)} ms with them`);
+  console.log(
+    `readings round (${n} upserts, rendered on write): ${median(writeBeforeMs).toFixed(1)} ms without economics families, ${median(writeAfterMs).toFixed(1)} ms with them`,
+  );
   console.log(`scrape without economics families: ${b.toFixed(1)} ms, ${seriesBefore.toLocaleString('en-US')} series, ${(bytesBefore / 1e6).toFixed(1)} MB`);
   console.log(
     `scrape with economics families, readings then an assessment round (${economicsAtScrape.toLocaleString('en-US')} devices' economics lines rendered by the scrape): ` +

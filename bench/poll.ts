@@ -135,11 +135,19 @@ export async function benchPoll(): Promise<void> {
     // Loopback packets are processed in softirq on whichever task is running, so the split between the
     // two processes' system time varies from run to run; user time is the steadier figure for ours.
     const split = (s: Sweep) => `(user ${s.userUsPerPoll.toFixed(0)} + sys ${s.systemUsPerPoll.toFixed(0)})`;
-    console.log(`\nPoll sweep: ${DEVICES} simulated ASICs on loopback, concurrency ${CONCURRENCY}, farm in a child process, node ${process.execArgv.join(' ') || '(default V8 heap)'}`);
-    console.log(`  bare sockets (floor)   wall ${baseline.wallS.toFixed(2)} s   CPU ${baseline.cpuUsPerPoll.toFixed(0)} µs/poll ${split(baseline)}   (median of ${STEADY_SWEEPS}: ${floors.map((s) => s.cpuUsPerPoll.toFixed(0)).join(', ')} µs)`);
+    console.log(
+      `\nPoll sweep: ${DEVICES} simulated ASICs on loopback, concurrency ${CONCURRENCY}, farm in a child process, node ${process.execArgv.join(' ') || '(default V8 heap)'}`,
+    );
+    console.log(
+      `  bare sockets (floor)   wall ${baseline.wallS.toFixed(2)} s   CPU ${baseline.cpuUsPerPoll.toFixed(0)} µs/poll ${split(baseline)}   (median of ${STEADY_SWEEPS}: ${floors.map((s) => s.cpuUsPerPoll.toFixed(0)).join(', ')} µs)`,
+    );
     console.log(`  potencia, first sweep  wall ${cold.wallS.toFixed(2)} s   CPU ${cold.cpuUsPerPoll.toFixed(0)} µs/poll   (JIT warm-up, store filling)`);
-    console.log(`  potencia, steady sweep wall ${steady.wallS.toFixed(2)} s   CPU ${steady.cpuUsPerPoll.toFixed(0)} µs/poll ${split(steady)}   ${steady.up} up   (median of ${STEADY_SWEEPS}: ${steadies.map((s) => s.cpuUsPerPoll.toFixed(0)).join(', ')} µs)`);
-    console.log(`  ratio to floor         wall ${(steady.wallS / baseline.wallS).toFixed(2)}×   CPU ${medianRatio.toFixed(2)}× (median of each sweep over the floor sweep run just before it)`);
+    console.log(
+      `  potencia, steady sweep wall ${steady.wallS.toFixed(2)} s   CPU ${steady.cpuUsPerPoll.toFixed(0)} µs/poll ${split(steady)}   ${steady.up} up   (median of ${STEADY_SWEEPS}: ${steadies.map((s) => s.cpuUsPerPoll.toFixed(0)).join(', ')} µs)`,
+    );
+    console.log(
+      `  ratio to floor         wall ${(steady.wallS / baseline.wallS).toFixed(2)}×   CPU ${medianRatio.toFixed(2)}× (median of each sweep over the floor sweep run just before it)`,
+    );
     console.log(`  peak RSS               ${rssMb.toFixed(0)} MB`);
     console.log(
       `  targets: wall ≤ ${TARGET_WALL_S} s ${verdict(steady.wallS <= TARGET_WALL_S)} · CPU ≤ ${TARGET_CPU_US} µs/poll ${verdict(steady.cpuUsPerPoll <= TARGET_CPU_US)} · RSS ≤ ${TARGET_RSS_MB} MB ${verdict(rssMb <= TARGET_RSS_MB)}`,

@@ -165,7 +165,9 @@ class PromClientFarm {
     if (s.power_w !== undefined) g.power!.set({ ...base, source: s.power_source ?? 'unknown' }, s.power_w);
     if (s.efficiency_j_per_th !== undefined) g.efficiency!.set(base, s.efficiency_j_per_th);
     for (const sensor in s.temperatures_c) g.temperature!.set({ ...base, sensor }, s.temperatures_c[sensor]!);
-    s.fans_rpm.forEach((rpm, fan) => g.fan!.set({ ...base, fan: String(fan) }, rpm));
+    s.fans_rpm.forEach((rpm, fan) => {
+      g.fan!.set({ ...base, fan: String(fan) }, rpm);
+    });
     for (const b of s.boards ?? []) {
       const board = { ...base, board: String(b.index) };
       if (b.hashrate_hs !== undefined) g.boardHashrate!.set(board, b.hashrate_hs);
@@ -176,7 +178,11 @@ class PromClientFarm {
       for (const status of ['ok', 'degraded', 'dead']) g.boardStatus!.set({ ...board, status }, b.status === status ? 1 : 0);
     }
     // Counters only go up in prom-client: reset to the device's own running total.
-    for (const [result, value] of [['accepted', s.accepted_shares], ['rejected', s.rejected_shares], ['stale', s.stale_shares]] as const) {
+    for (const [result, value] of [
+      ['accepted', s.accepted_shares],
+      ['rejected', s.rejected_shares],
+      ['stale', s.stale_shares],
+    ] as const) {
       if (value === undefined) continue;
       const labels = { ...base, result };
       this.#counter.shares!.remove(labels);
@@ -317,10 +323,13 @@ function table(header: string[], lines: string[][]): void {
 
 export async function benchRender(): Promise<void> {
   console.log('/metrics after every device changed (a full poll round between two scrapes), median of rounds');
-  console.log('potencia renders a device\'s lines when its reading is stored (render on write), so its write side includes rendering');
+  console.log("potencia renders a device's lines when its reading is stored (render on write), so its write side includes rendering");
   const rows: Row[] = [];
   let gzipLine = '';
-  for (const [devices, rounds] of [[10_000, 7], [50_000, 3]] as const) {
+  for (const [devices, rounds] of [
+    [10_000, 7],
+    [50_000, 3],
+  ] as const) {
     const { row, output } = await measure(devices, rounds);
     rows.push(row);
     if (devices === 10_000) {
@@ -339,13 +348,7 @@ export async function benchRender(): Promise<void> {
   console.log('\n(a) write side: apply one round of changed readings for every device');
   table(
     ['devices', 'potencia ms', 'store alone ms', 'render on write us/device', 'prom-client set ms'],
-    rows.map((r) => [
-      r.devices.toLocaleString('en-US'),
-      fmt(r.writeMs),
-      fmt(r.storeOnlyMs),
-      fmt(((r.writeMs - r.storeOnlyMs) * 1000) / r.devices, 2),
-      fmt(r.promWriteMs),
-    ]),
+    rows.map((r) => [r.devices.toLocaleString('en-US'), fmt(r.writeMs), fmt(r.storeOnlyMs), fmt(((r.writeMs - r.storeOnlyMs) * 1000) / r.devices, 2), fmt(r.promWriteMs)]),
   );
 
   console.log('\n(b) scrape: server-side /metrics generation after that round; (c) ratios against prom-client');

@@ -71,11 +71,19 @@ export async function benchScan(): Promise<void> {
     const found = result.identified.length === expectedMiners && result.unidentified.length === 0 && result.silent.count === hosts.length - expectedMiners;
     const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
     console.log(`\nScan: ${RANGE} on loopback (${hosts.length} addresses), ${DEVICES} simulated miners (${farm.dead.length} seed-dead), farm in a child process`);
-    console.log(`  bare connect probe (floor)  wall ${bareS.toFixed(2)} s   ${Math.round(hosts.length / bareS)} hosts/s   ${bareOpen} open   concurrency ${DEFAULT_PROBE_CONCURRENCY}`);
-    console.log(`  scan: probe stage           wall ${probeS.toFixed(2)} s   ${Math.round(hosts.length / probeS)} hosts/s   ${open} open   (${(probeS / bareS).toFixed(2)}× the floor)`);
+    console.log(
+      `  bare connect probe (floor)  wall ${bareS.toFixed(2)} s   ${Math.round(hosts.length / bareS)} hosts/s   ${bareOpen} open   concurrency ${DEFAULT_PROBE_CONCURRENCY}`,
+    );
+    console.log(
+      `  scan: probe stage           wall ${probeS.toFixed(2)} s   ${Math.round(hosts.length / probeS)} hosts/s   ${open} open   (${(probeS / bareS).toFixed(2)}× the floor)`,
+    );
     console.log(`  scan: identify stage        wall ${identifyS.toFixed(2)} s   ${Math.round(open / identifyS)} miners/s   concurrency ${DEFAULT_IDENTIFY_CONCURRENCY}`);
-    console.log(`  scan: total                 wall ${wallS.toFixed(2)} s   ${Math.round(hosts.length / wallS)} hosts/s   CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s   peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MB`);
-    console.log(`  found: ${result.identified.length} identified (expected ${expectedMiners}), ${result.unidentified.length} unidentified (expected 0), ${result.silent.count} silent (expected ${hosts.length - expectedMiners})`);
+    console.log(
+      `  scan: total                 wall ${wallS.toFixed(2)} s   ${Math.round(hosts.length / wallS)} hosts/s   CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s   peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MB`,
+    );
+    console.log(
+      `  found: ${result.identified.length} identified (expected ${expectedMiners}), ${result.unidentified.length} unidentified (expected 0), ${result.silent.count} silent (expected ${hosts.length - expectedMiners})`,
+    );
     console.log(`  targets: total ≤ ${TARGET_WALL_S} s ${verdict(wallS <= TARGET_WALL_S)} · every miner found ${verdict(found)}`);
   } finally {
     clearInterval(sampler);

@@ -115,6 +115,11 @@ function parseParams(scheme: TargetScheme, allowed: Readonly<Record<string, Para
 export function canonicalUrl(scheme: TargetScheme, host: string, port: number, params?: Readonly<Record<string, string>>, path?: string): string {
   const own = schemeNamed(scheme)?.canonicalUrl;
   if (own) return own(host, port, params, path);
-  const query = params ? Object.keys(params).sort().map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(params[k]!)}`).join('&') : '';
+  const query = params
+    ? Object.keys(params)
+        .sort()
+        .map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(params[k]!)}`)
+        .join('&')
+    : '';
   return `${scheme}://${host}:${port}${query ? `?${query}` : ''}`;
 }

@@ -3,7 +3,7 @@ import { DEFAULT_IDENTIFY_CONCURRENCY, DEFAULT_PROBE_CONCURRENCY, DEFAULT_SCAN_P
 import { expandHosts } from '../collectors/target.js';
 import { TargetError } from '../collectors/contract.js';
 import { durationSchema } from './duration.js';
-import type { labelsSchema as LabelsSchema } from './schema.js';
+import { labelsSchema } from './labels-schema.js';
 
 /** A rescan more often than this would only hammer the network; a new miner waits at most one interval. */
 const MIN_INTERVAL_MS = 1000;
@@ -24,12 +24,9 @@ const rangeSchema = z
  * The `discovery:` section: scan address ranges for CGMiner APIs on an interval and poll every miner
  * found beside the configured targets. A configured target with the same URL wins (its labels and
  * interval apply); a found miner that stops answering stays a target and is reported down.
- *
- * Built from config/schema.ts's labels schema, passed in, so label rules keep one home without an
- * import cycle between the two files.
  */
-export const discoverySchema = (labelsSchema: typeof LabelsSchema) =>
-  z.strictObject({
+export const discoverySchema = z
+  .strictObject({
     ranges: z.array(rangeSchema).min(1, 'give at least one range to scan').describe('Address ranges to scan for miners.'),
     port: z.number().int().min(1).max(65535).default(DEFAULT_SCAN_PORT).describe('The CGMiner API port to probe.'),
     interval: durationSchema
@@ -44,8 +41,14 @@ export const discoverySchema = (labelsSchema: typeof LabelsSchema) =>
       .max(8192)
       .default(DEFAULT_PROBE_CONCURRENCY)
       .describe('TCP connect probes in flight at once; each holds a file descriptor, so keep it well under `ulimit -n`.'),
-    identify_concurrency: z.number().int().min(1).max(1024).default(DEFAULT_IDENTIFY_CONCURRENCY).describe('Open ports read as miners at once (one CGMiner poll each, within polling.timeout).'),
+    identify_concurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024)
+      .default(DEFAULT_IDENTIFY_CONCURRENCY)
+      .describe('Open ports read as miners at once (one CGMiner poll each, within polling.timeout).'),
   })
-    .describe('Find miners by scanning address ranges on an interval; found miners are polled like configured targets.');
+  .describe('Find miners by scanning address ranges on an interval; found miners are polled like configured targets.');
 
-export type DiscoveryConfig = z.output<ReturnType<typeof discoverySchema>>;
+export type DiscoveryConfig = z.output<typeof discoverySchema>;

@@ -9,13 +9,6 @@ export function parseDuration(text: string): number | undefined {
   return m ? Number(m[1]) * UNIT_MS[m[2]!]! : undefined;
 }
 
-export function formatDuration(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}
-
 /** A duration written as a string like "30s" in config, parsed to milliseconds. */
 export const durationSchema = z
   .string({ error: 'expected a duration like "30s" (units ms, s, m, h, d)' })

@@ -7,19 +7,17 @@ import { durationSchema } from './duration.js';
  * on an interval; a fetched figure older than its `max_age` marks the assessments that use it stale.
  */
 
-const httpUrl = z
-  .string()
-  .refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), { message: 'expected an http:// or https:// URL' });
+const httpUrl = z.string().refine((text) => URL.canParse(text) && /^https?:$/.test(new URL(text).protocol), { message: 'expected an http:// or https:// URL' });
 
 const ratio = z.number().min(0).max(1);
 
-const maxAge = durationSchema
-  .optional()
-  .describe('Older than this, the last good value is stale and so is every assessment that uses it (default: economics.stale_after).');
+const maxAge = durationSchema.optional().describe('Older than this, the last good value is stale and so is every assessment that uses it (default: economics.stale_after).');
 
 export const priceSourceSchema = z
   .strictObject({
-    url: httpUrl.describe('CoinGecko-compatible simple-price URL, e.g. https://api.coingecko.com/api/v3/simple/price?ids=bitcoin&vs_currencies=usd; the reply\'s bitcoin.usd is read.'),
+    url: httpUrl.describe(
+      "CoinGecko-compatible simple-price URL, e.g. https://api.coingecko.com/api/v3/simple/price?ids=bitcoin&vs_currencies=usd; the reply's bitcoin.usd is read.",
+    ),
     interval: durationSchema.prefault('5m').describe('How often to fetch the price.'),
     max_age: maxAge,
   })
@@ -98,7 +96,10 @@ export const touPeriodSchema = z
 
 export const timeOfUseSchema = z
   .strictObject({
-    timezone: z.string().refine(isTimeZone, { message: 'expected an IANA time zone like "America/Chicago"' }).describe('IANA time zone the periods are written in; DST follows it.'),
+    timezone: z
+      .string()
+      .refine(isTimeZone, { message: 'expected an IANA time zone like "America/Chicago"' })
+      .describe('IANA time zone the periods are written in; DST follows it.'),
     periods: z.array(touPeriodSchema).min(1).describe('Tariff periods; the first one that covers the moment wins.'),
     default_usd_per_kwh: z.number().nonnegative().describe('Price outside every period in USD per kWh.'),
   })
@@ -127,7 +128,9 @@ export const powerPriceSchema = z
       .number()
       .nonnegative()
       .optional()
-      .describe('The price a model must break even at to keep its place: a device that earns less than this per kWh is recommended for replacement. Omit to judge replacement by efficiency drift only.'),
+      .describe(
+        'The price a model must break even at to keep its place: a device that earns less than this per kWh is recommended for replacement. Omit to judge replacement by efficiency drift only.',
+      ),
   })
   .superRefine((p, ctx) => {
     const given = [p.flat_usd_per_kwh !== undefined, p.time_of_use !== undefined, p.feed !== undefined].filter(Boolean).length;
@@ -157,16 +160,13 @@ export const economicsSchema = z
       .number()
       .positive()
       .default(0.25)
-      .describe('Recommend replacement when efficiency (J/TH) is this much worse than the model\'s nominal: 0.25 = 25% worse.'),
+      .describe("Recommend replacement when efficiency (J/TH) is this much worse than the model's nominal: 0.25 = 25% worse."),
     stale_after: durationSchema.prefault('1h').describe('Default max_age for every fetched figure.'),
   })
   .describe('Economics: prices, network figures, lease rates and the rules for recommendations.');
 
 export type EconomicsConfigInput = z.input<typeof economicsSchema>;
 export type EconomicsConfig = z.output<typeof economicsSchema>;
-export type BitcoinConfig = z.output<typeof bitcoinSchema>;
-export type PowerPriceConfig = z.output<typeof powerPriceSchema>;
 export type TimeOfUseConfig = z.output<typeof timeOfUseSchema>;
 export type TouPeriod = z.output<typeof touPeriodSchema>;
-export type PowerFeedConfig = z.output<typeof powerFeedSchema>;
 export type GpuModelEconomics = z.output<typeof gpuModelEconomicsSchema>;

@@ -118,7 +118,10 @@ function lineOf(doc: ReturnType<typeof parseDocument>, text: string, path: reado
 export function parseConfig(text: string, source: string, ctx: SubstitutionContext): Config {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(source, doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`));
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`),
+    );
   }
   const raw = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(source, ['(top level): expected a mapping of sections (agent, polling, targets, …)']);
@@ -129,7 +132,7 @@ export function parseConfig(text: string, source: string, ctx: SubstitutionConte
   if (!result.success) {
     throw new ConfigError(
       source,
-      result.error.issues.map((issue, i) => {
+      result.error.issues.map((issue) => {
         const line = lineOf(doc, text, issue.path);
         const formatted = formatIssues([issue])[0]!;
         return line ? `${formatted} (line ${line})` : formatted;

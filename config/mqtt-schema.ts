@@ -24,7 +24,8 @@ const topicFilterSchema = z
   .min(1)
   .max(32_767)
   .refine(
-    (t) => !t.includes('\u0000') && t.split('/').every((level, i, all) => (!level.includes('+') || level === '+') && (!level.includes('#') || (level === '#' && i === all.length - 1))),
+    (t) =>
+      !t.includes('\u0000') && t.split('/').every((level, i, all) => (!level.includes('+') || level === '+') && (!level.includes('#') || (level === '#' && i === all.length - 1))),
     { message: 'wildcards must fill a whole level: "+" for one level, "#" only as the last level' },
   );
 
@@ -39,7 +40,8 @@ const tlsSchema = z
     servername: z.string().min(1).optional().describe('Name to verify the broker certificate against (SNI), when it differs from the URL host.'),
   })
   .superRefine((tls, ctx) => {
-    if ((tls.cert === undefined) !== (tls.key === undefined)) ctx.addIssue({ code: 'custom', path: [tls.cert === undefined ? 'cert' : 'key'], message: 'a client certificate needs both cert and key' });
+    if ((tls.cert === undefined) !== (tls.key === undefined))
+      ctx.addIssue({ code: 'custom', path: [tls.cert === undefined ? 'cert' : 'key'], message: 'a client certificate needs both cert and key' });
   })
   .describe('TLS for mqtts:// brokers. Paths are absolute or relative to the working directory.');
 
@@ -51,13 +53,11 @@ export const mqttSchema = z
         message: 'expected a broker URL like mqtt://broker:1883 or mqtts://broker:8883 (also tcp, ssl, ws, wss)',
       })
       .describe('Broker URL: mqtt://HOST[:1883] or mqtts://HOST[:8883] (TLS).'),
-    client_id: z
-      .string()
-      .min(1)
-      .max(128)
-      .optional()
-      .describe('MQTT client id; default potencia-<hostname>. Two agents with one id knock each other off the broker.'),
-    protocol_version: z.union([z.literal(4), z.literal(5)]).default(4).describe('4 for MQTT 3.1.1, 5 for MQTT 5.'),
+    client_id: z.string().min(1).max(128).optional().describe('MQTT client id; default potencia-<hostname>. Two agents with one id knock each other off the broker.'),
+    protocol_version: z
+      .union([z.literal(4), z.literal(5)])
+      .default(4)
+      .describe('4 for MQTT 3.1.1, 5 for MQTT 5.'),
     username: z.string().min(1).optional().describe('Broker user name.'),
     password: z.string().optional().describe('Broker password; write "${file:/etc/potencia/mqtt-password}" rather than the secret itself.'),
     password_file: z.string().min(1).optional().describe('File holding the broker password (trailing newline ignored), read at start; instead of password.'),
@@ -104,7 +104,9 @@ export const mqttSchema = z
     signals: z
       .strictObject({
         enabled: z.boolean().default(true).describe('Subscribe to the signal topics.'),
-        demand_response_topic: topicFilterSchema.optional().describe('Demand-response requests, e.g. {"curtail": true, "target_kw": 300}; default <prefix>/signals/demand_response.'),
+        demand_response_topic: topicFilterSchema
+          .optional()
+          .describe('Demand-response requests, e.g. {"curtail": true, "target_kw": 300}; default <prefix>/signals/demand_response.'),
         power_price_topic: topicFilterSchema.optional().describe('Power price overrides, e.g. {"usd_per_kwh": 0.071}; default <prefix>/signals/power_price.'),
       })
       .prefault({})

@@ -33,7 +33,7 @@ export function checkNvidiaTargetOptions(
   target: { url: string; command_prefix?: readonly string[] | undefined; ssh_options?: readonly string[] | undefined },
   ctx: z.RefinementCtx,
 ): void {
-  let parsed;
+  let parsed: ReturnType<typeof parseTargetUrl>;
   try {
     parsed = parseTargetUrl(target.url);
   } catch (err) {

@@ -12,25 +12,24 @@ export const outletMappingSchema = z
     device: z
       .string()
       .min(1)
-      .describe('What the outlet feeds: a device id, an IP address or host name, or a `name` label. A GPU node (several GPU devices on one address) gets the reading as its wall power next to its GPUs\' own draw.'),
+      .describe(
+        "What the outlet feeds: a device id, an IP address or host name, or a `name` label. A GPU node (several GPU devices on one address) gets the reading as its wall power next to its GPUs' own draw.",
+      ),
   })
   .describe('One metered outlet and the device it feeds.');
 
 export const powerSchema = z
   .strictObject({
     outlets: z.array(outletMappingSchema).default([]).describe('PDU outlets and the devices they feed.'),
-    site_meter: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('A meter (target URL or device id) whose reading is the whole site\'s power; without it, site power is the sum of every PDU.'),
+    site_meter: z.string().min(1).optional().describe("A meter (target URL or device id) whose reading is the whole site's power; without it, site power is the sum of every PDU."),
   })
   .superRefine((power, ctx) => {
     const seen = new Map<string, number>();
     power.outlets.forEach((mapping, index) => {
       const key = `${mapping.pdu}#${mapping.outlet}`;
       const first = seen.get(key);
-      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['outlets', index], message: `outlet ${mapping.outlet} of ${mapping.pdu} is already mapped by outlets[${first}]` });
+      if (first !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['outlets', index], message: `outlet ${mapping.outlet} of ${mapping.pdu} is already mapped by outlets[${first}]` });
       else seen.set(key, index);
     });
   })

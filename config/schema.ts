@@ -7,31 +7,12 @@ import { parseTargetUrl } from '../collectors/target.js';
 import { TargetError } from '../collectors/contract.js';
 import { mqttSchema } from './mqtt-schema.js';
 import { discoverySchema } from './discovery-schema.js';
+import { labelsSchema } from './labels-schema.js';
 import { economicsSchema } from './economics-schema.js';
-
-/** Labels that Potencia sets itself; an operator label may not shadow them. */
-export const RESERVED_LABELS = ['device', 'kind', 'vendor', 'model', 'firmware', 'dialect', 'address', 'source', 'sensor', 'fan', 'board', 'status', 'result', 'reason', 'collector', 'activity', 'action', 'instance', 'job'];
-
-export const labelsSchema = z
-  .record(z.string(), z.string({ error: 'a label value must be a string (quote numbers)' }).max(256))
-  .superRefine((labels, ctx) => {
-    for (const name of Object.keys(labels)) {
-      const problem = !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)
-        ? 'a label name must match [a-zA-Z_][a-zA-Z0-9_]* (Prometheus rules)'
-        : name.startsWith('__')
-          ? 'label names starting with "__" are reserved by Prometheus'
-          : RESERVED_LABELS.includes(name)
-            ? `"${name}" is set by Potencia itself; pick another label name`
-            : undefined;
-      if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
-    }
-  })
-  .default({})
-  .describe('Labels added to every series of the devices they apply to (site, room, rack, …).');
 
 const listenSchema = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]*):\d{1,5}$/, 'expected HOST:PORT like "0.0.0.0:9785" or ":9785"')
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected HOST:PORT like "0.0.0.0:9785" or ":9785"')
   .describe('Where the HTTP server (/metrics, /healthz, /api/devices) listens.');
 
 export const DEFAULT_LISTEN = '0.0.0.0:9785';
@@ -47,10 +28,21 @@ const pollingSchema = z
   .strictObject({
     interval: durationSchema.default(30_000).describe('How often each target is polled unless the target sets its own.'),
     timeout: durationSchema.default(5_000).describe('Connect plus reply deadline for one poll.'),
-    jitter_ratio: z.number().min(0).max(0.5).default(0.1).describe('Each poll is moved by up to ± this share of the interval, so thousands of devices are not polled in one burst.'),
+    jitter_ratio: z
+      .number()
+      .min(0)
+      .max(0.5)
+      .default(0.1)
+      .describe('Each poll is moved by up to ± this share of the interval, so thousands of devices are not polled in one burst.'),
     concurrency: z.number().int().min(1).max(10_000).default(256).describe('Polls in flight at once, across all targets.'),
     backoff_max: durationSchema.default(300_000).describe('Longest wait between polls of a device that keeps failing (the wait doubles from the interval up to this).'),
-    max_response_bytes: z.number().int().min(4096).max(64 * 1024 * 1024).default(4 * 1024 * 1024).describe('A device reply larger than this is cut off and the device marked down (too_large).'),
+    max_response_bytes: z
+      .number()
+      .int()
+      .min(4096)
+      .max(64 * 1024 * 1024)
+      .default(4 * 1024 * 1024)
+      .describe('A device reply larger than this is cut off and the device marked down (too_large).'),
   })
   .prefault({});
 
@@ -83,7 +75,7 @@ export const configSchema = z
     polling: pollingSchema,
     targets: z.array(targetSchema).default([]).describe('What to poll.'),
     mqtt: mqttSchema.optional(),
-    discovery: discoverySchema(labelsSchema).optional(),
+    discovery: discoverySchema.optional(),
     snmp: snmpSchema.optional(),
     power: powerSchema.optional(),
     economics: economicsSchema.optional(),

@@ -13,7 +13,10 @@ export const snmpV3CredentialSchema = z
     user: z.string().min(1).describe('USM user name.'),
     auth_protocol: z.enum(['md5', 'sha', 'sha224', 'sha256', 'sha384', 'sha512']).default('sha').describe('Authentication protocol.'),
     auth_password: secret.optional().describe('Authentication passphrase; needed for authNoPriv and authPriv. Use ${file:/path} to read it from a secret file.'),
-    priv_protocol: z.enum(['des', 'aes', 'aes256b', 'aes256r']).default('aes').describe('Privacy (encryption) protocol: aes is AES-128; aes256b / aes256r are the Blumenthal and Reeder AES-256 key extensions.'),
+    priv_protocol: z
+      .enum(['des', 'aes', 'aes256b', 'aes256r'])
+      .default('aes')
+      .describe('Privacy (encryption) protocol: aes is AES-128; aes256b / aes256r are the Blumenthal and Reeder AES-256 key extensions.'),
     priv_password: secret.optional().describe('Privacy passphrase; needed for authPriv. Use ${file:/path}.'),
     level: z
       .enum(['noAuthNoPriv', 'authNoPriv', 'authPriv'])
@@ -30,8 +33,20 @@ export const snmpV3CredentialSchema = z
 
 export const snmpSchema = z
   .strictObject({
-    retries: z.number().int().min(0).max(5).default(1).describe('Resends of an unanswered request before the device counts as down; each try gets the target timeout divided by (retries + 1).'),
-    max_repetitions: z.number().int().min(1).max(100).default(20).describe('GETBULK max-repetitions: rows asked for per request while walking a table. Small embedded PDU agents choke on large replies.'),
+    retries: z
+      .number()
+      .int()
+      .min(0)
+      .max(5)
+      .default(1)
+      .describe('Resends of an unanswered request before the device counts as down; each try gets the target timeout divided by (retries + 1).'),
+    max_repetitions: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(20)
+      .describe('GETBULK max-repetitions: rows asked for per request while walking a table. Small embedded PDU agents choke on large replies.'),
     credentials: z
       .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'a credential name is letters, digits, "_" and "-"'), snmpV3CredentialSchema)
       .default({})

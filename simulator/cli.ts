@@ -31,10 +31,9 @@ function integer(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
-async function main(): Promise<void> {
-  let values;
+function parseOptions() {
   try {
-    ({ values } = parseArgs({
+    return parseArgs({
       options: {
         devices: { type: 'string' },
         mode: { type: 'string' },
@@ -44,10 +43,14 @@ async function main(): Promise<void> {
         'no-failures': { type: 'boolean' },
       },
       strict: true,
-    }));
+    }).values;
   } catch (err) {
-    fail((err as Error).message);
+    return fail((err as Error).message);
   }
+}
+
+async function main(): Promise<void> {
+  const values = parseOptions();
   const devices = integer('devices', values.devices) ?? fail('--devices N is required');
   const mode = values.mode ?? 'address';
   if (mode !== 'address' && mode !== 'port') fail(`--mode must be address or port, got "${mode}"`);

@@ -30,7 +30,8 @@ export async function startDemoPdus(miners: readonly SimulatedMiner[], labelsOf:
     let rack = racks.get(key);
     if (!rack) {
       if (racks.size >= MAX_METERED_RACKS) return;
-      racks.set(key, (rack = { labels, miners: [] }));
+      rack = { labels, miners: [] };
+      racks.set(key, rack);
     }
     rack.miners.push(miner);
   });

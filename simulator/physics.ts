@@ -79,7 +79,23 @@ export function unit(...parts: number[]): number {
   return mix(...parts) / 4294967296;
 }
 
-const enum Channel { Model = 1, Derate, Dead, FailedBoard, RebootPeriod, RebootPhase, ShareRate, HwRate, Hash5s, Hash30m, Temp, Fan, BoardHash, Sensor, BestShare }
+enum Channel {
+  Model = 1,
+  Derate,
+  Dead,
+  FailedBoard,
+  RebootPeriod,
+  RebootPhase,
+  ShareRate,
+  HwRate,
+  Hash5s,
+  Hash30m,
+  Temp,
+  Fan,
+  BoardHash,
+  Sensor,
+  BestShare,
+}
 
 /** Noise in [-1, 1] that drifts smoothly: linear between values drawn every `periodS` seconds. */
 function drift(seconds: number, periodS: number, ...key: number[]): number {
@@ -149,7 +165,9 @@ export function readMiner(traits: MinerTraits, nowMs: number, brokenBoards = 0):
     const chipBase = 60 + 16 * load + drift(when, 60, seed, index, Channel.Temp, b) * 3;
     const sensor = (k: number) => Math.round(unit(seed, index, Channel.Sensor, b, k) * 4 - 2);
     const pcbOut = chipBase - 15;
-    const pcbC: [number, number, number, number] = alive ? [Math.round(pcbOut - 20 + sensor(0)), Math.round(pcbOut - 19 + sensor(1)), Math.round(pcbOut + sensor(2)), Math.round(pcbOut + 1 + sensor(3))] : [0, 0, 0, 0];
+    const pcbC: [number, number, number, number] = alive
+      ? [Math.round(pcbOut - 20 + sensor(0)), Math.round(pcbOut - 19 + sensor(1)), Math.round(pcbOut + sensor(2)), Math.round(pcbOut + 1 + sensor(3))]
+      : [0, 0, 0, 0];
     const chipC: [number, number, number, number] = alive ? [pcbC[0] + 5, pcbC[1] + 5, pcbC[2] + 15, pcbC[3] + 15] : [0, 0, 0, 0];
     if (alive) {
       aliveBoards++;

@@ -178,7 +178,11 @@ export function apcRpdu2Recording(outlets: readonly DemoOutlet[], opts: { name?:
   const voltage = outlets[0]?.voltage_v ?? 230;
   const total = outlets.reduce((sum, o) => sum + o.power_w, 0);
   const lines: [string, number, string | number][] = [
-    ['1.3.6.1.2.1.1.1.0', 4, `APC Web/SNMP Management Card (MB:v4.1.0 PF:v6.8.2 PN:apc_hw05_aos_682.bin AF1:v6.8.2 AN1:apc_hw05_rpdu2g_682.bin MN:${opts.model ?? 'AP8881'} HR:02 SN: 5A1234E00874 MD:08/13/2019)`],
+    [
+      '1.3.6.1.2.1.1.1.0',
+      4,
+      `APC Web/SNMP Management Card (MB:v4.1.0 PF:v6.8.2 PN:apc_hw05_aos_682.bin AF1:v6.8.2 AN1:apc_hw05_rpdu2g_682.bin MN:${opts.model ?? 'AP8881'} HR:02 SN: 5A1234E00874 MD:08/13/2019)`,
+    ],
     ['1.3.6.1.2.1.1.2.0', 6, '1.3.6.1.4.1.318.1.3.4.5'],
     ['1.3.6.1.2.1.1.3.0', 67, 123456789],
     ['1.3.6.1.2.1.1.5.0', 4, opts.name ?? 'demo-pdu'],
@@ -194,7 +198,9 @@ export function apcRpdu2Recording(outlets: readonly DemoOutlet[], opts: { name?:
   ];
   // snmpsimd needs the file in OID order: columns first, then rows.
   const column = (col: number, value: (o: DemoOutlet, i: number) => string | number, type: number, table = '9.4.3.1') =>
-    outlets.forEach((o, i) => lines.push([`1.3.6.1.4.1.318.1.1.26.${table}.${col}.${i + 1}`, type, value(o, i)]));
+    outlets.forEach((o, i) => {
+      lines.push([`1.3.6.1.4.1.318.1.1.26.${table}.${col}.${i + 1}`, type, value(o, i)]);
+    });
   column(3, (o) => o.name, 4, '9.2.3.1');
   column(5, () => 2, 2, '9.2.3.1');
   column(3, (o) => o.name, 4);
@@ -203,7 +209,7 @@ export function apcRpdu2Recording(outlets: readonly DemoOutlet[], opts: { name?:
   column(7, (o) => Math.round(o.power_w), 66);
   column(11, (o) => Math.round(o.power_w * 0.024 * 365 * 10), 66);
   lines.sort((a, b) => compareOids(a[0], b[0]));
-  return lines.map(([oid, type, value]) => `${oid}|${type}|${value}`).join('\n') + '\n';
+  return `${lines.map(([oid, type, value]) => `${oid}|${type}|${value}`).join('\n')}\n`;
 }
 
 function compareOids(a: string, b: string): number {
@@ -212,4 +218,3 @@ function compareOids(a: string, b: string): number {
   for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
   return x.length - y.length;
 }
-

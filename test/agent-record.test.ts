@@ -30,7 +30,10 @@ describe('agent state per target', () => {
     process.env.POTENCIA_FAKE_GPU_COUNT = '2';
     // A poll that ran past its timeout on a loaded machine reports every GPU down for that reason: wait for the real outcome.
     const vanished = (g: { up: boolean; error?: string }) => !g.up && /no longer lists this GPU/.test(g.error ?? '');
-    await eventually(() => (gpus().length === 3 && gpus().filter(vanished).length === 1 && gpus().filter((g) => g.up).length === 2) || undefined, 'one GPU down as vanished, two up');
+    await eventually(
+      () => (gpus().length === 3 && gpus().filter(vanished).length === 1 && gpus().filter((g) => g.up).length === 2) || undefined,
+      'one GPU down as vanished, two up',
+    );
     const lost = gpus().find(vanished)!;
     const kept = gpus().find((g) => g.up)!;
     await eventually(() => agent!.store.get(kept.id)!.observed_at !== kept.observed_at || undefined, 'the remaining GPUs polled again');
@@ -44,7 +47,21 @@ describe('agent state per target', () => {
       target,
       placeholder: () => ({ id: 'asic/miner-under-test', kind: 'asic', target: target.url, labels: target.labels }),
       collect: async () => {
-        if (++polls <= 2) return [{ id: 'asic/miner-under-test', kind: 'asic', target: target.url, labels: target.labels, up: true, model: 'Antminer S21', hashrate_hs: 2e14, observed_at: new Date().toISOString(), temperatures_c: {}, fans_rpm: [] }];
+        if (++polls <= 2)
+          return [
+            {
+              id: 'asic/miner-under-test',
+              kind: 'asic',
+              target: target.url,
+              labels: target.labels,
+              up: true,
+              model: 'Antminer S21',
+              hashrate_hs: 2e14,
+              observed_at: new Date().toISOString(),
+              temperatures_c: {},
+              fans_rpm: [],
+            },
+          ];
         throw new Error('the dialect choked on a reply');
       },
     });

@@ -44,8 +44,14 @@ describe('deploy/prometheus/alerts.test.yml', () => {
       // Up/down and stale/fresh are their own value; every other alert quotes the figure that tripped it.
       if (alert.alert !== 'PotenciaDeviceDown' && alert.alert !== 'PotenciaEconomicsInputStale') expect(text, alert.alert).toContain('$value');
       const mine = cases.filter((c) => c.alertname === alert.alert);
-      expect(mine.some((c) => c.exp_alerts.length === 0), `${alert.alert} never tested quiet`).toBe(true);
-      expect(mine.some((c) => c.exp_alerts.length > 0), `${alert.alert} never tested firing`).toBe(true);
+      expect(
+        mine.some((c) => c.exp_alerts.length === 0),
+        `${alert.alert} never tested quiet`,
+      ).toBe(true);
+      expect(
+        mine.some((c) => c.exp_alerts.length > 0),
+        `${alert.alert} never tested firing`,
+      ).toBe(true);
     }
   });
 });

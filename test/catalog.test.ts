@@ -78,13 +78,14 @@ describe.skipIf(!haveFixtures)('findModel on model strings in real captures', ()
   /** Every "Type" (Antminer), "type" (Whatsminer) and "MODEL" (Avalon) value in the field captures. */
   function reportedModelStrings(): Map<string, string> {
     const found = new Map<string, string>();
-    for (const dir of captureDirs) for (const file of readdirSync(dir)) {
-      if (!/version|stats|devdetails/.test(file)) continue;
-      const text = readFileSync(path.join(dir, file), 'latin1');
-      for (const m of text.matchAll(/"(Type|type|MODEL)"\s*:\s*"((?:[^"\\]|\\.)*)"/g)) {
-        found.set(JSON.parse(`"${m[2]!}"`) as string, file);
+    for (const dir of captureDirs)
+      for (const file of readdirSync(dir)) {
+        if (!/version|stats|devdetails/.test(file)) continue;
+        const text = readFileSync(path.join(dir, file), 'latin1');
+        for (const m of text.matchAll(/"(Type|type|MODEL)"\s*:\s*"((?:[^"\\]|\\.)*)"/g)) {
+          found.set(JSON.parse(`"${m[2]!}"`) as string, file);
+        }
       }
-    }
     return found;
   }
 

@@ -51,7 +51,10 @@ async function peer(answer: (request: { command: string; parameter?: string }, s
 }
 
 async function rejection(p: Promise<unknown>): Promise<CgminerError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(CgminerError);
   return err as CgminerError;
 }
@@ -103,10 +106,17 @@ describe('cgminerRequest over TCP', () => {
       if (!sockets.a || !sockets.b) return;
       // a1 b1 a2 b2 a3 b3, each after the previous has been read.
       const order: (() => unknown)[] = [0, 1, 2].flatMap((i) => [() => sockets.a!.write(parts.a[i]!), () => sockets.b!.write(parts.b[i]!)]);
-      order.push(() => sockets.a!.end('\0'), () => sockets.b!.end());
+      order.push(
+        () => sockets.a!.end('\0'),
+        () => sockets.b!.end(),
+      );
       const next = () => {
         const step = order.shift();
-        if (step) setTimeout(() => { step(); next(); }, 5);
+        if (step)
+          setTimeout(() => {
+            step();
+            next();
+          }, 5);
       };
       next();
     });
@@ -132,7 +142,7 @@ describe('cgminerRequest over TCP', () => {
   });
 
   it('stops reading past the size cap', async () => {
-    const p = await peer((_req, s) => s.write('{"x":"' + 'a'.repeat(70_000)));
+    const p = await peer((_req, s) => s.write(`{"x":"${'a'.repeat(70_000)}`));
     const err = await rejection(cgminerRequest({ ...base, port: p.port, command: 'stats', maxResponseBytes: 65_536 }));
     expect(err.reason).toBe('too_large');
     expect(err.message).toContain('65536-byte limit');
@@ -173,7 +183,7 @@ describe('cgminerRequest over TCP', () => {
 
 describe('pollCgminer', () => {
   it('asks summary+stats+pools in one request', async () => {
-    const p = await peer((_req, s) => s.end(fixture('antminer-s19pro-summary+stats+pools.json') + '\0'));
+    const p = await peer((_req, s) => s.end(`${fixture('antminer-s19pro-summary+stats+pools.json')}\0`));
     const reply = await pollCgminer({ ...base, port: p.port });
     expect(p.commands).toEqual(['summary+stats+pools']);
     expect(Object.keys(reply).sort()).toEqual(['pools', 'stats', 'summary']);
@@ -183,7 +193,7 @@ describe('pollCgminer', () => {
     const joined = JSON.parse(fixture('antminer-s19pro-summary+stats+pools.json'));
     const p = await peer((req, s) => {
       if (req.command.includes('+')) s.end('{"STATUS":[{"STATUS":"E","When":1,"Code":14,"Msg":"Invalid command"}],"id":1}\0');
-      else s.end(JSON.stringify(joined[req.command][0]) + '\0');
+      else s.end(`${JSON.stringify(joined[req.command][0])}\0`);
     });
     const reply = await pollCgminer({ ...base, port: p.port });
     expect(p.commands).toEqual(['summary+stats+pools', 'summary', 'stats', 'pools']);
@@ -194,17 +204,21 @@ describe('pollCgminer', () => {
 });
 
 describe('pollCgminer with firmware-specific commands', () => {
-  const BTMINER_POOLS = '{"STATUS":[{"STATUS":"S","When":1761061371,"Code":7,"Msg":"1 Pool(s)","Description":"btminer"}],"POOLS":[{"POOL":0,"URL":"stratum+tcp://btc.pool.example:3333","Status":"Alive","Priority":0,"Accepted":4472,"Rejected":3,"Stale":0,"User":"farm.w1","Stratum Active":true}],"id":1}\0';
+  const BTMINER_POOLS =
+    '{"STATUS":[{"STATUS":"S","When":1761061371,"Code":7,"Msg":"1 Pool(s)","Description":"btminer"}],"POOLS":[{"POOL":0,"URL":"stratum+tcp://btc.pool.example:3333","Status":"Alive","Priority":0,"Accepted":4472,"Rejected":3,"Stale":0,"User":"farm.w1","Stratum Active":true}],"id":1}\0';
 
   it('reads a Whatsminer that refuses the join and `stats`: single commands, then its extras, nothing reported as a fault', async () => {
     const answers: Record<string, string> = {
       summary: fixture('whatsminer-m50s-summary-escape.txt'),
       pools: BTMINER_POOLS,
-      edevs: fixture('whatsminer-m50s-edevs-dead-board.json') + '\0',
-      devdetails: fixture('whatsminer-m50s-devdetails.json') + '\0',
+      edevs: `${fixture('whatsminer-m50s-edevs-dead-board.json')}\0`,
+      devdetails: `${fixture('whatsminer-m50s-devdetails.json')}\0`,
     };
     const p = await peer((req, s) => s.end(answers[req.command] ?? fixture('whatsminer-invalid-cmd.txt')));
-    const [snapshot] = await collectOnce(createCgminerCollector({ url: `cgminer://127.0.0.1:${p.port}`, scheme: 'cgminer', host: '127.0.0.1', port: p.port, labels: {}, intervalMs: 30_000, timeoutMs: 2_000 }), new AbortController().signal);
+    const [snapshot] = await collectOnce(
+      createCgminerCollector({ url: `cgminer://127.0.0.1:${p.port}`, scheme: 'cgminer', host: '127.0.0.1', port: p.port, labels: {}, intervalMs: 30_000, timeoutMs: 2_000 }),
+      new AbortController().signal,
+    );
     // Once summary names btminer, stats (which it refuses) is not asked; summary already holds firmware and MAC.
     expect(p.commands).toEqual(['summary+stats+pools', 'summary', 'pools', 'edevs', 'devdetails']);
     expect(snapshot).toMatchObject({ up: true, dialect: 'whatsminer', model: 'Whatsminer M50S', firmware: '20230803.11.REL', power_by_source_w: { reported: 3268 } });
@@ -214,7 +228,10 @@ describe('pollCgminer with firmware-specific commands', () => {
     answers['summary'] = answers['summary']!.replace(/,"Firmware Version":"[^"]*"/, '').replace(/,"MAC":"[^"]*"/, '');
     answers['get_version'] = '{"STATUS":"S","When":1761061371,"Code":131,"Msg":{"api_ver":"2.0.5","fw_ver":"20230803.11.REL","platform":"H616"},"Description":""}\0';
     p.commands.length = 0;
-    const [bare] = await collectOnce(createCgminerCollector({ url: `cgminer://127.0.0.1:${p.port}`, scheme: 'cgminer', host: '127.0.0.1', port: p.port, labels: {}, intervalMs: 30_000, timeoutMs: 2_000 }), new AbortController().signal);
+    const [bare] = await collectOnce(
+      createCgminerCollector({ url: `cgminer://127.0.0.1:${p.port}`, scheme: 'cgminer', host: '127.0.0.1', port: p.port, labels: {}, intervalMs: 30_000, timeoutMs: 2_000 }),
+      new AbortController().signal,
+    );
     expect(p.commands).toEqual(['summary+stats+pools', 'summary', 'pools', 'edevs', 'devdetails', 'get_version', 'get_miner_info']);
     // get_miner_info refused ("invalid cmd"): the MAC stays unknown and that is no fault.
     expect(bare).toMatchObject({ up: true, firmware: '20230803.11.REL' });
@@ -222,9 +239,12 @@ describe('pollCgminer with firmware-specific commands', () => {
     expect(bare!.error).toBe('board 2 of 3 dead: 0 chips, no hashrate');
   });
 
-  it('surfaces a Whatsminer with its API disabled as an api_error carrying btminer\'s message', async () => {
+  it("surfaces a Whatsminer with its API disabled as an api_error carrying btminer's message", async () => {
     const p = await peer((_req, s) => s.end(fixture('whatsminer-permission-denied.txt')));
-    const [snapshot] = await collectOnce(createCgminerCollector({ url: `cgminer://127.0.0.1:${p.port}`, scheme: 'cgminer', host: '127.0.0.1', port: p.port, labels: {}, intervalMs: 30_000, timeoutMs: 2_000 }), new AbortController().signal);
+    const [snapshot] = await collectOnce(
+      createCgminerCollector({ url: `cgminer://127.0.0.1:${p.port}`, scheme: 'cgminer', host: '127.0.0.1', port: p.port, labels: {}, intervalMs: 30_000, timeoutMs: 2_000 }),
+      new AbortController().signal,
+    );
     expect(snapshot).toMatchObject({ up: false, error_reason: 'api_error' });
     expect(snapshot!.error).toContain('"Permission denied" (STATUS E, code 45)');
   });
@@ -244,11 +264,17 @@ describe('pollCgminer with firmware-specific commands', () => {
 
 describe('createCgminerCollector', () => {
   const targetOn = (port: number, timeoutMs = 2_000): Target => ({
-    url: `cgminer://127.0.0.1:${port}`, scheme: 'cgminer', host: '127.0.0.1', port, labels: { rack: 'r1' }, intervalMs: 30_000, timeoutMs,
+    url: `cgminer://127.0.0.1:${port}`,
+    scheme: 'cgminer',
+    host: '127.0.0.1',
+    port,
+    labels: { rack: 'r1' },
+    intervalMs: 30_000,
+    timeoutMs,
   });
 
   it('returns the normalized device', async () => {
-    const p = await peer((_req, s) => s.end(fixture('antminer-s19pro-summary+stats+pools.json') + '\0'));
+    const p = await peer((_req, s) => s.end(`${fixture('antminer-s19pro-summary+stats+pools.json')}\0`));
     const [s] = await collectOnce(createCgminerCollector(targetOn(p.port)), new AbortController().signal);
     expect(s).toMatchObject({ id: `asic/127.0.0.1:${p.port}`, up: true, dialect: 'antminer', model: 'Antminer S19 Pro', labels: { rack: 'r1' } });
   });

@@ -35,9 +35,7 @@ const target: Target = { url: 'cgminer://10.0.1.15:4028', scheme: 'cgminer', hos
 const observedAt = new Date('2026-01-01T00:00:00Z');
 
 function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.md') ? [] : [path.join(dir, e.name)],
-  );
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.md') ? [] : [path.join(dir, e.name)]));
 }
 
 type Outcome = { kind: 'snapshot'; snapshot: DeviceSnapshot } | { kind: 'error'; error: CgminerError } | { kind: 'skipped' };
@@ -59,7 +57,11 @@ function run(file: string): Outcome {
   }
 }
 
-const files = present ? walk(FIXTURES!).filter((f) => !f.endsWith('_parsed.json')).sort() : [];
+const files = present
+  ? walk(FIXTURES!)
+      .filter((f) => !f.endsWith('_parsed.json'))
+      .sort()
+  : [];
 const rel = (f: string) => path.relative(FIXTURES!, f);
 const outcomes = new Map(files.map((f) => [rel(f), run(f)]));
 const snapshotOf = (name: string): DeviceSnapshot => {
@@ -76,7 +78,10 @@ describe.skipIf(!present)('cgminer conformance over shared fixtures', () => {
   it.each(files.map(rel))('%s: a snapshot or a clear error, never a crash', (name) => {
     const outcome = outcomes.get(name)!;
     if (outcome.kind === 'skipped') {
-      expect(NON_CGMINER.some((re) => re.test(name)), `${name} was skipped as non-CGMiner`).toBe(true);
+      expect(
+        NON_CGMINER.some((re) => re.test(name)),
+        `${name} was skipped as non-CGMiner`,
+      ).toBe(true);
       return;
     }
     if (outcome.kind === 'error') {
@@ -118,7 +123,11 @@ describe.skipIf(!present)('cgminer conformance over shared fixtures', () => {
     expect(s.nominal_hashrate_hs).toBeCloseTo(111859e9, -3);
     expect(s.uptime_s).toBe(82852);
     expect(s.fans_rpm).toEqual([5520, 5400, 5040, 5040]);
-    expect(s.boards?.map((b) => [b.index, b.status, b.chips, b.chips_expected])).toEqual([[0, 'ok', 114, 114], [1, 'ok', 114, 114], [2, 'ok', 114, 114]]);
+    expect(s.boards?.map((b) => [b.index, b.status, b.chips, b.chips_expected])).toEqual([
+      [0, 'ok', 114, 114],
+      [1, 'ok', 114, 114],
+      [2, 'ok', 114, 114],
+    ]);
     expect(s.boards?.[0]?.hashrate_hs).toBeCloseTo(37735.24e9, -3);
     // "really cold": negative readings inside dash strings, "2--1-20-22" is 2, -1, 20, 22.
     expect(s.boards?.[0]?.board_temperature_c).toBe(22);
@@ -165,7 +174,11 @@ describe.skipIf(!present)('cgminer conformance over shared fixtures', () => {
     const s = snapshotOf('field/antminer-stock_S19_stats_sleeping.json');
     expect(s.up).toBe(true);
     expect(s.hashrate_hs).toBe(0);
-    expect(s.boards?.map((b) => [b.index, b.status, b.chips])).toEqual([[0, 'dead', 0], [1, 'ok', 76], [2, 'ok', 76]]);
+    expect(s.boards?.map((b) => [b.index, b.status, b.chips])).toEqual([
+      [0, 'dead', 0],
+      [1, 'ok', 76],
+      [2, 'ok', 76],
+    ]);
     expect(s.error).toBe('board 1 of 3 dead: 0 of 76 chips');
   });
 
@@ -198,7 +211,11 @@ describe.skipIf(!present)('cgminer conformance over shared fixtures', () => {
     expect(s.fans_rpm).toEqual([4950, 4920]);
     expect(s.error).toBeUndefined();
 
-    const full = together({ summary: 'field/whatsminer_M20S_summary_2025.json', devs: 'field/whatsminer_M20S_devs_2025.json', get_version: 'field/whatsminer_M20S_get_version.json' });
+    const full = together({
+      summary: 'field/whatsminer_M20S_summary_2025.json',
+      devs: 'field/whatsminer_M20S_devs_2025.json',
+      get_version: 'field/whatsminer_M20S_get_version.json',
+    });
     expect(full.boards?.map((b) => [b.index, b.status, b.chips, b.chip_temperature_c, b.board_temperature_c])).toEqual([
       [0, 'ok', 105, 90, 70],
       [1, 'ok', 105, 90.11, 69.5],
@@ -216,13 +233,25 @@ describe.skipIf(!present)('cgminer conformance over shared fixtures', () => {
     const v2 = snapshotOf('asic-rs/whatsminer/v2/summary.json');
     // No MHS 5s on this firmware: the average is the freshest rate it gives.
     expect(v2).toMatchObject({ hashrate_hs: 125e12, nominal_hashrate_hs: 126e12, power_by_source_w: { reported: 3200 }, power_limit_w: 3300, mac: 'D4:01:02:03:04:05' });
-    const version = together({ get_version: 'asic-rs/whatsminer/v2/get_version.json', get_miner_info: 'asic-rs/whatsminer/v2/get_miner_info.json', summary: 'asic-rs/whatsminer/v2/summary.json' });
+    const version = together({
+      get_version: 'asic-rs/whatsminer/v2/get_version.json',
+      get_miner_info: 'asic-rs/whatsminer/v2/get_miner_info.json',
+      summary: 'asic-rs/whatsminer/v2/summary.json',
+    });
     expect(version).toMatchObject({ dialect: 'whatsminer', firmware: '20230803.11.REL', mac: 'D4:01:02:03:04:05' });
   });
 
   it('reads Avalon A1566 estats: bracketed temps, fans, wall power, per-board rates', () => {
     const s = together({ stats: 'field/avalon_A1566_estats.json', version: 'field/avalon_A1566_version.json' });
-    expect(s).toMatchObject({ dialect: 'avalon', vendor: 'Canaan', model: 'AvalonMiner A1566', firmware: '24102401_25462b2_9ddf522', mac: '12:34:56:78:90:12', serial: '020100008c699117', uptime_s: 975 });
+    expect(s).toMatchObject({
+      dialect: 'avalon',
+      vendor: 'Canaan',
+      model: 'AvalonMiner A1566',
+      firmware: '24102401_25462b2_9ddf522',
+      mac: '12:34:56:78:90:12',
+      serial: '020100008c699117',
+      uptime_s: 975,
+    });
     expect(s.hashrate_hs).toBe(199241.07e9);
     expect(s.power_by_source_w).toEqual({ reported: 3731 });
     expect(s.temperatures_c).toMatchObject({ inlet: 31, chip_max: 78, chip_avg: 70 });
@@ -258,7 +287,11 @@ describe.skipIf(!present)('cgminer conformance over shared fixtures', () => {
     expect(s).toMatchObject({ dialect: 'braiins', firmware: 'BOSminer+ 0.2.0-36c56a9363', hashrate_hs: 15740915842676, hardware_errors: 186, uptime_s: 3680 });
     expect(s.fans_rpm).toEqual([2820, 3780, 0, 0]);
     // The S9 has no chip sensors: bosminer's 0.0 is not a reading.
-    expect(s.boards?.map((b) => [b.index, b.board_temperature_c, b.chip_temperature_c])).toEqual([[0, 75, undefined], [1, 63, undefined], [2, 70, undefined]]);
+    expect(s.boards?.map((b) => [b.index, b.board_temperature_c, b.chip_temperature_c])).toEqual([
+      [0, 75, undefined],
+      [1, 63, undefined],
+      [2, 70, undefined],
+    ]);
     expect(s.temperatures_c['pcb_max']).toBe(75);
     const devs = snapshotOf('field/braiins-bosminer_S9_devs.json');
     expect(devs.nominal_hashrate_hs).toBe(3 * 4668300e6);
@@ -280,7 +313,11 @@ describe.skipIf(!present)('cgminer conformance over shared fixtures', () => {
     expect(s.power_by_source_w).toEqual({ reported: 1051 });
     // devs says "290MHz"; that profile is 59.8 TH/s.
     expect(s.nominal_hashrate_hs).toBe(59.8e12);
-    expect(s.boards?.map((b) => [b.index, b.status, b.chips, b.chips_expected])).toEqual([[0, 'ok', 77, 77], [1, 'ok', 77, 77], [2, 'ok', 77, 77]]);
+    expect(s.boards?.map((b) => [b.index, b.status, b.chips, b.chips_expected])).toEqual([
+      [0, 'ok', 77, 77],
+      [1, 'ok', 77, 77],
+      [2, 'ok', 77, 77],
+    ]);
     expect(s.fans_rpm).toEqual([1920, 1920, 2340, 2340]);
   });
 

@@ -6,7 +6,15 @@ import { parseBracketed } from '../collectors/cgminer/dialects/avalon/index.js';
 import { dashValues } from '../collectors/cgminer/dialects/fields.js';
 import { cgminerTestdata } from './helpers.js';
 
-const target: Target = { url: 'cgminer://10.0.1.15:4028', scheme: 'cgminer', host: '10.0.1.15', port: 4028, labels: { site: 'tx1', rack: 'r4' }, intervalMs: 30_000, timeoutMs: 5_000 };
+const target: Target = {
+  url: 'cgminer://10.0.1.15:4028',
+  scheme: 'cgminer',
+  host: '10.0.1.15',
+  port: 4028,
+  labels: { site: 'tx1', rack: 'r4' },
+  intervalMs: 30_000,
+  timeoutMs: 5_000,
+};
 const observedAt = new Date('2026-03-01T12:00:00Z');
 
 function reply(name: string): CgminerReply {
@@ -22,10 +30,22 @@ describe('antminer dialect', () => {
   it('reads an S19 Pro stats reply repaired from `}{`', () => {
     const s = normalize(reply('antminer-s19pro-stats-brace-nul.txt'));
     expect(s).toMatchObject({
-      id: 'asic/10.0.1.15', kind: 'asic', target: 'cgminer://10.0.1.15:4028', address: '10.0.1.15', labels: { site: 'tx1', rack: 'r4' },
-      dialect: 'antminer', vendor: 'Bitmain', model: 'Antminer S19 Pro', firmware: 'Wed Oct 21 10:18:10 CST 2020',
-      up: true, observed_at: '2026-03-01T12:00:00.000Z', uptime_s: 50474,
-      hashrate_hs: 110786.79e9, nominal_hashrate_hs: 110000e9, fans_rpm: [5520, 5400, 5040, 5040], hardware_errors: 183 + 195 + 184,
+      id: 'asic/10.0.1.15',
+      kind: 'asic',
+      target: 'cgminer://10.0.1.15:4028',
+      address: '10.0.1.15',
+      labels: { site: 'tx1', rack: 'r4' },
+      dialect: 'antminer',
+      vendor: 'Bitmain',
+      model: 'Antminer S19 Pro',
+      firmware: 'Wed Oct 21 10:18:10 CST 2020',
+      up: true,
+      observed_at: '2026-03-01T12:00:00.000Z',
+      uptime_s: 50474,
+      hashrate_hs: 110786.79e9,
+      nominal_hashrate_hs: 110000e9,
+      fans_rpm: [5520, 5400, 5040, 5040],
+      hardware_errors: 183 + 195 + 184,
     });
     expect(s.temperatures_c).toEqual({ board0_chip: 78, board0_pcb: 73, board1_chip: 76, board1_pcb: 71, board2_chip: 75, board2_pcb: 70, chip_max: 78, pcb_max: 73 });
     expect(s.boards).toEqual([
@@ -53,7 +73,11 @@ describe('antminer dialect', () => {
     expect(s.model).toBe('Antminer S19 XP');
     expect(s.firmware).toBe('Thu Aug 11 09:21:52 CST 2022');
     expect(s.hashrate_hs).toBeCloseTo(141230.5e9, -2);
-    expect(s.boards?.map((b) => [b.status, b.chips, b.chips_expected])).toEqual([['ok', 110, 110], ['degraded', 106, 110], ['ok', 110, 110]]);
+    expect(s.boards?.map((b) => [b.status, b.chips, b.chips_expected])).toEqual([
+      ['ok', 110, 110],
+      ['degraded', 106, 110],
+      ['ok', 110, 110],
+    ]);
     expect(s.error).toBeUndefined();
   });
 
@@ -100,12 +124,21 @@ describe('generic dialect', () => {
   it('reads standard cgminer fields, converting MHS to H/s and leaving unreported fields absent', () => {
     const s = normalize({
       summary: { STATUS: [{ STATUS: 'S', Code: 11, Description: 'cgminer 4.11.1' }], SUMMARY: [{ Elapsed: 20, 'MHS av': 2.5, 'MHS 5s': '3.5', Accepted: 7, Rejected: 0 }] },
-      devs: { STATUS: [{ STATUS: 'S' }], DEVS: [{ ASC: 0, Status: 'Alive', 'MHS 5s': 2, Temperature: 0 }, { ASC: 1, Status: 'Dead', 'MHS 5s': 0, Temperature: 64.5 }] },
+      devs: {
+        STATUS: [{ STATUS: 'S' }],
+        DEVS: [
+          { ASC: 0, Status: 'Alive', 'MHS 5s': 2, Temperature: 0 },
+          { ASC: 1, Status: 'Dead', 'MHS 5s': 0, Temperature: 64.5 },
+        ],
+      },
     });
     expect(s).toMatchObject({ dialect: 'cgminer', firmware: 'cgminer 4.11.1', hashrate_hs: 3.5e6, uptime_s: 20, accepted_shares: 7, rejected_shares: 0 });
     expect(s).not.toHaveProperty('stale_shares');
     expect(s).not.toHaveProperty('hardware_errors');
-    expect(s.boards).toEqual([{ index: 0, status: 'ok', hashrate_hs: 2e6 }, { index: 1, status: 'dead', hashrate_hs: 0, board_temperature_c: 64.5 }]);
+    expect(s.boards).toEqual([
+      { index: 0, status: 'ok', hashrate_hs: 2e6 },
+      { index: 1, status: 'dead', hashrate_hs: 0, board_temperature_c: 64.5 },
+    ]);
     expect(s.error).toBe('1 of 2 devices dead (#1)');
   });
 
@@ -144,8 +177,16 @@ describe('whatsminer dialect', () => {
   it('repairs the \\\' escape, coerces string watts and leaves "" and -273 unreported', () => {
     const s = normalize({ ...reply('whatsminer-m50s-summary-escape.txt'), ...withCommand('devdetails', 'whatsminer-m50s-devdetails.json') });
     expect(s).toMatchObject({
-      dialect: 'whatsminer', vendor: 'MicroBT', model: 'Whatsminer M50S', firmware: '20230803.11.REL', mac: 'C4:08:28:1A:2B:3C',
-      hashrate_hs: 124873190.55e6, nominal_hashrate_hs: 126012e9, power_by_source_w: { reported: 3268 }, power_limit_w: 3300, uptime_s: 52311,
+      dialect: 'whatsminer',
+      vendor: 'MicroBT',
+      model: 'Whatsminer M50S',
+      firmware: '20230803.11.REL',
+      mac: 'C4:08:28:1A:2B:3C',
+      hashrate_hs: 124873190.55e6,
+      nominal_hashrate_hs: 126012e9,
+      power_by_source_w: { reported: 3268 },
+      power_limit_w: 3300,
+      uptime_s: 52311,
     });
     expect(s.temperatures_c).toEqual({ chip_max: 82.25, chip_avg: 74.06, pcb_max: 68.5 });
     expect(s.fans_rpm).toEqual([5610, 5580]);
@@ -154,7 +195,11 @@ describe('whatsminer dialect', () => {
 
   it('names the board that lost its chips', () => {
     const s = normalize({ ...withCommand('edevs', 'whatsminer-m50s-edevs-dead-board.json'), ...withCommand('devdetails', 'whatsminer-m50s-devdetails.json') });
-    expect(s.boards?.map((b) => [b.index, b.status, b.chips, b.chip_temperature_c])).toEqual([[0, 'ok', 156, 82.25], [1, 'dead', 0, undefined], [2, 'ok', 156, 81.5]]);
+    expect(s.boards?.map((b) => [b.index, b.status, b.chips, b.chip_temperature_c])).toEqual([
+      [0, 'ok', 156, 82.25],
+      [1, 'dead', 0, undefined],
+      [2, 'ok', 156, 81.5],
+    ]);
     expect(s.hashrate_hs).toBe(62511320.18e6 + 62361870.37e6);
     expect(s.error).toBe('board 2 of 3 dead: 0 chips, no hashrate');
   });
@@ -172,7 +217,10 @@ describe('avalon dialect', () => {
     expect(s.hashrate_hs).toBe(99872.4e9);
     expect(s.power_by_source_w).toEqual({ reported: 2158 });
     expect(s.temperatures_c).toEqual({ inlet: 27, chip_max: 81, chip_avg: 71, board0_chip: 81, board1_chip: 79 });
-    expect(s.boards?.map((b) => [b.index, b.status, b.hashrate_hs])).toEqual([[0, 'ok', 49920.11e9], [1, 'ok', 49952.29e9]]);
+    expect(s.boards?.map((b) => [b.index, b.status, b.hashrate_hs])).toEqual([
+      [0, 'ok', 49920.11e9],
+      [1, 'ok', 49952.29e9],
+    ]);
     expect(s.error).toBe('1 of 3 boards not detected');
   });
 });
@@ -181,8 +229,15 @@ describe('braiins dialect', () => {
   it('reads a joined bosminer reply: tuner watts and limit, chips per chain, 0.0 as no sensor', () => {
     const s = normalize(reply('braiins-s19pro-joined.txt'));
     expect(s).toMatchObject({
-      dialect: 'braiins', vendor: 'Bitmain', model: 'Antminer S19 Pro', firmware: 'BOSminer bosminer-plus-tuner 0.9.0-1a2b3c4d',
-      hashrate_hs: 95876543.21e6, nominal_hashrate_hs: 3 * 36666670e6, power_by_source_w: { reported: 2998 }, power_limit_w: 3000, accepted_shares: 5120,
+      dialect: 'braiins',
+      vendor: 'Bitmain',
+      model: 'Antminer S19 Pro',
+      firmware: 'BOSminer bosminer-plus-tuner 0.9.0-1a2b3c4d',
+      hashrate_hs: 95876543.21e6,
+      nominal_hashrate_hs: 3 * 36666670e6,
+      power_by_source_w: { reported: 2998 },
+      power_limit_w: 3000,
+      accepted_shares: 5120,
     });
     expect(s.fans_rpm).toEqual([4380, 4440, 4320, 4410]);
     expect(s.boards?.map((b) => [b.index, b.status, b.chips, b.chips_expected, b.board_temperature_c, b.chip_temperature_c])).toEqual([
@@ -195,11 +250,15 @@ describe('braiins dialect', () => {
 });
 
 describe('vnish dialect', () => {
-  it('reads the Antminer layout, names VNish and sums the chains\' watts', () => {
+  it("reads the Antminer layout, names VNish and sums the chains' watts", () => {
     const s = normalize(reply('vnish-s19jpro-stats-chain-power.txt'));
     expect(s).toMatchObject({ dialect: 'vnish', vendor: 'Bitmain', model: 'Antminer S19j Pro', firmware: 'VNish 1.2.6', hashrate_hs: 101234.56e9, nominal_hashrate_hs: 100000e9 });
     expect(s.power_by_source_w).toEqual({ reported: 3035 });
-    expect(s.boards?.map((b) => [b.status, b.chips])).toEqual([['ok', 126], ['ok', 126], ['ok', 126]]);
+    expect(s.boards?.map((b) => [b.status, b.chips])).toEqual([
+      ['ok', 126],
+      ['ok', 126],
+      ['ok', 126],
+    ]);
   });
 });
 

@@ -50,7 +50,7 @@ function braiinsAnswer(command: string, socket: Socket): void {
 
 describe('pollCgminer with an endpoint memory', () => {
   it('polls an Antminer in one round trip, every time', async () => {
-    const m = await miner((_c, s) => s.end(fixture('antminer-s19pro-summary+stats+pools.json') + '\0'));
+    const m = await miner((_c, s) => s.end(`${fixture('antminer-s19pro-summary+stats+pools.json')}\0`));
     const collector = createCgminerCollector(targetOn(m.port));
     for (let i = 0; i < 3; i++) expect((await collectOnce(collector, new AbortController().signal))[0]).toMatchObject({ up: true, dialect: 'antminer' });
     expect(m.commands).toEqual(['summary+stats+pools', 'summary+stats+pools', 'summary+stats+pools']);
@@ -58,7 +58,7 @@ describe('pollCgminer with an endpoint memory', () => {
 
   it('takes the firmware from memory between identifications, and notices another one within STATIC_REFRESH_POLLS polls', async () => {
     let firmware: 'antminer' | 'braiins' = 'antminer';
-    const m = await miner((command, s) => (firmware === 'antminer' ? s.end(fixture('antminer-s19pro-summary+stats+pools.json') + '\0') : braiinsAnswer(command, s)));
+    const m = await miner((command, s) => (firmware === 'antminer' ? s.end(`${fixture('antminer-s19pro-summary+stats+pools.json')}\0`) : braiinsAnswer(command, s)));
     const collector = createCgminerCollector(targetOn(m.port));
     const dialects: (string | undefined)[] = [];
     const poll = async () => dialects.push((await collectOnce(collector, new AbortController().signal))[0]!.dialect);
@@ -83,7 +83,9 @@ describe('pollCgminer with an endpoint memory', () => {
   });
 
   it('falls back to the plain join when the firmware garbles the longer one', async () => {
-    const m = await miner((command, s) => (command.startsWith('summary+') && command.split('+').length > 3 ? s.end('{"STATUS":[{"STATUS":"S"}],"summary":[{{{\0') : braiinsAnswer(command, s)));
+    const m = await miner((command, s) =>
+      command.startsWith('summary+') && command.split('+').length > 3 ? s.end('{"STATUS":[{"STATUS":"S"}],"summary":[{{{\0') : braiinsAnswer(command, s),
+    );
     const memory: EndpointMemory = { dialect: 'braiins', joins: true };
     const reply = await pollCgminer({ host: '127.0.0.1', port: m.port, timeoutMs: 2_000, memory });
     expect(m.commands).toEqual(['summary+stats+pools+version+devs+devdetails+temps+fans+tunerstatus', 'summary+stats+pools', 'version+devs+devdetails+temps+fans+tunerstatus']);
@@ -92,7 +94,9 @@ describe('pollCgminer with an endpoint memory', () => {
 
   it('identifies afresh a known firmware that no longer answers its usual request', async () => {
     // Memory says Braiins, identified a poll ago; the longer join garbles and the plain one answers as bmminer.
-    const m = await miner((command, s) => (command.split('+').length > 3 ? s.end('{"STATUS":[{"STATUS":"S"}],"summary":[{{{\0') : s.end(fixture('antminer-s19pro-summary+stats+pools.json') + '\0')));
+    const m = await miner((command, s) =>
+      command.split('+').length > 3 ? s.end('{"STATUS":[{"STATUS":"S"}],"summary":[{{{\0') : s.end(`${fixture('antminer-s19pro-summary+stats+pools.json')}\0`),
+    );
     const memory: EndpointMemory = { dialect: 'braiins', joins: true, sinceIdentified: 0 };
     await pollCgminer({ host: '127.0.0.1', port: m.port, timeoutMs: 2_000, memory });
     expect(memory).toMatchObject({ dialect: 'antminer', sinceIdentified: 0 });
@@ -101,9 +105,10 @@ describe('pollCgminer with an endpoint memory', () => {
   describe('a Whatsminer (stats refused, devdetails static)', () => {
     const answers: Record<string, string> = {
       summary: fixture('whatsminer-m50s-summary-escape.txt'),
-      pools: '{"STATUS":[{"STATUS":"S","When":1,"Code":7,"Msg":"1 Pool(s)","Description":"btminer"}],"POOLS":[{"POOL":0,"URL":"stratum+tcp://pool.example:3333","Status":"Alive","Accepted":1,"Rejected":0,"Stale":0}],"id":1}\0',
-      edevs: fixture('whatsminer-m50s-edevs-dead-board.json') + '\0',
-      devdetails: fixture('whatsminer-m50s-devdetails.json') + '\0',
+      pools:
+        '{"STATUS":[{"STATUS":"S","When":1,"Code":7,"Msg":"1 Pool(s)","Description":"btminer"}],"POOLS":[{"POOL":0,"URL":"stratum+tcp://pool.example:3333","Status":"Alive","Accepted":1,"Rejected":0,"Stale":0}],"id":1}\0',
+      edevs: `${fixture('whatsminer-m50s-edevs-dead-board.json')}\0`,
+      devdetails: `${fixture('whatsminer-m50s-devdetails.json')}\0`,
     };
     const refused = fixture('whatsminer-invalid-cmd.txt');
     /** btminer: joins of its cgminer commands answered (as pyasic joins them), unless `joins` is off; `stats` and anything unknown refused. */

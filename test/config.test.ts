@@ -36,7 +36,19 @@ describe('config', () => {
 
   it('names every problem with its path and line, not only the first', () => {
     const found = problems(
-      ['agent:', '  listen: nowhere', 'polling:', '  interval: 30', '  timeout: 1m', 'targets:', '  - url: cgminer://10.0.0.1', '    labels: { device: x, "9bad": y }', '  - url: cgminer://10.0.0.1', '  - url: gopher://x', 'extra: 1'].join('\n'),
+      [
+        'agent:',
+        '  listen: nowhere',
+        'polling:',
+        '  interval: 30',
+        '  timeout: 1m',
+        'targets:',
+        '  - url: cgminer://10.0.0.1',
+        '    labels: { device: x, "9bad": y }',
+        '  - url: cgminer://10.0.0.1',
+        '  - url: gopher://x',
+        'extra: 1',
+      ].join('\n'),
     );
     expect(found).toEqual(
       expect.arrayContaining([
@@ -57,7 +69,11 @@ describe('config', () => {
   });
 
   it('expands ranges and CIDRs into targets, the first mention of a host keeping its labels', () => {
-    const config = parseConfig('labels: { site: s }\ntargets:\n  - url: cgminer://10.0.0.2\n    labels: { rack: own }\n  - url: cgminer://10.0.0.0/30\n    labels: { rack: net }\n', 'test.yaml', ctx);
+    const config = parseConfig(
+      'labels: { site: s }\ntargets:\n  - url: cgminer://10.0.0.2\n    labels: { rack: own }\n  - url: cgminer://10.0.0.0/30\n    labels: { rack: net }\n',
+      'test.yaml',
+      ctx,
+    );
     const targets = buildTargets(config);
     expect(targets.map((t) => [t.url, t.labels.rack])).toEqual([
       ['cgminer://10.0.0.2:4028', 'own'],

@@ -53,7 +53,12 @@ describe('potencia scan', () => {
     expect(r.code).toBe(0);
     const result = JSON.parse(r.stdout) as ScanResult;
     expect(result.identified).toHaveLength(5);
-    expect(result.identified[0]).toMatchObject({ url: `cgminer://${NET}.1:4028`, vendor: farm.miners[0]!.model.vendor, model: farm.miners[0]!.model.model, dialect: expect.any(String) });
+    expect(result.identified[0]).toMatchObject({
+      url: `cgminer://${NET}.1:4028`,
+      vendor: farm.miners[0]!.model.vendor,
+      model: farm.miners[0]!.model.model,
+      dialect: expect.any(String),
+    });
     expect(result.unidentified).toEqual([]);
     expect(result.silent.hosts).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14].map((n) => `${NET}.${n}`));
   });
@@ -102,7 +107,11 @@ describe('potencia scan', () => {
     const drawn: string[] = [];
     const tty = { isTTY: true, write: (chunk: string) => drawn.push(chunk) } as unknown as NodeJS.WriteStream;
     const out: string[] = [];
-    const code = await runScanCommand({ ranges: [RANGE], port: 4028, probeConcurrency: 16, identifyTimeoutMs: 2000, json: false, listSilent: false, force: false }, { out: (t) => out.push(t), err: (t) => out.push(t) }, tty);
+    const code = await runScanCommand(
+      { ranges: [RANGE], port: 4028, probeConcurrency: 16, identifyTimeoutMs: 2000, json: false, listSilent: false, force: false },
+      { out: (t) => out.push(t), err: (t) => out.push(t) },
+      tty,
+    );
     expect(code).toBe(0);
     expect(drawn).toContain(`\r${progressLine({ stage: 'probe', done: 14, total: 14 })}\x1b[K`);
     expect(drawn).toContain(`\r${progressLine({ stage: 'identify', done: 5, total: 5 })}\x1b[K`);
@@ -112,7 +121,10 @@ describe('potencia scan', () => {
 
   it('keeps whatever a firmware reports on its comment line, and writes an empty list when nothing was found', () => {
     const base: ScanResult = { ranges: ['10.0.0.0/30'], port: 4029, scanned: 2, identified: [], unidentified: [], silent: { count: 2 }, duration_ms: { probe: 1, identify: 0 } };
-    const found = scanConfigYaml({ ...base, identified: [{ url: 'cgminer://10.0.0.1:4029', host: '10.0.0.1', port: 4029, model: 'Antminer S9\nAntminer S9 (bmminer)', firmware: 'x\r\0y' }] }, new Date(0));
+    const found = scanConfigYaml(
+      { ...base, identified: [{ url: 'cgminer://10.0.0.1:4029', host: '10.0.0.1', port: 4029, model: 'Antminer S9\nAntminer S9 (bmminer)', firmware: 'x\r\0y' }] },
+      new Date(0),
+    );
     expect(found.split('\n').filter((l) => !l.startsWith('#'))).toEqual(['targets:', '  - url: cgminer://10.0.0.1:4029 # Antminer S9 Antminer S9 (bmminer), x y', '']);
     expect(found).toMatch(/^# Written by "potencia scan 10\.0\.0\.0\/30 --port 4029" at 1970-01-01T00:00:00\.000Z\./);
     expect(scanConfigYaml(base, new Date(0))).toMatch(/\ntargets: \[\]\n$/);

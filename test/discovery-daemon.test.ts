@@ -65,7 +65,7 @@ describe('discovery in the daemon', () => {
     await farm.kill(0);
     await eventually(() => agent.store.get(id(1))?.up === false || undefined, 'the dead miner reported down');
     const scannedAfterDeath = Date.now() / 1000;
-    await eventually(async () => ((await metric('potencia_discovery_last_run_timestamp_seconds'))! > scannedAfterDeath + 0.1) || undefined, 'a scan after the miner died');
+    await eventually(async () => (await metric('potencia_discovery_last_run_timestamp_seconds'))! > scannedAfterDeath + 0.1 || undefined, 'a scan after the miner died');
     await eventually(async () => (await metric('potencia_discovery_found{state="identified"}')) === 2 || undefined, 'the scan no longer sees it');
     expect(agent.store.get(id(1))).toMatchObject({ up: false, error_reason: 'refused' });
     expect(agent.store.size).toBe(3);

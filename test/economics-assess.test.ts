@@ -125,7 +125,10 @@ describe('assessDevice: ASICs', () => {
   });
 
   it('gives down devices and devices without readings a reason and no recommendation', () => {
-    const down = assessDevice(asic('10.0.1.5', 'Antminer S19', 95, 3250, { up: false, error: 'connect ECONNREFUSED 10.0.1.5:4028', hashrate_hs: undefined, power_w: undefined }), inputs(0.05));
+    const down = assessDevice(
+      asic('10.0.1.5', 'Antminer S19', 95, 3250, { up: false, error: 'connect ECONNREFUSED 10.0.1.5:4028', hashrate_hs: undefined, power_w: undefined }),
+      inputs(0.05),
+    );
     expect(down.recommendation).toBeUndefined();
     expect(down.reason).toBe('down: connect ECONNREFUSED 10.0.1.5:4028');
 

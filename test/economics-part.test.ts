@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { findModel } from '../agent/catalog.js';
 import { hashpriceUsdPerThDay } from '../agent/economics/bitcoin.js';
 import { DEFAULT_ASSESS_INTERVAL_MS, EconomicsPart, NEW_DEVICE_DELAY_MS } from '../agent/economics/part.js';
-import { silentLogger } from '../agent/log.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { DeviceStore } from '../agent/state.js';
 import type { EconomicsConfigInput } from '../config/economics-schema.js';
@@ -62,7 +61,18 @@ function farm(): DeviceSnapshot[] {
       temperatures_c: {},
       fans_rpm: [],
     },
-    { id: 'pdu/10.0.9.1', kind: 'pdu', target: 'snmp://10.0.9.1', labels: { site: 'tx1' }, up: true, observed_at: AT, power_w: 10_023, power_source: 'pdu', temperatures_c: {}, fans_rpm: [] },
+    {
+      id: 'pdu/10.0.9.1',
+      kind: 'pdu',
+      target: 'snmp://10.0.9.1',
+      labels: { site: 'tx1' },
+      up: true,
+      observed_at: AT,
+      power_w: 10_023,
+      power_source: 'pdu',
+      temperatures_c: {},
+      fans_rpm: [],
+    },
   ];
 }
 
@@ -128,7 +138,7 @@ describe('EconomicsPart', () => {
     expect(part.get('asic/10.0.0.1')!.planned!.activity).toBe('curtailed');
   });
 
-  it('has /metrics render each round\'s assessments as the round ends, so a scrape after it renders none', async () => {
+  it("has /metrics render each round's assessments as the round ends, so a scrape after it renders none", async () => {
     const { part, render, renderer } = started();
     await render();
     part.setPowerPriceOverride(0.2);

@@ -47,9 +47,9 @@ describe('economicsSchema', () => {
   it('rejects unknown keys at every level, with their path', () => {
     expect(issues({ ...minimal, colour: 'red' })).toEqual([expect.stringMatching(/colour/)]);
     expect(issues({ ...minimal, power: { flat_usd_per_kwh: 0.05, currency: 'EUR' } })).toEqual([expect.stringMatching(/^power: .*currency/)]);
-    expect(
-      issues({ ...minimal, gpu_models: { 'NVIDIA H100 80GB HBM3': { rate_usd_per_hour: 2, occupancy_ratio: 1, platform_fee_ratio: 0, rate_per_day: 48 } } }),
-    ).toEqual([expect.stringMatching(/^gpu_models\.NVIDIA H100 80GB HBM3: .*rate_per_day/)]);
+    expect(issues({ ...minimal, gpu_models: { 'NVIDIA H100 80GB HBM3': { rate_usd_per_hour: 2, occupancy_ratio: 1, platform_fee_ratio: 0, rate_per_day: 48 } } })).toEqual([
+      expect.stringMatching(/^gpu_models\.NVIDIA H100 80GB HBM3: .*rate_per_day/),
+    ]);
   });
 
   it('explains a bad duration', () => {
@@ -74,7 +74,10 @@ describe('economicsSchema', () => {
   });
 
   it('rejects bad time zones, clock times, empty periods and non-http URLs', () => {
-    const tou = (over: object) => ({ ...minimal, power: { time_of_use: { timezone: 'Europe/Madrid', periods: [{ days: ['mon'], start: '07:00', end: '19:00', usd_per_kwh: 0.1 }], default_usd_per_kwh: 0.05, ...over } } });
+    const tou = (over: object) => ({
+      ...minimal,
+      power: { time_of_use: { timezone: 'Europe/Madrid', periods: [{ days: ['mon'], start: '07:00', end: '19:00', usd_per_kwh: 0.1 }], default_usd_per_kwh: 0.05, ...over } },
+    });
     expect(issues(tou({ timezone: 'Mars/Olympus' }))).toEqual([expect.stringContaining('IANA time zone')]);
     expect(issues(tou({ periods: [{ days: ['mon'], start: '7:00', end: '19:00', usd_per_kwh: 0.1 }] }))).toEqual([expect.stringContaining('HH:MM')]);
     expect(issues(tou({ periods: [{ days: ['monday'], start: '07:00', end: '19:00', usd_per_kwh: 0.1 }] }))).toHaveLength(1);

@@ -3,14 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { economicsSchema } from '../config/economics-schema.js';
 import { EconomicInputsProvider } from '../agent/economics/inputs.js';
-import {
-  LiveInput,
-  parseCoinGeckoBtcUsd,
-  parseMempoolDifficulty,
-  parseNumberAt,
-  parseRewardStatsFeesPerBlock,
-  parseTipHeight,
-} from '../agent/economics/sources.js';
+import { LiveInput, parseCoinGeckoBtcUsd, parseMempoolDifficulty, parseNumberAt, parseRewardStatsFeesPerBlock, parseTipHeight } from '../agent/economics/sources.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 

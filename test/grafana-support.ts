@@ -32,4 +32,3 @@ export function substitute(expr: string): string {
     .replace(/\$\{?__interval\}?/g, '15s')
     .replace(/\$\{?__range\}?/g, '5m');
 }
-

@@ -48,11 +48,15 @@ describe('freeLoopbackBlock', () => {
     const [, second, third] = occupied.net.split('.').map(Number) as [number, number, number];
     const squatter = await listen(occupied.host(9), 4028);
     try {
-      vi.spyOn(Math, 'random').mockImplementation(((): (() => number) => {
-        let call = 0;
-        return () => drawing(second, third)[call++ % 2]!;
-      })());
-      await expect(freeLoopbackBlock({ attempts: 2 })).rejects.toThrow(`no free loopback block after 2 tries; taken: ${occupied.host(9)}:4028 (EADDRINUSE), ${occupied.host(9)}:4028 (EADDRINUSE)`);
+      vi.spyOn(Math, 'random').mockImplementation(
+        ((): (() => number) => {
+          let call = 0;
+          return () => drawing(second, third)[call++ % 2]!;
+        })(),
+      );
+      await expect(freeLoopbackBlock({ attempts: 2 })).rejects.toThrow(
+        `no free loopback block after 2 tries; taken: ${occupied.host(9)}:4028 (EADDRINUSE), ${occupied.host(9)}:4028 (EADDRINUSE)`,
+      );
     } finally {
       await close(squatter);
     }
@@ -67,7 +71,9 @@ describe('what a test needs from outside the repository', () => {
 
   it('fails under CI=true when a shared captures folder or a component is missing', () => {
     vi.stubEnv('CI', 'true');
-    expect(() => sharedFixtures('no-such-captures')).toThrow(`${SHARED_FIXTURES}/no-such-captures is missing; the conformance tests read the shared captures from a checkout beside this one (CI=true makes this a failure, not a skip)`);
+    expect(() => sharedFixtures('no-such-captures')).toThrow(
+      `${SHARED_FIXTURES}/no-such-captures is missing; the conformance tests read the shared captures from a checkout beside this one (CI=true makes this a failure, not a skip)`,
+    );
     expect(() => findTool('no-such-tool-potencia')).toThrow('no-such-tool-potencia is missing; .ci/run installs it (CI=true makes this a failure, not a skip)');
   });
 

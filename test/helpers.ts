@@ -17,7 +17,12 @@ const CGMINER = resolve(REPO_ROOT, 'collectors', 'cgminer');
  */
 export function cgminerTestdata(file: string): string {
   const dialects = resolve(CGMINER, 'dialects');
-  const folders = [resolve(CGMINER, 'testdata'), ...readdirSync(dialects, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => resolve(dialects, e.name, 'testdata'))];
+  const folders = [
+    resolve(CGMINER, 'testdata'),
+    ...readdirSync(dialects, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => resolve(dialects, e.name, 'testdata')),
+  ];
   const found = folders.map((folder) => resolve(folder, file)).filter((path) => existsSync(path));
   if (found.length !== 1) throw new Error(`${file}: ${found.length ? `in ${found.length} testdata folders` : 'in no CGMiner testdata folder'}`);
   return found[0]!;
@@ -36,7 +41,10 @@ function missing(what: string, remedy: string): undefined {
 
 /** Where a real component (prometheus, promtool, mosquitto, snmpsimd) is; `missing` when not installed. */
 export function findTool(name: string): string | undefined {
-  const onPath = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, name));
+  const onPath = (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, name));
   return onPath.find(isExecutable) ?? missing(name, '.ci/run installs it');
 }
 

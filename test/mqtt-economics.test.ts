@@ -19,7 +19,14 @@ describe('MQTT and economics in one agent', () => {
   const PREFIX = 'potencia/wired';
 
   beforeAll(async () => {
-    farm = await startFarm({ devices: 3, seed: 9, mode: 'address', host: (await freeLoopbackBlock()).host(1), failures: false, models: ['Antminer S21', 'Antminer S19 Pro', 'Antminer S9'] });
+    farm = await startFarm({
+      devices: 3,
+      seed: 9,
+      mode: 'address',
+      host: (await freeLoopbackBlock()).host(1),
+      failures: false,
+      models: ['Antminer S21', 'Antminer S19 Pro', 'Antminer S9'],
+    });
     broker = await startAedes();
     const config = configSchema.parse({
       agent: { listen: '127.0.0.1:0' },

@@ -33,7 +33,10 @@ async function startMosquitto(dir: string, name: string, port: number, listener:
     () =>
       new Promise<boolean | undefined>((resolve) => {
         if (broker.child.exitCode !== null) throw new Error(`mosquitto exited: ${broker.output()}`);
-        const socket = connect(port, '127.0.0.1', () => (socket.destroy(), resolve(true)));
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.destroy();
+          resolve(true);
+        });
         socket.once('error', () => resolve(undefined));
       }),
     `mosquitto listening on ${port}`,
@@ -158,7 +161,7 @@ describe.skipIf(!mosquittoBin)('MQTT against a real mosquitto', () => {
     });
   });
 
-  it('`potencia demo --mqtt` publishes the demo farm: status, every miner\'s state with its assessment, and the site', async () => {
+  it("`potencia demo --mqtt` publishes the demo farm: status, every miner's state with its assessment, and the site", async () => {
     const port = await freePort();
     const broker = await startMosquitto(dir, 'demo', port);
     cleanup.push(() => stopProcess(broker));
@@ -166,11 +169,29 @@ describe.skipIf(!mosquittoBin)('MQTT against a real mosquitto', () => {
     const sub = await Recorder.connect(url, 'potencia/demo/#');
     cleanup.push(() => sub.close());
     const farmBlock = await freeLoopbackBlock();
-    const demo = spawnProcess(process.execPath, [CLI, 'demo', '--devices', '3', '--farm-host', farmBlock.host(1), '--listen', `127.0.0.1:${await freePort()}`, '--interval', '2s', '--mqtt', url]);
+    const demo = spawnProcess(process.execPath, [
+      CLI,
+      'demo',
+      '--devices',
+      '3',
+      '--farm-host',
+      farmBlock.host(1),
+      '--listen',
+      `127.0.0.1:${await freePort()}`,
+      '--interval',
+      '2s',
+      '--mqtt',
+      url,
+    ]);
     cleanup.push(() => stopProcess(demo));
     await sub.waitFor((m) => m.topic === 'potencia/demo/status' && m.payload === 'online', `online (demo: ${demo.output().slice(-400)})`, 0, 20_000);
     for (const host of [farmBlock.host(1), farmBlock.host(2), farmBlock.host(3)]) {
-      const state = await sub.waitFor((m) => m.topic === stateTopic('potencia/demo', `asic/${host}`) && JSON.parse(m.payload).assessment !== undefined, `state of ${host}`, 0, 20_000);
+      const state = await sub.waitFor(
+        (m) => m.topic === stateTopic('potencia/demo', `asic/${host}`) && JSON.parse(m.payload).assessment !== undefined,
+        `state of ${host}`,
+        0,
+        20_000,
+      );
       expect(JSON.parse(state.payload)).toMatchObject({ id: `asic/${host}`, up: true, labels: { site: 'demo' } });
     }
     const site = await sub.waitFor((m) => m.topic === 'potencia/demo/site', 'site totals', 0, 20_000);
@@ -236,9 +257,27 @@ describe.skipIf(!mosquittoBin)('MQTT against a real mosquitto', () => {
     const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
     run(opensslBin!, ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=potencia test CA']);
     writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-    for (const [name, cn] of [['server', 'localhost'], ['client', 'potencia-agent']] as const) {
+    for (const [name, cn] of [
+      ['server', 'localhost'],
+      ['client', 'potencia-agent'],
+    ] as const) {
       run(opensslBin!, ['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
-      run(opensslBin!, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', ...(name === 'server' ? ['-extfile', 'server.ext'] : [])]);
+      run(opensslBin!, [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.crt`,
+        '-days',
+        '1',
+        ...(name === 'server' ? ['-extfile', 'server.ext'] : []),
+      ]);
     }
     run(passwdBin!, ['-c', '-b', join(dir, 'passwords'), 'agent', 'correct horse']);
     writeFileSync(join(dir, 'agent-password'), 'correct horse\n');
@@ -272,7 +311,13 @@ describe.skipIf(!mosquittoBin)('MQTT against a real mosquitto', () => {
     expect(JSON.parse(state.payload).id).toBe('asic/10.0.8.1');
     // The broker really checks the password: a wrong one is refused.
     await expect(
-      Recorder.connect(`mqtts://127.0.0.1:${port}`, '#', { username: 'agent', password: 'wrong', ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) }),
+      Recorder.connect(`mqtts://127.0.0.1:${port}`, '#', {
+        username: 'agent',
+        password: 'wrong',
+        ca: readFileSync(tls.ca),
+        cert: readFileSync(tls.cert),
+        key: readFileSync(tls.key),
+      }),
     ).rejects.toThrow(/Not authorized|Bad username or password/i);
   });
 });

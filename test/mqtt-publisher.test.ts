@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceAssessment, SitePlan } from '../agent/economics/index.js';
 import { MqttMetrics } from '../exporters/mqtt/metrics.js';
 import { createAgent } from '../agent/compose.js';
-import type { Agent } from '../agent/daemon.js';
 import { silentLogger } from '../agent/log.js';
 import { configSchema } from '../config/schema.js';
 import { MqttPart } from '../exporters/mqtt/part.js';
@@ -118,7 +117,10 @@ describe('MQTT publisher (aedes)', () => {
     store.upsert(asicSnapshot(A, { error: 'board 2 missing' }));
     store.remove(B, 'expired');
     await sub.waitFor((m) => m.topic === `${PREFIX}/events` && m.payload.includes('device_removed'), 'removal event', mark);
-    const events = sub.messages.slice(mark).filter((m) => m.topic === `${PREFIX}/events`).map((m) => JSON.parse(m.payload));
+    const events = sub.messages
+      .slice(mark)
+      .filter((m) => m.topic === `${PREFIX}/events`)
+      .map((m) => JSON.parse(m.payload));
     expect(events.map((e) => [e.type, e.device])).toEqual([
       ['device_down', A],
       ['device_up', A],
@@ -128,7 +130,12 @@ describe('MQTT publisher (aedes)', () => {
     expect(events[0]).toMatchObject({ error: 'connection refused', error_reason: 'refused' });
     expect(events[2]).toMatchObject({ alert: 'board 2 missing' });
     expect(events[3]).toMatchObject({ reason: 'expired' });
-    expect(sub.messages.slice(mark).filter((m) => m.topic === `${PREFIX}/events`).every((m) => !m.retain)).toBe(true);
+    expect(
+      sub.messages
+        .slice(mark)
+        .filter((m) => m.topic === `${PREFIX}/events`)
+        .every((m) => !m.retain),
+    ).toBe(true);
     // The removed device's retained state is deleted (an empty retained payload).
     await sub.waitFor((m) => m.topic === stateTopic(B) && m.payload === '', 'retained state of B cleared', mark);
     const late = await recorder(b.url, `${PREFIX}/devices/#`);
@@ -293,7 +300,10 @@ describe('MQTT publisher (aedes)', () => {
     const economics: EconomicsView = {
       assessment: (id) => assessments.get(id),
       sitePlan: () => plan,
-      onChange: (l) => (listeners.add(l), () => listeners.delete(l)),
+      onChange: (l) => {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
     };
     const { p } = publisher(b.url, store, {}, { economics });
     await started(p);

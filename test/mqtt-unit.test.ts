@@ -128,7 +128,14 @@ describe('change detection and events', () => {
     const b = { recommendation: 'curtail', reason: 'loses $0.40/day at $0.09/kWh' } as DeviceAssessment;
     const at = new Date('2025-07-01T12:00:00Z');
     expect(recommendationEvent('x', a, a, at)).toBeUndefined();
-    expect(recommendationEvent('x', a, b, at)).toEqual({ type: 'recommendation_changed', device: 'x', at: at.toISOString(), recommendation: 'curtail', previous: 'mine', reason: b.reason });
+    expect(recommendationEvent('x', a, b, at)).toEqual({
+      type: 'recommendation_changed',
+      device: 'x',
+      at: at.toISOString(),
+      recommendation: 'curtail',
+      previous: 'mine',
+      reason: b.reason,
+    });
   });
 
   it('sums site totals over devices that are up', () => {

@@ -15,7 +15,7 @@ import { DeviceMetricsRenderer } from '../exporters/prometheus/renderer.js';
 import { NvidiaSmiCollector } from '../collectors/nvidia/index.js';
 import { canonicalUrl, parseTargetUrl } from '../collectors/target.js';
 import type { Target } from '../collectors/contract.js';
-import { CLI, eventually, findTool, REPO_ROOT, runCli } from './helpers.js';
+import { eventually, findTool, REPO_ROOT, runCli } from './helpers.js';
 
 const FAKE_DIR = join(REPO_ROOT, 'simulator', 'nvidia-smi');
 const FAKE = join(FAKE_DIR, 'fake-nvidia-smi.mjs');
@@ -25,7 +25,16 @@ let logs = 0;
 
 function targetOf(url: string, extra: Partial<Target> = {}): Target {
   const parsed = parseTargetUrl(url);
-  const target: Target = { url: canonicalUrl(parsed.scheme, parsed.hosts[0]!, parsed.port, undefined, parsed.path), scheme: parsed.scheme, host: parsed.hosts[0]!, port: parsed.port, labels: { rack: 'g1' }, intervalMs: 30_000, timeoutMs: 5000, ...extra };
+  const target: Target = {
+    url: canonicalUrl(parsed.scheme, parsed.hosts[0]!, parsed.port, undefined, parsed.path),
+    scheme: parsed.scheme,
+    host: parsed.hosts[0]!,
+    port: parsed.port,
+    labels: { rack: 'g1' },
+    intervalMs: 30_000,
+    timeoutMs: 5000,
+    ...extra,
+  };
   if (parsed.path !== undefined) target.path = parsed.path;
   if (parsed.userinfo !== undefined) target.userinfo = parsed.userinfo;
   return target;
@@ -36,7 +45,13 @@ function fakeNode(url: string, fake: Record<string, string>, extra: Partial<Targ
   const log = join(dir, `calls-${++logs}.jsonl`);
   const env: NodeJS.ProcessEnv = { ...process.env, POTENCIA_FAKE_GPU_NODE: 'gpu-test', POTENCIA_FAKE_GPU_TIME: FIXED_TIME, POTENCIA_FAKE_GPU_LOG: log, ...fake };
   const collector = new NvidiaSmiCollector(targetOf(url, extra), now ? { env, now } : { env });
-  const calls = (): { argv: string[]; child?: number }[] => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : []);
+  const calls = (): { argv: string[]; child?: number }[] =>
+    existsSync(log)
+      ? readFileSync(log, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l))
+      : [];
   // Polled as the daemon polls it: a failed poll reports what the previous one read, down.
   let last: DeviceSnapshot[] = [];
   return { collector, env, calls, collect: async () => (last = await collectOnce(collector, new AbortController().signal, last)) };
@@ -59,9 +74,27 @@ describe('nvidia-smi collector on the fake binary', () => {
     expect(first).toHaveLength(8);
     expect(new Set(first.map((s) => s.id)).size).toBe(8);
     for (const s of first) {
-      expect(s).toMatchObject({ kind: 'gpu', up: true, target: `nvidia-smi://${FAKE}`, address: 'localhost', labels: { rack: 'g1' }, model: 'NVIDIA H100 80GB HBM3', firmware: '570.133.20', power_source: 'gpu_counter' });
+      expect(s).toMatchObject({
+        kind: 'gpu',
+        up: true,
+        target: `nvidia-smi://${FAKE}`,
+        address: 'localhost',
+        labels: { rack: 'g1' },
+        model: 'NVIDIA H100 80GB HBM3',
+        firmware: '570.133.20',
+        power_source: 'gpu_counter',
+      });
       expect(s.id).toMatch(/^GPU-[0-9a-f]{8}-/);
-      expect(s.gpu).toMatchObject({ uuid: s.id, memory_total_bytes: 81559 * 1048576, power_limit_w: 700, pstate: 'P0', memory_clock_hz: 2619e6, ecc_errors_uncorrected: 0, mig_enabled: false, energy_j: 0 });
+      expect(s.gpu).toMatchObject({
+        uuid: s.id,
+        memory_total_bytes: 81559 * 1048576,
+        power_limit_w: 700,
+        pstate: 'P0',
+        memory_clock_hz: 2619e6,
+        ecc_errors_uncorrected: 0,
+        mig_enabled: false,
+        energy_j: 0,
+      });
       expect(s.gpu).not.toHaveProperty('fan_speed_ratio'); // [N/A] on SXM boards
       expect(Object.keys(s.temperatures_c)).toEqual(['gpu', 'memory']);
       expect(s.power_w).toBeGreaterThan(60);
@@ -73,7 +106,9 @@ describe('nvidia-smi collector on the fake binary', () => {
     clock += 30_000;
     const second = await node.collect();
     // The fake's clock is pinned, so each GPU drew the same power at both polls: energy = P × 30 s.
-    second.forEach((s, i) => expect(s.gpu!.energy_j).toBeCloseTo(first[i]!.power_w! * 30, 3));
+    second.forEach((s, i) => {
+      expect(s.gpu!.energy_j).toBeCloseTo(first[i]!.power_w! * 30, 3);
+    });
 
     const calls = node.calls().map((c) => c.argv);
     expect(calls.filter((argv) => argv.includes('--help-query-gpu'))).toHaveLength(1);
@@ -87,9 +122,15 @@ describe('nvidia-smi collector on the fake binary', () => {
   it('asks an older driver (A100 profile) for clocks_throttle_reasons and power.draw only', async () => {
     const node = fakeNode(`nvidia-smi://${FAKE}`, { POTENCIA_FAKE_GPU_PROFILE: 'a100', POTENCIA_FAKE_GPU_COUNT: '2' });
     const snapshots = await node.collect();
-    expect(snapshots.map((s) => [s.up, s.model])).toEqual([[true, 'NVIDIA A100-SXM4-80GB'], [true, 'NVIDIA A100-SXM4-80GB']]);
+    expect(snapshots.map((s) => [s.up, s.model])).toEqual([
+      [true, 'NVIDIA A100-SXM4-80GB'],
+      [true, 'NVIDIA A100-SXM4-80GB'],
+    ]);
     expect(snapshots[1]!.gpu!.throttle_reasons).toEqual(['gpu_idle']);
-    const query = node.calls().map((c) => c.argv).find((argv) => argv[0]!.startsWith('--query-gpu='))![0]!;
+    const query = node
+      .calls()
+      .map((c) => c.argv)
+      .find((argv) => argv[0]!.startsWith('--query-gpu='))![0]!;
     expect(query).toContain('clocks_throttle_reasons.active');
     expect(query).not.toContain('clocks_event_reasons');
     expect(query).toContain('power.draw');
@@ -143,7 +184,10 @@ describe('nvidia-smi collector on the fake binary', () => {
     await node.collect();
     node.env.POTENCIA_FAKE_GPU_FAULT = 'garbage';
     const garbage = await node.collect();
-    expect(garbage.map((s) => [s.up, s.error_reason])).toEqual([[false, 'malformed'], [false, 'malformed']]);
+    expect(garbage.map((s) => [s.up, s.error_reason])).toEqual([
+      [false, 'malformed'],
+      [false, 'malformed'],
+    ]);
     expect(garbage[0]!.error).toMatch(/^nvidia-smi printed no GPU rows: .*binary junk/);
     node.env.POTENCIA_FAKE_GPU_FAULT = 'nodriver';
     const nodriver = await node.collect();
@@ -245,7 +289,11 @@ exec sh -c "$*"
 
   it('runs nvidia-smi on the host through the system ssh with BatchMode, a connect timeout and the configured options', async () => {
     const argvFile = join(dir, 'ssh-argv.txt');
-    const node = fakeNode(`nvidia-smi+ssh://ops@gpu-a:2222${FAKE}`, { PATH: `${bin}:${process.env.PATH}`, FAKE_SSH_ARGV: argvFile, POTENCIA_FAKE_GPU_COUNT: '2' }, { sshOptions: ['-i', '/etc/potencia/id_ed25519'], timeoutMs: 6000 });
+    const node = fakeNode(
+      `nvidia-smi+ssh://ops@gpu-a:2222${FAKE}`,
+      { PATH: `${bin}:${process.env.PATH}`, FAKE_SSH_ARGV: argvFile, POTENCIA_FAKE_GPU_COUNT: '2' },
+      { sshOptions: ['-i', '/etc/potencia/id_ed25519'], timeoutMs: 6000 },
+    );
     const snapshots = await node.collect();
     expect(snapshots.map((s) => [s.up, s.address, s.target])).toEqual([
       [true, 'gpu-a', `nvidia-smi+ssh://gpu-a:2222${FAKE}`],
@@ -253,7 +301,21 @@ exec sh -c "$*"
     ]);
     const argv = readFileSync(argvFile, 'utf8').trimEnd().split('\n');
     const fields = node.collector.plan!.fields.join(',');
-    expect(argv).toEqual(['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=3', '-p', '2222', '-i', '/etc/potencia/id_ed25519', 'ops@gpu-a', '--', FAKE, `--query-gpu=${fields}`, '--format=csv,noheader,nounits']);
+    expect(argv).toEqual([
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ConnectTimeout=3',
+      '-p',
+      '2222',
+      '-i',
+      '/etc/potencia/id_ed25519',
+      'ops@gpu-a',
+      '--',
+      FAKE,
+      `--query-gpu=${fields}`,
+      '--format=csv,noheader,nounits',
+    ]);
   });
 
   it('reads ssh failing to connect as the network fault it reports', async () => {

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
-  commandLine, decodeClockEventReasons, EnergyMeter, isAbsent, nvidiaNodeOf, parseHelpQueryGpu, parseHex, parseNumber,
-  parseQueryOutput, planQuery, readGpuRow, shellQuote, sshFailureReason,
+  commandLine,
+  decodeClockEventReasons,
+  EnergyMeter,
+  isAbsent,
+  nvidiaNodeOf,
+  parseHelpQueryGpu,
+  parseHex,
+  parseNumber,
+  parseQueryOutput,
+  planQuery,
+  readGpuRow,
+  shellQuote,
+  sshFailureReason,
 } from '../collectors/nvidia/index.js';
 import { canonicalUrl, parseTargetUrl } from '../collectors/target.js';
 import { TargetError, type Target } from '../collectors/contract.js';
@@ -34,9 +45,27 @@ Current frequency of SM (Streaming Multiprocessor) clock.
 `;
 
 const NEW_NAMES = [
-  'index', 'uuid', 'gpu_uuid', 'name', 'power.draw', 'power.draw.average', 'power.draw.instant', 'enforced.power.limit', 'power.limit',
-  'clocks_event_reasons.active', 'clocks_throttle_reasons.active', 'memory.used', 'memory.total', 'utilization.gpu', 'fan.speed',
-  'ecc.errors.corrected.aggregate.total', 'ecc.errors.corrected.volatile.total', 'mig.mode.current', 'pstate', 'clocks.current.sm', 'clocks.sm',
+  'index',
+  'uuid',
+  'gpu_uuid',
+  'name',
+  'power.draw',
+  'power.draw.average',
+  'power.draw.instant',
+  'enforced.power.limit',
+  'power.limit',
+  'clocks_event_reasons.active',
+  'clocks_throttle_reasons.active',
+  'memory.used',
+  'memory.total',
+  'utilization.gpu',
+  'fan.speed',
+  'ecc.errors.corrected.aggregate.total',
+  'ecc.errors.corrected.volatile.total',
+  'mig.mode.current',
+  'pstate',
+  'clocks.current.sm',
+  'clocks.sm',
 ];
 
 const target: Target = { url: 'nvidia-smi:', scheme: 'nvidia-smi', host: 'localhost', port: 0, labels: { rack: 'g1' }, intervalMs: 30_000, timeoutMs: 5000 };
@@ -74,7 +103,9 @@ describe('nvidia-smi cells', () => {
 describe('--help-query-gpu and the query plan', () => {
   it('lists every field name including aliases, and nothing from descriptions', () => {
     const names = parseHelpQueryGpu(OLD_HELP);
-    expect([...names].sort()).toEqual(['clocks.current.sm', 'clocks.sm', 'clocks_throttle_reasons.active', 'gpu_name', 'gpu_uuid', 'index', 'name', 'power.draw', 'power.limit', 'uuid'].sort());
+    expect([...names].sort()).toEqual(
+      ['clocks.current.sm', 'clocks.sm', 'clocks_throttle_reasons.active', 'gpu_name', 'gpu_uuid', 'index', 'name', 'power.draw', 'power.limit', 'uuid'].sort(),
+    );
   });
 
   it('asks an older driver for clocks_throttle_reasons and power.draw only', () => {
@@ -97,7 +128,19 @@ describe('--help-query-gpu and the query plan', () => {
 });
 
 describe('--query-gpu rows', () => {
-  const plan = planQuery(new Set([...NEW_NAMES, 'driver_version', 'pci.bus_id', 'temperature.gpu', 'temperature.memory', 'clocks.current.memory', 'utilization.memory', 'ecc.errors.uncorrected.aggregate.total', 'total_energy_consumption']));
+  const plan = planQuery(
+    new Set([
+      ...NEW_NAMES,
+      'driver_version',
+      'pci.bus_id',
+      'temperature.gpu',
+      'temperature.memory',
+      'clocks.current.memory',
+      'utilization.memory',
+      'ecc.errors.uncorrected.aggregate.total',
+      'total_energy_consumption',
+    ]),
+  );
   const row = (values: Record<string, string>) => plan.fields.map((f) => values[f] ?? '[N/A]').join(', ');
 
   it('keeps rows of the asked width and reports other lines as problems', () => {
@@ -117,34 +160,79 @@ describe('--query-gpu rows', () => {
   it('converts to base units and ratios, and leaves out what the GPU could not report', () => {
     const cells = parseQueryOutput(
       row({
-        index: '3', uuid: 'GPU-1d2c', name: 'NVIDIA H100 80GB HBM3', driver_version: '570.133.20', 'pci.bus_id': '00000000:5D:00.0',
-        'utilization.gpu': '87', 'utilization.memory': '[Unknown Error]', 'memory.used': '40960', 'memory.total': '81559',
-        'temperature.gpu': '61', 'temperature.memory': 'N/A', 'power.draw.average': '[N/A]', 'power.draw': '612.40', 'power.draw.instant': '640.00',
-        'enforced.power.limit': '[Not Supported]', 'power.limit': '700.00', 'clocks.current.sm': '1980', 'clocks.current.memory': '2619',
-        pstate: 'P0', 'clocks_event_reasons.active': '0x0000000000000004', 'fan.speed': '[N/A]', 'mig.mode.current': 'Disabled',
-        'ecc.errors.corrected.aggregate.total': '12', 'ecc.errors.uncorrected.aggregate.total': '0',
+        index: '3',
+        uuid: 'GPU-1d2c',
+        name: 'NVIDIA H100 80GB HBM3',
+        driver_version: '570.133.20',
+        'pci.bus_id': '00000000:5D:00.0',
+        'utilization.gpu': '87',
+        'utilization.memory': '[Unknown Error]',
+        'memory.used': '40960',
+        'memory.total': '81559',
+        'temperature.gpu': '61',
+        'temperature.memory': 'N/A',
+        'power.draw.average': '[N/A]',
+        'power.draw': '612.40',
+        'power.draw.instant': '640.00',
+        'enforced.power.limit': '[Not Supported]',
+        'power.limit': '700.00',
+        'clocks.current.sm': '1980',
+        'clocks.current.memory': '2619',
+        pstate: 'P0',
+        'clocks_event_reasons.active': '0x0000000000000004',
+        'fan.speed': '[N/A]',
+        'mig.mode.current': 'Disabled',
+        'ecc.errors.corrected.aggregate.total': '12',
+        'ecc.errors.uncorrected.aggregate.total': '0',
       }),
       plan.fields,
     ).rows[0]!;
     const s = readGpuRow(cells, plan, { target, observedAt });
     expect(s).toMatchObject({
-      id: 'GPU-1d2c', kind: 'gpu', target: 'nvidia-smi:', address: 'localhost', labels: { rack: 'g1' }, vendor: 'NVIDIA',
-      model: 'NVIDIA H100 80GB HBM3', firmware: '570.133.20', dialect: 'nvidia-smi', up: true, observed_at: '2026-03-01T12:00:00.000Z',
-      power_w: 612.4, power_source: 'gpu_counter', power_by_source_w: { gpu_counter: 612.4 },
-      temperatures_c: { gpu: 61 }, fans_rpm: [],
+      id: 'GPU-1d2c',
+      kind: 'gpu',
+      target: 'nvidia-smi:',
+      address: 'localhost',
+      labels: { rack: 'g1' },
+      vendor: 'NVIDIA',
+      model: 'NVIDIA H100 80GB HBM3',
+      firmware: '570.133.20',
+      dialect: 'nvidia-smi',
+      up: true,
+      observed_at: '2026-03-01T12:00:00.000Z',
+      power_w: 612.4,
+      power_source: 'gpu_counter',
+      power_by_source_w: { gpu_counter: 612.4 },
+      temperatures_c: { gpu: 61 },
+      fans_rpm: [],
     });
     expect(s.gpu).toEqual({
-      index: 3, uuid: 'GPU-1d2c', name: 'NVIDIA H100 80GB HBM3', pci_bus_id: '00000000:5D:00.0', driver_version: '570.133.20',
-      utilization_ratio: 0.87, memory_used_bytes: 40960 * 1048576, memory_total_bytes: 81559 * 1048576, power_limit_w: 700,
-      sm_clock_hz: 1.98e9, memory_clock_hz: 2.619e9, pstate: 'P0', throttle_reasons: ['sw_power_cap'],
-      ecc_errors_corrected: 12, ecc_errors_uncorrected: 0, mig_enabled: false,
+      index: 3,
+      uuid: 'GPU-1d2c',
+      name: 'NVIDIA H100 80GB HBM3',
+      pci_bus_id: '00000000:5D:00.0',
+      driver_version: '570.133.20',
+      utilization_ratio: 0.87,
+      memory_used_bytes: 40960 * 1048576,
+      memory_total_bytes: 81559 * 1048576,
+      power_limit_w: 700,
+      sm_clock_hz: 1.98e9,
+      memory_clock_hz: 2.619e9,
+      pstate: 'P0',
+      throttle_reasons: ['sw_power_cap'],
+      ecc_errors_corrected: 12,
+      ecc_errors_uncorrected: 0,
+      mig_enabled: false,
     });
     expect(s.gpu).not.toHaveProperty('fan_speed_ratio');
     expect(s.gpu).not.toHaveProperty('memory_utilization_ratio');
   });
 
   it('takes the driver energy counter (mJ) when there is one, and a fan percentage as a ratio', () => {
-    const cells = parseQueryOutput(row({ index: '0', uuid: 'GPU-e', total_energy_consumption: '123456789', 'fan.speed': '38', 'mig.mode.current': 'Enabled', 'utilization.gpu': '[N/A]' }), plan.fields).rows[0]!;
+    const cells = parseQueryOutput(
+      row({ index: '0', uuid: 'GPU-e', total_energy_consumption: '123456789', 'fan.speed': '38', 'mig.mode.current': 'Enabled', 'utilization.gpu': '[N/A]' }),
+      plan.fields,
+    ).rows[0]!;
     const s = readGpuRow(cells, plan, { target, observedAt });
     expect(s.gpu).toMatchObject({ energy_j: 123456.789, fan_speed_ratio: 0.38, mig_enabled: true });
     expect(s.gpu).not.toHaveProperty('utilization_ratio');
@@ -180,7 +268,13 @@ describe('nvidia-smi target URLs', () => {
     expect(parseTargetUrl('nvidia-smi:')).toEqual({ scheme: 'nvidia-smi', hosts: ['localhost'], port: 0 });
     expect(parseTargetUrl('nvidia-smi:///opt/nvidia/bin/nvidia-smi')).toEqual({ scheme: 'nvidia-smi', hosts: ['localhost'], port: 0, path: '/opt/nvidia/bin/nvidia-smi' });
     expect(parseTargetUrl('nvidia-smi://gpu-node-1')).toEqual({ scheme: 'nvidia-smi', hosts: ['gpu-node-1'], port: 0 });
-    expect(parseTargetUrl('nvidia-smi+ssh://ops@10.0.5.11:2222/usr/bin/nvidia-smi')).toEqual({ scheme: 'nvidia-smi+ssh', hosts: ['10.0.5.11'], port: 2222, userinfo: 'ops', path: '/usr/bin/nvidia-smi' });
+    expect(parseTargetUrl('nvidia-smi+ssh://ops@10.0.5.11:2222/usr/bin/nvidia-smi')).toEqual({
+      scheme: 'nvidia-smi+ssh',
+      hosts: ['10.0.5.11'],
+      port: 2222,
+      userinfo: 'ops',
+      path: '/usr/bin/nvidia-smi',
+    });
     expect(parseTargetUrl('nvidia-smi+ssh://gpu-a')).toEqual({ scheme: 'nvidia-smi+ssh', hosts: ['gpu-a'], port: 0 });
   });
 
@@ -204,9 +298,9 @@ describe('nvidia-smi target URLs', () => {
   });
 
   it('gives each form a canonical URL, never with the ssh user', () => {
-    expect(targetsFromUrls(['nvidia-smi:', 'nvidia-smi:///opt/x/nvidia-smi', 'nvidia-smi+ssh://ops@gpu-a', 'nvidia-smi+ssh://gpu-b:2222/usr/bin/nvidia-smi'], 5000).map((t) => t.url)).toEqual([
-      'nvidia-smi:', 'nvidia-smi:///opt/x/nvidia-smi', 'nvidia-smi+ssh://gpu-a', 'nvidia-smi+ssh://gpu-b:2222/usr/bin/nvidia-smi',
-    ]);
+    expect(
+      targetsFromUrls(['nvidia-smi:', 'nvidia-smi:///opt/x/nvidia-smi', 'nvidia-smi+ssh://ops@gpu-a', 'nvidia-smi+ssh://gpu-b:2222/usr/bin/nvidia-smi'], 5000).map((t) => t.url),
+    ).toEqual(['nvidia-smi:', 'nvidia-smi:///opt/x/nvidia-smi', 'nvidia-smi+ssh://gpu-a', 'nvidia-smi+ssh://gpu-b:2222/usr/bin/nvidia-smi']);
   });
 
   it('carries command_prefix and ssh_options from config onto the targets', () => {
@@ -223,7 +317,16 @@ describe('nvidia-smi target URLs', () => {
 
   it('gets a new collector on reload when only its command_prefix or ssh_options changed', () => {
     const created: Target[] = [];
-    const scheduler = new Scheduler({ concurrency: 1, jitterRatio: 0, backoffMaxMs: 1000, onResult: () => {}, createCollector: (t) => (created.push(t), { target: t, collect: async () => [], placeholder: () => ({ id: 'gpu/test', kind: 'gpu', target: t.url, labels: t.labels }) }) });
+    const scheduler = new Scheduler({
+      concurrency: 1,
+      jitterRatio: 0,
+      backoffMaxMs: 1000,
+      onResult: () => {},
+      createCollector: (t) => {
+        created.push(t);
+        return { target: t, collect: async () => [], placeholder: () => ({ id: 'gpu/test', kind: 'gpu', target: t.url, labels: t.labels }) };
+      },
+    });
     const k8s = { ...target, url: 'nvidia-smi://gpu-node-1', host: 'gpu-node-1', commandPrefix: ['kubectl', 'exec', 'gpu-node-1', '--'] };
     scheduler.setTargets([k8s]);
     scheduler.setTargets([{ ...k8s, labels: { ...k8s.labels } }]);
@@ -264,9 +367,33 @@ describe('command lines', () => {
   });
 
   it('reaches an ssh node with BatchMode, a connect timeout inside the poll timeout, and shell-safe words', () => {
-    const node = nvidiaNodeOf({ ...target, url: 'nvidia-smi+ssh://gpu-a:2222/opt/my nvidia/nvidia-smi', scheme: 'nvidia-smi+ssh', host: 'gpu-a', port: 2222, userinfo: 'ops', path: '/opt/my nvidia/nvidia-smi', sshOptions: ['-i', '/k'], commandPrefix: ['sudo', '-n'] });
+    const node = nvidiaNodeOf({
+      ...target,
+      url: 'nvidia-smi+ssh://gpu-a:2222/opt/my nvidia/nvidia-smi',
+      scheme: 'nvidia-smi+ssh',
+      host: 'gpu-a',
+      port: 2222,
+      userinfo: 'ops',
+      path: '/opt/my nvidia/nvidia-smi',
+      sshOptions: ['-i', '/k'],
+      commandPrefix: ['sudo', '-n'],
+    });
     expect(commandLine(node, args, 6000)).toEqual([
-      'ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=3', '-p', '2222', '-i', '/k', 'ops@gpu-a', '--', 'sudo', '-n', "'/opt/my nvidia/nvidia-smi'", ...args,
+      'ssh',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ConnectTimeout=3',
+      '-p',
+      '2222',
+      '-i',
+      '/k',
+      'ops@gpu-a',
+      '--',
+      'sudo',
+      '-n',
+      "'/opt/my nvidia/nvidia-smi'",
+      ...args,
     ]);
     expect(shellQuote("it's")).toBe(`'it'\\''s'`);
   });

@@ -61,7 +61,8 @@ function registryProblems(registry: string, plugins: readonly PluginFolder[], op
     const where = `${registry}/${name} (${relative(REPO_ROOT, folder)})`;
     if (!existsSync(join(folder, 'README.md'))) problems.push(`${where}: no README.md`);
     const elsewhere = TESTDATA_ELSEWHERE[`${registry}/${name}`] ?? [];
-    const present = testdataFolders(folder, options.deep ?? false).some(hasFiles) || elsewhere.some((path) => hasFiles(path) || (path.startsWith(SHARED_FIXTURES) && !sharedPresent));
+    const present =
+      testdataFolders(folder, options.deep ?? false).some(hasFiles) || elsewhere.some((path) => hasFiles(path) || (path.startsWith(SHARED_FIXTURES) && !sharedPresent));
     if (!present) problems.push(`${where}: no test data (a non-empty testdata/ folder)`);
   }
   return problems;

@@ -26,9 +26,28 @@ const snap = (over: Partial<DeviceSnapshot> & Pick<DeviceSnapshot, 'id' | 'kind'
   ...over,
 });
 const pdu = (outlets: { index: number; power_w?: number }[], over: Partial<DeviceSnapshot> = {}): DeviceSnapshot =>
-  snap({ id: 'pdu/10.0.0.9', kind: 'pdu', target: 'snmp://10.0.0.9:161', address: '10.0.0.9', power_w: outlets.reduce((s, o) => s + (o.power_w ?? 0), 0), power_source: 'pdu', outlets, ...over });
+  snap({
+    id: 'pdu/10.0.0.9',
+    kind: 'pdu',
+    target: 'snmp://10.0.0.9:161',
+    address: '10.0.0.9',
+    power_w: outlets.reduce((s, o) => s + (o.power_w ?? 0), 0),
+    power_source: 'pdu',
+    outlets,
+    ...over,
+  });
 const miner = (over: Partial<DeviceSnapshot> = {}): DeviceSnapshot =>
-  snap({ id: 'asic/10.0.1.15', kind: 'asic', address: '10.0.1.15', model: 'Antminer S19 Pro', hashrate_hs: 110e12, power_w: 3000, power_source: 'reported', labels: { room: 'hall-1', rack: 'r01' }, ...over });
+  snap({
+    id: 'asic/10.0.1.15',
+    kind: 'asic',
+    address: '10.0.1.15',
+    model: 'Antminer S19 Pro',
+    hashrate_hs: 110e12,
+    power_w: 3000,
+    power_source: 'reported',
+    labels: { room: 'hall-1', rack: 'r01' },
+    ...over,
+  });
 
 function record(power: PowerAttribution, store: DeviceStore, snapshots: DeviceSnapshot[]): void {
   for (const s of snapshots) store.upsert(enrichSnapshot(power.attribute(s)));
@@ -76,7 +95,12 @@ describe('power attribution', () => {
   it('matches devices by id and by name label, and replaces a catalog estimate', () => {
     const power = new PowerAttribution(settings);
     const store = new DeviceStore();
-    record(power, store, [pdu([{ index: 4, power_w: 1400 }, { index: 5, power_w: 2100 }])]);
+    record(power, store, [
+      pdu([
+        { index: 4, power_w: 1400 },
+        { index: 5, power_w: 2100 },
+      ]),
+    ]);
     // An S9 that reports no power gets a catalog estimate from enrich alone; the outlet replaces it.
     record(power, store, [miner({ id: 'asic/10.0.1.16', address: '10.0.1.16', model: 'Antminer S9', hashrate_hs: 13.5e12, power_w: undefined, power_source: undefined })]);
     expect(store.get('asic/10.0.1.16')).toMatchObject({ power_w: 1400, power_source: 'pdu', power_by_source_w: { pdu: 1400 } });
@@ -85,19 +109,35 @@ describe('power attribution', () => {
     expect(store.get('host/10.0.2.9')).toMatchObject({ power_w: 2100, power_source: 'pdu' });
   });
 
-  it('keeps GPUs on their own counters and shows the node\'s wall power beside their sum; heat and site totals add up', async () => {
+  it("keeps GPUs on their own counters and shows the node's wall power beside their sum; heat and site totals add up", async () => {
     const power = new PowerAttribution(settings);
     const store = new DeviceStore();
     const gpu = (uuid: string, w: number) => snap({ id: uuid, kind: 'gpu', address: '10.0.2.5', power_w: w, power_source: 'gpu_counter', labels: { room: 'hall-2', rack: 'g01' } });
-    record(power, store, [pdu([{ index: 3, power_w: 3250 }, { index: 6, power_w: 1500 }], { labels: { room: 'hall-1', rack: 'r01' } })]);
+    record(power, store, [
+      pdu(
+        [
+          { index: 3, power_w: 3250 },
+          { index: 6, power_w: 1500 },
+        ],
+        { labels: { room: 'hall-1', rack: 'r01' } },
+      ),
+    ]);
     record(power, store, [gpu('GPU-a', 600), gpu('GPU-b', 650), miner()]);
     expect(store.get('GPU-a')).toMatchObject({ power_w: 600, power_source: 'gpu_counter' });
-    record(power, store, [snap({ id: 'sensor/10.0.3.1', kind: 'sensor', temperatures_c: { aisle: 24 }, humidity_ratio: { aisle: 0.4 }, labels: { room: 'hall-2' } }), snap({ id: 'sensor/10.0.3.2', kind: 'sensor', temperatures_c: { aisle: 26 }, labels: { room: 'hall-2' } })]);
+    record(power, store, [
+      snap({ id: 'sensor/10.0.3.1', kind: 'sensor', temperatures_c: { aisle: 24 }, humidity_ratio: { aisle: 0.4 }, labels: { room: 'hall-2' } }),
+      snap({ id: 'sensor/10.0.3.2', kind: 'sensor', temperatures_c: { aisle: 26 }, labels: { room: 'hall-2' } }),
+    ]);
     const site = power.siteReadings(store);
     expect(site.sitePowerW).toEqual({ watts: 4750, source: 'pdu_sum' });
     expect(site.nodes).toEqual([{ node: '10.0.2.5', gpuPowerW: 1250, wallPowerW: 1500 }]);
     // hall-1/r01 has a PDU labelled there: it measured everything; hall-2/g01 is the node's wall power.
-    expect(site.heatLoadW).toEqual(expect.arrayContaining([{ room: 'hall-1', rack: 'r01', watts: 4750 }, { room: 'hall-2', rack: 'g01', watts: 1500 }]));
+    expect(site.heatLoadW).toEqual(
+      expect.arrayContaining([
+        { room: 'hall-1', rack: 'r01', watts: 4750 },
+        { room: 'hall-2', rack: 'g01', watts: 1500 },
+      ]),
+    );
     expect(site.ambient).toEqual([{ room: 'hall-2', temperatureC: 25, humidityRatio: 0.4 }]);
 
     const registry = new Registry();
@@ -113,7 +153,10 @@ describe('power attribution', () => {
   it('uses the site meter for site power when one is configured', () => {
     const power = new PowerAttribution(powerSchema.parse({ site_meter: 'snmp://public@10.0.0.1' }));
     const store = new DeviceStore();
-    record(power, store, [pdu([{ index: 1, power_w: 500 }]), snap({ id: 'sensor/10.0.0.1', kind: 'sensor', target: 'snmp://10.0.0.1:161?profile=entity-sensor', power_w: 98_000, power_source: 'reported' })]);
+    record(power, store, [
+      pdu([{ index: 1, power_w: 500 }]),
+      snap({ id: 'sensor/10.0.0.1', kind: 'sensor', target: 'snmp://10.0.0.1:161?profile=entity-sensor', power_w: 98_000, power_source: 'reported' }),
+    ]);
     expect(power.siteReadings(store).sitePowerW).toEqual({ watts: 98_000, source: 'meter' });
   });
 });
@@ -147,7 +190,7 @@ describe.skipIf(!snmpsimd)('power attribution end to end: simulated miners on a 
     await farm?.stop();
   });
 
-  it('gives each miner its outlet\'s watts as pdu power, keeps the firmware figure beside it, and sums the site', async () => {
+  it("gives each miner its outlet's watts as pdu power, keeps the firmware figure beside it, and sums the site", async () => {
     const ids = farm.miners.map((m) => `asic/${m.host}:${m.port}`);
     await eventually(() => ids.every((id) => agent.store.get(id)?.power_source === 'pdu') || undefined, 'both miners attributed to their outlets');
     const whatsminer = agent.store.get(ids[0]!)!;

@@ -60,7 +60,10 @@ describe('AgentMetrics', () => {
 
   it('replaces device counts, so a kind that vanished loses its series', async () => {
     const { metrics } = agentMetrics();
-    metrics.setDeviceCounts([{ kind: 'asic', up: true, count: 10 }, { kind: 'gpu', up: false, count: 2 }]);
+    metrics.setDeviceCounts([
+      { kind: 'asic', up: true, count: 10 },
+      { kind: 'gpu', up: false, count: 2 },
+    ]);
     metrics.setDeviceCounts([{ kind: 'asic', up: true, count: 9 }]);
     const text = await metrics.render();
     expect(text).toContain('potencia_devices{kind="asic",up="true"} 9');

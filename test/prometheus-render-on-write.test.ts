@@ -4,7 +4,8 @@ import type { DeviceEconomics, DeviceEconomicsSource } from '../agent/contracts/
 import type { DeviceAssessment } from '../agent/economics/types.js';
 import { DeviceStore } from '../agent/state.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
-import { DEVICE_FAMILIES, type DeviceFamily } from '../exporters/prometheus/families.js';
+import { DEVICE_FAMILIES } from '../exporters/prometheus/families.js';
+import type { DeviceFamily } from '../exporters/prometheus/family.js';
 import { PollStats } from '../agent/poll-stats.js';
 import { MetricsExposition } from '../exporters/prometheus/exposition.js';
 import { AgentMetrics } from '../exporters/prometheus/metrics.js';
@@ -82,16 +83,17 @@ class Assessments implements DeviceEconomicsSource {
 /** DEVICE_FAMILIES with every reading family counting its calls. */
 function countingFamilies(): { families: DeviceFamily[]; readingCalls: () => number } {
   let calls = 0;
-  const families = DEVICE_FAMILIES.map((f): DeviceFamily =>
-    f.input === 'economics'
-      ? f
-      : {
-          ...f,
-          lines(view) {
-            calls++;
-            return f.lines(view);
+  const families = DEVICE_FAMILIES.map(
+    (f): DeviceFamily =>
+      f.input === 'economics'
+        ? f
+        : {
+            ...f,
+            lines(view) {
+              calls++;
+              return f.lines(view);
+            },
           },
-        },
   );
   return { families, readingCalls: () => calls };
 }
@@ -204,7 +206,7 @@ describe('DeviceMetricsRenderer render on write', () => {
     expect(byFamily(after)).toEqual(freshRender(store, economics));
   });
 
-  it('drops a removed device\'s lines at once, and a device taking its place shows only its own', () => {
+  it("drops a removed device's lines at once, and a device taking its place shows only its own", () => {
     const store = new DeviceStore();
     const economics = new Assessments();
     const renderer = new DeviceMetricsRenderer(store, DEVICE_FAMILIES, () => economics);

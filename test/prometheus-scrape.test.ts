@@ -26,7 +26,20 @@ describe.skipIf(!prometheusBin)('a real Prometheus scraping `potencia demo`', ()
     const agentPort = await freePort();
     const promPort = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'potencia-prom-'));
-    demo = spawnProcess(process.execPath, [CLI, 'demo', '--devices', String(DEVICES), '--listen', `127.0.0.1:${agentPort}`, '--interval', '1s', '--seed', '11', '--farm-host', (await freeLoopbackBlock()).host(1)]);
+    demo = spawnProcess(process.execPath, [
+      CLI,
+      'demo',
+      '--devices',
+      String(DEVICES),
+      '--listen',
+      `127.0.0.1:${agentPort}`,
+      '--interval',
+      '1s',
+      '--seed',
+      '11',
+      '--farm-host',
+      (await freeLoopbackBlock()).host(1),
+    ]);
     writeFileSync(
       join(dir, 'prometheus.yml'),
       `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: potencia\n    static_configs:\n      - targets: ['127.0.0.1:${agentPort}']\n`,
@@ -84,7 +97,7 @@ describe.skipIf(!prometheusBin)('a real Prometheus scraping `potencia demo`', ()
     expect(gpus).toBe(12);
   });
 
-  it('runs every panel query with data, and the variables list the demo\'s site, rooms and racks', async () => {
+  it("runs every panel query with data, and the variables list the demo's site, rooms and racks", async () => {
     // The demo's economics arrive a moment after its first poll round: wait for them to be scraped.
     await eventually(
       async () => ((await query('count(potencia_device_recommendation) and count(potencia_site_planned_power_watts)')).length > 0 ? true : undefined),
@@ -96,10 +109,14 @@ describe.skipIf(!prometheusBin)('a real Prometheus scraping `potencia demo`', ()
       const expr = substitute(q.expr);
       expect(expr, `${q.panel} ${q.refId}`).not.toMatch(/\$/);
       // A query that fails is a broken panel at once; one without data may wait for a few more scrapes.
-      const problem = await eventually(async () => {
-        const r = await query(expr);
-        return r.length > 0 ? r : undefined;
-      }, `${q.panel} ${q.refId}: ${expr}`, 5_000).then(
+      const problem = await eventually(
+        async () => {
+          const r = await query(expr);
+          return r.length > 0 ? r : undefined;
+        },
+        `${q.panel} ${q.refId}: ${expr}`,
+        5_000,
+      ).then(
         () => undefined,
         (err: Error) => err.message,
       );

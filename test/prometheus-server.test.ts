@@ -63,7 +63,13 @@ describe('startHttpServer', () => {
     polls = new PollStats();
     metrics = new AgentMetrics({ polls, reloads: { succeeded: 0, failed: 0, lastSuccessAtMs: undefined } }, { version: '9.9.9-test', processMetrics: false });
     healthy = true;
-    server = await startHttpServer({ host: '127.0.0.1', port: 0, store, exposition: new MetricsExposition({ store, metrics, polls }), health: () => ({ ok: healthy, detail: { devices: store.size } }) });
+    server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      store,
+      exposition: new MetricsExposition({ store, metrics, polls }),
+      health: () => ({ ok: healthy, detail: { devices: store.size } }),
+    });
   });
 
   afterEach(async () => {

@@ -19,7 +19,12 @@ async function agentFamilyNames(): Promise<string[]> {
   const ctx = detachedContext(new DeviceStore());
   const metrics = new AgentMetrics(ctx, { processMetrics: false });
   registerSiteMetrics(metrics.registry, ctx.site);
-  registerEconomicsSiteMetrics(metrics.registry, new EconomicsPart(economicsSchema.parse({ bitcoin: { price_usd: 95_000, difficulty: 152e12, fees_per_block_btc: 0.025, block_height: 925_000 }, power: { flat_usd_per_kwh: 0.06 } })));
+  registerEconomicsSiteMetrics(
+    metrics.registry,
+    new EconomicsPart(
+      economicsSchema.parse({ bitcoin: { price_usd: 95_000, difficulty: 152e12, fees_per_block_btc: 0.025, block_height: 925_000 }, power: { flat_usd_per_kwh: 0.06 } }),
+    ),
+  );
   registerDiscoveryMetrics(metrics.registry, () => ({ lastRunAtMs: undefined, identified: 0, unidentified: 0 }));
   const registered = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name);
   return [...registered, TARGET_SUCCESS_FAMILY, ...new MqttMetrics().families().map((f) => f.name)];

@@ -24,10 +24,7 @@ describe('potencia recommend', () => {
 
   function config(economics: string): string {
     const path = join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
-    writeFileSync(
-      path,
-      `labels: { site: t }\ntargets:\n  - url: cgminer://${farm.miners[0]!.host}-2\n${economics}`,
-    );
+    writeFileSync(path, `labels: { site: t }\ntargets:\n  - url: cgminer://${farm.miners[0]!.host}-2\n${economics}`);
     return path;
   }
 

@@ -198,7 +198,14 @@ describe('Scheduler', () => {
 
   it('spreads polls with jitter inside ± jitter_ratio of the interval', async () => {
     let collector!: ManualCollector;
-    const s = new Scheduler({ concurrency: 1, jitterRatio: 0.1, backoffMaxMs: 60_000, createCollector: (t) => (collector = new ManualCollector(t)), onResult: () => {}, random: () => 0 });
+    const s = new Scheduler({
+      concurrency: 1,
+      jitterRatio: 0.1,
+      backoffMaxMs: 60_000,
+      createCollector: (t) => (collector = new ManualCollector(t)),
+      onResult: () => {},
+      random: () => 0,
+    });
     s.setTargets([target(1, 10_000)]);
     s.start();
     await vi.advanceTimersByTimeAsync(0);
@@ -277,7 +284,14 @@ describe('Scheduler', () => {
         backoffMaxMs: 60_000,
         wakeGridMs: grid,
         random: () => draws[i++ % draws.length]!,
-        createCollector: (t) => ({ target: t, placeholder: () => placeholderOf(t), collect: () => (started.push(Date.now() - 1_700_000_000_000), Promise.resolve([])) }),
+        createCollector: (t) => ({
+          target: t,
+          placeholder: () => placeholderOf(t),
+          collect: () => {
+            started.push(Date.now() - 1_700_000_000_000);
+            return Promise.resolve([]);
+          },
+        }),
         onResult: () => {},
       });
       s.setTargets([target(1), target(2), target(3)]);

@@ -79,7 +79,9 @@ describe('simulated firmware dialects polled by the collector', () => {
     expect(s.hashrate_hs! / (truth.ghs5s * 1e9)).toBeCloseTo(1, 1);
     expect(s.accepted_shares).toBe(truth.accepted);
     expect(s.boards?.map((b) => [b.index, b.status])).toEqual(truth.boards.map((b) => [b.index, 'ok']));
-    s.boards!.forEach((b, k) => expect(b.hashrate_hs! / 1e9).toBeCloseTo(truth.boards[k]!.hashrateGhs, 0));
+    s.boards!.forEach((b, k) => {
+      expect(b.hashrate_hs! / 1e9).toBeCloseTo(truth.boards[k]!.hashrateGhs, 0);
+    });
     expect(s.fans_rpm).toEqual(truth.fansRpm);
     if (spec.dialect === 'antminer') {
       expect(s.power_by_source_w).toBeUndefined();
@@ -126,7 +128,10 @@ describe('simulated firmware dialects polled by the collector', () => {
       const s = await poll(farm.miners[i]!);
       expect(s.up, dialect).toBe(true);
       expect(s.boards?.find((b) => b.index === 1)?.status, dialect).toBe('dead');
-      expect(s.boards?.filter((b) => b.status === 'ok'), dialect).toHaveLength(2);
+      expect(
+        s.boards?.filter((b) => b.status === 'ok'),
+        dialect,
+      ).toHaveLength(2);
       expect(s.error, dialect).toMatch(/board 2 of 3 dead/);
       await farm.revive(i);
     }

@@ -37,7 +37,15 @@ describe('simulated farm over TCP', () => {
   let now = T0;
   let farm: Farm;
   beforeAll(async () => {
-    farm = await startFarm({ devices: 4, seed: 42, host: (await freeLoopbackBlock()).host(1), port: 0, models: ['Antminer S19 Pro', 'Antminer S9', 'Antminer S21', 'Antminer S19j Pro'], clock: () => now, failures: false });
+    farm = await startFarm({
+      devices: 4,
+      seed: 42,
+      host: (await freeLoopbackBlock()).host(1),
+      port: 0,
+      models: ['Antminer S19 Pro', 'Antminer S9', 'Antminer S21', 'Antminer S19j Pro'],
+      clock: () => now,
+      failures: false,
+    });
   });
   afterAll(() => farm.stop());
 
@@ -74,7 +82,10 @@ describe('simulated farm over TCP', () => {
       expect(Math.max(...chips)).toBeLessThanOrEqual(82);
       expect(Math.max(...chips) - Math.max(...pcb)).toBe(15);
     }
-    for (const f of [1, 2, 3, 4]) expect(stats[`fan${f}`]).toBeGreaterThanOrEqual(3000), expect(stats[`fan${f}`]).toBeLessThanOrEqual(6600);
+    for (const f of [1, 2, 3, 4]) {
+      expect(stats[`fan${f}`]).toBeGreaterThanOrEqual(3000);
+      expect(stats[`fan${f}`]).toBeLessThanOrEqual(6600);
+    }
     expect(parsed.pools[0].POOLS[0]).toMatchObject({ POOL: 0, Status: 'Alive', 'Stratum Active': true, Accepted: summary.Accepted });
   });
 
@@ -200,11 +211,19 @@ describe('simulated farm over TCP', () => {
 describe.skipIf(!fieldDir)('simulated replies against real captures', () => {
   let farm: Farm;
   beforeAll(async () => {
-    farm = await startFarm({ devices: 2, seed: 5, host: (await freeLoopbackBlock()).host(1), port: 0, models: ['Antminer S19 Pro', 'Antminer S9'], clock: () => T0, failures: false });
+    farm = await startFarm({
+      devices: 2,
+      seed: 5,
+      host: (await freeLoopbackBlock()).host(1),
+      port: 0,
+      models: ['Antminer S19 Pro', 'Antminer S9'],
+      clock: () => T0,
+      failures: false,
+    });
   });
   afterAll(() => farm.stop());
 
-  const capture = (file: string) => parseRepaired(readFileSync(path.join(fieldDir!, file), 'latin1') + '\0');
+  const capture = (file: string) => parseRepaired(`${readFileSync(path.join(fieldDir!, file), 'latin1')}\0`);
   /** key → JSON type, for comparing layouts without comparing values. */
   const shape = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v]));
 

@@ -54,7 +54,15 @@ describe('snmp:// target URLs', () => {
       power: { outlets: [{ pdu: 'snmp://v3:pdu@10.0.0.9', outlet: 3, device: '10.0.1.15' }], site_meter: 'pdu/10.0.0.9' },
     });
     expect(config.snmp).toMatchObject({ retries: 1, max_repetitions: 20, credentials: { pdu: { auth_protocol: 'sha', priv_protocol: 'aes' } } });
-    const bad = configSchema.safeParse({ snmp: { credentials: { pdu: { user: 'ro', level: 'authPriv', auth_password: 'auth-secret-1' } } }, power: { outlets: [{ pdu: 'pdu/x', outlet: 1, device: 'a' }, { pdu: 'pdu/x', outlet: 1, device: 'b' }] } });
+    const bad = configSchema.safeParse({
+      snmp: { credentials: { pdu: { user: 'ro', level: 'authPriv', auth_password: 'auth-secret-1' } } },
+      power: {
+        outlets: [
+          { pdu: 'pdu/x', outlet: 1, device: 'a' },
+          { pdu: 'pdu/x', outlet: 1, device: 'b' },
+        ],
+      },
+    });
     expect(bad.success).toBe(false);
     expect(bad.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
       'snmp.credentials.pdu.priv_password: authPriv needs priv_password',
@@ -97,10 +105,17 @@ describe.skipIf(!snmpsimd)('SNMP profiles against a real snmpsimd', () => {
     // Each profile's own recordings, from its testdata/ folder.
     const own = readdirSync(PROFILES, { withFileTypes: true })
       .filter((e) => e.isDirectory() && existsSync(resolve(PROFILES, e.name, 'testdata')))
-      .flatMap((e) => readdirSync(resolve(PROFILES, e.name, 'testdata')).filter((f) => f.endsWith('.snmprec')).map((f) => resolve(PROFILES, e.name, 'testdata', f)));
+      .flatMap((e) =>
+        readdirSync(resolve(PROFILES, e.name, 'testdata'))
+          .filter((f) => f.endsWith('.snmprec'))
+          .map((f) => resolve(PROFILES, e.name, 'testdata', f)),
+      );
     const shared = SHARED ? readdirSync(SHARED).filter((f) => f.endsWith('.snmprec')) : [];
     sim = await startSnmpSim({
-      recordings: [...own.map((path) => ({ community: basename(path, '.snmprec'), path })), ...shared.map((f) => ({ community: `shared-${f.replace(/\.snmprec$/, '')}`, path: resolve(SHARED!, f) }))],
+      recordings: [
+        ...own.map((path) => ({ community: basename(path, '.snmprec'), path })),
+        ...shared.map((f) => ({ community: `shared-${f.replace(/\.snmprec$/, '')}`, path: resolve(SHARED!, f) })),
+      ],
       v3User: V3,
     });
   }, 60_000);
@@ -130,11 +145,17 @@ describe.skipIf(!snmpsimd)('SNMP profiles against a real snmpsimd', () => {
     ]);
   });
 
-  it('asks for the system group, then walks exactly the profile\'s columns', async () => {
+  it("asks for the system group, then walks exactly the profile's columns", async () => {
     const asked: string[] = [];
     const s = await pollOnce(sim.url('apc-rpdu2'), settingsWith(), 3000, (inner) => ({
-      get: (oids) => (asked.push(...oids.map((o) => `get ${o}`)), inner.get(oids)),
-      walk: (oid) => (asked.push(`walk ${oid}`), inner.walk(oid)),
+      get: (oids) => {
+        asked.push(...oids.map((o) => `get ${o}`));
+        return inner.get(oids);
+      },
+      walk: (oid) => {
+        asked.push(`walk ${oid}`);
+        return inner.walk(oid);
+      },
       close: () => inner.close(),
     }));
     expect(s.up).toBe(true);
@@ -153,7 +174,14 @@ describe.skipIf(!snmpsimd)('SNMP profiles against a real snmpsimd', () => {
 
   it('reads a Raritan PDU2 with each sensor scaled by its own decimal digits', async () => {
     const s = await pollOnce(sim.url('raritan-pdu2'));
-    expect(s).toMatchObject({ dialect: 'raritan-pdu2', vendor: 'Raritan', power_w: 3380, energy_j: 7654321 * 3600, temperatures_c: { 'inlet-air': 24.3 }, humidity_ratio: { 'inlet-rh': 0.38 } });
+    expect(s).toMatchObject({
+      dialect: 'raritan-pdu2',
+      vendor: 'Raritan',
+      power_w: 3380,
+      energy_j: 7654321 * 3600,
+      temperatures_c: { 'inlet-air': 24.3 },
+      humidity_ratio: { 'inlet-rh': 0.38 },
+    });
     expect(s.outlets).toEqual([
       { index: 1, name: 's19-r02-07', current_a: 14.65, voltage_v: 231, power_w: 3310, energy_j: 1234567 * 3600 },
       { index: 2, current_a: 0.22, power_w: 48 },
@@ -162,7 +190,13 @@ describe.skipIf(!snmpsimd)('SNMP profiles against a real snmpsimd', () => {
 
   it('reads a ServerTech Sentry4 with outlets, a temperature and a humidity probe', async () => {
     const s = await pollOnce(sim.url('servertech-sentry4-outlets'));
-    expect(s).toMatchObject({ dialect: 'servertech-sentry4', power_w: 3405, energy_j: 120 * 360_000, temperatures_c: { Temp_Sensor_A1: 26.8 }, humidity_ratio: { Humid_Sensor_A1: 0.44 } });
+    expect(s).toMatchObject({
+      dialect: 'servertech-sentry4',
+      power_w: 3405,
+      energy_j: 120 * 360_000,
+      temperatures_c: { Temp_Sensor_A1: 26.8 },
+      humidity_ratio: { Humid_Sensor_A1: 0.44 },
+    });
     expect(s.outlets).toEqual([
       { index: 1, name: 'gpu-node-1-psu1', state: 'on', current_a: 14.8, power_w: 3405 },
       { index: 2, name: 'gpu-node-1-psu2', state: 'off', current_a: 0, power_w: 0 },

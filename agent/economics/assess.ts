@@ -141,7 +141,8 @@ function assessGpu(a: DeviceAssessment, inputs: EconomicInputs): DeviceAssessmen
 function decide(a: DeviceAssessment, inputs: EconomicInputs): DeviceAssessment {
   const powerW = a.power_w!;
   const price = a.power_price_usd_per_kwh!;
-  const cost = (a.power_cost_usd_per_day = powerCostUsdPerDay(powerW, price));
+  const cost = powerCostUsdPerDay(powerW, price);
+  a.power_cost_usd_per_day = cost;
 
   let best: Activity | undefined;
   for (const activity of ACTIVITIES) {

@@ -1,14 +1,7 @@
 import type { EconomicsConfig, GpuModelEconomics } from '../../config/economics-schema.js';
 import { blockSubsidyBtc, hashpriceUsdPerThDay } from './bitcoin.js';
 import { timeOfUsePrice } from './power-price.js';
-import {
-  LiveInput,
-  parseCoinGeckoBtcUsd,
-  parseMempoolDifficulty,
-  parseNumberAt,
-  parseRewardStatsFeesPerBlock,
-  parseTipHeight,
-} from './sources.js';
+import { LiveInput, parseCoinGeckoBtcUsd, parseMempoolDifficulty, parseNumberAt, parseRewardStatsFeesPerBlock, parseTipHeight } from './sources.js';
 import type { InputName } from './types.js';
 
 /**
@@ -124,7 +117,14 @@ export class EconomicInputsProvider {
     const btc = config.bitcoin;
     if (btc?.price_source) {
       const s = btc.price_source;
-      this.btcPrice = new LiveInput({ ...common, name: 'bitcoin price', url: s.url, parse: parseCoinGeckoBtcUsd, intervalMs: s.interval, maxAgeMs: s.max_age ?? config.stale_after });
+      this.btcPrice = new LiveInput({
+        ...common,
+        name: 'bitcoin price',
+        url: s.url,
+        parse: parseCoinGeckoBtcUsd,
+        intervalMs: s.interval,
+        maxAgeMs: s.max_age ?? config.stale_after,
+      });
     }
     if (btc?.source) {
       const s = btc.source;

@@ -6,7 +6,7 @@ import type { DeviceSnapshot } from '../snapshot.js';
 import { assessDevice } from './assess.js';
 import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs, type EconomicInputsProviderOptions } from './inputs.js';
 import { planSite } from './plan.js';
-import type { DeviceAssessment, InputName, PlannedDevice, SitePlan } from './types.js';
+import type { DeviceAssessment, InputName, SitePlan } from './types.js';
 
 /** How often every device is re-assessed: prices move slowly, devices are polled every 15-60 s. */
 export const DEFAULT_ASSESS_INTERVAL_MS = 15_000;

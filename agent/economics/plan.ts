@@ -66,7 +66,12 @@ export function planSite(assessments: readonly DeviceAssessment[], capKw?: numbe
     if (capKw !== undefined && !capReached && runningKw + kw > capKw + 1e-9) capReached = true;
     if (capReached) {
       devices.push(
-        planned(a, 'curtailed', true, `curtail: site cap ${capKw} kW reached; ${activity} nets ${usd(bestMargin(a))}/day over ${kw.toFixed(2)} kW (${usd(a.margin_usd_per_watt_day! * 1000)}/kW/day), below the devices kept`),
+        planned(
+          a,
+          'curtailed',
+          true,
+          `curtail: site cap ${capKw} kW reached; ${activity} nets ${usd(bestMargin(a))}/day over ${kw.toFixed(2)} kW (${usd(a.margin_usd_per_watt_day! * 1000)}/kW/day), below the devices kept`,
+        ),
       );
     } else {
       runningKw += kw;

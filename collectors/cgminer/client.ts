@@ -2,8 +2,6 @@ import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { ErrorReason } from '../../agent/snapshot.js';
 import { CgminerError } from './errors.js';
 
-export { CgminerError } from './errors.js';
-
 export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 export interface CgminerRequestOptions {
@@ -176,7 +174,6 @@ export function cgminerRequest(opts: CgminerRequestOptions): Promise<string> {
       () => finish(new CgminerError('timeout', `${host}:${port}: no complete reply to "${command}" within ${timeoutMs} ms${received ? ` (${received} bytes received)` : ''}`)),
       timeoutMs,
     );
-
   });
 }
 
@@ -192,11 +189,16 @@ function joined(chunks: Buffer[], length: number): string {
 
 function describeSocketError(reason: ErrorReason, err: NodeJS.ErrnoException): string {
   switch (reason) {
-    case 'refused': return 'connection refused (API disabled or miner rebooting?)';
-    case 'unreachable': return `host unreachable (${err.code})`;
-    case 'reset': return `connection reset (${err.code})`;
-    case 'timeout': return `connect timed out (${err.code})`;
-    default: return err.message;
+    case 'refused':
+      return 'connection refused (API disabled or miner rebooting?)';
+    case 'unreachable':
+      return `host unreachable (${err.code})`;
+    case 'reset':
+      return `connection reset (${err.code})`;
+    case 'timeout':
+      return `connect timed out (${err.code})`;
+    default:
+      return err.message;
   }
 }
 
@@ -217,11 +219,14 @@ export function closesJsonValue(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped char
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped char
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) { depth++; started = true; }
-    else if (c === 0x7d || c === 0x5d) {
+    else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      started = true;
+    } else if (c === 0x7d || c === 0x5d) {
       depth--;
       if (depth === 0) return /^\s*$/.test(text.slice(i + 1));
     }

@@ -205,7 +205,11 @@ const STEADY_JOINS = new Map<string, { full: Join; withoutStatic?: Join } | null
 function steadyJoinsOf(dialect: CgminerDialect): { full: Join; withoutStatic?: Join } | undefined {
   let joins = STEADY_JOINS.get(dialect.name);
   if (joins === undefined) {
-    const of = (commands: readonly string[]) => joinOf(commands, commands.filter((c) => (BASE_COMMANDS as readonly string[]).includes(c)));
+    const of = (commands: readonly string[]) =>
+      joinOf(
+        commands,
+        commands.filter((c) => (BASE_COMMANDS as readonly string[]).includes(c)),
+      );
     if (dialect.joinCommands) {
       const statics = dialect.staticCommands ?? [];
       const live = dialect.joinCommands.filter((c) => !statics.includes(c));
@@ -244,4 +248,3 @@ function keepStaticReplies(memory: EndpointMemory, dialect: CgminerDialect, repl
   memory.staticReplies = kept;
   memory.staticAge = 0;
 }
-

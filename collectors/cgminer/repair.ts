@@ -1,13 +1,7 @@
 import { CgminerError } from './errors.js';
 
 /** What was wrong with a reply and had to be fixed before it parsed. */
-export type Repair =
-  | 'missing comma between objects'
-  | 'leading comma'
-  | 'trailing comma'
-  | 'bare nan/inf'
-  | 'illegal escape'
-  | 'raw control character';
+export type Repair = 'missing comma between objects' | 'leading comma' | 'trailing comma' | 'bare nan/inf' | 'illegal escape' | 'raw control character';
 
 export interface ParsedReply {
   value: unknown;
@@ -105,7 +99,7 @@ function insertCommasBetweenObjects(text: string): { text: string; repair: Repai
     }
     if (counted < at) counted = at;
     if (quotes % 2 === 1) continue;
-    out += text.slice(copiedTo, at + 1) + ',';
+    out += `${text.slice(copiedTo, at + 1)},`;
     copiedTo = at + 1;
   }
   return copiedTo === 0 ? undefined : { text: out + text.slice(copiedTo), repair: 'missing comma between objects' };
@@ -145,7 +139,7 @@ function repairJson(text: string): { text: string; repairs: Repair[] } {
   };
   const nextSignificant = (from: number): number => {
     let j = from;
-    while (j < text.length && (text.charCodeAt(j) <= 0x20)) j++;
+    while (j < text.length && text.charCodeAt(j) <= 0x20) j++;
     return j;
   };
   let inString = false;

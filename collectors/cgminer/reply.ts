@@ -125,6 +125,6 @@ export function toCgminerReply(value: unknown, command?: string): CgminerReply {
     }
     return reply;
   }
-  const name = command && !command.includes('+') ? command : commandOf(value) ?? command ?? 'unknown';
+  const name = command && !command.includes('+') ? command : (commandOf(value) ?? command ?? 'unknown');
   return { [name]: value };
 }

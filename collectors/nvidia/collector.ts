@@ -68,7 +68,7 @@ export class NvidiaSmiCollector implements Collector {
       const problem = nodeProblem(this.node);
       if (problem) throw new ExecError('exec', problem);
       const plan = this.#plan ?? (await this.#learnFields(signal, deadline));
-      const result = await this.#run(['--query-gpu=' + plan.fields.join(','), '--format=csv,noheader,nounits'], signal, deadline);
+      const result = await this.#run([`--query-gpu=${plan.fields.join(',')}`, '--format=csv,noheader,nounits'], signal, deadline);
       const observedAt = new Date(this.#now());
       if (result.code !== 0 && /is not a valid field/i.test(result.stdout + result.stderr)) this.#plan = undefined;
       const output = parseQueryOutput(result.stdout, plan.fields);

@@ -52,8 +52,10 @@ export function commandLine(node: NvidiaNode, args: readonly string[], timeoutMs
   const connectTimeoutS = Math.max(1, Math.floor(timeoutMs / 2000));
   return [
     'ssh',
-    '-o', 'BatchMode=yes',
-    '-o', `ConnectTimeout=${connectTimeoutS}`,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `ConnectTimeout=${connectTimeoutS}`,
     ...(node.port !== undefined ? ['-p', String(node.port)] : []),
     ...node.sshOptions,
     node.user !== undefined ? `${node.user}@${node.host}` : node.host,

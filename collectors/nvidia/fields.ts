@@ -55,9 +55,22 @@ export type Quantity = keyof typeof QUANTITIES;
  * nothing usable (a wrapper that only forwards queries, say).
  */
 export const BASELINE_FIELDS: ReadonlySet<string> = new Set([
-  'index', 'uuid', 'name', 'pci.bus_id', 'driver_version', 'utilization.gpu', 'utilization.memory',
-  'memory.used', 'memory.total', 'temperature.gpu', 'power.draw', 'power.limit', 'clocks.sm', 'clocks.mem',
-  'pstate', 'fan.speed',
+  'index',
+  'uuid',
+  'name',
+  'pci.bus_id',
+  'driver_version',
+  'utilization.gpu',
+  'utilization.memory',
+  'memory.used',
+  'memory.total',
+  'temperature.gpu',
+  'power.draw',
+  'power.limit',
+  'clocks.sm',
+  'clocks.mem',
+  'pstate',
+  'fan.speed',
 ]);
 
 /** Which fields to ask for, and which columns answer each quantity. */
@@ -102,7 +115,7 @@ export function parseHelpQueryGpu(text: string): Set<string> {
   const names = new Set<string>();
   for (const line of text.split(/\r?\n/)) {
     if (!line.startsWith('"')) continue;
-    for (const m of line.matchAll(/"([A-Za-z0-9_.\-]+)"/g)) names.add(m[1]!);
+    for (const m of line.matchAll(/"([A-Za-z0-9_.-]+)"/g)) names.add(m[1]!);
   }
   return names;
 }
@@ -152,7 +165,6 @@ export const CLOCK_EVENT_REASONS = [
 ] as const;
 
 export type ClockEventReason = (typeof CLOCK_EVENT_REASONS)[number][0] | 'other';
-export const CLOCK_EVENT_REASON_NAMES: readonly ClockEventReason[] = [...CLOCK_EVENT_REASONS.map(([name]) => name), 'other'];
 
 const KNOWN_REASON_BITS = CLOCK_EVENT_REASONS.reduce((all, [, bit]) => all | bit, 0n);
 

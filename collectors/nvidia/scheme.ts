@@ -15,7 +15,8 @@ const NODE_NAME = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9][A-Za-z0-9._-]*)$/;
 function parseNvidiaSmiUrl<S extends NvidiaScheme>(expected: S, url: string): ParsedTargetUrl<S> {
   if (/[?#]/.test(url)) throw new TargetError(`"${redactUserinfo(url)}": nvidia-smi URLs take no parameters; per-target options (command_prefix, ssh_options) go in the config`);
   const m = NVIDIA_SMI_URL.exec(url);
-  if (!m || m[1]!.toLowerCase() !== expected) throw new TargetError(`"${redactUserinfo(url)}" is not a URL like nvidia-smi:, nvidia-smi:///opt/bin/nvidia-smi or nvidia-smi+ssh://user@gpu-node-1`);
+  if (!m || m[1]!.toLowerCase() !== expected)
+    throw new TargetError(`"${redactUserinfo(url)}" is not a URL like nvidia-smi:, nvidia-smi:///opt/bin/nvidia-smi or nvidia-smi+ssh://user@gpu-node-1`);
   const scheme: NvidiaScheme = expected;
   const userinfo = m[2] === undefined ? undefined : decodeComponent(m[2], url);
   const host = m[3] ?? '';

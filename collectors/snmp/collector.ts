@@ -62,7 +62,12 @@ export function createSnmpCollector(target: Target, options: SnmpCollectorOption
           if (profile.gets?.length) data.add(await getEach(transport, profile.gets));
           for (const oid of profile.walks) data.add(await transport.walk(oid));
         }
-        const snapshot = buildSnapshot(identity(), profiles, profiles.map((p) => p.read(data, system)), system);
+        const snapshot = buildSnapshot(
+          identity(),
+          profiles,
+          profiles.map((p) => p.read(data, system)),
+          system,
+        );
         if (fallback && data.size === 0) {
           snapshot.error = `sysObjectID ${system.objectId ?? '(none)'} matches no profile and the agent has no ENTITY-SENSOR-MIB sensors; set ?profile= on the target`;
         }
@@ -125,7 +130,12 @@ async function getEach(transport: SnmpTransport, oids: readonly string[]) {
   }
 }
 
-function buildSnapshot(identity: Pick<DeviceSnapshot, 'id' | 'kind' | 'target' | 'labels' | 'address'>, profiles: readonly SnmpProfile[], readings: ProfileReading[], system: SystemInfo): DeviceSnapshot {
+function buildSnapshot(
+  identity: Pick<DeviceSnapshot, 'id' | 'kind' | 'target' | 'labels' | 'address'>,
+  profiles: readonly SnmpProfile[],
+  readings: ProfileReading[],
+  system: SystemInfo,
+): DeviceSnapshot {
   const snapshot: DeviceSnapshot = {
     ...identity,
     dialect: profiles.map((p) => p.name).join('+'),

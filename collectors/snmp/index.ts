@@ -1,4 +1,3 @@
-export { createSnmpCollector, SYSTEM_OID, type SnmpCollectorOptions } from './collector.js';
-export { SNMP_PROFILES, SNMP_PROFILE_NAMES, detectProfiles, profileByName } from './profiles/index.js';
-export { createNetSnmpTransport, SnmpError, type NetSnmpTransportOptions, type SnmpAuth } from './transport.js';
-export { SnmpData, type SnmpProfile, type SnmpTransport, type SnmpValue, type SnmpVarbind } from './types.js';
+export { createSnmpCollector, SYSTEM_OID } from './collector.js';
+export { createNetSnmpTransport } from './transport.js';
+export type { SnmpTransport } from './types.js';

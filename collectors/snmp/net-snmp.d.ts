@@ -25,7 +25,7 @@ declare module 'net-snmp' {
   }
   export interface Session {
     get(oids: string[], callback: (error: Error | null, varbinds: Varbind[]) => void): void;
-    subtree(oid: string, maxRepetitions: number, feed: (varbinds: Varbind[]) => boolean | void, done: (error: Error | null) => void): void;
+    subtree(oid: string, maxRepetitions: number, feed: (varbinds: Varbind[]) => boolean | undefined, done: (error: Error | null) => void): void;
     cancelRequests(error: Error): void;
     close(): void;
     on(event: 'error', listener: (error: Error) => void): void;

@@ -8,9 +8,7 @@ export class SnmpError extends PollError {
   override readonly name = 'SnmpError';
 }
 
-export type SnmpAuth =
-  | { version: '1' | '2c'; community: string }
-  | { version: '3'; credential: SnmpV3Credential };
+export type SnmpAuth = { version: '1' | '2c'; community: string } | { version: '3'; credential: SnmpV3Credential };
 
 export interface NetSnmpTransportOptions {
   host: string;
@@ -26,7 +24,14 @@ export interface NetSnmpTransportOptions {
   signal?: AbortSignal;
 }
 
-const AUTH_PROTOCOLS = { md5: snmp.AuthProtocols.md5, sha: snmp.AuthProtocols.sha, sha224: snmp.AuthProtocols.sha224, sha256: snmp.AuthProtocols.sha256, sha384: snmp.AuthProtocols.sha384, sha512: snmp.AuthProtocols.sha512 } as const;
+const AUTH_PROTOCOLS = {
+  md5: snmp.AuthProtocols.md5,
+  sha: snmp.AuthProtocols.sha,
+  sha224: snmp.AuthProtocols.sha224,
+  sha256: snmp.AuthProtocols.sha256,
+  sha384: snmp.AuthProtocols.sha384,
+  sha512: snmp.AuthProtocols.sha512,
+} as const;
 const PRIV_PROTOCOLS = { des: snmp.PrivProtocols.des, aes: snmp.PrivProtocols.aes, aes256b: snmp.PrivProtocols.aes256b, aes256r: snmp.PrivProtocols.aes256r } as const;
 
 /** The most varbinds one walk may return: a bound so a looping agent cannot exhaust memory. */

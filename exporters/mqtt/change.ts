@@ -91,7 +91,9 @@ export function readingEvents(previous: DeviceSnapshot | undefined, next: Device
   const at = next.observed_at;
   const device = next.id;
   if (!next.up && (previous === undefined || previous.up)) {
-    return [{ type: 'device_down', device, at, ...(next.error !== undefined && { error: next.error }), ...(next.error_reason !== undefined && { error_reason: next.error_reason }) }];
+    return [
+      { type: 'device_down', device, at, ...(next.error !== undefined && { error: next.error }), ...(next.error_reason !== undefined && { error_reason: next.error_reason }) },
+    ];
   }
   if (next.up && previous !== undefined && !previous.up) {
     const alert = alertOf(next);

@@ -136,7 +136,11 @@ export class MqttConnection {
     this.#connected = true;
     metrics.countConnect();
     logger.info(
-      { broker: redactUrl(this.#config.url), waiting: this.#opts.waiting(), ...(this.#disconnectedSince !== undefined && { outage_s: Math.round((Date.now() - this.#disconnectedSince) / 1000) }) },
+      {
+        broker: redactUrl(this.#config.url),
+        waiting: this.#opts.waiting(),
+        ...(this.#disconnectedSince !== undefined && { outage_s: Math.round((Date.now() - this.#disconnectedSince) / 1000) }),
+      },
       'MQTT connected',
     );
     this.#failures = 0;
@@ -166,9 +170,12 @@ export class MqttConnection {
     const delay = Math.min(max, initial * 2 ** Math.min(this.#failures, 30));
     this.#failures++;
     // Up to 10% jitter, so a fleet of agents behind one broker does not reconnect in lockstep.
-    this.#reconnectTimer = this.#opts.timers.setTimeout(() => {
-      if (!this.#stopping) this.#connect(options);
-    }, delay * (1 + Math.random() * 0.1));
+    this.#reconnectTimer = this.#opts.timers.setTimeout(
+      () => {
+        if (!this.#stopping) this.#connect(options);
+      },
+      delay * (1 + Math.random() * 0.1),
+    );
   }
 }
 

@@ -57,8 +57,7 @@ const SENSORS: Record<HomeAssistantSensor, SensorSpec> = {
   },
   recommendation: {
     name: 'Recommendation',
-    value_template:
-      '{{ value_json.assessment.recommendation if value_json.assessment is defined and value_json.assessment.recommendation is defined else none }}',
+    value_template: '{{ value_json.assessment.recommendation if value_json.assessment is defined and value_json.assessment.recommendation is defined else none }}',
     device_class: 'enum',
     options: RECOMMENDATIONS,
     icon: 'mdi:lightbulb-on-outline',

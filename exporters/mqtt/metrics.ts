@@ -59,7 +59,8 @@ export class MqttMetrics {
         name: 'potencia_mqtt_signal_messages_total',
         help: 'Signal messages received, by signal (demand_response, power_price) and result (accepted, rejected).',
         type: 'counter',
-        samples: () => SIGNAL_NAMES.flatMap((signal) => SIGNAL_RESULTS.map((result) => ({ labels: { signal, result }, value: this.#signals.get(`${signal}\u0000${result}`) ?? 0 }))),
+        samples: () =>
+          SIGNAL_NAMES.flatMap((signal) => SIGNAL_RESULTS.map((result) => ({ labels: { signal, result }, value: this.#signals.get(`${signal}\u0000${result}`) ?? 0 }))),
       },
       {
         name: 'potencia_mqtt_connects_total',

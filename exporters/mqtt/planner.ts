@@ -209,7 +209,14 @@ export class ChangePlanner implements Backlog {
     track.state = snapshot;
     const assessment = this.#opts.economics?.assessment(snapshot.id);
     const state: PublishedState = assessment === undefined ? snapshot : { ...snapshot, assessment };
-    return { topic: this.#topics.deviceState(snapshot.id), payload: JSON.stringify(state), qos: this.#config.qos, retain: this.#config.retain, kind: 'state', key: STATE_KEY + snapshot.id };
+    return {
+      topic: this.#topics.deviceState(snapshot.id),
+      payload: JSON.stringify(state),
+      qos: this.#config.qos,
+      retain: this.#config.retain,
+      kind: 'state',
+      key: STATE_KEY + snapshot.id,
+    };
   }
 
   #queueDiscovery(snapshot: DeviceSnapshot, track: DeviceTrack): void {

@@ -73,10 +73,11 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
     this.topics = topicLayout(opts.config.topic_prefix ?? defaultTopicPrefix(this.site), opts.config.signals);
     this.signals = opts.signals ?? new SignalState();
     this.#metrics = opts.metrics;
-    const queue = (this.#queue = new OutboundQueue({ maxMessages: opts.config.queue.max_messages, maxBytes: opts.config.queue.max_bytes }, (dropped) => {
+    const queue = new OutboundQueue({ maxMessages: opts.config.queue.max_messages, maxBytes: opts.config.queue.max_bytes }, (dropped) => {
       this.#metrics.countDropped(dropped.kind);
       opts.logger.debug({ topic: dropped.topic, kind: dropped.kind }, 'MQTT queue full; message dropped');
-    }));
+    });
+    this.#queue = queue;
     this.#connection = new MqttConnection({
       config: opts.config,
       topics: this.topics,

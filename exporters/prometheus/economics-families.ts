@@ -1,5 +1,5 @@
 import { ACTIVITIES, RECOMMENDATIONS, type DeviceAssessment } from '../../agent/economics/types.js';
-import type { DeviceFamily, DeviceView } from './families.js';
+import type { DeviceFamily, DeviceView } from './family.js';
 import { formatValue } from './text-format.js';
 
 /**
@@ -69,12 +69,12 @@ export const ECONOMICS_FAMILIES: readonly DeviceFamily[] = [
   perActivity('potencia_device_margin_usd_per_day', 'Revenue minus power cost per day in USD, by activity.', (a) => a.margin_usd_per_day),
   assessed(
     'potencia_device_break_even_usd_per_kwh',
-    'Power price in USD per kWh at which the device\'s best activity stops paying (its margin is zero).',
+    "Power price in USD per kWh at which the device's best activity stops paying (its margin is zero).",
     (a) => a.break_even_usd_per_kwh,
   ),
   assessed(
     'potencia_device_efficiency_drift_ratio',
-    'Efficiency (J/TH) relative to the model\'s nominal, minus 1: 0.25 is 25% worse than spec, negative is better; only on measured power.',
+    "Efficiency (J/TH) relative to the model's nominal, minus 1: 0.25 is 25% worse than spec, negative is better; only on measured power.",
     (a) => a.efficiency_drift_ratio,
   ),
   {

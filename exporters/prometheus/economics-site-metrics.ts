@@ -27,7 +27,12 @@ export function registerEconomicsSiteMetrics(registry: Registry, economics: Econ
   };
   const plan = () => economics.sitePlan();
 
-  gauge('potencia_hashprice_usd_per_terahash_day', 'Hashprice: expected USD one TH/s earns per day at the current BTC price, difficulty, subsidy and fees, after the pool fee.', [], figure('hashprice_usd_per_th_day'));
+  gauge(
+    'potencia_hashprice_usd_per_terahash_day',
+    'Hashprice: expected USD one TH/s earns per day at the current BTC price, difficulty, subsidy and fees, after the pool fee.',
+    [],
+    figure('hashprice_usd_per_th_day'),
+  );
   gauge('potencia_power_price_usd_per_kwh', 'Power price in force now, in USD per kWh (an MQTT override wins over the config).', [], figure('power_price_usd_per_kwh'));
   gauge('potencia_bitcoin_price_usd', 'BTC price in USD the economics use.', [], figure('btc_price_usd'));
   gauge('potencia_bitcoin_difficulty', 'Bitcoin network difficulty the economics use.', [], figure('difficulty'));

@@ -1,51 +1,13 @@
-import { POWER_SOURCE_PRECEDENCE, type BoardSnapshot, type BoardStatus, type DeviceSnapshot } from '../../agent/snapshot.js';
+import { POWER_SOURCE_PRECEDENCE, type BoardSnapshot, type BoardStatus } from '../../agent/snapshot.js';
 import { escapeLabelValue, formatValue } from './text-format.js';
 import { scalar } from './scalar-family.js';
 import { GPU_FAMILIES } from './gpu-families.js';
 import { SNMP_FAMILIES } from './snmp-families.js';
 import { ECONOMICS_FAMILIES } from './economics-families.js';
-import type { DeviceEconomics } from '../../agent/contracts/economics.js';
-
-/** What a family sees of one device. */
-export interface DeviceView {
-  readonly snapshot: DeviceSnapshot;
-  readonly observedAtMs: number;
-  /** `device="…",<operator labels>` already escaped, without braces; the same label names for every device. */
-  readonly labels: string;
-  /** The device's assessment and site-plan place, when the economics part runs. */
-  readonly economics?: DeviceEconomics | undefined;
-}
-
-/**
- * One metric family rendered from device snapshots. Adding a family (GPU fields, economics) is one
- * more entry in DEVICE_FAMILIES.
- */
-export interface DeviceFamily {
-  readonly name: string;
-  readonly type: 'gauge' | 'counter';
-  readonly help: string;
-  /**
-   * What the lines are computed from. 'reading' (the default): the snapshot, re-rendered at every new
-   * reading. 'economics': only `labels` and `economics`, re-rendered when the device's assessment changes
-   * and never on a reading; such a family must not read the snapshot.
-   */
-  readonly input?: 'reading' | 'economics';
-  /** This device's sample lines, each ending in a line feed; '' when the snapshot does not report the quantity. */
-  lines(device: DeviceView): string;
-}
-
-/** Label names the families themselves use; an operator label with one of these names is renamed `label_<name>`. */
-export const FAMILY_LABEL_NAMES: ReadonlySet<string> = new Set([
-  'device', 'kind', 'vendor', 'model', 'firmware', 'dialect', 'address',
-  'source', 'sensor', 'fan', 'board', 'status', 'result', 'reason',
-  'clock', 'type',
-  'outlet', 'phase', 'storage',
-  'activity', 'action',
-]);
+import type { DeviceFamily } from './family.js';
 
 const BOARD_STATUS_SET: Record<BoardStatus, true> = { ok: true, degraded: true, dead: true };
 const BOARD_STATUSES = Object.keys(BOARD_STATUS_SET) as BoardStatus[];
-
 
 function perBoard(name: string, help: string, pick: (b: BoardSnapshot) => number | undefined): DeviceFamily {
   return {
@@ -92,11 +54,13 @@ export const DEVICE_FAMILIES: readonly DeviceFamily[] = [
   {
     name: 'potencia_device_last_seen_timestamp_seconds',
     type: 'gauge',
-    help: 'Unix time of the device\'s latest reading, answered or not.',
+    help: "Unix time of the device's latest reading, answered or not.",
     lines: ({ labels, observedAtMs }) => `potencia_device_last_seen_timestamp_seconds{${labels}} ${formatValue(observedAtMs / 1000)}\n`,
   },
   scalar('potencia_miner_hashrate_hashes_per_second', 'gauge', 'Current hashrate reported by the miner, in hashes per second.', (s) => wholeHashes(s.hashrate_hs)),
-  scalar('potencia_miner_nominal_hashrate_hashes_per_second', 'gauge', 'Hashrate the miner is rated or configured for, in hashes per second.', (s) => wholeHashes(s.nominal_hashrate_hs)),
+  scalar('potencia_miner_nominal_hashrate_hashes_per_second', 'gauge', 'Hashrate the miner is rated or configured for, in hashes per second.', (s) =>
+    wholeHashes(s.nominal_hashrate_hs),
+  ),
   {
     name: 'potencia_device_power_watts',
     type: 'gauge',
@@ -146,7 +110,7 @@ export const DEVICE_FAMILIES: readonly DeviceFamily[] = [
   {
     name: 'potencia_device_fan_speed_rpm',
     type: 'gauge',
-    help: 'Fan speed in revolutions per minute, one series per fan in the device\'s fan order.',
+    help: "Fan speed in revolutions per minute, one series per fan in the device's fan order.",
     lines({ snapshot: s, labels }) {
       const fans = s.fans_rpm;
       let out = '';

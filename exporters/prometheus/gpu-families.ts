@@ -1,5 +1,5 @@
 import type { GpuSnapshot } from '../../agent/snapshot.js';
-import type { DeviceFamily } from './families.js';
+import type { DeviceFamily } from './family.js';
 import { escapeLabelValue, formatValue } from './text-format.js';
 import { scalar } from './scalar-family.js';
 
@@ -13,7 +13,13 @@ function gpuScalar(name: string, type: DeviceFamily['type'], help: string, pick:
 }
 
 /** One series per label value that the GPU reports, e.g. clock="sm" and clock="memory". */
-function gpuLabelled(name: string, type: DeviceFamily['type'], help: string, label: string, picks: readonly (readonly [string, (g: GpuSnapshot) => number | undefined])[]): DeviceFamily {
+function gpuLabelled(
+  name: string,
+  type: DeviceFamily['type'],
+  help: string,
+  label: string,
+  picks: readonly (readonly [string, (g: GpuSnapshot) => number | undefined])[],
+): DeviceFamily {
   return {
     name,
     type,
@@ -38,8 +44,18 @@ function pstateNumber(pstate: string | undefined): number | undefined {
 }
 
 export const GPU_FAMILIES: readonly DeviceFamily[] = [
-  gpuScalar('potencia_gpu_utilization_ratio', 'gauge', 'Share of the last sample period (1/6 s to 1 s) in which a kernel ran on the GPU, 0 to 1; absent in MIG mode, where nvidia-smi reports no whole-GPU figure.', (g) => g.utilization_ratio),
-  gpuScalar('potencia_gpu_memory_utilization_ratio', 'gauge', 'Share of the last sample period in which device memory was read or written, 0 to 1.', (g) => g.memory_utilization_ratio),
+  gpuScalar(
+    'potencia_gpu_utilization_ratio',
+    'gauge',
+    'Share of the last sample period (1/6 s to 1 s) in which a kernel ran on the GPU, 0 to 1; absent in MIG mode, where nvidia-smi reports no whole-GPU figure.',
+    (g) => g.utilization_ratio,
+  ),
+  gpuScalar(
+    'potencia_gpu_memory_utilization_ratio',
+    'gauge',
+    'Share of the last sample period in which device memory was read or written, 0 to 1.',
+    (g) => g.memory_utilization_ratio,
+  ),
   gpuScalar('potencia_gpu_memory_used_bytes', 'gauge', 'GPU memory allocated by running contexts, in bytes.', (g) => g.memory_used_bytes),
   gpuScalar('potencia_gpu_memory_total_bytes', 'gauge', 'GPU memory installed, in bytes.', (g) => g.memory_total_bytes),
   gpuScalar('potencia_gpu_power_limit_watts', 'gauge', 'Power limit the GPU enforces now (nvidia-smi enforced.power.limit, else power.limit), in watts.', (g) => g.power_limit_w),
@@ -47,12 +63,17 @@ export const GPU_FAMILIES: readonly DeviceFamily[] = [
     ['sm', (g) => g.sm_clock_hz],
     ['memory', (g) => g.memory_clock_hz],
   ]),
-  gpuScalar('potencia_gpu_fan_speed_ratio', 'gauge', 'Fan speed the GPU asks for as a share of its maximum, 0 to 1 (nvidia-smi reports a percentage, never RPM); absent on passively cooled boards.', (g) => g.fan_speed_ratio),
+  gpuScalar(
+    'potencia_gpu_fan_speed_ratio',
+    'gauge',
+    'Fan speed the GPU asks for as a share of its maximum, 0 to 1 (nvidia-smi reports a percentage, never RPM); absent on passively cooled boards.',
+    (g) => g.fan_speed_ratio,
+  ),
   gpuScalar('potencia_gpu_pstate', 'gauge', 'Performance state: 0 is P0 (maximum performance) up to 12 (P12, minimum).', (g) => pstateNumber(g.pstate)),
   gpuScalar(
     'potencia_gpu_energy_joules_total',
     'counter',
-    'Energy the GPU used, in joules: the driver\'s own counter (total_energy_consumption) where nvidia-smi offers it, else the agent\'s trapezoid integral of the power readings between polls (it starts at 0 when the agent starts and does not count gaps longer than three intervals).',
+    "Energy the GPU used, in joules: the driver's own counter (total_energy_consumption) where nvidia-smi offers it, else the agent's trapezoid integral of the power readings between polls (it starts at 0 when the agent starts and does not count gaps longer than three intervals).",
     (g) => g.energy_j,
   ),
   {
@@ -67,8 +88,14 @@ export const GPU_FAMILIES: readonly DeviceFamily[] = [
       return out;
     },
   },
-  gpuLabelled('potencia_gpu_ecc_errors_total', 'counter', 'ECC errors over the GPU\'s lifetime (nvidia-smi ecc.errors.*.aggregate.total, kept across reboots), by type="corrected" or "uncorrected"; absent where ECC is off or unsupported.', 'type', [
-    ['corrected', (g) => g.ecc_errors_corrected],
-    ['uncorrected', (g) => g.ecc_errors_uncorrected],
-  ]),
+  gpuLabelled(
+    'potencia_gpu_ecc_errors_total',
+    'counter',
+    'ECC errors over the GPU\'s lifetime (nvidia-smi ecc.errors.*.aggregate.total, kept across reboots), by type="corrected" or "uncorrected"; absent where ECC is off or unsupported.',
+    'type',
+    [
+      ['corrected', (g) => g.ecc_errors_corrected],
+      ['uncorrected', (g) => g.ecc_errors_uncorrected],
+    ],
+  ),
 ];

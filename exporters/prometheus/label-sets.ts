@@ -1,4 +1,4 @@
-import { FAMILY_LABEL_NAMES } from './families.js';
+import { FAMILY_LABEL_NAMES } from './family.js';
 import { escapeLabelValue, sanitizeLabelName } from './text-format.js';
 
 /** A device's operator labels as last seen, and the series prefix built from them. */

@@ -72,7 +72,7 @@ export class AgentMetrics {
         for (const [collector, tally] of polls.collectors()) skipped.inc({ collector }, tally.skipped);
       },
     });
-    this.#devices = new Gauge({ name: 'potencia_devices', help: 'Devices in the agent\'s state, by kind and whether they are up.', labelNames: ['kind', 'up'], registers });
+    this.#devices = new Gauge({ name: 'potencia_devices', help: "Devices in the agent's state, by kind and whether they are up.", labelNames: ['kind', 'up'], registers });
     const buildInfo = new Gauge({ name: 'potencia_build_info', help: 'Version of the running agent; always 1.', labelNames: ['version'], registers });
     buildInfo.set({ version: options.version ?? packageVersion() }, 1);
     const reloaded: Counter<'result'> = new Counter({

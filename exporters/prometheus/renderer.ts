@@ -1,6 +1,7 @@
 import type { DeviceEconomicsSource } from '../../agent/contracts/economics.js';
 import type { DeviceChange, DeviceStoreView, StoredDevice } from '../../agent/contracts/part.js';
-import { DEVICE_FAMILIES, type DeviceFamily, type DeviceView } from './families.js';
+import { DEVICE_FAMILIES } from './families.js';
+import type { DeviceFamily, DeviceView } from './family.js';
 import { FleetLabels } from './label-sets.js';
 import { FamilySlab } from './slab.js';
 import { TextBuffer } from './text-buffer.js';

@@ -1,5 +1,5 @@
 import type { DeviceSnapshot } from '../../agent/snapshot.js';
-import type { DeviceFamily } from './families.js';
+import type { DeviceFamily } from './family.js';
 import { formatValue } from './text-format.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { DeviceFamily } from './families.js';
+import type { DeviceFamily } from './family.js';
 import type { TextBuffer } from './text-buffer.js';
 import { familyHeader } from './text-format.js';
 

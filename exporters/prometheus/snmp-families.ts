@@ -1,5 +1,5 @@
 import type { DeviceSnapshot } from '../../agent/snapshot.js';
-import type { DeviceFamily } from './families.js';
+import type { DeviceFamily } from './family.js';
 import { escapeLabelValue, formatValue } from './text-format.js';
 import { scalar } from './scalar-family.js';
 
@@ -30,17 +30,34 @@ function perItem<T>(
   };
 }
 
-
 const outlets = (s: DeviceSnapshot) => s.outlets;
 const phases = (s: DeviceSnapshot) => s.phases;
 const byIndex = (item: { index: number }) => String(item.index);
 
 /** PDU, sensor and host families read over SNMP, plus the firmware-versus-PDU power discrepancy. */
 export const SNMP_FAMILIES: readonly DeviceFamily[] = [
-  perItem('potencia_pdu_outlet_power_watts', 'gauge', 'Active power drawn through a PDU outlet, in watts; outlet is the PDU\'s own outlet number.', 'outlet', outlets, byIndex, (o) => o.power_w),
+  perItem(
+    'potencia_pdu_outlet_power_watts',
+    'gauge',
+    "Active power drawn through a PDU outlet, in watts; outlet is the PDU's own outlet number.",
+    'outlet',
+    outlets,
+    byIndex,
+    (o) => o.power_w,
+  ),
   perItem('potencia_pdu_outlet_current_amperes', 'gauge', 'RMS current through a PDU outlet, in amperes.', 'outlet', outlets, byIndex, (o) => o.current_a),
-  perItem('potencia_pdu_outlet_energy_joules_total', 'counter', 'Energy a PDU outlet has metered since its meter was last reset, in joules.', 'outlet', outlets, byIndex, (o) => o.energy_j),
-  perItem('potencia_pdu_outlet_on', 'gauge', '1 when a switched PDU outlet is on, 0 when it is off.', 'outlet', outlets, byIndex, (o) => (o.state === undefined ? undefined : o.state === 'on' ? 1 : 0)),
+  perItem(
+    'potencia_pdu_outlet_energy_joules_total',
+    'counter',
+    'Energy a PDU outlet has metered since its meter was last reset, in joules.',
+    'outlet',
+    outlets,
+    byIndex,
+    (o) => o.energy_j,
+  ),
+  perItem('potencia_pdu_outlet_on', 'gauge', '1 when a switched PDU outlet is on, 0 when it is off.', 'outlet', outlets, byIndex, (o) =>
+    o.state === undefined ? undefined : o.state === 'on' ? 1 : 0,
+  ),
   perItem('potencia_pdu_phase_current_amperes', 'gauge', 'RMS current on a PDU input phase, in amperes.', 'phase', phases, byIndex, (p) => p.current_a),
   perItem('potencia_pdu_phase_voltage_volts', 'gauge', 'RMS voltage on a PDU input phase, in volts.', 'phase', phases, byIndex, (p) => p.voltage_v),
   perItem('potencia_pdu_phase_power_watts', 'gauge', 'Active power on a PDU input phase, in watts.', 'phase', phases, byIndex, (p) => p.power_w),
@@ -65,10 +82,36 @@ export const SNMP_FAMILIES: readonly DeviceFamily[] = [
       return reported === undefined || pdu === undefined ? undefined : Math.round((reported - pdu) * 1000) / 1000;
     },
   ),
-  scalar('potencia_host_cpu_utilization_ratio', 'gauge', 'Share of time the host\'s processors were busy over the agent\'s last minute, as a ratio.', (s) => s.host?.cpu_utilization_ratio),
-  scalar('potencia_host_load1', 'gauge', 'The host\'s 1-minute load average.', (s) => s.host?.load1),
+  scalar(
+    'potencia_host_cpu_utilization_ratio',
+    'gauge',
+    "Share of time the host's processors were busy over the agent's last minute, as a ratio.",
+    (s) => s.host?.cpu_utilization_ratio,
+  ),
+  scalar('potencia_host_load1', 'gauge', "The host's 1-minute load average.", (s) => s.host?.load1),
   scalar('potencia_host_memory_total_bytes', 'gauge', 'Physical memory of the host, in bytes.', (s) => s.host?.memory_total_bytes),
-  scalar('potencia_host_memory_used_bytes', 'gauge', 'Physical memory in use on the host (buffers and cache excluded where the agent says), in bytes.', (s) => s.host?.memory_used_bytes),
-  perItem('potencia_host_storage_used_bytes', 'gauge', 'Space used on a fixed disk of the host, in bytes.', 'storage', (s) => s.host?.storage, (d) => d.name, (d) => d.used_bytes),
-  perItem('potencia_host_storage_size_bytes', 'gauge', 'Size of a fixed disk of the host, in bytes.', 'storage', (s) => s.host?.storage, (d) => d.name, (d) => d.total_bytes),
+  scalar(
+    'potencia_host_memory_used_bytes',
+    'gauge',
+    'Physical memory in use on the host (buffers and cache excluded where the agent says), in bytes.',
+    (s) => s.host?.memory_used_bytes,
+  ),
+  perItem(
+    'potencia_host_storage_used_bytes',
+    'gauge',
+    'Space used on a fixed disk of the host, in bytes.',
+    'storage',
+    (s) => s.host?.storage,
+    (d) => d.name,
+    (d) => d.used_bytes,
+  ),
+  perItem(
+    'potencia_host_storage_size_bytes',
+    'gauge',
+    'Size of a fixed disk of the host, in bytes.',
+    'storage',
+    (s) => s.host?.storage,
+    (d) => d.name,
+    (d) => d.total_bytes,
+  ),
 ];

@@ -27,7 +27,10 @@ export class TargetSuccessFamily {
         wroteHeader = true;
       }
       let prefix = this.#linePrefix.get(url);
-      if (prefix === undefined) this.#linePrefix.set(url, (prefix = `${NAME}{target="${escapeLabelValue(url)}"} `));
+      if (prefix === undefined) {
+        prefix = `${NAME}{target="${escapeLabelValue(url)}"} `;
+        this.#linePrefix.set(url, prefix);
+      }
       out.write(prefix);
       out.write(ok ? '1\n' : '0\n');
     }

@@ -26,12 +26,12 @@ const ZERO_PAD = ['000000000', '00000000', '0000000', '000000', '00000', '0000',
  * is most of the render budget (bench/README.md).
  */
 export function formatValue(value: number): string {
-  if ((value | 0) === value) return '' + (value | 0);
-  if (value !== value) return 'NaN';
+  if ((value | 0) === value) return `${value | 0}`;
+  if (Number.isNaN(value)) return 'NaN';
   if (value === Infinity) return '+Inf';
   if (value === -Infinity) return '-Inf';
   if (Number.isSafeInteger(value)) return formatLargeInteger(value);
-  return '' + value;
+  return `${value}`;
 }
 
 /** A safe integer beyond 32 bits, as two parts below 10^9 that each convert on the fast path. */
@@ -39,7 +39,7 @@ function formatLargeInteger(value: number): string {
   const negative = value < 0;
   const magnitude = negative ? -value : value;
   const high = Math.floor(magnitude / 1e9);
-  const low = '' + (magnitude - high * 1e9);
+  const low = `${magnitude - high * 1e9}`;
   return (negative ? '-' : '') + formatValue(high) + ZERO_PAD[low.length] + low;
 }
 

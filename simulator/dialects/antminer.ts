@@ -26,8 +26,24 @@ interface Profile {
   compileTime: string;
 }
 
-const S9_PROFILE: Profile = { legacy: true, description: 'bmminer 1.0.0', statsMsg: 'BMMiner stats', versionMsg: 'BMMiner versions', bmminer: '2.0.0', miner: '30.0.1.3', compileTime: 'Wed Jul 31 16:18:27 CST 2019' };
-const MODERN_PROFILE: Profile = { legacy: false, description: 'cgminer 1.0.0', statsMsg: 'CGMiner stats', versionMsg: 'CGMiner versions', bmminer: '1.0.0', miner: '49.0.1.3', compileTime: 'Tue Dec  6 16:12:30 CST 2022' };
+const S9_PROFILE: Profile = {
+  legacy: true,
+  description: 'bmminer 1.0.0',
+  statsMsg: 'BMMiner stats',
+  versionMsg: 'BMMiner versions',
+  bmminer: '2.0.0',
+  miner: '30.0.1.3',
+  compileTime: 'Wed Jul 31 16:18:27 CST 2019',
+};
+const MODERN_PROFILE: Profile = {
+  legacy: false,
+  description: 'cgminer 1.0.0',
+  statsMsg: 'CGMiner stats',
+  versionMsg: 'CGMiner versions',
+  bmminer: '1.0.0',
+  miner: '49.0.1.3',
+  compileTime: 'Tue Dec  6 16:12:30 CST 2022',
+};
 
 function profileOf(r: MinerReading): Profile {
   return /\bS9\b/.test(r.traits.model.model) ? S9_PROFILE : MODERN_PROFILE;
@@ -49,7 +65,7 @@ function chipString(b: BoardReading, legacy: boolean): string {
   if (!b.alive) return '';
   const group = legacy ? 8 : b.chips >= 100 ? 3 : 2;
   let out = '';
-  for (let left = b.chips; left > 0; left -= group) out += ' ' + 'o'.repeat(Math.min(group, left));
+  for (let left = b.chips; left > 0; left -= group) out += ` ${'o'.repeat(Math.min(group, left))}`;
   return out;
 }
 
@@ -120,22 +136,29 @@ function legacyStatsBody(r: MinerReading): string {
   const tempMax = Math.max(0, ...alive.map((b) => Math.max(...b.chipC)));
   const hwPct = r.accepted > 0 ? (100 * r.hardwareErrors) / (r.hardwareErrors + r.accepted * 1000) : 0;
   const live = r.boards.filter((b) => b.alive).map((b) => b.index + FIRST_CHAIN);
-  const xtime = (b: BoardReading) => `{${Array.from({ length: b.chips }, (_, i) => `X${i}=${56 + Math.floor(unit(r.traits.seed, r.traits.index, 0x77, b.index, i) * 5)}`).join(',')}}`;
+  const xtime = (b: BoardReading) =>
+    `{${Array.from({ length: b.chips }, (_, i) => `X${i}=${56 + Math.floor(unit(r.traits.seed, r.traits.index, 0x77, b.index, i) * 5)}`).join(',')}}`;
   return (
     `{"STATS":0,"ID":"BC50","Elapsed":${r.elapsedS},"Calls":0,"Wait":0.000000,"Max":0.000000,"Min":99999999.000000,"GHS 5s":${str(fixed(r.ghs5s, 2))},"GHS av":${fixed(r.ghsAv, 2)}` +
     `,"miner_count":${alive.length},"frequency":650,"fan_num":${r.fansRpm.length},` +
     range((s) => `"fan${s}":${r.fansRpm[s - FIRST_FAN] ?? 0}`, FAN_SLOTS) +
     `,"temp_num":${alive.length},` +
-    range((s) => `"temp${s}":${board(s)?.alive ? Math.max(...board(s)!.pcbC) : 0}`) + ',' +
-    range((s) => `"temp2_${s}":${board(s)?.alive ? Math.max(...board(s)!.chipC) : 0}`) + ',' +
-    range((s) => `"temp3_${s}":0`) + ',' +
+    range((s) => `"temp${s}":${board(s)?.alive ? Math.max(...board(s)!.pcbC) : 0}`) +
+    ',' +
+    range((s) => `"temp2_${s}":${board(s)?.alive ? Math.max(...board(s)!.chipC) : 0}`) +
+    ',' +
+    range((s) => `"temp3_${s}":0`) +
+    ',' +
     range((s) => `"freq_avg${s}":${fixed(board(s)?.alive ? 649.1 : 0, 2)}`) +
     `,"total_rateideal":${fixed(idealOfAlive(r), 2)},"total_freqavg":${fixed(alive.length ? 649.1 : 0, 2)},"total_acn":${alive.reduce((a, b) => a + b.chips, 0)},"total_rate":${fixed(r.ghs5s, 2)},` +
     range((s) => `"chain_rateideal${s}":${fixed(board(s)?.alive ? board(s)!.idealGhs : 0, 2)}`) +
     `,"temp_max":${tempMax},"Device Hardware%":${fixed(hwPct, 4)},"no_matching_work":${r.hardwareErrors},` +
-    range((s) => `"chain_acn${s}":${board(s)?.chips ?? 0}`) + ',' +
-    range((s) => `"chain_acs${s}":${str(board(s) ? chipString(board(s)!, true) : '')}`) + ',' +
-    range((s) => `"chain_hw${s}":${chainHw(s)}`) + ',' +
+    range((s) => `"chain_acn${s}":${board(s)?.chips ?? 0}`) +
+    ',' +
+    range((s) => `"chain_acs${s}":${str(board(s) ? chipString(board(s)!, true) : '')}`) +
+    ',' +
+    range((s) => `"chain_hw${s}":${chainHw(s)}`) +
+    ',' +
     range((s) => `"chain_rate${s}":${str(board(s)?.alive ? fixed(board(s)!.hashrateGhs, 2) : '')}`) +
     live.map((s) => `,"chain_xtime${s}":${str(xtime(board(s)!))}`).join('') +
     live.map((s) => `,"chain_offside_${s}":"0"`).join('') +
@@ -154,16 +177,22 @@ function modernStatsBody(r: MinerReading): string {
   const fans = r.fansRpm.map((rpm, i) => `"fan${i + 1}":${rpm}`).join(',');
   return (
     `{"STATS":0,"ID":"BTM_SOC0","Elapsed":${r.elapsedS},"Calls":0,"Wait":0,"Max":0,"Min":99999999,"GHS 5s":${fixed(r.ghs5s, 2)},"GHS av":${fixed(r.ghsAv, 2)},"rate_30m":${fixed(r.ghs30m, 2)}` +
-    `,"Mode":2,"miner_count":${alive.length},"frequency":525,"fan_num":${r.fansRpm.length}${fans ? ',' + fans : ''},"temp_num":${alive.length}${tempKeys ? ',' + tempKeys : ''},` +
-    range((s, b) => `"temp_pcb${s}":"${dash(b?.pcbC ?? [0, 0, 0, 0])}"`) + ',' +
-    range((s, b) => `"temp_chip${s}":"${dash(b?.chipC ?? [0, 0, 0, 0])}"`) + ',' +
+    `,"Mode":2,"miner_count":${alive.length},"frequency":525,"fan_num":${r.fansRpm.length}${fans ? `,${fans}` : ''},"temp_num":${alive.length}${tempKeys ? `,${tempKeys}` : ''},` +
+    range((s, b) => `"temp_pcb${s}":"${dash(b?.pcbC ?? [0, 0, 0, 0])}"`) +
+    ',' +
+    range((s, b) => `"temp_chip${s}":"${dash(b?.chipC ?? [0, 0, 0, 0])}"`) +
+    ',' +
     range((s, b) => `"temp_pic${s}":"${dash(pic(b?.pcbC ?? [0, 0, 0, 0]))}"`) +
     `,"total_rateideal":${fixed(idealOfAlive(r), 2)},"rate_unit":"GH","total_freqavg":${alive.length ? 525 : 0},"total_acn":${alive.reduce((a, b) => a + b.chips, 0)}` +
     `,"total rate":${fixed(r.ghsAv, 2)},"temp_max":0,"no_matching_work":${r.hardwareErrors},` +
-    range((s, b) => `"chain_acn${s}":${b?.chips ?? 0}`) + ',' +
-    range((s, b) => `"chain_acs${s}":${str(b ? chipString(b, false) : '')}`) + ',' +
-    range((s, b) => `"chain_hw${s}":${b?.hardwareErrors ?? 0}`) + ',' +
-    range((s, b) => `"chain_rate${s}":${str(b?.alive ? fixed(b.hashrateGhs, 2) : '')}`) + ',' +
+    range((s, b) => `"chain_acn${s}":${b?.chips ?? 0}`) +
+    ',' +
+    range((s, b) => `"chain_acs${s}":${str(b ? chipString(b, false) : '')}`) +
+    ',' +
+    range((s, b) => `"chain_hw${s}":${b?.hardwareErrors ?? 0}`) +
+    ',' +
+    range((s, b) => `"chain_rate${s}":${str(b?.alive ? fixed(b.hashrateGhs, 2) : '')}`) +
+    ',' +
     range((s, b) => `"freq${s}":${b?.frequencyMhz ?? 0}`) +
     `,"miner_version":${str(MODERN_PROFILE.miner)},"miner_id":${str(minerId(r))}}`
   );

@@ -22,7 +22,9 @@ export function avalonModelCode(r: MinerReading): string {
 }
 
 export function avalonDna(r: MinerReading): string {
-  return `0201000${Math.floor(unit(r.traits.seed, r.traits.index, 0xd4) * 0xfffffffff).toString(16).padStart(9, '0')}`;
+  return `0201000${Math.floor(unit(r.traits.seed, r.traits.index, 0xd4) * 0xfffffffff)
+    .toString(16)
+    .padStart(9, '0')}`;
 }
 
 function mac(r: MinerReading): string {
@@ -32,7 +34,6 @@ function mac(r: MinerReading): string {
 const hasWallPower = (r: MinerReading) => /1466/.test(r.traits.model.model);
 
 function moduleString(r: MinerReading): string {
-  const alive = r.boards.filter((b) => b.alive);
   const tmax = r.boards.map((b) => (b.alive ? Math.max(...b.chipC) : 0));
   const tavg = r.boards.map((b) => (b.alive ? Math.round((b.chipC.reduce((a, c) => a + c, 0) / 4) * 10) / 10 : 0));
   const inlet = 24 + Math.round(unit(r.traits.seed, r.traits.index, 0xa7) * 8);
@@ -56,7 +57,8 @@ function moduleString(r: MinerReading): string {
 }
 
 function stats(r: MinerReading): string {
-  const pool = (i: number) => `{"STATS":${i + 1},"ID":"POOL${i}","Elapsed":${r.elapsedS},"Calls":0,"Wait":0.000000,"Max":0.000000,"Min":99999999.000000,"Pool Calls":0,"Pool Attempts":0,"Pool Wait":0.000000,"Pool Max":0.000000,"Pool Min":99999999.000000,"Pool Av":0.000000,"Work Had Roll Time":false,"Work Can Roll":false,"Work Had Expire":false,"Work Roll Time":0,"Work Diff":${fixed(r.poolDifficulty, 8)},"Min Diff":${fixed(r.poolDifficulty, 8)},"Max Diff":${fixed(r.poolDifficulty, 8)},"Min Diff Count":0,"Max Diff Count":0,"Times Sent":0,"Bytes Sent":0,"Times Recv":0,"Bytes Recv":0,"Net Bytes Sent":0,"Net Bytes Recv":0}`;
+  const pool = (i: number) =>
+    `{"STATS":${i + 1},"ID":"POOL${i}","Elapsed":${r.elapsedS},"Calls":0,"Wait":0.000000,"Max":0.000000,"Min":99999999.000000,"Pool Calls":0,"Pool Attempts":0,"Pool Wait":0.000000,"Pool Max":0.000000,"Pool Min":99999999.000000,"Pool Av":0.000000,"Work Had Roll Time":false,"Work Can Roll":false,"Work Had Expire":false,"Work Roll Time":0,"Work Diff":${fixed(r.poolDifficulty, 8)},"Min Diff":${fixed(r.poolDifficulty, 8)},"Max Diff":${fixed(r.poolDifficulty, 8)},"Min Diff Count":0,"Max Diff Count":0,"Times Sent":0,"Bytes Sent":0,"Times Recv":0,"Bytes Recv":0,"Net Bytes Sent":0,"Net Bytes Recv":0}`;
   return (
     `{"STATUS":[${statusBlock('S', r.when, 70, 'CGMiner stats', DESCRIPTION)}],"STATS":[{"STATS":0,"ID":"AVA100","Elapsed":${r.elapsedS},"Calls":0,"Wait":0.000000,"Max":0.000000,"Min":99999999.000000` +
     `,"MM ID0":${str(moduleString(r))},"MM Count":1,"Smart Speed":1,"Voltage Level Offset":0,"Nonce Mask":25},${[0, 1, 2].map(pool).join(',')}],"id":1}`

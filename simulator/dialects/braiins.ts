@@ -51,7 +51,8 @@ function devs(r: MinerReading): string {
 
 function devdetails(r: MinerReading): string {
   const rows = r.boards.map(
-    (b) => `{"Chips":${b.chips},"Cores":${b.chips * 4},"DEVDETAILS":${b.index},"Driver":"BitmainAM3","Frequency":${f64(b.frequencyMhz)},"ID":${b.index + 1},"Kernel":"","Model":${str(r.traits.model.model)},"Name":"","Voltage":13.6}`,
+    (b) =>
+      `{"Chips":${b.chips},"Cores":${b.chips * 4},"DEVDETAILS":${b.index},"Driver":"BitmainAM3","Frequency":${f64(b.frequencyMhz)},"ID":${b.index + 1},"Kernel":"","Model":${str(r.traits.model.model)},"Name":"","Voltage":13.6}`,
   );
   return `{"STATUS":${status(r, 69, 'Device Details')},"DEVDETAILS":[${rows.join(',')}],"id":1}`;
 }
@@ -91,16 +92,26 @@ export const braiinsDialect: Dialect<'braiins'> = {
   description: () => DESCRIPTION,
   reply(command, r) {
     switch (command) {
-      case 'summary': return summary(r);
-      case 'stats': return stats(r);
-      case 'devs': return devs(r);
-      case 'devdetails': return devdetails(r);
-      case 'temps': return temps(r);
-      case 'fans': return fans(r);
-      case 'tunerstatus': return tunerstatus(r);
-      case 'pools': return poolsReply(r, DESCRIPTION);
-      case 'version': return `{"STATUS":${status(r, 22, 'BOSminer versions')},"VERSION":[{"API":"3.7","BOSminer":${str(VERSION)}}],"id":1}`;
-      default: return undefined;
+      case 'summary':
+        return summary(r);
+      case 'stats':
+        return stats(r);
+      case 'devs':
+        return devs(r);
+      case 'devdetails':
+        return devdetails(r);
+      case 'temps':
+        return temps(r);
+      case 'fans':
+        return fans(r);
+      case 'tunerstatus':
+        return tunerstatus(r);
+      case 'pools':
+        return poolsReply(r, DESCRIPTION);
+      case 'version':
+        return `{"STATUS":${status(r, 22, 'BOSminer versions')},"VERSION":[{"API":"3.7","BOSminer":${str(VERSION)}}],"id":1}`;
+      default:
+        return undefined;
     }
   },
   respond(request, r) {

@@ -26,7 +26,6 @@ export const TWINS: { readonly [Name in TwinnedDialectName]: Dialect<Name> } = {
 };
 
 export type Firmware = 'stock' | 'braiins' | 'luxos' | 'vnish';
-export const FIRMWARES: readonly Firmware[] = ['stock', 'braiins', 'luxos', 'vnish'];
 
 const STOCK_BY_VENDOR: Record<string, Dialect> = {
   Bitmain: TWINS.antminer,

@@ -47,11 +47,16 @@ export const luxosDialect: Dialect<'luxos'> = {
   description: () => DESCRIPTION,
   reply(command, r) {
     switch (command) {
-      case 'summary': return forkSummaryReply(r, DESCRIPTION);
-      case 'stats': return forkStatsReply(r, { header: header(r), description: DESCRIPTION });
-      case 'pools': return poolsReply(r, DESCRIPTION);
-      case 'devs': return devs(r);
-      case 'profiles': return profiles(r);
+      case 'summary':
+        return forkSummaryReply(r, DESCRIPTION);
+      case 'stats':
+        return forkStatsReply(r, { header: header(r), description: DESCRIPTION });
+      case 'pools':
+        return poolsReply(r, DESCRIPTION);
+      case 'devs':
+        return devs(r);
+      case 'profiles':
+        return profiles(r);
       case 'power':
         return `{"POWER":[{"PSU":false,"Watts":${r.powerW}}],"STATUS":[${statusBlock('S', r.when, 311, 'Power usage', DESCRIPTION)}],"id":1}`;
       case 'fans': {
@@ -60,7 +65,8 @@ export const luxosDialect: Dialect<'luxos'> = {
       }
       case 'version':
         return `{"STATUS":[${statusBlock('S', r.when, 22, 'LUXminer versions', DESCRIPTION)}],"VERSION":[{"API":"3.7","CompileTime":${str(COMPILE_TIME)},"LUXminer":${str(VERSION)},"Miner":"2025.4.8.220305","Type":${str(r.traits.model.model)}}],"id":1}`;
-      default: return undefined;
+      default:
+        return undefined;
     }
   },
 };

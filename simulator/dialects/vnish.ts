@@ -26,7 +26,8 @@ export const vnishDialect: Dialect<'vnish'> = {
   description: () => DESCRIPTION,
   reply(command, r) {
     if (command === 'stats') return forkStatsReply(r, { header: header(r), description: DESCRIPTION, extraKeys: powerKeys(r) });
-    if (command === 'version') return `{"STATUS":[{"STATUS":"S","When":${r.when},"Code":22,"Msg":"CGMiner versions","Description":"${DESCRIPTION}"}],"VERSION":[{"CGMiner":"4.11.1","API":"3.7","Miner":"26.0.1.3","CompileTime":"Fri Mar 15 11:02:13 CST 2024","Type":${str(`${r.traits.model.model} (vnish ${RELEASE})`)}}],"id":1}`;
+    if (command === 'version')
+      return `{"STATUS":[{"STATUS":"S","When":${r.when},"Code":22,"Msg":"CGMiner versions","Description":"${DESCRIPTION}"}],"VERSION":[{"CGMiner":"4.11.1","API":"3.7","Miner":"26.0.1.3","CompileTime":"Fri Mar 15 11:02:13 CST 2024","Type":${str(`${r.traits.model.model} (vnish ${RELEASE})`)}}],"id":1}`;
     return antminerDialect.reply(command, r);
   },
 };

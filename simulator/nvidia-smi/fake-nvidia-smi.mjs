@@ -21,19 +21,61 @@ import { hostname } from 'node:os';
 
 const PROFILES = {
   h100: {
-    name: 'NVIDIA H100 80GB HBM3', driver: '570.133.20', generation: 'new', defaultCount: 8,
-    memoryMiB: 81559, reservedMiB: 479, limitW: 700, minLimitW: 200, idleW: 70, maxSmMHz: 1980, idleSmMHz: 345, memMHz: 2619,
-    fan: false, hbm: true, ecc: true, datacenter: true, buses: ['18', '2A', '3A', '5D', '9A', 'AB', 'BA', 'DB'],
+    name: 'NVIDIA H100 80GB HBM3',
+    driver: '570.133.20',
+    generation: 'new',
+    defaultCount: 8,
+    memoryMiB: 81559,
+    reservedMiB: 479,
+    limitW: 700,
+    minLimitW: 200,
+    idleW: 70,
+    maxSmMHz: 1980,
+    idleSmMHz: 345,
+    memMHz: 2619,
+    fan: false,
+    hbm: true,
+    ecc: true,
+    datacenter: true,
+    buses: ['18', '2A', '3A', '5D', '9A', 'AB', 'BA', 'DB'],
   },
   a100: {
-    name: 'NVIDIA A100-SXM4-80GB', driver: '525.147.05', generation: 'old', defaultCount: 8,
-    memoryMiB: 81920, reservedMiB: 0, limitW: 400, minLimitW: 100, idleW: 62, maxSmMHz: 1410, idleSmMHz: 210, memMHz: 1593,
-    fan: false, hbm: true, ecc: true, datacenter: true, buses: ['07', '0F', '47', '4E', '87', '90', 'B7', 'BD'],
+    name: 'NVIDIA A100-SXM4-80GB',
+    driver: '525.147.05',
+    generation: 'old',
+    defaultCount: 8,
+    memoryMiB: 81920,
+    reservedMiB: 0,
+    limitW: 400,
+    minLimitW: 100,
+    idleW: 62,
+    maxSmMHz: 1410,
+    idleSmMHz: 210,
+    memMHz: 1593,
+    fan: false,
+    hbm: true,
+    ecc: true,
+    datacenter: true,
+    buses: ['07', '0F', '47', '4E', '87', '90', 'B7', 'BD'],
   },
   rtx4090: {
-    name: 'NVIDIA GeForce RTX 4090', driver: '570.133.07', generation: 'new', defaultCount: 4,
-    memoryMiB: 24564, reservedMiB: 332, limitW: 450, minLimitW: 150, idleW: 22, maxSmMHz: 2520, idleSmMHz: 210, memMHz: 10501,
-    fan: true, hbm: false, ecc: false, datacenter: false, buses: ['01', '21', '41', '61', '81', 'A1', 'C1', 'E1'],
+    name: 'NVIDIA GeForce RTX 4090',
+    driver: '570.133.07',
+    generation: 'new',
+    defaultCount: 4,
+    memoryMiB: 24564,
+    reservedMiB: 332,
+    limitW: 450,
+    minLimitW: 150,
+    idleW: 22,
+    maxSmMHz: 2520,
+    idleSmMHz: 210,
+    memMHz: 10501,
+    fan: true,
+    hbm: false,
+    ecc: false,
+    datacenter: false,
+    buses: ['01', '21', '41', '61', '81', 'A1', 'C1', 'E1'],
   },
 };
 
@@ -79,23 +121,55 @@ const FIELDS = [
   [['driver_version'], '', 'The version of the installed NVIDIA display driver. This is an alphanumeric string.', () => profile.driver],
   [['count'], '', 'The number of NVIDIA GPUs in the system.', () => String(count)],
   [['name', 'gpu_name'], '', 'The official product name of the GPU. This is an alphanumeric string. For all products.', () => profile.name],
-  [['serial', 'gpu_serial'], '', 'This number matches the serial number physically printed on each board. It is a globally unique immutable alphanumeric value.', (g) => (profile.datacenter ? g.serial : NA)],
-  [['uuid', 'gpu_uuid'], '', 'This value is the globally unique immutable alphanumeric identifier of the GPU. It does not correspond to any physical label on the board.', (g) => g.uuid],
+  [
+    ['serial', 'gpu_serial'],
+    '',
+    'This number matches the serial number physically printed on each board. It is a globally unique immutable alphanumeric value.',
+    (g) => (profile.datacenter ? g.serial : NA),
+  ],
+  [
+    ['uuid', 'gpu_uuid'],
+    '',
+    'This value is the globally unique immutable alphanumeric identifier of the GPU. It does not correspond to any physical label on the board.',
+    (g) => g.uuid,
+  ],
   [['pci.bus_id', 'gpu_bus_id'], '', 'PCI bus id as "domain:bus:device.function", in hex.', (g) => g.busId],
   [['index'], '', 'Zero based index of the GPU. Can change at each boot.', (g) => String(g.index)],
-  [['persistence_mode'], '', 'A flag that indicates whether persistence mode is enabled for the GPU. Value is either "Enabled" or "Disabled".', () => (profile.datacenter ? 'Enabled' : 'Disabled')],
-  [['fan.speed'], '%', "The fan speed value is the percent of the product's maximum noise tolerance fan speed that the device's fan is currently intended to run at.", (g) => (profile.fan ? String(Math.round(30 + g.load * 45)) : NA)],
-  [['pstate'], '', 'The current performance state for the GPU. States range from P0 (maximum performance) to P12 (minimum performance).', (g) => (profile.datacenter ? 'P0' : g.load > 0.05 ? 'P2' : 'P8')],
-  ...[['supported', 'Bitmask of supported clock event reasons. See nvml.h for more details.', () => hex(0x1ff)], ['active', 'Bitmask of active clock event reasons. See nvml.h for more details.', (g) => hex(g.reasons)], ...REASONS.map(([name, bit, text]) => [name, text, (g) => (g.reasons & bit ? 'Active' : 'Not Active')])].map(
-    ([suffix, text, value]) => [NEW ? [`clocks_event_reasons.${suffix}`, `clocks_throttle_reasons.${suffix}`] : [`clocks_throttle_reasons.${suffix}`], '', text, value],
-  ),
+  [
+    ['persistence_mode'],
+    '',
+    'A flag that indicates whether persistence mode is enabled for the GPU. Value is either "Enabled" or "Disabled".',
+    () => (profile.datacenter ? 'Enabled' : 'Disabled'),
+  ],
+  [
+    ['fan.speed'],
+    '%',
+    "The fan speed value is the percent of the product's maximum noise tolerance fan speed that the device's fan is currently intended to run at.",
+    (g) => (profile.fan ? String(Math.round(30 + g.load * 45)) : NA),
+  ],
+  [
+    ['pstate'],
+    '',
+    'The current performance state for the GPU. States range from P0 (maximum performance) to P12 (minimum performance).',
+    (g) => (profile.datacenter ? 'P0' : g.load > 0.05 ? 'P2' : 'P8'),
+  ],
+  ...[
+    ['supported', 'Bitmask of supported clock event reasons. See nvml.h for more details.', () => hex(0x1ff)],
+    ['active', 'Bitmask of active clock event reasons. See nvml.h for more details.', (g) => hex(g.reasons)],
+    ...REASONS.map(([name, bit, text]) => [name, text, (g) => (g.reasons & bit ? 'Active' : 'Not Active')]),
+  ].map(([suffix, text, value]) => [NEW ? [`clocks_event_reasons.${suffix}`, `clocks_throttle_reasons.${suffix}`] : [`clocks_throttle_reasons.${suffix}`], '', text, value]),
   [['memory.total'], 'MiB', 'Total installed GPU memory.', () => String(profile.memoryMiB)],
   ...(NEW ? [[['memory.reserved'], 'MiB', 'Total memory reserved by the NVIDIA driver and firmware.', () => String(profile.reservedMiB)]] : []),
   [['memory.used'], 'MiB', 'Total memory allocated by active contexts.', (g) => String(g.usedMiB)],
   [['memory.free'], 'MiB', 'Total free memory.', (g) => String(profile.memoryMiB - profile.reservedMiB - g.usedMiB)],
   [['compute_mode'], '', 'The compute mode flag indicates whether individual or multiple compute applications may run on the GPU.', () => 'Default'],
   [['utilization.gpu'], '%', 'Percent of time over the past sample period during which one or more kernels was executing on the GPU.', (g) => (mig ? NA : String(g.util))],
-  [['utilization.memory'], '%', 'Percent of time over the past sample period during which global (device) memory was being read or written.', (g) => (mig ? NA : String(Math.round(g.util * 0.4)))],
+  [
+    ['utilization.memory'],
+    '%',
+    'Percent of time over the past sample period during which global (device) memory was being read or written.',
+    (g) => (mig ? NA : String(Math.round(g.util * 0.4))),
+  ],
   [['ecc.mode.current'], '', 'The ECC mode that the GPU is currently operating under.', () => (profile.ecc ? 'Enabled' : NA)],
   [['ecc.errors.corrected.volatile.total'], '', 'Total errors detected across entire chip.', (g) => (profile.ecc ? String(g.eccCorrected % 7) : NA)],
   [['ecc.errors.corrected.aggregate.total'], '', 'Total errors detected across entire chip.', (g) => (profile.ecc ? String(g.eccCorrected) : NA)],
@@ -108,12 +182,17 @@ const FIELDS = [
   ...(NEW
     ? [
         [['power.draw.average', 'gpu.power.draw.average'], 'W', 'The last measured average power draw for the entire board, in watts.', (g) => watts(g.powerW)],
-        [['power.draw.instant', 'gpu.power.draw.instant'], 'W', 'The last measured instant power draw for the entire board, in watts.', (g) => watts(g.powerW * (0.97 + 0.06 * frac(g.seed * 7 + nowMs / 997))) ],
+        [
+          ['power.draw.instant', 'gpu.power.draw.instant'],
+          'W',
+          'The last measured instant power draw for the entire board, in watts.',
+          (g) => watts(g.powerW * (0.97 + 0.06 * frac(g.seed * 7 + nowMs / 997))),
+        ],
       ]
     : []),
   [['power.limit'], 'W', 'The software power limit in watts.', () => watts(profile.limitW)],
   [['enforced.power.limit'], 'W', "The power management algorithm's power ceiling, in watts.", () => watts(profile.limitW)],
-  [['power.default_limit'], 'W', 'The default power management algorithm\'s power ceiling, in watts.', () => watts(profile.limitW)],
+  [['power.default_limit'], 'W', "The default power management algorithm's power ceiling, in watts.", () => watts(profile.limitW)],
   [['power.min_limit'], 'W', 'The minimum value in watts that power limit can be set to.', () => watts(profile.minLimitW)],
   [['power.max_limit'], 'W', 'The maximum value in watts that power limit can be set to.', () => watts(profile.limitW)],
   [['clocks.current.graphics', 'clocks.gr'], 'MHz', 'Current frequency of graphics (shader) clock.', (g) => String(g.smMHz)],
@@ -157,7 +236,14 @@ function gpu(index) {
   let reasons = load > 0.05 ? 0 : 0x1;
   if (!profile.datacenter && load > 0.97) reasons |= 0x4;
   return {
-    index, uuid, seed, load, util, powerW, smMHz, reasons,
+    index,
+    uuid,
+    seed,
+    load,
+    util,
+    powerW,
+    smMHz,
+    reasons,
     serial: String(1650000000000 + parseInt(h.slice(8, 14), 16)).slice(0, 13),
     busId: `00000000:${profile.buses[index % profile.buses.length]}:00.0`,
     usedMiB: load > 0.05 ? Math.round(profile.memoryMiB * (0.25 + 0.6 * load)) : 0,
@@ -177,7 +263,10 @@ function helpQueryGpu() {
 function queryGpu(list, format) {
   const opts = new Set(format.split(','));
   if (!opts.has('csv')) fail(2, `"${format}" is not a valid format. Please run 'nvidia-smi -h' for help.`);
-  const names = list.split(',').map((n) => n.trim()).filter(Boolean);
+  const names = list
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
   for (const name of names) if (!BY_NAME.has(name)) fail(2, `Field "${name}" is not a valid field to query.\n`);
   const fields = names.map((n) => BY_NAME.get(n));
   const units = !opts.has('nounits');
@@ -190,10 +279,12 @@ function queryGpu(list, format) {
       lost = g;
       continue;
     }
-    out += `${fields.map(([, unit, , value]) => {
-      const v = value(g);
-      return units && unit && !v.startsWith('[') && v !== 'N/A' ? `${v} ${unit}` : v;
-    }).join(', ')}\n`;
+    out += `${fields
+      .map(([, unit, , value]) => {
+        const v = value(g);
+        return units && unit && !v.startsWith('[') && v !== 'N/A' ? `${v} ${unit}` : v;
+      })
+      .join(', ')}\n`;
   }
   if (lost) {
     out = `Unable to determine the device handle for GPU ${lost.busId}: Unknown Error\n${out}`;
@@ -212,7 +303,8 @@ function list() {
 function main() {
   const query = args.find((a) => a.startsWith('--query-gpu='));
   const format = args.find((a) => a.startsWith('--format='));
-  if (fault === 'nodriver') fail(9, "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.\n");
+  if (fault === 'nodriver')
+    fail(9, "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.\n");
   if (args.includes('--help-query-gpu')) return process.stdout.write(helpQueryGpu());
   if (query) {
     if (!format) fail(2, "Missing --format. Please run 'nvidia-smi -h' for help.");
@@ -227,9 +319,12 @@ function main() {
     return process.stdout.write(queryGpu(query.slice('--query-gpu='.length), format.slice('--format='.length)));
   }
   if (args.includes('-L') || args.includes('--list-gpus')) return process.stdout.write(list());
-  if (args.includes('--version')) return process.stdout.write(`NVIDIA-SMI version  : ${profile.driver}\nDRIVER version      : ${profile.driver}\n(fake: potencia simulator, profile ${profileName})\n`);
+  if (args.includes('--version'))
+    return process.stdout.write(`NVIDIA-SMI version  : ${profile.driver}\nDRIVER version      : ${profile.driver}\n(fake: potencia simulator, profile ${profileName})\n`);
   if (args.length === 0 || args.includes('-h') || args.includes('--help')) {
-    return process.stdout.write(`NVIDIA System Management Interface -- v${profile.driver} (fake: potencia simulator, profile ${profileName}, ${count} GPUs)\n\nSupported: --help-query-gpu, --query-gpu=FIELDS --format=csv[,noheader][,nounits], -L, --version\n`);
+    return process.stdout.write(
+      `NVIDIA System Management Interface -- v${profile.driver} (fake: potencia simulator, profile ${profileName}, ${count} GPUs)\n\nSupported: --help-query-gpu, --query-gpu=FIELDS --format=csv[,noheader][,nounits], -L, --version\n`,
+    );
   }
   fail(2, "Invalid combination of input arguments. Please run 'nvidia-smi -h' for help.");
 }

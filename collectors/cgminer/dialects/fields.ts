@@ -123,7 +123,9 @@ export const HASH_UNIT_FACTOR: Record<string, number> = { H: 1, K: 1e3, M: 1e6, 
 
 /** "GH", "GH/s", "ghs", "T" → its factor to H/s. */
 export function unitFactor(unit: unknown): number | undefined {
-  const u = str(unit)?.toUpperCase().replace(/(H\/?S?|\/S)$/, '');
+  const u = str(unit)
+    ?.toUpperCase()
+    .replace(/(H\/?S?|\/S)$/, '');
   return u === undefined ? undefined : HASH_UNIT_FACTOR[u === '' ? 'H' : u];
 }
 
@@ -134,7 +136,12 @@ export function toHs(value: number, factor: number): number {
 
 /** Rate windows in order of preference: the freshest the firmware gives. */
 const RATE_WINDOWS = ['5s', '30s', '1m', 'RT', '5m', 'av'] as const;
-const RATE_PREFIXES = [['THS', 1e12], ['GHS', 1e9], ['MHS', 1e6], ['KHS', 1e3]] as const;
+const RATE_PREFIXES = [
+  ['THS', 1e12],
+  ['GHS', 1e9],
+  ['MHS', 1e6],
+  ['KHS', 1e3],
+] as const;
 /** `<unit>HS <window>` keys with their factors, freshest window first; built once, as every poll reads them. */
 const RATE_KEYS: readonly (readonly [string, number])[] = RATE_WINDOWS.flatMap((window) => RATE_PREFIXES.map(([prefix, factor]) => [`${prefix} ${window}`, factor] as const));
 

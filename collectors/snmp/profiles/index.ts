@@ -12,16 +12,7 @@ import { ucdSnmp } from './ucd-snmp/index.js';
  * Every SNMP profile, one line each; adding a device family is a folder `<name>/` (index.ts, README.md,
  * testdata/) and its line here.
  */
-export const SNMP_PROFILES: readonly SnmpProfile[] = [
-  apcRpdu2,
-  apcRpdu,
-  raritanPx,
-  raritanPdu2,
-  servertechSentry4,
-  entitySensor,
-  hostResources,
-  ucdSnmp,
-];
+export const SNMP_PROFILES: readonly SnmpProfile[] = [apcRpdu2, apcRpdu, raritanPx, raritanPdu2, servertechSentry4, entitySensor, hostResources, ucdSnmp];
 
 export const SNMP_PROFILE_NAMES: readonly string[] = SNMP_PROFILES.map((p) => p.name);
 

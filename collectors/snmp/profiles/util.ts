@@ -47,7 +47,10 @@ export class RowTable<T extends OutletSnapshot | PhaseSnapshot> {
 
   row(id: string): T {
     let r = this.#rows.get(id);
-    if (!r) this.#rows.set(id, (r = this.make(id)));
+    if (!r) {
+      r = this.make(id);
+      this.#rows.set(id, r);
+    }
     return r;
   }
 

@@ -8,8 +8,21 @@ import { findModel, type ModelSpec } from '../../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot } from '../../../../agent/snapshot.js';
 import { firstRowOf, rowsOf, type CgminerReply } from '../../reply.js';
 import {
-  applySummaryCounters, count, dashValues, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setBoardTemperatures, str, temperature,
-  toHs, unitFactor, upSnapshot, type Row,
+  applySummaryCounters,
+  count,
+  dashValues,
+  maxOf,
+  num,
+  poolsOf,
+  rowHashrate,
+  sensorTemperature,
+  setBoardTemperatures,
+  str,
+  temperature,
+  toHs,
+  unitFactor,
+  upSnapshot,
+  type Row,
 } from '../fields.js';
 import type { CgminerDialect, NormalizeContext } from '../types.js';
 
@@ -180,7 +193,13 @@ function boardsOf(stats: Row, unit: number, spec: ModelSpec | undefined, minerHa
   const present = chains.filter(isPopulated);
   const expectedBoards = spec?.hashboards;
   const lastSlot = chains.length ? chains[chains.length - 1]!.slot : 0;
-  const missingSlots = expectedBoards ? locateMissing(present.map((c) => c.slot), expectedBoards, lastSlot) : [];
+  const missingSlots = expectedBoards
+    ? locateMissing(
+        present.map((c) => c.slot),
+        expectedBoards,
+        lastSlot,
+      )
+    : [];
   // A board that lost every chip looks like an empty slot; where the model says a board belongs, it is one.
   const located = missingSlots.map((slot) => chains.find((c) => c.slot === slot) ?? { slot });
   // `present` is in slot order already; only boards located in gaps need sorting in.
@@ -233,6 +252,7 @@ function toBoard(c: Chain, chipsExpected: number | undefined, minerHashes: boole
   else if (
     (c.chips !== undefined && chipsExpected !== undefined && c.chips < chipsExpected) ||
     (minerHashes && c.hashrate !== undefined && c.nominal !== undefined && c.hashrate < c.nominal * DEGRADED_HASHRATE_RATIO)
-  ) board.status = 'degraded';
+  )
+    board.status = 'degraded';
   return board;
 }

@@ -16,8 +16,22 @@ import { findModel } from '../../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot } from '../../../../agent/snapshot.js';
 import { firstRowOf, rowsOf, type CgminerReply } from '../../reply.js';
 import {
-  applySummaryCounters, count, macOf, maxOf, num, poolsOf, rowHashrate, setBoardTemperatures, setIfDefined, setReportedPower, str, temperature, toHs,
-  upSnapshot, watts, type Row,
+  applySummaryCounters,
+  count,
+  macOf,
+  maxOf,
+  num,
+  poolsOf,
+  rowHashrate,
+  setBoardTemperatures,
+  setIfDefined,
+  setReportedPower,
+  str,
+  temperature,
+  toHs,
+  upSnapshot,
+  watts,
+  type Row,
 } from '../fields.js';
 import type { CgminerDialect, NormalizeContext } from '../types.js';
 
@@ -146,7 +160,12 @@ function normalizeAvalon(reply: CgminerReply, ctx: NormalizeContext): DeviceSnap
   const moduleGhs = modules.map((mm) => first(mm.get('GHSspd')) ?? first(mm.get('GHSavg')) ?? first(mm.get('GHSmm')));
   const hashrate =
     (summary && rowHashrate(summary)) ??
-    (moduleGhs.some((g) => g !== undefined) ? toHs(moduleGhs.reduce<number>((a, g) => a + (g ?? 0), 0), 1e9) : undefined);
+    (moduleGhs.some((g) => g !== undefined)
+      ? toHs(
+          moduleGhs.reduce<number>((a, g) => a + (g ?? 0), 0),
+          1e9,
+        )
+      : undefined);
   setIfDefined(snapshot, 'hashrate_hs', hashrate);
   if (snapshot.uptime_s === undefined) setIfDefined(snapshot, 'uptime_s', count(main?.get('Elapsed')) ?? count(firstRowOf(reply.stats, 'STATS')?.['Elapsed']));
 
@@ -155,7 +174,11 @@ function normalizeAvalon(reply: CgminerReply, ctx: NormalizeContext): DeviceSnap
     return snapshot;
   }
   const powers = modules.map(powerOf);
-  if (powers.some((p) => p !== undefined)) setReportedPower(snapshot, powers.reduce<number>((a, p) => a + (p ?? 0), 0));
+  if (powers.some((p) => p !== undefined))
+    setReportedPower(
+      snapshot,
+      powers.reduce<number>((a, p) => a + (p ?? 0), 0),
+    );
 
   setIfDefined(snapshot.temperatures_c, 'inlet', temperature(first(main.get('Temp') ?? main.get('ITemp'))));
   setIfDefined(snapshot.temperatures_c, 'chip_max', positive(maxOf(modules.map((mm) => temperature(first(mm.get('TMax')))))));

@@ -10,8 +10,23 @@ import { findModel } from '../../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot } from '../../../../agent/snapshot.js';
 import { firstRowOf, rowsOf, type CgminerReply } from '../../reply.js';
 import {
-  applySummaryCounters, boardProblems, count, descriptionMatching, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setBoardTemperatures,
-  setIfDefined, setReportedPower, str, toHs, upSnapshot, watts, type Row,
+  applySummaryCounters,
+  boardProblems,
+  count,
+  descriptionMatching,
+  maxOf,
+  num,
+  poolsOf,
+  rowHashrate,
+  sensorTemperature,
+  setBoardTemperatures,
+  setIfDefined,
+  setReportedPower,
+  str,
+  toHs,
+  upSnapshot,
+  watts,
+  type Row,
 } from '../fields.js';
 import type { CgminerDialect, NormalizeContext } from '../types.js';
 
@@ -53,13 +68,19 @@ function normalizeBraiins(reply: CgminerReply, ctx: NormalizeContext): DeviceSna
   setIfDefined(snapshot, 'hashrate_hs', hashrate);
 
   const nominals = devs.map((r) => num(r['Nominal MHS']));
-  if (nominals.some((n) => n !== undefined && n > 0)) snapshot.nominal_hashrate_hs = toHs(nominals.reduce<number>((a, n) => a + (n ?? 0), 0), 1e6);
+  if (nominals.some((n) => n !== undefined && n > 0))
+    snapshot.nominal_hashrate_hs = toHs(
+      nominals.reduce<number>((a, n) => a + (n ?? 0), 0),
+      1e6,
+    );
 
   const tuner = firstRowOf(reply.tunerstatus, 'TUNERSTATUS');
   setReportedPower(snapshot, watts(tuner?.['ApproximateMinerPowerConsumption']));
   setIfDefined(snapshot, 'power_limit_w', watts(tuner?.['PowerLimit']));
 
-  snapshot.fans_rpm = rowsOf(reply.fans, 'FANS').map((f) => count(f['RPM'])).filter((v): v is number => v !== undefined);
+  snapshot.fans_rpm = rowsOf(reply.fans, 'FANS')
+    .map((f) => count(f['RPM']))
+    .filter((v): v is number => v !== undefined);
 
   const temps = new Map(rowsOf(reply.temps, 'TEMPS').map((t) => [count(t['ID']), t] as const));
   const chipsById = new Map(details.map((d) => [count(d['ID']), count(d['Chips'])] as const));
@@ -67,7 +88,9 @@ function normalizeBraiins(reply: CgminerReply, ctx: NormalizeContext): DeviceSna
   const boards = devs.map((row, position) => toBoard(row, position, temps.get(count(row['ID'])), chipsById.get(count(row['ID'])), spec?.chips_per_board, minerHashes));
   // Without devs, the temps rows still tell which chains exist.
   if (boards.length === 0) {
-    [...temps.values()].forEach((t, position) => boards.push(withTemps({ index: count(t['TEMP']) ?? position, status: 'ok' }, t)));
+    [...temps.values()].forEach((t, position) => {
+      boards.push(withTemps({ index: count(t['TEMP']) ?? position, status: 'ok' }, t));
+    });
   }
   const problems: string[] = [];
   if (boards.length) {
@@ -81,7 +104,6 @@ function normalizeBraiins(reply: CgminerReply, ctx: NormalizeContext): DeviceSna
   setIfDefined(snapshot, 'pools', poolsOf(reply.pools));
   return snapshot;
 }
-
 
 function withTemps(board: BoardSnapshot, temps: Row | undefined): BoardSnapshot {
   if (!temps) return board;
@@ -107,6 +129,7 @@ function toBoard(row: Row, position: number, temps: Row | undefined, chips: numb
   else if (
     (chipsExpected !== undefined && chips !== undefined && chips < chipsExpected) ||
     (board.nominal_hashrate_hs !== undefined && rate !== undefined && rate < board.nominal_hashrate_hs * DEGRADED_HASHRATE_RATIO)
-  ) board.status = 'degraded';
+  )
+    board.status = 'degraded';
   return board;
 }

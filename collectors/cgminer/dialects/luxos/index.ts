@@ -37,7 +37,10 @@ function normalizeLuxos(reply: CgminerReply, ctx: NormalizeContext): DeviceSnaps
   setReportedPower(snapshot, watts(firstRowOf(reply.power, 'POWER')?.['Watts']));
 
   // Where stats lacked fans (a reply without them), the fans command has them in the same order.
-  if (snapshot.fans_rpm.length === 0) snapshot.fans_rpm = rowsOf(reply.fans, 'FANS').map((f) => count(f['RPM'])).filter((v): v is number => v !== undefined);
+  if (snapshot.fans_rpm.length === 0)
+    snapshot.fans_rpm = rowsOf(reply.fans, 'FANS')
+      .map((f) => count(f['RPM']))
+      .filter((v): v is number => v !== undefined);
 
   const devs = rowsOf(reply.devs, 'DEVS');
   if (snapshot.hashrate_hs === undefined) {

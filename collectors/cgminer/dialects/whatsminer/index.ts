@@ -15,8 +15,25 @@ import { findModel, type ModelSpec } from '../../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot } from '../../../../agent/snapshot.js';
 import { firstRowOf, rowsOf, type CgminerReply } from '../../reply.js';
 import {
-  applySummaryCounters, boardProblems, count, descriptionMatching, macOf, maxOf, num, poolsOf, rowHashrate, sensorTemperature, setBoardTemperatures,
-  setIfDefined, setReportedPower, str, temperature, toHs, upSnapshot, watts, type Row,
+  applySummaryCounters,
+  boardProblems,
+  count,
+  descriptionMatching,
+  macOf,
+  maxOf,
+  num,
+  poolsOf,
+  rowHashrate,
+  sensorTemperature,
+  setBoardTemperatures,
+  setIfDefined,
+  setReportedPower,
+  str,
+  temperature,
+  toHs,
+  upSnapshot,
+  watts,
+  type Row,
 } from '../fields.js';
 import type { CgminerDialect, NormalizeContext } from '../types.js';
 
@@ -118,7 +135,6 @@ function normalizeWhatsminer(reply: CgminerReply, ctx: NormalizeContext): Device
   return snapshot;
 }
 
-
 function fansOf(row: Row): number[] {
   return [count(row['Fan Speed In']), count(row['Fan Speed Out'])].filter((v): v is number => v !== undefined);
 }
@@ -156,6 +172,7 @@ function toBoard(row: Row, position: number, spec: ModelSpec | undefined, minerH
     (board.chips_expected !== undefined && board.chips !== undefined && board.chips < board.chips_expected) ||
     (board.nominal_hashrate_hs !== undefined && rate !== undefined && rate < board.nominal_hashrate_hs * DEGRADED_HASHRATE_RATIO) ||
     status === 'Sick'
-  ) board.status = 'degraded';
+  )
+    board.status = 'degraded';
   return board;
 }
