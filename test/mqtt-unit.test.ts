@@ -175,6 +175,18 @@ describe('signals', () => {
 });
 
 describe('Home Assistant discovery', () => {
+  it('publishes the discovery configs Home Assistant reads exactly as exporters/mqtt/testdata/ keeps them', async () => {
+    const messages = homeAssistantDiscovery(asicSnapshot('asic/10.0.1.15', { serial: 'SN123' }), {
+      discoveryPrefix: 'homeassistant',
+      site: 'farm-1',
+      stateTopic: 'potencia/farm-1/devices/asic%2F10.0.1.15/state',
+      statusTopic: 'potencia/farm-1/status',
+      version: '0.1.0',
+    });
+    const wire = messages.map((m) => ({ topic: m.topic, payload: m.config }));
+    await expect(`${JSON.stringify(wire, null, 2)}\n`).toMatchFileSnapshot('../exporters/mqtt/testdata/home-assistant-asic.json');
+  });
+
   it('describes an ASIC with five sensors, correct classes and units, reading the state topic', () => {
     const snapshot = asicSnapshot('asic/10.0.1.15', { serial: 'SN123' });
     const messages = homeAssistantDiscovery(snapshot, {

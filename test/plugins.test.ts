@@ -1,5 +1,5 @@
 /**
- * Every registry's plugins (CGMiner dialects, SNMP profiles, target schemes) each have a folder of their
+ * Every registry's plugins (CGMiner dialects, SNMP profiles, target schemes, exporters) each have a folder of their
  * own with a README.md and test data, and every plugin folder is listed in its registry: adding one is
  * one folder plus one registry line, and this test says which half is missing.
  */
@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../collectors/cgminer/dialects/index.js';
 import { SCHEMES } from '../collectors/registry.js';
 import { SNMP_PROFILES } from '../collectors/snmp/profiles/index.js';
+import { EXPORTERS } from '../exporters/index.js';
 import { REPO_ROOT, SHARED_FIXTURES, sharedFixtures } from './helpers.js';
 
 /** One plugin as the check sees it: its registry name and the folder that holds it. */
@@ -117,6 +118,9 @@ describe('plugin registries', () => {
     expect(plugins).toHaveLength(SCHEMES.length);
   });
 
-  // Exporters: exporters/index.ts lists each exporter with a `name` and its folder; check them here with
-  // registryProblems('exporters', EXPORTERS.map((e) => ({ name: e.name, folder: e.folder }))).
+  it('every exporter is a folder with index.ts, README.md and testdata/, listed in exporters/index.ts', async () => {
+    const { plugins, problems } = await pluginFolders('exporters', EXPORTERS, modulesIn(resolve(REPO_ROOT, 'exporters'), 'index.ts'));
+    expect([...problems, ...registryProblems('exporters', plugins)]).toEqual([]);
+    expect(plugins).toHaveLength(EXPORTERS.length);
+  });
 });

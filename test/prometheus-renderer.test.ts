@@ -10,7 +10,7 @@ import { escapeLabelValue, formatValue, sanitizeLabelName } from '../exporters/p
 import { antminer, downWhatsminer } from './fixtures/prometheus/snapshots.js';
 import { REPO_ROOT } from './helpers.js';
 
-const GOLDEN = path.join(REPO_ROOT, 'test', 'fixtures', 'prometheus', 'two-devices.prom');
+const GOLDEN = path.join(REPO_ROOT, 'exporters', 'prometheus', 'testdata', 'two-devices.prom');
 
 function render(...snapshots: DeviceSnapshot[]): string {
   const store = new DeviceStore();

@@ -22,8 +22,6 @@ export interface ExporterPart extends AgentPart {
 
 export interface Exporter {
   readonly name: string;
-  /** Its folder, relative to exporters/ (its code, test data and README). */
-  readonly folder: string;
   /** The part to run, or undefined when the config does not ask for this exporter. */
   create(config: Config, deps: ExporterDeps): ExporterPart | undefined;
 }

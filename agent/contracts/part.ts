@@ -5,7 +5,7 @@
  */
 import type { Config } from '../../config/schema.js';
 import type { Target } from '../../collectors/contract.js';
-import type { Logger } from '../log.js';
+import type { Logger } from 'pino';
 import type { DeviceSnapshot, ErrorReason } from '../snapshot.js';
 
 /** The latest reading of one device, with what consumers need to tell whether it changed. */

@@ -4,6 +4,5 @@ import { PrometheusPart } from './part.js';
 /** /metrics, /healthz and /api/devices over HTTP: always on. */
 export const prometheusExporter: Exporter = {
   name: 'prometheus',
-  folder: 'prometheus',
   create: (config, deps) => new PrometheusPart(config, deps),
 };
