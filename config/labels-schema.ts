@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Labels that Potencia sets itself; an operator label may not shadow them. */
+/** Labels that Potencia sets itself (the device families' and Prometheus' own); an operator label may not shadow them. */
 export const RESERVED_LABELS = [
   'device',
   'kind',
@@ -17,6 +17,11 @@ export const RESERVED_LABELS = [
   'result',
   'reason',
   'collector',
+  'clock',
+  'type',
+  'outlet',
+  'phase',
+  'storage',
   'activity',
   'action',
   'instance',

@@ -1,5 +1,6 @@
 import type { DeviceEconomics } from '../../agent/contracts/economics.js';
 import type { DeviceSnapshot } from '../../agent/snapshot.js';
+import { RESERVED_LABELS } from '../../config/labels-schema.js';
 
 /** What a family sees of one device. */
 export interface DeviceView {
@@ -30,26 +31,4 @@ export interface DeviceFamily {
 }
 
 /** Label names the families themselves use; an operator label with one of these names is renamed `label_<name>`. */
-export const FAMILY_LABEL_NAMES: ReadonlySet<string> = new Set([
-  'device',
-  'kind',
-  'vendor',
-  'model',
-  'firmware',
-  'dialect',
-  'address',
-  'source',
-  'sensor',
-  'fan',
-  'board',
-  'status',
-  'result',
-  'reason',
-  'clock',
-  'type',
-  'outlet',
-  'phase',
-  'storage',
-  'activity',
-  'action',
-]);
+export const FAMILY_LABEL_NAMES: ReadonlySet<string> = new Set(RESERVED_LABELS);
