@@ -128,9 +128,10 @@ export class Agent {
     this.power.configure(next.power);
     if (pollingChanged) {
       // Concurrency and backoff live in the scheduler: rebuild it, keeping the store's data.
+      const before = this.scheduler.targetUrls();
       await this.scheduler.stop(0);
       this.scheduler = this.createScheduler(next);
-      this.applyTargets(next);
+      this.applyTargets(next, before);
       this.scheduler.start();
     } else this.applyTargets(next);
     for (const part of this.started) await part.applyConfig?.(next);
@@ -166,11 +167,21 @@ export class Agent {
     this.applyTargets(this.config);
   }
 
-  private applyTargets(config: Config): void {
+  /**
+   * Hands the scheduler the configured and discovered targets and drops what left. `previous`: the
+   * targets of a scheduler this one replaces, which never knew them.
+   */
+  private applyTargets(config: Config, previous?: readonly string[]): void {
     const configured = buildTargets(config);
     const configuredUrls = new Set(configured.map((t) => t.url));
     const discovered = this.discovered.filter((t) => !configuredUrls.has(t.url));
-    const { removed } = this.scheduler.setTargets([...configured, ...discovered]);
+    const wanted = [...configured, ...discovered];
+    let { removed } = this.scheduler.setTargets(wanted);
+    if (previous) {
+      const kept = new Set(wanted.map((t) => t.url));
+      removed = previous.filter((url) => !kept.has(url));
+      for (const url of removed) this.polls.targetRemoved(url);
+    }
     for (const url of removed) {
       this.store.removeTarget(url);
       this.idsByTarget.delete(url);

@@ -92,6 +92,11 @@ export class Scheduler {
     return this.entries.size;
   }
 
+  /** The URLs of the targets it polls now. */
+  targetUrls(): string[] {
+    return [...this.entries.keys()];
+  }
+
   get inFlightCount(): number {
     return this.inFlight.size;
   }

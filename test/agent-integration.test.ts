@@ -141,4 +141,18 @@ describe('agent polling a simulated farm', () => {
     expect(all).toHaveLength(12);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
+
+  it('drops the targets a reload removes even when it also changes polling (the scheduler is rebuilt)', async () => {
+    const next = configSchema.parse({
+      agent: { listen: `127.0.0.1:${agent.port}` },
+      labels: { site: 'test-farm' },
+      polling: { interval: '2s', timeout: '1500ms', concurrency: 4 },
+      targets: [{ url: `cgminer://${block.host(1)}-${block.host(3)}`, labels: { rack: 'r1' } }],
+    });
+    await agent.applyConfig(next);
+    expect(await devices()).toHaveLength(3);
+    const body = await (await fetch(`${base}/metrics`)).text();
+    expect(body.match(/^potencia_target_poll_success\{/gm)).toHaveLength(3);
+    expect(body).not.toContain(`target="cgminer://${block.host(4)}:4028"`);
+  });
 });
