@@ -5,16 +5,19 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { createAgent } from '../agent/compose.js';
+import { demoEconomics } from '../agent/economics/demo.js';
 import type { Agent } from '../agent/daemon.js';
 import { silentLogger } from '../agent/log.js';
 import { configSchema } from '../config/schema.js';
 import { startFarm, type Farm } from '../simulator/farm.js';
 import { eventually, findTool, freeLoopbackBlock, freePort, REPO_ROOT, spawnProcess, tcpGate, type Spawned, type TcpGate } from './helpers.js';
 import { Recorder } from './mqtt-support.js';
+import { fleetQueries } from './grafana-support.js';
 
 const prometheusBin = findTool('prometheus');
 const mosquittoBin = findTool('mosquitto');
 const victoriaBin = findTool('victoria-metrics');
+const vmalertBin = findTool('vmalert');
 
 const DEVICES = 6;
 /** The first half of each site's miners carries central_detail: "true", so their boards and fans are pushed too. */
@@ -70,9 +73,10 @@ async function stop(p: Spawned | undefined): Promise<void> {
  * shipped in deploy/site and deploy/central (with this machine's ports and folders put in). One site's
  * links go through gates the test cuts for a while.
  */
-describe.skipIf(!prometheusBin || !mosquittoBin || !victoriaBin)('two sites pushing to a central store and broker', () => {
+describe.skipIf(!prometheusBin || !mosquittoBin || !victoriaBin || !vmalertBin)('two sites pushing to a central store and broker', () => {
   let dir: string;
   let victoria: Spawned;
+  let vmalert: Spawned;
   let victoriaUrl: string;
   let central: Spawned;
   let centralPort: number;
@@ -115,6 +119,11 @@ describe.skipIf(!prometheusBin || !mosquittoBin || !victoriaBin)('two sites push
         { url: `cgminer://${block.host(DETAILED + 1)}-${block.host(DEVICES)}` },
       ],
       mqtt: { url: `mqtt://127.0.0.1:${brokerPort}`, client_id: `potencia-${name}`, reconnect: { initial: '100ms', max: '1s' } },
+      // Static figures and a cap: each site has a plan, margins and a cap for the fleet view.
+      economics: demoEconomics(
+        farm.miners.reduce((kw, m) => kw + m.model.nominal_power_w / 1000, 0),
+        0.6,
+      ),
     });
     const agent = createAgent({ config, logger: silentLogger });
     await agent.start();
@@ -156,6 +165,17 @@ describe.skipIf(!prometheusBin || !mosquittoBin || !victoriaBin)('two sites push
       '-search.latencyOffset=1s',
     ]);
     await waitListening(victoriaPort, victoria, 'victoria-metrics');
+    // The fleet view's recording rules, evaluated every second into the same store.
+    const vmalertPort = await freePort();
+    vmalert = spawnProcess(vmalertBin!, [
+      `-rule=${join(REPO_ROOT, 'deploy', 'central', 'recording-rules.yml')}`,
+      `-datasource.url=${victoriaUrl}`,
+      `-remoteWrite.url=${victoriaUrl}`,
+      '-remoteWrite.flushInterval=1s',
+      '-evaluationInterval=1s',
+      `-httpListenAddr=127.0.0.1:${vmalertPort}`,
+    ]);
+    await waitListening(vmalertPort, vmalert, 'vmalert');
     centralPort = await freePort();
     central = await startMosquitto('central', `listener ${centralPort} 127.0.0.1\nallow_anonymous true\npersistence false\n`, centralPort);
     sites.push(await startSite('north', 3), await startSite('south', 5));
@@ -166,7 +186,7 @@ describe.skipIf(!prometheusBin || !mosquittoBin || !victoriaBin)('two sites push
       await site.agent.stop();
       await Promise.all([stop(site.prometheus), stop(site.broker), site.farm.stop(), site.storeLink.close(), site.brokerLink.close()]);
     }
-    await Promise.all([stop(central), stop(victoria)]);
+    await Promise.all([stop(central), stop(vmalert), stop(victoria)]);
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
@@ -220,6 +240,35 @@ describe.skipIf(!prometheusBin || !mosquittoBin || !victoriaBin)('two sites push
     const boardDevices = new Set([...north.matchAll(/^potencia_miner_board_hashrate_hashes_per_second\{[^}]*device="([^"]+)"/gm)].map((m) => m[1]));
     expect(boardDevices.size).toBe(DEVICES);
   }, 60_000);
+
+  it('answers every panel of the fleet dashboard for both sites, from the recording rules', async () => {
+    const missing: string[] = [];
+    for (const q of fleetQueries) {
+      const expr = q.expr.replace(/\$\{?site\}?/g, '.*');
+      const problem = await eventually(
+        async () => {
+          const sites = (await query(expr)).map((r) => r.metric.site);
+          return sites.includes('north') && sites.includes('south') ? true : undefined;
+        },
+        `${q.panel} ${q.refId}: ${expr}`,
+        20_000,
+      ).then(
+        () => undefined,
+        (err: Error) => err.message,
+      );
+      if (problem) missing.push(problem);
+    }
+    expect(missing).toEqual([]);
+    // The figures follow from the agents': the recorded draw is the sum of the site's devices.
+    const [north] = await query('site:potencia_device_power_watts:sum{site="north"}');
+    const [direct] = await query('sum(potencia_device_power_watts{site="north"})');
+    expect(Number(north!.value[1])).toBeCloseTo(Number(direct!.value[1]), -2);
+    const agents = await query('site:potencia_agents_up:sum');
+    expect(agents.map((a) => [a.metric.site, a.value[1]]).sort()).toEqual([
+      ['north', '1'],
+      ['south', '1'],
+    ]);
+  }, 90_000);
 
   it('fills the cut site’s outage once its link is back, with no gap, and relays its MQTT state and last will', async () => {
     const north = byName('north');
