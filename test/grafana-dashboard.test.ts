@@ -42,4 +42,11 @@ describe('deploy/grafana/potencia-fleet.json', () => {
     expect(named.length).toBeGreaterThan(10);
     for (const name of named) expect(recorded, name).toContain(name);
   });
+
+  it('ranks the sites to curtail first with the expression deploy/central/rules.test.yml checks', () => {
+    const tests = parse(readFileSync(join(REPO_ROOT, 'deploy', 'central', 'rules.test.yml'), 'utf8')) as { tests: { promql_expr_test?: { expr: string }[] }[] };
+    const tested = tests.tests.flatMap((t) => t.promql_expr_test ?? []).map((t) => t.expr);
+    const ranking = fleetQueries.find((q) => q.panel.startsWith('Curtail first'))!;
+    expect(tested).toContain(ranking.expr.replaceAll('$site', '.*'));
+  });
 });
