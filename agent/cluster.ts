@@ -57,6 +57,16 @@ export class ClusterPeers implements ClusterView {
       .flatMap((p) => p.devices.map((d) => downSince(d, 'unreachable', `its agent (shard ${p.shard}, ${p.url}) is unreachable: ${p.error ?? 'no answer'}`, at)));
   }
 
+  lostDraw(): ReadonlyMap<string, number> {
+    const draw = new Map<string, number>();
+    if (!this.plans()) return draw;
+    for (const peer of this.#peers) {
+      if (peer.live !== false) continue;
+      for (const d of peer.devices) if (d.up && d.power_w !== undefined && d.power_w > 0) draw.set(d.id, d.power_w);
+    }
+    return draw;
+  }
+
   onRound(listener: () => void): () => void {
     this.#listeners.add(listener);
     return () => {

@@ -150,7 +150,8 @@ describe('a site split across three agents', () => {
   });
 
   it('hands the plan to the next shard when the planner is lost, and reports the lost agent’s miners down with why', async () => {
-    const lostIds = [...shards[0]!.store.values()].map((d) => d.id);
+    const lastReadings = new Map([...shards[0]!.store.values()].map((d) => [d.id, d]));
+    const lostIds = [...lastReadings.keys()];
     await shards[0]!.stop();
     const next = shards[1]!;
     const lost = await eventually(() => {
@@ -166,7 +167,18 @@ describe('a site split across three agents', () => {
       const p = economicsOf(next).sitePlan();
       return p?.devices.length === DEVICES ? p : undefined;
     }, 'a plan on the next agent');
-    for (const id of lostIds) expect(plan.devices.find((d) => d.device_id === id)?.activity).toBe('unassessed');
+    // Their agent is gone, not their power: each counts against the cap at the draw last read from it.
+    for (const id of lostIds) {
+      const planned = plan.devices.find((d) => d.device_id === id)!;
+      expect(planned.activity, id).toBe('unassessed');
+      if (lastReadings.get(id)!.up) {
+        expect(planned.power_kw, id).toBeCloseTo(lastReadings.get(id)!.power_w! / 1000, 9);
+        expect(planned.reason, id).toMatch(/^its agent is lost; counted at its last metered draw, \d+ W$/);
+      }
+    }
+    const lostKw = lostIds.reduce((kw, id) => kw + (lastReadings.get(id)!.up ? lastReadings.get(id)!.power_w! / 1000 : 0), 0);
+    expect(lostKw).toBeGreaterThan(0);
+    expect(plan.totals.unassessed.power_kw).toBeCloseTo(lostKw, 6);
     const metrics = await (await fetch(`http://${next.address}/metrics`)).text();
     expect(metrics).toMatch(/^potencia_cluster_planner 1$/m);
     expect(metrics).toMatch(/^potencia_cluster_peer_up\{shard="0"\} 0$/m);

@@ -115,6 +115,11 @@ export interface ClusterView {
   plans(): boolean;
   /** The devices the other, live agents poll, as last read; empty unless this agent plans. */
   devices(): readonly DeviceSnapshot[];
+  /**
+   * Last metered watts of each device of a lost agent (by id) that was up when last read: still drawing
+   * as far as anyone knows, so the plan counts it against the cap. Empty unless this agent plans.
+   */
+  lostDraw(): ReadonlyMap<string, number>;
   /** Called after each round of reading the other agents. */
   onRound(listener: () => void): () => void;
 }

@@ -242,7 +242,7 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     const local = assessments.length;
     const cluster = this.#cluster;
     if (cluster) for (const snapshot of cluster.devices()) if (!store.get(snapshot.id)) assessments.push(assessDevice(snapshot, inputs));
-    const plan = !cluster || cluster.plans() ? planSite(assessments, inputs.site_power_cap_kw) : undefined;
+    const plan = !cluster || cluster.plans() ? planSite(cluster ? withLostDraw(assessments, cluster.lostDraw()) : assessments, inputs.site_power_cap_kw) : undefined;
     const plannedById = new Map(plan?.devices.map((d) => [d.device_id, d]));
     const next = new Map<string, DeviceEconomics>();
     const changed: string[] = [];
@@ -321,6 +321,20 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     if (p.powerFeed) names.add('power_price_usd_per_kwh');
     return names;
   }
+}
+
+/**
+ * The plan's view of the devices of a lost agent: reported down, yet most likely still drawing what they
+ * drew when last read, so they go into the plan as unassessed load at that draw, which comes off the cap.
+ */
+function withLostDraw(assessments: DeviceAssessment[], lostDraw: ReadonlyMap<string, number>): DeviceAssessment[] {
+  if (lostDraw.size === 0) return assessments;
+  return assessments.map((a) => {
+    const watts = lostDraw.get(a.device_id);
+    if (watts === undefined || a.up) return a;
+    const { recommendation: _none, ...rest } = a;
+    return { ...rest, up: true, power_w: watts, reason: `its agent is lost; counted at its last metered draw, ${Math.round(watts)} W` };
+  });
 }
 
 /** True when a reading changes whether the device can be judged at all, not merely its numbers. */
