@@ -185,3 +185,36 @@ describe('a site split across three agents', () => {
     expect(metrics).toContain(`potencia_device_error{device="${lostIds[0]}"`);
   });
 });
+
+describe('an agent of a split site', () => {
+  it('polls only its share of the targets discovery finds, as of the configured ones', async () => {
+    const block = await freeLoopbackBlock();
+    const ports = await Promise.all([0, 1, 2].map(() => freePort()));
+    const config = configSchema.parse({
+      agent: { listen: `127.0.0.1:${ports[1]}` },
+      polling: { interval: '30s', timeout: '1s' },
+      targets: [{ url: `cgminer://${block.host(1)}-${block.host(60)}` }],
+      cluster: { shard_index: 1, shard_count: 3, peers: ports.map((port) => `http://127.0.0.1:${port}`) },
+    });
+    const agent = createAgent({ config, logger: silentLogger });
+    await agent.start();
+    try {
+      const targetsPolled = async () => ((await (await fetch(`http://${agent.address}/healthz`)).json()) as { targets: number }).targets;
+      const configured = Array.from({ length: 60 }, (_, i) => `cgminer://${block.host(i + 1)}:4028`);
+      expect(await targetsPolled()).toBe(configured.filter((url) => shardOf(url, 3) === 1).length);
+      const found = Array.from({ length: 60 }, (_, i) => block.host(i + 101)).map((host) => ({
+        url: `cgminer://${host}:4028`,
+        scheme: 'cgminer',
+        host,
+        port: 4028,
+        labels: {},
+        intervalMs: 30_000,
+        timeoutMs: 1000,
+      }));
+      agent.setDiscoveredTargets(found);
+      expect(await targetsPolled()).toBe([...configured, ...found.map((t) => t.url)].filter((url) => shardOf(url, 3) === 1).length);
+    } finally {
+      await agent.stop();
+    }
+  });
+});
