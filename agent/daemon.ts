@@ -2,6 +2,7 @@ import type { Collector, Target } from '../collectors/contract.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { AgentContext, AgentPart, Health, ReloadStats, SelfMetricFamily, SelfMetrics, SiteReadings } from './contracts/part.js';
+import { ClusterPeers } from './cluster.js';
 import { enrichSnapshot } from './enrich.js';
 import type { Logger } from './log.js';
 import { PollStats } from './poll-stats.js';
@@ -9,7 +10,7 @@ import { PowerAttribution } from './power.js';
 import { Scheduler } from './scheduler.js';
 import type { DeviceSnapshot } from './snapshot.js';
 import { DeviceStore } from './state.js';
-import { buildTargets } from './targets.js';
+import { buildTargets, shareOf } from './targets.js';
 
 export interface AgentOptions {
   config: Config;
@@ -41,9 +42,14 @@ export class Agent {
   /** PDU outlets → device power, and site totals; see agent/power.ts. */
   readonly power: PowerAttribution;
   private discovered: readonly Target[] = [];
+  /** The other agents of a split site; see agent/cluster.ts. */
+  private readonly cluster: ClusterPeers | undefined;
+  /** Devices of lost agents this agent reports down while it plans the site. */
+  private lostPeerDeviceIds = new Set<string>();
 
   constructor(private readonly opts: AgentOptions) {
     this.config = opts.config;
+    this.cluster = opts.config.cluster && new ClusterPeers(opts.config.cluster, opts.logger);
     this.power = new PowerAttribution(opts.config.power);
     this.scheduler = this.createScheduler(opts.config);
   }
@@ -76,6 +82,11 @@ export class Agent {
     }
     this.applyTargets(this.config);
     this.scheduler.start();
+    if (this.cluster) {
+      for (const family of this.cluster.families()) ctx.selfMetrics.add(family);
+      this.cluster.onRound(() => this.reportLostPeers());
+      this.cluster.start();
+    }
     this.opts.logger.info({ listen: this.address, targets: this.scheduler.targetCount, parts: this.opts.parts.map((p) => p.name) }, 'potencia agent started');
   }
 
@@ -93,6 +104,7 @@ export class Agent {
       site: (): SiteReadings => this.power.readings(this.store),
       health: () => this.health(),
       setDiscoveredTargets: (targets) => this.setDiscoveredTargets(targets),
+      ...(this.cluster && { cluster: this.cluster }),
     };
   }
 
@@ -123,6 +135,10 @@ export class Agent {
 
   async applyConfig(next: Config): Promise<void> {
     const pollingChanged = JSON.stringify(next.polling) !== JSON.stringify(this.config.polling);
+    if (JSON.stringify(next.cluster) !== JSON.stringify(this.config.cluster)) {
+      this.opts.logger.warn("the cluster section changed: the agents of the site and this agent's shard change on restart, not on reload");
+      next = { ...next, cluster: this.config.cluster };
+    }
     if (next.agent.log_level !== this.config.agent.log_level) this.opts.logger.level = next.agent.log_level;
     this.config = next;
     this.power.configure(next.power);
@@ -140,6 +156,7 @@ export class Agent {
 
   /** Stops polling, then every part; bounded so SIGTERM always exits within 5 s. */
   async stop(): Promise<void> {
+    await this.cluster?.stop();
     await this.scheduler.stop(2000);
     await Promise.allSettled(this.started.splice(0).map(async (part) => part.stop()));
     this.opts.logger.info('potencia agent stopped');
@@ -175,7 +192,7 @@ export class Agent {
     const configured = buildTargets(config);
     const configuredUrls = new Set(configured.map((t) => t.url));
     const discovered = this.discovered.filter((t) => !configuredUrls.has(t.url));
-    const wanted = [...configured, ...discovered];
+    const wanted = shareOf([...configured, ...discovered], config.cluster);
     let { removed } = this.scheduler.setTargets(wanted);
     if (previous) {
       const kept = new Set(wanted.map((t) => t.url));
@@ -186,6 +203,18 @@ export class Agent {
       this.store.removeTarget(url);
       this.idsByTarget.delete(url);
     }
+  }
+
+  /**
+   * While this agent plans a split site, the devices of every agent it lost are in its store, down with
+   * the reason, so the site's view and plan never lose them silently; they leave when their agent is back.
+   */
+  private reportLostPeers(): void {
+    const lost = this.cluster!.lostDevices().filter((d) => this.lostPeerDeviceIds.has(d.id) || !this.store.has(d.id));
+    const ids = new Set(lost.map((d) => d.id));
+    for (const id of this.lostPeerDeviceIds) if (!ids.has(id)) this.store.remove(id);
+    for (const device of lost) this.store.upsert(device);
+    this.lostPeerDeviceIds = ids;
   }
 
   private record(target: Target, snapshots: DeviceSnapshot[]): void {

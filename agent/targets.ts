@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { canonicalUrl, parseTargetUrl } from '../collectors/target.js';
 import type { ParsedTargetUrl, Target } from '../collectors/contract.js';
+import type { ClusterConfig } from '../config/cluster-schema.js';
 import type { Config, TargetConfig } from '../config/schema.js';
 
 /** Expands the configured targets (ranges, CIDRs) into one Target per endpoint, labels merged. */
@@ -64,4 +66,19 @@ function commandOptionsOf(entry: TargetConfig): Pick<Target, 'commandPrefix' | '
   if (entry.command_prefix !== undefined) out.commandPrefix = entry.command_prefix;
   if (entry.ssh_options !== undefined) out.sshOptions = entry.ssh_options;
   return out;
+}
+
+/**
+ * The shard a target belongs to: the first four bytes of the SHA-256 of its canonical URL, modulo the
+ * shard count. The same on every agent, machine and Node version, and independent of the order targets
+ * are configured or discovered in, so agents that share a config agree without talking.
+ */
+export function shardOf(url: string, shardCount: number): number {
+  return createHash('sha256').update(url).digest().readUInt32BE(0) % shardCount;
+}
+
+/** The targets this agent polls: all of them alone, its shard's share in a cluster. */
+export function shareOf<T extends { url: string }>(targets: readonly T[], cluster: ClusterConfig | undefined): T[] {
+  if (!cluster || cluster.shard_count === 1) return [...targets];
+  return targets.filter((t) => shardOf(t.url, cluster.shard_count) === cluster.shard_index);
 }

@@ -9,6 +9,7 @@ import { mqttSchema } from './mqtt-schema.js';
 import { discoverySchema } from './discovery-schema.js';
 import { labelsSchema } from './labels-schema.js';
 import { economicsSchema } from './economics-schema.js';
+import { clusterSchema } from './cluster-schema.js';
 
 const listenSchema = z
   .string()
@@ -79,6 +80,7 @@ export const configSchema = z
     snmp: snmpSchema.optional(),
     power: powerSchema.optional(),
     economics: economicsSchema.optional(),
+    cluster: clusterSchema.optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();

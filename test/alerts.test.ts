@@ -73,3 +73,60 @@ describe.skipIf(!promtool)('deploy/prometheus alert rules', () => {
     expect(tests.status).toBe(0);
   });
 });
+
+const CENTRAL = join(REPO_ROOT, 'deploy', 'central');
+
+interface CentralRules {
+  groups: { rules: { record?: string; alert?: string; labels?: { severity?: string }; annotations?: { summary?: string; description?: string } }[] }[];
+}
+interface CentralTests {
+  tests: { promql_expr_test?: { expr: string; exp_samples: unknown[] }[]; alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[] }[];
+}
+
+describe('deploy/central/rules.test.yml', () => {
+  const recording = parse(readFileSync(join(CENTRAL, 'recording-rules.yml'), 'utf8')) as CentralRules;
+  const alerting = parse(readFileSync(join(CENTRAL, 'fleet-alerts.yml'), 'utf8')) as CentralRules;
+  const tests = parse(readFileSync(join(CENTRAL, 'rules.test.yml'), 'utf8')) as CentralTests;
+
+  it('checks the figures of every recording rule, and every site alert both firing and quiet', () => {
+    const records = recording.groups.flatMap((g) => g.rules).map((r) => r.record);
+    expect(records.every((r) => r !== undefined && /^site(_activity)?:potencia_/.test(r))).toBe(true);
+    const exprTests = tests.tests.flatMap((t) => t.promql_expr_test ?? []);
+    for (const record of records)
+      expect(
+        exprTests.some((t) => t.expr === record && t.exp_samples.length > 0),
+        `${record} has no expected samples`,
+      ).toBe(true);
+    const alerts = alerting.groups.flatMap((g) => g.rules);
+    expect(alerts.map((a) => a.alert)).toEqual(['PotenciaSiteNotPushing', 'PotenciaAgentDown', 'PotenciaClusterAgentLost']);
+    const cases = tests.tests.flatMap((t) => t.alert_rule_test ?? []);
+    for (const alert of alerts) {
+      expect(['critical', 'warning', 'info'], alert.alert).toContain(alert.labels?.severity);
+      expect(`${alert.annotations?.summary} ${alert.annotations?.description}`, alert.alert).toMatch(/\$labels\.site/);
+      const mine = cases.filter((c) => c.alertname === alert.alert);
+      expect(
+        mine.some((c) => c.exp_alerts.length === 0),
+        `${alert.alert} never tested quiet`,
+      ).toBe(true);
+      expect(
+        mine.some((c) => c.exp_alerts.length > 0),
+        `${alert.alert} never tested firing`,
+      ).toBe(true);
+    }
+  });
+});
+
+const vmalert = findTool('vmalert');
+
+describe.skipIf(!promtool || !vmalert)('deploy/central rules', () => {
+  it('give the figures and alerts rules.test.yml expects (promtool)', () => {
+    const result = spawnSync(promtool!, ['test', 'rules', 'rules.test.yml'], { cwd: CENTRAL, encoding: 'utf8' });
+    expect(`${result.stdout}${result.stderr}`).toContain('SUCCESS');
+    expect(result.status).toBe(0);
+  });
+
+  it('load in vmalert, which evaluates them beside VictoriaMetrics', () => {
+    const result = spawnSync(vmalert!, ['-dryRun', '-rule=recording-rules.yml', '-rule=fleet-alerts.yml', '-loggerLevel=ERROR'], { cwd: CENTRAL, encoding: 'utf8' });
+    expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
+  });
+});

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { dashboard } from './grafana-support.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { dashboard, fleetDashboard, fleetQueries } from './grafana-support.js';
+import { REPO_ROOT } from './helpers.js';
 
 describe('deploy/grafana/potencia.json', () => {
   it('takes its Prometheus as the DS_PROMETHEUS input, filters by site / room / rack, and every panel has queries', () => {
@@ -17,5 +21,32 @@ describe('deploy/grafana/potencia.json', () => {
       for (const target of panel.targets!) expect(target.datasource?.uid, `${panel.title} ${target.refId}`).toBe('${DS_PROMETHEUS}');
     }
     expect(new Set(dashboard.panels.map((p) => p.id)).size).toBe(dashboard.panels.length);
+  });
+});
+
+describe('deploy/grafana/potencia-fleet.json', () => {
+  it('takes the central store as DS_CENTRAL, filters by site, and reads the recorded series of deploy/central', () => {
+    expect(fleetDashboard.__inputs).toEqual([expect.objectContaining({ name: 'DS_CENTRAL', type: 'datasource', pluginId: 'prometheus' })]);
+    expect(fleetDashboard.templating.list.map((v) => [v.name, v.allValue])).toEqual([['site', '.*']]);
+    const dataPanels = fleetDashboard.panels.filter((p) => p.type !== 'row');
+    expect(dataPanels.length).toBeGreaterThanOrEqual(10);
+    for (const panel of dataPanels) {
+      expect(panel.datasource?.uid, panel.title).toBe('${DS_CENTRAL}');
+      for (const target of panel.targets ?? []) expect(target.datasource?.uid, `${panel.title} ${target.refId}`).toBe('${DS_CENTRAL}');
+    }
+    expect(new Set(fleetDashboard.panels.map((p) => p.id)).size).toBe(fleetDashboard.panels.length);
+    // Every recorded series a panel names is one the rules record: a renamed rule fails here, not on a blank panel.
+    const rules = parse(readFileSync(join(REPO_ROOT, 'deploy', 'central', 'recording-rules.yml'), 'utf8')) as { groups: { rules: { record: string }[] }[] };
+    const recorded = new Set(rules.groups.flatMap((g) => g.rules.map((r) => r.record)));
+    const named = fleetQueries.flatMap((q) => q.expr.match(/\bsite(?:_activity)?:[a-z_]+:[a-z]+\b/g) ?? []);
+    expect(named.length).toBeGreaterThan(10);
+    for (const name of named) expect(recorded, name).toContain(name);
+  });
+
+  it('ranks the sites to curtail first with the expression deploy/central/rules.test.yml checks', () => {
+    const tests = parse(readFileSync(join(REPO_ROOT, 'deploy', 'central', 'rules.test.yml'), 'utf8')) as { tests: { promql_expr_test?: { expr: string }[] }[] };
+    const tested = tests.tests.flatMap((t) => t.promql_expr_test ?? []).map((t) => t.expr);
+    const ranking = fleetQueries.find((q) => q.panel.startsWith('Curtail first'))!;
+    expect(tested).toContain(ranking.expr.replaceAll('$site', '.*'));
   });
 });

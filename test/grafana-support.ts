@@ -21,8 +21,14 @@ export interface Dashboard {
   panels: Panel[];
 }
 
-export const dashboard = JSON.parse(readFileSync(join(REPO_ROOT, 'deploy', 'grafana', 'potencia.json'), 'utf8')) as Dashboard;
-export const queries = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, refId: t.refId, expr: t.expr })));
+const load = (file: string) => JSON.parse(readFileSync(join(REPO_ROOT, 'deploy', 'grafana', file), 'utf8')) as Dashboard;
+const queriesOf = (board: Dashboard) => board.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, refId: t.refId, expr: t.expr })));
+
+export const dashboard = load('potencia.json');
+export const queries = queriesOf(dashboard);
+/** The sites side by side, over the central store's recording rules (deploy/central). */
+export const fleetDashboard = load('potencia-fleet.json');
+export const fleetQueries = queriesOf(fleetDashboard);
 
 /** What Grafana sends: "All" is the variable's allValue, and the built-in intervals are concrete durations. */
 export function substitute(expr: string): string {

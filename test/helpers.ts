@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -109,4 +110,49 @@ export async function runCli(args: string[], env?: NodeJS.ProcessEnv): Promise<{
       resolveRun({ code, stdout, stderr });
     });
   });
+}
+
+export interface TcpGate {
+  port: number;
+  /** While false, new connections are refused (closed at once); existing ones keep flowing. */
+  open: boolean;
+  /** Cuts the link: closes every connection through the gate and refuses new ones until `restore()`. */
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+/** A TCP relay on a free loopback port to 127.0.0.1:`upstreamPort`, standing for a link the test can cut. */
+export async function tcpGate(upstreamPort: number): Promise<TcpGate> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    if (!gate.open) return void client.destroy();
+    const upstream = connect(upstreamPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.once('close', () => sockets.delete(s));
+      s.on('error', () => {});
+    }
+    client.pipe(upstream).pipe(client);
+    client.once('close', () => upstream.destroy());
+    upstream.once('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const gate: TcpGate = {
+    port: (server.address() as { port: number }).port,
+    open: true,
+    cut() {
+      gate.open = false;
+      for (const s of sockets) s.destroy();
+    },
+    restore() {
+      gate.open = true;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  return gate;
 }

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { MqttMetrics } from '../exporters/mqtt/metrics.js';
 import { mqttSchema, type MqttConfigInput } from '../config/mqtt-schema.js';
 import { MqttPublisher } from '../exporters/mqtt/publisher.js';
 import { startFarm, type Farm } from '../simulator/farm.js';
-import { CLI, eventually, findTool, freeLoopbackBlock, freePort, spawnProcess, type Spawned } from './helpers.js';
+import { CLI, eventually, findTool, freeLoopbackBlock, freePort, spawnProcess, tcpGate, type Spawned } from './helpers.js';
 import { asicSnapshot, Recorder } from './mqtt-support.js';
 
 const mosquittoBin = findTool('mosquitto');
@@ -48,33 +48,6 @@ async function stopProcess(p: Spawned | undefined, signal: NodeJS.Signals = 'SIG
   if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
   p.child.kill(signal);
   await p.exited;
-}
-
-/** A TCP relay the test can close, so the agent reconnects only once the test's subscriber is in. */
-function gate(upstreamPort: number): { server: Server; port: () => number; open: boolean; close(): Promise<void> } {
-  const sockets = new Set<Socket>();
-  const state = {
-    open: true,
-    server: createServer((client) => {
-      if (!state.open) return void client.destroy();
-      const upstream = connect(upstreamPort, '127.0.0.1');
-      for (const s of [client, upstream]) {
-        sockets.add(s);
-        s.once('close', () => sockets.delete(s));
-        s.on('error', () => {});
-      }
-      client.pipe(upstream).pipe(client);
-      client.once('close', () => upstream.destroy());
-      upstream.once('close', () => client.destroy());
-    }),
-    port: () => (state.server.address() as { port: number }).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        state.server.close(() => resolve());
-      }),
-  };
-  return state;
 }
 
 describe.skipIf(!mosquittoBin)('MQTT against a real mosquitto', () => {
@@ -202,13 +175,12 @@ describe.skipIf(!mosquittoBin)('MQTT against a real mosquitto', () => {
     const port = await freePort();
     let broker = await startMosquitto(dir, 'restart', port);
     cleanup.push(() => stopProcess(broker));
-    const relay = gate(port);
-    await new Promise<void>((resolve) => relay.server.listen(0, '127.0.0.1', resolve));
+    const relay = await tcpGate(port);
     cleanup.push(() => relay.close());
     const store = new DeviceStore();
     const ids = [1, 2, 3, 4, 5].map((i) => `asic/10.0.7.${i}`);
     for (const id of ids) store.upsert(asicSnapshot(id));
-    const p = newPublisher({ url: `mqtt://127.0.0.1:${relay.port()}`, reconnect: { initial: '50ms', max: '200ms' }, queue: { max_messages: 10 } }, store);
+    const p = newPublisher({ url: `mqtt://127.0.0.1:${relay.port}`, reconnect: { initial: '50ms', max: '200ms' }, queue: { max_messages: 10 } }, store);
     const prefix = 'potencia/it';
     const idle = once(p, 'idle');
     p.start();

@@ -13,6 +13,9 @@ import { AgentMetrics } from '../exporters/prometheus/metrics.js';
 import { registerSiteMetrics } from '../exporters/prometheus/site-metrics.js';
 import { TARGET_SUCCESS_FAMILY } from '../exporters/prometheus/target-family.js';
 import { REPO_ROOT } from './helpers.js';
+import { ClusterPeers } from '../agent/cluster.js';
+import { silentLogger } from '../agent/log.js';
+import { clusterSchema } from '../config/cluster-schema.js';
 
 /** Every family /metrics can hold beside the device families: the agent's own, site, economics, discovery, each target's and MQTT's. */
 async function agentFamilyNames(): Promise<string[]> {
@@ -27,7 +30,8 @@ async function agentFamilyNames(): Promise<string[]> {
   );
   registerDiscoveryMetrics(metrics.registry, () => ({ lastRunAtMs: undefined, identified: 0, unidentified: 0 }));
   const registered = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name);
-  return [...registered, TARGET_SUCCESS_FAMILY, ...new MqttMetrics().families().map((f) => f.name)];
+  const cluster = new ClusterPeers(clusterSchema.parse({ shard_index: 0, shard_count: 1, peers: ['http://127.0.0.1:9785'] }), silentLogger);
+  return [...registered, TARGET_SUCCESS_FAMILY, ...new MqttMetrics().families().map((f) => f.name), ...cluster.families().map((f) => f.name)];
 }
 
 /** The metrics reference in the README is what operators build dashboards from: it must not drift. */

@@ -105,6 +105,23 @@ export interface AgentContext {
   health(): Health;
   /** Replaces the targets found by discovery; they are polled beside the configured ones. */
   setDiscoveredTargets(targets: readonly Target[]): void;
+  /** The other agents of a site split across agents (config `cluster:`); absent for an agent alone. */
+  readonly cluster?: ClusterView;
+}
+
+/** What an agent of a split site knows of the others (agent/cluster.ts). */
+export interface ClusterView {
+  /** True when no agent of a lower shard is up: this agent plans the whole site. */
+  plans(): boolean;
+  /** The devices the other, live agents poll, as last read; empty unless this agent plans. */
+  devices(): readonly DeviceSnapshot[];
+  /**
+   * Last metered watts of each device of a lost agent (by id) that was up when last read: still drawing
+   * as far as anyone knows, so the plan counts it against the cap. Empty unless this agent plans.
+   */
+  lostDraw(): ReadonlyMap<string, number>;
+  /** Called after each round of reading the other agents. */
+  onRound(listener: () => void): () => void;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { EconomicsConfig } from '../../config/economics-schema.js';
 import type { Config } from '../../config/schema.js';
 import type { AssessmentListener, DeviceEconomics, EconomicSignalSource, EconomicsFigures, EconomicsReader } from '../contracts/economics.js';
-import type { AgentContext, AgentPart, DeviceStoreView } from '../contracts/part.js';
+import type { AgentContext, AgentPart, ClusterView, DeviceStoreView } from '../contracts/part.js';
 import type { DeviceSnapshot } from '../snapshot.js';
 import { assessDevice } from './assess.js';
 import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs, type EconomicInputsProviderOptions } from './inputs.js';
@@ -41,6 +41,8 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
   readonly #providerOptions: Omit<EconomicInputsProviderOptions, 'now'>;
   #provider: EconomicInputsProvider;
   #store: DeviceStoreView | undefined;
+  #cluster: ClusterView | undefined;
+  #unsubscribeCluster: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #soon: NodeJS.Timeout | undefined;
   #unsubscribeStore: (() => void) | undefined;
@@ -149,6 +151,9 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
 
   start(ctx: AgentContext): void {
     this.#store = ctx.store;
+    this.#cluster = ctx.cluster;
+    // The other agents' devices arrive once per cluster round: the plan follows them then.
+    this.#unsubscribeCluster = ctx.cluster?.onRound(() => this.#assessSoon());
     this.#onListenerError = (err) => ctx.logger.error({ err }, 'economics listener threw');
     this.#provider.start();
     this.#unsubscribeStore = ctx.store.onChange((change) => {
@@ -201,6 +206,9 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     this.#soon = undefined;
     this.#unsubscribeStore?.();
     this.#unsubscribeStore = undefined;
+    this.#unsubscribeCluster?.();
+    this.#unsubscribeCluster = undefined;
+    this.#cluster = undefined;
     this.#provider.stop();
     this.#store = undefined;
     this.#forget();
@@ -220,18 +228,25 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     await this.#provider.refreshAll();
   }
 
-  /** One round: reads the inputs, assesses every stored device, plans the site. Never throws for a device. */
+  /**
+   * One round: reads the inputs, assesses every stored device, plans the site. Never throws for a device.
+   * In a site split across agents, the agent that plans adds the other agents' devices to the plan (their
+   * assessments stay with their own agents), and the others plan nothing.
+   */
   assessNow(store: DeviceStoreView | undefined = this.#store): void {
     if (!store || !this.#enabled) return;
     const inputs = this.readInputs();
     const previous = this.#economics;
     const assessments: DeviceAssessment[] = [];
     for (const snapshot of store.values()) assessments.push(assessDevice(snapshot, inputs));
-    const plan = planSite(assessments, inputs.site_power_cap_kw);
-    const plannedById = new Map(plan.devices.map((d) => [d.device_id, d]));
+    const local = assessments.length;
+    const cluster = this.#cluster;
+    if (cluster) for (const snapshot of cluster.devices()) if (!store.get(snapshot.id)) assessments.push(assessDevice(snapshot, inputs));
+    const plan = !cluster || cluster.plans() ? planSite(cluster ? withLostDraw(assessments, cluster.lostDraw()) : assessments, inputs.site_power_cap_kw) : undefined;
+    const plannedById = new Map(plan?.devices.map((d) => [d.device_id, d]));
     const next = new Map<string, DeviceEconomics>();
     const changed: string[] = [];
-    for (const assessment of assessments) {
+    for (const assessment of assessments.slice(0, local)) {
       const planned = plannedById.get(assessment.device_id);
       const entry: DeviceEconomics = planned ? { assessment, planned } : { assessment };
       next.set(assessment.device_id, entry);
@@ -306,6 +321,20 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     if (p.powerFeed) names.add('power_price_usd_per_kwh');
     return names;
   }
+}
+
+/**
+ * The plan's view of the devices of a lost agent: reported down, yet most likely still drawing what they
+ * drew when last read, so they go into the plan as unassessed load at that draw, which comes off the cap.
+ */
+function withLostDraw(assessments: DeviceAssessment[], lostDraw: ReadonlyMap<string, number>): DeviceAssessment[] {
+  if (lostDraw.size === 0) return assessments;
+  return assessments.map((a) => {
+    const watts = lostDraw.get(a.device_id);
+    if (watts === undefined || a.up) return a;
+    const { recommendation: _none, ...rest } = a;
+    return { ...rest, up: true, power_w: watts, reason: `its agent is lost; counted at its last metered draw, ${Math.round(watts)} W` };
+  });
 }
 
 /** True when a reading changes whether the device can be judged at all, not merely its numbers. */
