@@ -48,4 +48,3 @@ export const webConfigSchema = z.strictObject({
     .optional()
     .describe('User name → bcrypt hash of the password; when present every endpoint but /healthz needs HTTP basic auth.'),
 });
-
