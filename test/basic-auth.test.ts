@@ -1,0 +1,91 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
+import { describe, expect, it } from 'vitest';
+import { isLoopbackHost } from '../exporters/prometheus/part.js';
+import { BasicAuth } from '../exporters/prometheus/basic-auth.js';
+import { loadWebConfig } from '../exporters/prometheus/web-config.js';
+
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+describe('BasicAuth', () => {
+  const hash = bcrypt.hashSync('s3cret', 10);
+
+  it('accepts the right password, denies a wrong one, an unknown user and a malformed header', async () => {
+    const auth = new BasicAuth({ prometheus: hash });
+    expect(await auth.check(basic('prometheus', 's3cret'))).toBe('ok');
+    expect(await auth.check(basic('prometheus', 's3cret!'))).toBe('denied');
+    expect(await auth.check(basic('grafana', 's3cret'))).toBe('denied');
+    expect(await auth.check(undefined)).toBe('denied');
+    expect(await auth.check('Bearer abc')).toBe('denied');
+    expect(await auth.check('Basic !!!')).toBe('denied');
+    expect(await auth.check(`Basic ${'A'.repeat(10_000)}`)).toBe('denied');
+  });
+
+  it('pays bcrypt once per user and password: a scrape every few seconds is answered from the cache', async () => {
+    const auth = new BasicAuth({ prometheus: hash });
+    let started = performance.now();
+    expect(await auth.check(basic('prometheus', 's3cret'))).toBe('ok');
+    const first = performance.now() - started;
+    started = performance.now();
+    for (let i = 0; i < 100; i++) expect(await auth.check(basic('prometheus', 's3cret'))).toBe('ok');
+    const hundredCached = performance.now() - started;
+    expect(hundredCached).toBeLessThan(first);
+    // A wrong password is never cached: each try pays bcrypt again.
+    started = performance.now();
+    expect(await auth.check(basic('prometheus', 'guess'))).toBe('denied');
+    expect(performance.now() - started).toBeGreaterThan(hundredCached / 10);
+  });
+
+  it('answers busy rather than queue bcrypt work past its bound', async () => {
+    const auth = new BasicAuth({ prometheus: hash }, { concurrentHashes: 1 });
+    const verdicts = await Promise.all([auth.check(basic('prometheus', 'a')), auth.check(basic('prometheus', 'b'))]);
+    expect(verdicts).toEqual(['denied', 'busy']);
+  });
+});
+
+describe('loadWebConfig', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'potencia-web-'));
+  const write = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+
+  it('reads basic_auth_users', async () => {
+    const loaded = await loadWebConfig(write('ok.yml', `basic_auth_users:\n  prometheus: ${bcrypt.hashSync('x', 4)}\n`));
+    expect(loaded.security.tls).toBeUndefined();
+    expect(await loaded.security.auth!.check(basic('prometheus', 'x'))).toBe('ok');
+  });
+
+  it('says in one line what is wrong, naming the file and the key, and never quotes a secret', async () => {
+    const cases: [string, RegExp][] = [
+      ['tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n', /cipher_suites/],
+      ['basic_auth_users:\n  prometheus: plaintext-password\n', /basic_auth_users\.prometheus: expected a bcrypt hash/],
+      ['tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  client_auth_type: RequireAndVerifyClientCert\n', /client_ca_file: is required/],
+      ['tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  min_version: TLS13\n  max_version: TLS12\n', /max_version: must not be below/],
+      ['tls_server_config:\n  cert_file: missing.crt\n  key_file: missing.key\n', /tls_server_config\.cert_file .*missing\.crt: cannot read it \(ENOENT\)/],
+      ['[not yaml', /not valid YAML/],
+    ];
+    for (const [text, expected] of cases) {
+      const path = write('bad.yml', text);
+      const err = await loadWebConfig(path).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err?.message, text).toMatch(expected);
+      expect(err!.message).not.toContain('\n');
+      expect(err!.message).not.toContain('plaintext-password');
+    }
+    await expect(loadWebConfig(join(dir, 'nowhere.yml'))).rejects.toThrow(/web config .*nowhere\.yml: cannot read it \(ENOENT\)/);
+    await expect(loadWebConfig(dir)).rejects.toThrow(/not a regular file/);
+    await expect(loadWebConfig(write('huge.yml', `# ${'x'.repeat(2 * 1024 * 1024)}\n`))).rejects.toThrow(/larger than/);
+  });
+});
+
+describe('isLoopbackHost', () => {
+  it('tells addresses only this machine reaches from the rest (the warning for an open server)', () => {
+    for (const host of ['127.0.0.1', '127.3.2.1', '::1', 'localhost', '::ffff:127.0.0.1']) expect(isLoopbackHost(host), host).toBe(true);
+    for (const host of ['0.0.0.0', '', '::', '10.0.0.5', 'farm-agent.example', '128.0.0.1']) expect(isLoopbackHost(host), host).toBe(false);
+  });
+});
