@@ -1,8 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { webConfigSchema } from '../config/web-schema.js';
+import { REPO_ROOT } from './helpers.js';
 import { isLoopbackHost } from '../exporters/prometheus/part.js';
 import { BasicAuth } from '../exporters/prometheus/basic-auth.js';
 import { loadWebConfig } from '../exporters/prometheus/web-config.js';
@@ -80,6 +83,17 @@ describe('loadWebConfig', () => {
     await expect(loadWebConfig(join(dir, 'nowhere.yml'))).rejects.toThrow(/web config .*nowhere\.yml: cannot read it \(ENOENT\)/);
     await expect(loadWebConfig(dir)).rejects.toThrow(/not a regular file/);
     await expect(loadWebConfig(write('huge.yml', `# ${'x'.repeat(2 * 1024 * 1024)}\n`))).rejects.toThrow(/larger than/);
+  });
+});
+
+describe("README's web config example", () => {
+  it('is a valid web config whose user is checked against its hash', async () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const block = /```yaml\n(# \/etc\/potencia\/web\.yml[^`]*)```/.exec(readme)![1]!;
+    const config = webConfigSchema.parse(parse(block));
+    expect(config.tls_server_config).toMatchObject({ cert_file: 'potencia.crt', key_file: 'potencia.key', client_auth_type: 'NoClientCert', min_version: 'TLS12' });
+    const auth = new BasicAuth(config.basic_auth_users!);
+    expect(await auth.check(basic('prometheus', 'example'))).toBe('ok');
   });
 });
 
