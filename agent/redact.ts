@@ -34,14 +34,16 @@ export function redactSecrets(text: string): string {
 }
 
 /**
- * A snapshot as it may leave the agent (/api, MQTT): pool URLs without passwords and an error without
- * credentials. Returns the same object when nothing needed redacting, so the common case allocates nothing.
+ * A snapshot as it may leave the agent (/api, MQTT): its target URL without a community or password,
+ * pool URLs without passwords and an error without credentials. Returns the same object when nothing
+ * needed redacting, so the common case allocates nothing.
  */
 export function redactSnapshot<T extends DeviceSnapshot>(snapshot: T): T {
+  const target = redactUrl(snapshot.target);
   const error = snapshot.error === undefined ? undefined : redactSecrets(snapshot.error);
   const pools = snapshot.pools && redactPools(snapshot.pools);
-  if (error === snapshot.error && pools === snapshot.pools) return snapshot;
-  return { ...snapshot, ...(error !== undefined && { error }), ...(pools !== undefined && { pools }) };
+  if (target === snapshot.target && error === snapshot.error && pools === snapshot.pools) return snapshot;
+  return { ...snapshot, target, ...(error !== undefined && { error }), ...(pools !== undefined && { pools }) };
 }
 
 function redactPools(pools: PoolSnapshot[]): PoolSnapshot[] {

@@ -224,6 +224,19 @@ describe('startHttpServer', () => {
     expect(store.get('asic/10.0.1.99')!.pools![0]!.url).toContain('hunter2');
   });
 
+  it("keeps an SNMP target's community out of /metrics, and two communities on one host apart", async () => {
+    polls.targetPolled('snmp://pr1vate@10.0.9.2', true);
+    polls.targetPolled('snmp://0ther@10.0.9.2', false);
+    polls.targetPolled('cgminer://10.0.1.15:4028', true);
+    const text = (await get(server.port, '/metrics')).body.toString('utf8');
+    expect(text).not.toMatch(/pr1vate|0ther/);
+    expect(text).toContain('potencia_target_poll_success{target="snmp://<secret>@10.0.9.2"} 1');
+    expect(text).toContain('potencia_target_poll_success{target="snmp://<secret>@10.0.9.2#2"} 0');
+    expect(text).toContain('potencia_target_poll_success{target="cgminer://10.0.1.15:4028"} 1');
+    store.upsert({ ...gpu, id: 'pdu/10.0.9.2', kind: 'pdu', target: 'snmp://pr1vate@10.0.9.2' });
+    expect((await get(server.port, '/api/devices/pdu/10.0.9.2')).body.toString('utf8')).not.toContain('pr1vate');
+  });
+
   it('answers 404 for unknown paths and 405 for methods other than GET and HEAD', async () => {
     expect((await get(server.port, '/metricsx')).status).toBe(404);
     const post = await get(server.port, '/metrics', { method: 'POST' });

@@ -43,6 +43,8 @@ describe('redactSnapshot', () => {
     expect(redacted.error).toBe('password=<secret>');
     expect(redacted.pools).toEqual([clean.pools[0], { url: 'stratum+tcp://acct.w1:<secret>@backup:3333' }]);
     expect(secret.pools[1]!.url).toBe('stratum+tcp://acct.w1:pw@backup:3333');
+    const pdu = { ...antminer(), kind: 'pdu' as const, target: 'snmp://pr1vate@10.0.9.2' };
+    expect(redactSnapshot(pdu).target).toBe('snmp://<secret>@10.0.9.2');
   });
 });
 
