@@ -8,7 +8,7 @@ import { webConfigSchema } from '../config/web-schema.js';
 import { REPO_ROOT } from './helpers.js';
 import { isLoopbackHost } from '../exporters/prometheus/part.js';
 import { BasicAuth } from '../exporters/prometheus/basic-auth.js';
-import { loadWebConfig } from '../exporters/prometheus/web-config.js';
+import { loadWebConfig, WebConfigError } from '../exporters/prometheus/web-config.js';
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
@@ -48,6 +48,16 @@ describe('BasicAuth', () => {
   });
 });
 
+/** The one-line summary of why a web config does not load. */
+async function failure(path: string): Promise<string> {
+  const err = await loadWebConfig(path).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof WebConfigError)) throw new Error(`${path}: expected a WebConfigError, got ${String(err)}`);
+  return err.summary;
+}
+
 describe('loadWebConfig', () => {
   const dir = mkdtempSync(join(tmpdir(), 'potencia-web-'));
   const write = (name: string, text: string) => {
@@ -72,17 +82,15 @@ describe('loadWebConfig', () => {
     ];
     for (const [text, expected] of cases) {
       const path = write('bad.yml', text);
-      const err = await loadWebConfig(path).then(
-        () => undefined,
-        (e: Error) => e,
-      );
-      expect(err?.message, text).toMatch(expected);
-      expect(err!.message).not.toContain('\n');
-      expect(err!.message).not.toContain('plaintext-password');
+      const summary = await failure(path);
+      expect(summary, text).toMatch(expected);
+      expect(summary).toMatch(/^web config .*bad\.yml: /);
+      expect(summary).not.toContain('\n');
+      expect(summary).not.toContain('plaintext-password');
     }
-    await expect(loadWebConfig(join(dir, 'nowhere.yml'))).rejects.toThrow(/web config .*nowhere\.yml: cannot read it \(ENOENT\)/);
-    await expect(loadWebConfig(dir)).rejects.toThrow(/not a regular file/);
-    await expect(loadWebConfig(write('huge.yml', `# ${'x'.repeat(2 * 1024 * 1024)}\n`))).rejects.toThrow(/larger than/);
+    expect(await failure(join(dir, 'nowhere.yml'))).toMatch(/^web config .*nowhere\.yml: cannot read it \(ENOENT\)$/);
+    expect(await failure(dir)).toMatch(/not a regular file/);
+    expect(await failure(write('huge.yml', `# ${'x'.repeat(2 * 1024 * 1024)}\n`))).toMatch(/larger than/);
   });
 });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, eventually, findTool, freePort, makeCertificates, spawnProcess, type Spawned } from './helpers.js';
+import { CLI, eventually, findTool, freePort, makeCertificates, runCli, spawnProcess, type Spawned } from './helpers.js';
 
 const opensslBin = findTool('openssl');
 const curlBin = findTool('curl');
@@ -133,5 +133,16 @@ describe.skipIf(!opensslBin || !curlBin)('HTTP over TLS with basic auth (agent.w
     await eventually(() => /web config not reloaded; keeping the last good one/.test(agent.output()) || undefined, 'the failed reload logged');
     expect(curl('/metrics', { ca: 'ca.crt', user: `prometheus:${PASSWORD}` })).toBe(200);
     copyFileSync(join(dir, 'server.key'), join(dir, 'live.key'));
+  });
+
+  it('refuses to start on a web config it cannot use, in plain words with exit 2 and no secret', async () => {
+    writeFileSync(join(dir, 'bad-web.yml'), 'basic_auth_users:\n  prometheus: my-plain-password\n');
+    const badPort = await freePort();
+    writeFileSync(join(dir, 'bad.yaml'), `agent:\n  listen: "127.0.0.1:${badPort}"\n  web_config_file: ${join(dir, 'bad-web.yml')}\n`);
+    const r = await runCli(['run', '--config', join(dir, 'bad.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bad-web\.yml: invalid configuration\n\s+basic_auth_users\.prometheus: expected a bcrypt hash/);
+    expect(r.stderr).not.toContain('my-plain-password');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });

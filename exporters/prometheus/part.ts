@@ -7,7 +7,7 @@ import { MetricsExposition } from './exposition.js';
 import { AgentMetrics, type AgentMetricsOptions } from './metrics.js';
 import { type HttpLimits, startHttpServer, type HttpServer } from './server.js';
 import { registerSiteMetrics } from './site-metrics.js';
-import { WebConfigWatcher, type WebSecurity } from './web-config.js';
+import { WebConfigError, WebConfigWatcher, type WebSecurity } from './web-config.js';
 
 export interface PrometheusPartDeps {
   economics?: EconomicsReader | undefined;
@@ -90,7 +90,8 @@ export class PrometheusPart implements AgentPart {
     try {
       web = await this.#watch(webConfigFile);
     } catch (err) {
-      ctx.logger.error({ err: { message: (err as Error).message } }, 'cannot use the new agent.web_config_file; the HTTP server keeps the old one');
+      const message = err instanceof WebConfigError ? err.summary : (err as Error).message;
+      ctx.logger.error({ err: { message } }, 'cannot use the new agent.web_config_file; the HTTP server keeps the old one');
       return;
     }
     if (await this.#move(listen, web)) {

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { createSecureContext, type SecureContextOptions, type SecureVersion } from 'node:tls';
 import { parse as parseYaml } from 'yaml';
 import type { Logger } from '../../agent/log.js';
+import { ConfigError } from '../../config/load.js';
 import { type ClientAuthType, type TlsVersionName, webConfigSchema } from '../../config/web-schema.js';
 import { BasicAuth } from './basic-auth.js';
 
@@ -30,22 +31,35 @@ interface LoadedWebConfig {
   readonly files: readonly string[];
 }
 
-/** A problem with the web config, one line naming the file. */
-export class WebConfigError extends Error {}
+/**
+ * A web config that cannot be used: a ConfigError (so the CLI prints it as one, exit 2) whose
+ * `summary` is one line naming the file and each problem, for the log.
+ */
+export class WebConfigError extends ConfigError {
+  constructor(path: string, problems: string[]) {
+    super(`web config ${path}`, problems);
+  }
+
+  get summary(): string {
+    return `${this.source}: ${this.problems.join('; ')}`;
+  }
+}
 
 /** Reads and checks the web config and the certificates it names; throws a WebConfigError that says what is wrong. */
 export async function loadWebConfig(path: string): Promise<LoadedWebConfig> {
-  const text = (await readBoundedFile(path, 'web config')).toString('utf8');
+  const text = (await readBoundedFile(path, undefined)).toString('utf8');
   let raw: unknown;
   try {
     raw = parseYaml(text) ?? {};
   } catch (err) {
-    throw new WebConfigError(`web config ${path}: not valid YAML: ${firstLine(err)}`);
+    throw new WebConfigError(path, [`not valid YAML: ${firstLine(err)}`]);
   }
   const parsed = webConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`);
-    throw new WebConfigError(`web config ${path}: ${problems.join('; ')}`);
+    throw new WebConfigError(
+      path,
+      parsed.error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`),
+    );
   }
   const config = parsed.data;
   // Paths in the file are relative to it, as exporter-toolkit reads them.
@@ -59,9 +73,9 @@ export async function loadWebConfig(path: string): Promise<LoadedWebConfig> {
     const caFile = tlsConfig.client_ca_file === undefined ? undefined : near(tlsConfig.client_ca_file);
     files.push(certFile, keyFile, ...(caFile ? [caFile] : []));
     const context: SecureContextOptions = {
-      cert: await readBoundedFile(certFile, 'tls_server_config.cert_file'),
-      key: await readBoundedFile(keyFile, 'tls_server_config.key_file'),
-      ...(caFile && { ca: await readBoundedFile(caFile, 'tls_server_config.client_ca_file') }),
+      cert: await readBoundedFile(certFile, 'tls_server_config.cert_file', path),
+      key: await readBoundedFile(keyFile, 'tls_server_config.key_file', path),
+      ...(caFile && { ca: await readBoundedFile(caFile, 'tls_server_config.client_ca_file', path) }),
       minVersion: SECURE_VERSIONS[tlsConfig.min_version],
       maxVersion: SECURE_VERSIONS[tlsConfig.max_version],
     };
@@ -69,7 +83,7 @@ export async function loadWebConfig(path: string): Promise<LoadedWebConfig> {
       createSecureContext(context);
     } catch (err) {
       // OpenSSL's words ("key values mismatch") without the key material.
-      throw new WebConfigError(`web config ${path}: tls_server_config: ${firstLine(err)}`);
+      throw new WebConfigError(path, [`tls_server_config: ${firstLine(err)}`]);
     }
     tls = { context, clientAuth: tlsConfig.client_auth_type };
   }
@@ -78,18 +92,20 @@ export async function loadWebConfig(path: string): Promise<LoadedWebConfig> {
   return { security: { tls, auth }, files };
 }
 
-async function readBoundedFile(path: string, what: string): Promise<Buffer> {
+/** `what` names the key that gave the path (undefined for the web config itself); `configPath` is the web config. */
+async function readBoundedFile(path: string, what: string | undefined, configPath = path): Promise<Buffer> {
+  const problem = (reason: string) => new WebConfigError(configPath, [what === undefined ? reason : `${what} ${path}: ${reason}`]);
   // O_NONBLOCK: a FIFO put where a file should be must not hang the event loop's thread pool.
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (err) {
-    throw new WebConfigError(`${what} ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? firstLine(err)})`);
+    throw problem(`cannot read it (${(err as NodeJS.ErrnoException).code ?? firstLine(err)})`);
   }
   try {
     const info = await handle.stat();
-    if (!info.isFile()) throw new WebConfigError(`${what} ${path}: not a regular file`);
-    if (info.size > MAX_FILE_BYTES) throw new WebConfigError(`${what} ${path}: larger than ${MAX_FILE_BYTES} bytes`);
+    if (!info.isFile()) throw problem('not a regular file');
+    if (info.size > MAX_FILE_BYTES) throw problem(`larger than ${MAX_FILE_BYTES} bytes`);
     const buffer = Buffer.alloc(info.size);
     const { bytesRead } = await handle.read(buffer, 0, info.size, 0);
     return buffer.subarray(0, bytesRead);
@@ -181,7 +197,8 @@ export class WebConfigWatcher {
     } catch (err) {
       // Remember the broken state so it is logged once, not at every check; a fix changes it again.
       this.#fingerprint = print;
-      this.opts.logger?.error({ err: { message: firstLine(err) } }, 'web config not reloaded; keeping the last good one');
+      const message = err instanceof WebConfigError ? err.summary : firstLine(err);
+      this.opts.logger?.error({ err: { message } }, 'web config not reloaded; keeping the last good one');
     }
   }
 
