@@ -17,6 +17,7 @@ const PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A
 
 /** A URL with its password (and an SNMP URL's community) replaced; anything else unchanged. */
 export function redactUrl(url: string): string {
+  if (!url.includes('@')) return url;
   return url.replace(SNMP_COMMUNITY, `$1${REDACTED}@`).replace(URL_PASSWORD, `$1:${REDACTED}@`);
 }
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { webConfigSchema } from '../config/web-schema.js';
 import { REPO_ROOT } from './helpers.js';
-import { isLoopbackHost } from '../exporters/prometheus/part.js';
+import { openServerWarning } from '../exporters/prometheus/part.js';
 import { BasicAuth } from '../exporters/prometheus/basic-auth.js';
 import { loadWebConfig, WebConfigError } from '../exporters/prometheus/web-config.js';
 
@@ -105,9 +105,11 @@ describe("README's web config example", () => {
   });
 });
 
-describe('isLoopbackHost', () => {
-  it('tells addresses only this machine reaches from the rest (the warning for an open server)', () => {
-    for (const host of ['127.0.0.1', '127.3.2.1', '::1', 'localhost', '::ffff:127.0.0.1']) expect(isLoopbackHost(host), host).toBe(true);
-    for (const host of ['0.0.0.0', '', '::', '10.0.0.5', 'farm-agent.example', '128.0.0.1']) expect(isLoopbackHost(host), host).toBe(false);
+describe('openServerWarning', () => {
+  it('warns of a server beyond loopback with neither TLS nor basic auth, and only of that', () => {
+    for (const host of ['0.0.0.0', '', '::', '10.0.0.5', 'farm-agent.example', '128.0.0.1']) expect(openServerWarning(host, {}), host).toMatch(/neither TLS nor basic auth/);
+    for (const host of ['127.0.0.1', '127.3.2.1', '::1', 'localhost', '::ffff:127.0.0.1']) expect(openServerWarning(host, {}), host).toBeUndefined();
+    expect(openServerWarning('0.0.0.0', { auth: new BasicAuth({}) })).toBeUndefined();
+    expect(openServerWarning('0.0.0.0', { tls: { context: {}, clientAuth: 'NoClientCert' } })).toBeUndefined();
   });
 });

@@ -64,8 +64,8 @@ describe('a flood of pipelined /metrics requests that are never read', () => {
     expect(health.status).toBe(200);
     expect(healthMs).toBeLessThan(1_000);
     const scrape = await fetch(`http://127.0.0.1:${server.port}/metrics`);
-    // A scraper that reads still gets a page (or a quick 503 while the flood holds every slot).
-    expect([200, 503]).toContain(scrape.status);
+    // A scraper that reads still gets a page: each flooding connection holds one slot, not all of them.
+    expect(scrape.status).toBe(200);
     await scrape.arrayBuffer();
     peak = Math.max(peak, process.memoryUsage().rss - before);
     expect(peak).toBeLessThan(RSS_GROWTH_LIMIT);

@@ -135,6 +135,13 @@ describe.skipIf(!opensslBin || !curlBin)('HTTP over TLS with basic auth (agent.w
     copyFileSync(join(dir, 'server.key'), join(dir, 'live.key'));
   });
 
+  it('takes new users on SIGHUP: the old password stops working, the new one works', async () => {
+    writeFileSync(join(dir, 'web.yml'), `tls_server_config:\n  cert_file: live.crt\n  key_file: live.key\nbasic_auth_users:\n  grafana: ${bcrypt.hashSync('new one', 8)}\n`);
+    agent.child.kill('SIGHUP');
+    await eventually(() => curl('/metrics', { ca: 'ca.crt', user: 'grafana:new one' }) === 200 || undefined, 'the new user accepted', 5_000);
+    expect(curl('/metrics', { ca: 'ca.crt', user: `prometheus:${PASSWORD}` })).toBe(401);
+  });
+
   it('refuses to start on a web config it cannot use, in plain words with exit 2 and no secret', async () => {
     writeFileSync(join(dir, 'bad-web.yml'), 'basic_auth_users:\n  prometheus: my-plain-password\n');
     const badPort = await freePort();

@@ -20,8 +20,14 @@ export interface PrometheusPartDeps {
   webConfigCheckEveryMs?: number;
 }
 
+/** The warning for a server anyone who reaches it may read, or undefined when it is loopback only, TLS or authenticated. */
+export function openServerWarning(host: string, security: WebSecurity): string | undefined {
+  if (isLoopbackHost(host) || security.tls !== undefined || security.auth !== undefined) return undefined;
+  return 'the HTTP server listens beyond loopback with neither TLS nor basic auth: anyone who reaches it reads /metrics and /api; set agent.web_config_file (README, HTTP security)';
+}
+
 /** Whether only this machine can reach the address (a name other than localhost may resolve anywhere). */
-export function isLoopbackHost(host: string): boolean {
+function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || /^::ffff:127\./i.test(host);
 }
 
@@ -160,12 +166,8 @@ export class PrometheusPart implements AgentPart {
         security,
         ...(this.deps.http && { limits: this.deps.http }),
       });
-      if (!isLoopbackHost(host) && security().tls === undefined && security().auth === undefined) {
-        ctx.logger.warn(
-          { listen },
-          'the HTTP server listens beyond loopback with neither TLS nor basic auth: anyone who reaches it reads /metrics and /api; set agent.web_config_file (README, HTTP security)',
-        );
-      }
+      const warning = openServerWarning(host, security());
+      if (warning !== undefined) ctx.logger.warn({ listen }, warning);
       return server;
     } catch (err) {
       exposition.close();
