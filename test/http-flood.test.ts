@@ -7,6 +7,7 @@ import { MetricsExposition } from '../exporters/prometheus/exposition.js';
 import { AgentMetrics } from '../exporters/prometheus/metrics.js';
 import { startHttpServer, type HttpServer } from '../exporters/prometheus/server.js';
 import { antminer } from './fixtures/prometheus/snapshots.js';
+import { eventually } from './helpers.js';
 
 const DEVICES = 1_500;
 const FLOOD_SOCKETS = 40;
@@ -69,5 +70,38 @@ describe('a flood of pipelined /metrics requests that are never read', () => {
     await scrape.arrayBuffer();
     peak = Math.max(peak, process.memoryUsage().rss - before);
     expect(peak).toBeLessThan(RSS_GROWTH_LIMIT);
+  });
+
+  it('closes a connection that stops reading its /metrics, and its slot serves the next scraper', async () => {
+    const polls = new PollStats();
+    const metrics = new AgentMetrics({ polls, reloads: { succeeded: 0, failed: 0, lastSuccessAtMs: undefined } }, { version: 'stall', processMetrics: false });
+    const strict = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      store,
+      exposition: new MetricsExposition({ store, metrics, polls }),
+      limits: { maxMetricsInFlight: 1, socketIdleMs: 300 },
+    });
+    try {
+      const stalled = connect({ port: strict.port, host: '127.0.0.1' });
+      stalled.pause();
+      stalled.on('error', () => {});
+      sockets.push(stalled);
+      await once(stalled, 'connect');
+      stalled.write('GET /metrics HTTP/1.1\r\nHost: stall\r\n\r\n');
+      await new Promise((r) => setTimeout(r, 100));
+      // The one slot is held by the stalled response.
+      expect((await fetch(`http://127.0.0.1:${strict.port}/metrics`)).status).toBe(503);
+      // The server closes the stalled connection (the client, never reading, need not notice) and frees the slot.
+      const freedAt = performance.now();
+      const next = await eventually(async () => {
+        const res = await fetch(`http://127.0.0.1:${strict.port}/metrics`);
+        return res.status === 200 ? res : void (await res.arrayBuffer());
+      }, 'the slot freed');
+      expect(performance.now() - freedAt).toBeLessThan(3_000);
+      expect((await next.text()).length).toBeGreaterThan(1_000_000);
+    } finally {
+      await strict.close();
+    }
   });
 });
