@@ -15,6 +15,7 @@ const INTEGRATION = [
   'discovery-cli',
   'economics-part',
   'fleet',
+  'http-security',
   'mqtt-mosquitto',
   'nvidia-collector',
   'power-attribution',

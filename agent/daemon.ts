@@ -36,7 +36,12 @@ export class Agent {
   /** Device ids each target returned last time, so a device that vanishes from a multi-device target is dropped. */
   private readonly idsByTarget = new Map<string, string[]>();
   private readonly startedAt = Date.now();
-  private readonly reloads: { succeeded: number; failed: number; lastSuccessAtMs: number | undefined } = { succeeded: 0, failed: 0, lastSuccessAtMs: Date.now() };
+  private readonly reloads: { succeeded: number; failed: number; lastSuccessAtMs: number | undefined; lastFailureAtMs: number | undefined } = {
+    succeeded: 0,
+    failed: 0,
+    lastSuccessAtMs: Date.now(),
+    lastFailureAtMs: undefined,
+  };
   private readonly selfFamilies: SelfMetricFamily[] = [];
   private readonly started: AgentPart[] = [];
   /** PDU outlets → device power, and site totals; see agent/power.ts. */
@@ -124,6 +129,7 @@ export class Agent {
       next = loadConfigFile(this.opts.configPath);
     } catch (err) {
       this.reloads.failed++;
+      this.reloads.lastFailureAtMs = Date.now();
       this.opts.logger.error({ err: { message: (err as Error).message } }, 'config reload failed; keeping the running config');
       return false;
     }

@@ -1,5 +1,6 @@
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import pretty from 'pino-pretty';
+import { REDACTED, redactSecrets } from './redact.js';
 
 export type { Logger };
 
@@ -12,11 +13,49 @@ export function createLogger(opts: { level?: LevelWithSilent; pretty?: boolean; 
   const options = {
     level,
     base: { app: 'potencia' },
-    redact: { paths: ['*.password', '*.secret', '*.token', '*.*.password', 'config.mqtt.password'], censor: '<secret>' },
+    redact: { paths: SECRET_PATHS, censor: REDACTED },
+    // Values that carry a secret inside free text (a target URL with a community, a command's stderr in
+    // an error) are not at a known path: their strings are redacted by pattern.
+    formatters: { log: redactLogFields },
   };
   const usePretty = opts.pretty ?? (opts.destination === undefined && process.stdout.isTTY === true);
   if (usePretty) return pino(options, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app', sync: true }));
   return pino(options, (opts.destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: false }));
+}
+
+const SECRET_KEYS = ['password', 'passphrase', 'secret', 'token', 'auth_password', 'priv_password', 'community', 'authorization'];
+/** Secrets at known paths, at the top level and up to two levels down (pino's `*` is one level). */
+const SECRET_PATHS = [
+  ...SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]),
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'config.mqtt.password',
+  'config.snmp.credentials.*.auth_password',
+  'config.snmp.credentials.*.priv_password',
+];
+
+/** Log fields with every string (and an error's message and stack) passed through redactSecrets, three levels deep. */
+function redactLogFields(fields: Record<string, unknown>): Record<string, unknown> {
+  return redactValue(fields, 0) as Record<string, unknown>;
+}
+
+function redactValue(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return redactSecrets(value);
+  if (depth > 3 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) {
+    const redacted = new Error(redactSecrets(value.message));
+    redacted.name = value.name;
+    redacted.stack = value.stack === undefined ? undefined : redactSecrets(value.stack);
+    const code = (value as NodeJS.ErrnoException).code;
+    if (code !== undefined) Object.assign(redacted, { code });
+    return redacted;
+  }
+  if (Array.isArray(value)) return value.map((item) => redactValue(item, depth + 1));
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) out[key] = redactValue(item, depth + 1);
+  return out;
 }
 
 /** For tests and one-shot commands that must print nothing but their result. */

@@ -22,6 +22,13 @@ const agentSchema = z
   .strictObject({
     listen: listenSchema.default(DEFAULT_LISTEN),
     log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info').describe('pino log level.'),
+    web_config_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "TLS and basic auth for the HTTP server: a web config file in the Prometheus exporter-toolkit format (node_exporter's --web.config.file); re-read when it or its certificates change.",
+      ),
   })
   .prefault({});
 

@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -155,4 +155,37 @@ export async function tcpGate(upstreamPort: number): Promise<TcpGate> {
       }),
   };
   return gate;
+}
+
+/**
+ * A test CA (`<ca>.crt`, `<ca>.key`) in `dir` and certificates it signs (`<name>.crt`, `<name>.key`),
+ * P-256, valid a day; a server certificate names 127.0.0.1 and localhost.
+ */
+export function makeCertificates(openssl: string, dir: string, ca: string, certs: { name: string; cn: string; server?: boolean }[]): void {
+  const run = (args: string[]) => {
+    const r = spawnSync(openssl, args, { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+  };
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  if (!existsSync(join(dir, `${ca}.crt`))) run(['req', '-x509', ...ec, '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '1', '-subj', `/CN=potencia test CA ${ca}`]);
+  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  for (const { name, cn, server } of certs) {
+    run(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
+    run([
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${ca}.crt`,
+      '-CAkey',
+      `${ca}.key`,
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '1',
+      ...(server ? ['-extfile', 'server.ext'] : []),
+    ]);
+  }
 }

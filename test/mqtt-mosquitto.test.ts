@@ -11,7 +11,7 @@ import { MqttMetrics } from '../exporters/mqtt/metrics.js';
 import { mqttSchema, type MqttConfigInput } from '../config/mqtt-schema.js';
 import { MqttPublisher } from '../exporters/mqtt/publisher.js';
 import { startFarm, type Farm } from '../simulator/farm.js';
-import { CLI, eventually, findTool, freeLoopbackBlock, freePort, spawnProcess, tcpGate, type Spawned } from './helpers.js';
+import { CLI, eventually, findTool, freeLoopbackBlock, freePort, makeCertificates, spawnProcess, tcpGate, type Spawned } from './helpers.js';
 import { asicSnapshot, Recorder } from './mqtt-support.js';
 
 const mosquittoBin = findTool('mosquitto');
@@ -226,31 +226,10 @@ describe.skipIf(!mosquittoBin)('MQTT against a real mosquitto', () => {
       const r = spawnSync(cmd, args, { cwd: dir, encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
     };
-    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-    run(opensslBin!, ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=potencia test CA']);
-    writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-    for (const [name, cn] of [
-      ['server', 'localhost'],
-      ['client', 'potencia-agent'],
-    ] as const) {
-      run(opensslBin!, ['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
-      run(opensslBin!, [
-        'x509',
-        '-req',
-        '-in',
-        `${name}.csr`,
-        '-CA',
-        'ca.crt',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-out',
-        `${name}.crt`,
-        '-days',
-        '1',
-        ...(name === 'server' ? ['-extfile', 'server.ext'] : []),
-      ]);
-    }
+    makeCertificates(opensslBin!, dir, 'ca', [
+      { name: 'server', cn: 'localhost', server: true },
+      { name: 'client', cn: 'potencia-agent' },
+    ]);
     run(passwdBin!, ['-c', '-b', join(dir, 'passwords'), 'agent', 'correct horse']);
     writeFileSync(join(dir, 'agent-password'), 'correct horse\n');
     const port = await freePort();

@@ -90,6 +90,23 @@ describe('MQTT publisher (aedes)', () => {
     expect(await metric(metrics, 'potencia_mqtt_queue_messages')).toBe(0);
   });
 
+  it('publishes device state and down events without pool passwords or credentials from stderr', async () => {
+    const b = await broker();
+    const store = new DeviceStore();
+    store.upsert(asicSnapshot(A, { pools: [{ url: 'stratum+tcp://acct.rig1:hunter2@pool.example.com:3333', user: 'acct.rig1' }] }));
+    const { p } = publisher(b.url, store);
+    await started(p);
+    const r = await recorder(b.url, `${PREFIX}/#`);
+    const state = await r.waitFor((m) => m.topic === stateTopic(A), 'state of A');
+    expect(state.payload).not.toContain('hunter2');
+    expect(JSON.parse(state.payload).pools[0].url).toBe('stratum+tcp://acct.rig1:<secret>@pool.example.com:3333');
+    store.upsert(asicSnapshot(A, { up: false, error_reason: 'exec', error: 'ssh: token=abc123secret denied', hashrate_hs: undefined }));
+    const down = await r.waitFor((m) => m.topic === `${PREFIX}/events` && m.payload.includes('device_down'), 'down event');
+    expect(JSON.parse(down.payload).error).toBe('ssh: token=<secret> denied');
+    const downState = await r.waitFor((m) => m.topic === stateTopic(A) && m.payload.includes('"up":false'), 'down state');
+    expect(downState.payload).not.toContain('abc123secret');
+  });
+
   it('publishes a device only when a meaningful field changes, with events for down, up, alerts and removal', async () => {
     const b = await broker();
     const store = new DeviceStore();

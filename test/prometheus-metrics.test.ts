@@ -5,7 +5,7 @@ import { AgentMetrics, type AgentMetricsOptions } from '../exporters/prometheus/
 /** AgentMetrics over a fresh PollStats and reload counts, as the Prometheus part builds it. */
 function agentMetrics(options: AgentMetricsOptions = { processMetrics: false }) {
   const polls = new PollStats();
-  const reloads = { succeeded: 0, failed: 0, lastSuccessAtMs: undefined as number | undefined };
+  const reloads = { succeeded: 0, failed: 0, lastSuccessAtMs: undefined as number | undefined, lastFailureAtMs: undefined as number | undefined };
   return { polls, reloads, metrics: new AgentMetrics({ polls, reloads }, options) };
 }
 
@@ -18,10 +18,13 @@ describe('AgentMetrics', () => {
     polls.setTargets(120);
     polls.setInFlight(7);
     reloads.failed++;
+    reloads.lastFailureAtMs = Date.parse('2025-01-01T00:00:05Z');
+    expect(await metrics.render()).toContain('potencia_config_last_reload_successful 0');
     reloads.succeeded++;
     reloads.lastSuccessAtMs = Date.parse('2025-01-01T00:00:10Z');
 
     const text = await metrics.render();
+    expect(text).toContain('potencia_config_last_reload_successful 1');
     expect(text).toContain('potencia_collector_duration_seconds_count{collector="cgminer"} 2');
     expect(text).toContain('potencia_collector_duration_seconds_bucket{le="0.025",collector="cgminer"} 1');
     expect(text).toContain('potencia_collector_polls_total{collector="cgminer",result="ok"} 1');

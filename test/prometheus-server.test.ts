@@ -1,5 +1,6 @@
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { once } from 'node:events';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeviceStore } from '../agent/state.js';
@@ -29,6 +30,27 @@ function get(port: number, path: string, opts: { method?: string; headers?: Reco
     req.on('error', reject);
     req.end();
   });
+}
+
+/** Sends `count` GET /metrics on one connection before reading anything, then reads every response. */
+async function pipeline(port: number, count: number): Promise<{ status: number; body: string }[]> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write(`${'GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n'.repeat(count - 1)}GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`);
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  await once(socket, 'end');
+  socket.destroy();
+  let rest = Buffer.concat(chunks).toString('latin1');
+  const replies: { status: number; body: string }[] = [];
+  while (rest.length > 0) {
+    const head = rest.slice(0, rest.indexOf('\r\n\r\n'));
+    const length = Number(/content-length: (\d+)/i.exec(head)![1]);
+    const start = head.length + 4;
+    replies.push({ status: Number(head.split(' ')[1]), body: rest.slice(start, start + length) });
+    rest = rest.slice(start + length);
+  }
+  return replies;
 }
 
 const json = (r: Reply): unknown => JSON.parse(r.body.toString('utf8'));
@@ -174,8 +196,48 @@ describe('startHttpServer', () => {
     expect(json(unknown)).toEqual({ error: 'no device "asic/10.9.9.9"' });
   });
 
+  it('serves a small landing page at / linking the endpoints, as node_exporter does', async () => {
+    const r = await get(server.port, '/');
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
+    const html = r.body.toString('utf8');
+    for (const path of ['metrics', 'healthz', 'api/devices']) expect(html).toContain(`<a href="${path}">/${path}</a>`);
+    expect(r.body.length).toBeLessThan(1024);
+  });
+
+  it('keeps pool passwords and credentials in errors out of /api', async () => {
+    store.upsert({
+      ...antminer(),
+      id: 'asic/10.0.1.99',
+      pools: [{ url: 'stratum+tcp://acct.worker1:hunter2@pool.example.com:3333', user: 'acct.worker1', status: 'Alive' }],
+    });
+    store.upsert({ ...gpu, id: 'GPU-secret', up: false, error_reason: 'exec', error: 'ssh: Authorization: Bearer eyJhbGciOi.abc password=hunter3 exit 255' });
+    const bodies = [
+      (await get(server.port, '/api/devices')).body.toString('utf8'),
+      (await get(server.port, '/api/devices/asic/10.0.1.99')).body.toString('utf8'),
+      (await get(server.port, '/api/devices/GPU-secret')).body.toString('utf8'),
+    ];
+    for (const body of bodies) expect(body).not.toMatch(/hunter|eyJhbGciOi/);
+    expect(bodies[1]).toContain('stratum+tcp://acct.worker1:<secret>@pool.example.com:3333');
+    expect(JSON.parse(bodies[2]!).error).toBe('ssh: Authorization: <secret> password=<secret> exit 255');
+    // The store keeps what the device said; only what leaves the agent is redacted.
+    expect(store.get('asic/10.0.1.99')!.pools![0]!.url).toContain('hunter2');
+  });
+
+  it("keeps an SNMP target's community out of /metrics, and two communities on one host apart", async () => {
+    polls.targetPolled('snmp://pr1vate@10.0.9.2', true);
+    polls.targetPolled('snmp://0ther@10.0.9.2', false);
+    polls.targetPolled('cgminer://10.0.1.15:4028', true);
+    const text = (await get(server.port, '/metrics')).body.toString('utf8');
+    expect(text).not.toMatch(/pr1vate|0ther/);
+    expect(text).toContain('potencia_target_poll_success{target="snmp://<secret>@10.0.9.2"} 1');
+    expect(text).toContain('potencia_target_poll_success{target="snmp://<secret>@10.0.9.2#2"} 0');
+    expect(text).toContain('potencia_target_poll_success{target="cgminer://10.0.1.15:4028"} 1');
+    store.upsert({ ...gpu, id: 'pdu/10.0.9.2', kind: 'pdu', target: 'snmp://pr1vate@10.0.9.2' });
+    expect((await get(server.port, '/api/devices/pdu/10.0.9.2')).body.toString('utf8')).not.toContain('pr1vate');
+  });
+
   it('answers 404 for unknown paths and 405 for methods other than GET and HEAD', async () => {
-    expect((await get(server.port, '/')).status).toBe(404);
     expect((await get(server.port, '/metricsx')).status).toBe(404);
     const post = await get(server.port, '/metrics', { method: 'POST' });
     expect(post.status).toBe(405);
@@ -194,6 +256,25 @@ describe('startHttpServer', () => {
       await expect(get(server.port, '/healthz')).rejects.toThrow(/ECONNREFUSED/);
     } finally {
       agent.destroy();
+    }
+  });
+
+  it('renders one page for scrapes pipelined on one connection, and answers those past the per-connection bound 503 at once', async () => {
+    const exposition = new MetricsExposition({ store, metrics, polls });
+    let renders = 0;
+    const render = exposition.render.bind(exposition);
+    exposition.render = () => {
+      renders++;
+      return render();
+    };
+    const shared = await startHttpServer({ host: '127.0.0.1', port: 0, store, exposition, limits: { maxMetricsPerSocket: 3 } });
+    try {
+      const replies = await pipeline(shared.port, 5);
+      expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 503, 503]);
+      expect(replies[1]!.body).toBe(replies[0]!.body);
+      expect(renders).toBe(1);
+    } finally {
+      await shared.close();
     }
   });
 

@@ -69,6 +69,8 @@ export interface ReloadStats {
   readonly failed: number;
   /** ms since the epoch of the last load or reload that succeeded. */
   readonly lastSuccessAtMs: number | undefined;
+  /** ms since the epoch of the last reload that failed; undefined when none has. */
+  readonly lastFailureAtMs?: number | undefined;
 }
 
 export interface Health {

@@ -1,6 +1,7 @@
 import type { EconomicsReader } from '../../agent/contracts/economics.js';
 import type { DeviceAssessment, SitePlan } from '../../agent/economics/types.js';
 import type { DeviceSnapshot } from '../../agent/snapshot.js';
+import { redactSecrets } from '../../agent/redact.js';
 import type { DeviceRemovalReason } from '../../agent/contracts/part.js';
 
 /**
@@ -92,7 +93,13 @@ export function readingEvents(previous: DeviceSnapshot | undefined, next: Device
   const device = next.id;
   if (!next.up && (previous === undefined || previous.up)) {
     return [
-      { type: 'device_down', device, at, ...(next.error !== undefined && { error: next.error }), ...(next.error_reason !== undefined && { error_reason: next.error_reason }) },
+      {
+        type: 'device_down',
+        device,
+        at,
+        ...(next.error !== undefined && { error: redactSecrets(next.error) }),
+        ...(next.error_reason !== undefined && { error_reason: next.error_reason }),
+      },
     ];
   }
   if (next.up && previous !== undefined && !previous.up) {

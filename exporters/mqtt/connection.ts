@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../../agent/log.js';
+import { redactUrl } from '../../agent/redact.js';
 import type { MqttConfig } from '../../config/mqtt-schema.js';
 import type { MqttMetrics } from './metrics.js';
 import { withTimeout, type PublisherTimers } from './timers.js';
@@ -177,12 +178,4 @@ export class MqttConnection {
       delay * (1 + Math.random() * 0.1),
     );
   }
-}
-
-/** The broker URL without credentials, for logs. */
-function redactUrl(url: string): string {
-  if (!URL.canParse(url)) return url;
-  const u = new URL(url);
-  if (u.password) u.password = '<secret>';
-  return u.toString();
 }

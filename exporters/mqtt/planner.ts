@@ -1,5 +1,6 @@
 import type { DeviceAssessment } from '../../agent/economics/types.js';
 import type { DeviceSnapshot } from '../../agent/snapshot.js';
+import { redactSnapshot } from '../../agent/redact.js';
 import type { DeviceChange, DeviceStoreView } from '../../agent/contracts/part.js';
 import type { MqttConfig } from '../../config/mqtt-schema.js';
 import {
@@ -208,7 +209,8 @@ export class ChangePlanner implements Backlog {
   #stateMessage(snapshot: DeviceSnapshot, track: DeviceTrack): OutboundMessage {
     track.state = snapshot;
     const assessment = this.#opts.economics?.assessment(snapshot.id);
-    const state: PublishedState = assessment === undefined ? snapshot : { ...snapshot, assessment };
+    const published = redactSnapshot(snapshot);
+    const state: PublishedState = assessment === undefined ? published : { ...published, assessment };
     return {
       topic: this.#topics.deviceState(snapshot.id),
       payload: JSON.stringify(state),

@@ -95,6 +95,16 @@ export class AgentMetrics {
         else lastReload.set(reloads.lastSuccessAtMs / 1000);
       },
     });
+    // As prometheus_config_last_reload_successful: an alert on it clears as soon as a reload works again.
+    const lastReloadOk: Gauge = new Gauge({
+      name: 'potencia_config_last_reload_successful',
+      help: 'Whether the last config load or reload succeeded (1) or failed and the agent still runs the config before it (0).',
+      registers,
+      collect: () => {
+        const { lastSuccessAtMs, lastFailureAtMs } = reloads;
+        lastReloadOk.set(lastFailureAtMs === undefined || (lastSuccessAtMs !== undefined && lastSuccessAtMs >= lastFailureAtMs) ? 1 : 0);
+      },
+    });
     if (options.processMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry });
       // Gauges named like counters (promtool flags them); each is the sum of the labelled nodejs_active_* family kept beside it.

@@ -5,8 +5,9 @@ import { registerDiscoveryMetrics } from './discovery-metrics.js';
 import { registerEconomicsSiteMetrics } from './economics-site-metrics.js';
 import { MetricsExposition } from './exposition.js';
 import { AgentMetrics, type AgentMetricsOptions } from './metrics.js';
-import { startHttpServer, type HttpServer } from './server.js';
+import { type HttpLimits, startHttpServer, type HttpServer } from './server.js';
 import { registerSiteMetrics } from './site-metrics.js';
+import { WebConfigError, WebConfigWatcher, type WebSecurity } from './web-config.js';
 
 export interface PrometheusPartDeps {
   economics?: EconomicsReader | undefined;
@@ -14,6 +15,20 @@ export interface PrometheusPartDeps {
   /** `--listen` from the command line wins over the config file, also across reloads. */
   listenOverride?: string | undefined;
   metrics?: AgentMetricsOptions;
+  http?: Partial<HttpLimits>;
+  /** How often the web config and its certificates are looked at for changes. */
+  webConfigCheckEveryMs?: number;
+}
+
+/** The warning for a server anyone who reaches it may read, or undefined when it is loopback only, TLS or authenticated. */
+export function openServerWarning(host: string, security: WebSecurity): string | undefined {
+  if (isLoopbackHost(host) || security.tls !== undefined || security.auth !== undefined) return undefined;
+  return 'the HTTP server listens beyond loopback with neither TLS nor basic auth: anyone who reaches it reads /metrics and /api; set agent.web_config_file (README, HTTP security)';
+}
+
+/** Whether only this machine can reach the address (a name other than localhost may resolve anywhere). */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || /^::ffff:127\./i.test(host);
 }
 
 export function splitListen(listen: string): { host: string; port: number } {
@@ -33,12 +48,15 @@ export class PrometheusPart implements AgentPart {
   #metrics: AgentMetrics | undefined;
   #server: HttpServer | undefined;
   #listen: string;
+  #webConfigFile: string | undefined;
+  #web: WebConfigWatcher | undefined;
 
   constructor(
     config: Config,
     private readonly deps: PrometheusPartDeps = {},
   ) {
     this.#listen = deps.listenOverride ?? config.agent.listen;
+    this.#webConfigFile = config.agent.web_config_file;
   }
 
   /** The agent's own series (for tests and tools that render them alone). */
@@ -54,37 +72,103 @@ export class PrometheusPart implements AgentPart {
     const discovery = this.deps.discovery;
     if (discovery) registerDiscoveryMetrics(metrics.registry, () => discovery.status);
     this.#metrics = metrics;
-    this.#server = await this.#serve(this.#listen);
+    this.#web = await this.#watch(this.#webConfigFile);
+    try {
+      this.#server = await this.#serve(this.#listen);
+    } catch (err) {
+      this.#web?.close();
+      throw err;
+    }
   }
 
   async applyConfig(next: Config): Promise<void> {
+    const ctx = this.#ctx;
+    if (!ctx) return;
     const listen = this.deps.listenOverride ?? next.agent.listen;
-    if (listen === this.#listen || !this.#ctx) return;
+    const webConfigFile = next.agent.web_config_file;
+    if (webConfigFile === this.#webConfigFile) {
+      // SIGHUP re-reads the web config and certificates even when their times did not change.
+      await this.#web?.check(true);
+      if (listen !== this.#listen) await this.#move(listen, this.#web);
+      return;
+    }
+    let web: WebConfigWatcher | undefined;
     try {
-      const server = await this.#serve(listen);
-      await this.#server?.close();
-      this.#server = server;
-      this.#listen = listen;
+      web = await this.#watch(webConfigFile);
     } catch (err) {
-      this.#ctx.logger.error({ err: { message: (err as Error).message }, listen }, 'cannot listen on the new address; still serving on the old one');
+      const message = err instanceof WebConfigError ? err.summary : (err as Error).message;
+      ctx.logger.error({ err: { message } }, 'cannot use the new agent.web_config_file; the HTTP server keeps the old one');
+      return;
+    }
+    if (await this.#move(listen, web)) {
+      this.#web?.close();
+      this.#web = web;
+      this.#webConfigFile = webConfigFile;
+    } else {
+      web?.close();
     }
   }
 
   async stop(): Promise<void> {
+    this.#web?.close();
+    this.#web = undefined;
     await this.#server?.close();
     this.#server = undefined;
+  }
+
+  /** Serves on `listen` with `web`'s security, then closes the old server; false (and logged) when it cannot. */
+  async #move(listen: string, web: WebConfigWatcher | undefined): Promise<boolean> {
+    try {
+      const server = await this.#serve(listen, web);
+      await this.#server?.close();
+      this.#server = server;
+      this.#listen = listen;
+      return true;
+    } catch (err) {
+      this.#ctx?.logger.error({ err: { message: (err as Error).message }, listen }, 'cannot serve on the new address or with the new web config; still serving as before');
+      return false;
+    }
+  }
+
+  async #watch(path: string | undefined): Promise<WebConfigWatcher | undefined> {
+    if (path === undefined) return undefined;
+    const watcher: WebConfigWatcher = await WebConfigWatcher.start({
+      path,
+      logger: this.#ctx?.logger,
+      ...(this.deps.webConfigCheckEveryMs !== undefined && { checkEveryMs: this.deps.webConfigCheckEveryMs }),
+      onChange: (security) => {
+        if (watcher !== this.#web || !this.#server) return;
+        // Certificates change in place; turning TLS on or off, or the client policy, needs a new server.
+        if (this.#server.clientAuth === security.tls?.clientAuth) this.#server.updateSecurity(security);
+        else void this.#move(this.#listen, watcher);
+      },
+    });
+    return watcher;
   }
 
   listeningOn(): { host: string; port: number } | undefined {
     return this.#server && { host: this.#server.address, port: this.#server.port };
   }
 
-  async #serve(listen: string): Promise<HttpServer> {
+  async #serve(listen: string, web = this.#web): Promise<HttpServer> {
     const ctx = this.#ctx!;
     const exposition = new MetricsExposition({ store: ctx.store, metrics: this.#metrics!, polls: ctx.polls, economics: this.deps.economics, selfMetrics: ctx.selfMetrics });
     const { host, port } = splitListen(listen);
+    const security = (): WebSecurity => web?.security ?? {};
     try {
-      return await startHttpServer({ host, port, store: ctx.store, exposition, logger: ctx.logger, health: () => ctx.health() });
+      const server = await startHttpServer({
+        host,
+        port,
+        store: ctx.store,
+        exposition,
+        logger: ctx.logger,
+        health: () => ctx.health(),
+        security,
+        ...(this.deps.http && { limits: this.deps.http }),
+      });
+      const warning = openServerWarning(host, security());
+      if (warning !== undefined) ctx.logger.warn({ listen }, warning);
+      return server;
     } catch (err) {
       exposition.close();
       throw err;

@@ -1,14 +1,29 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { promisify } from 'node:util';
-import { constants as zlibConstants, gzip } from 'node:zlib';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { DeviceStoreView, Health } from '../../agent/contracts/part.js';
 import type { Logger } from '../../agent/log.js';
+import { redactSnapshot } from '../../agent/redact.js';
 import type { DeviceKind, DeviceSnapshot } from '../../agent/snapshot.js';
 import type { MetricsExposition } from './exposition.js';
+import { SharedMetricsPage } from './shared-page.js';
 import { TEXT_CONTENT_TYPE } from './text-format.js';
+import type { WebSecurity } from './web-config.js';
+import type { ClientAuthType } from '../../config/web-schema.js';
 
-const gzipAsync = promisify(gzip);
+export interface HttpLimits {
+  /** /metrics responses being rendered or sent at once; past it a scrape is answered 503 at once. */
+  maxMetricsInFlight: number;
+  /** A connection gets no further /metrics until its last one is sent (pipelined requests get 503). */
+  maxMetricsPerSocket: number;
+  /** A connection that neither sends nor takes a byte for this long is closed (a reader that stopped reading). */
+  socketIdleMs: number;
+  /** The request head must arrive within this. */
+  headersTimeoutMs: number;
+}
+
+const DEFAULT_LIMITS: HttpLimits = { maxMetricsInFlight: 64, maxMetricsPerSocket: 1, socketIdleMs: 30_000, headersTimeoutMs: 10_000 };
 
 export interface HttpServerOptions {
   host: string;
@@ -18,14 +33,41 @@ export interface HttpServerOptions {
   exposition: MetricsExposition;
   logger?: Logger;
   health?: () => Health;
+  /** TLS and basic auth (agent.web_config_file); read at each connection and request, so a reload applies at once. */
+  security?: () => WebSecurity;
+  limits?: Partial<HttpLimits>;
 }
 
 export interface HttpServer {
   address: string;
   port: number;
+  /** undefined for plain HTTP, else HTTPS with this client certificate policy (both fixed for the server's life). */
+  clientAuth: ClientAuthType | undefined;
+  /** New certificates for new connections (a rotated certificate, a reloaded web config). */
+  updateSecurity(security: WebSecurity): void;
   /** Stops accepting, ends keep-alive and in-flight connections, resolves once the socket is closed. */
   close(): Promise<void>;
 }
+
+/** The landing page, as node_exporter has one: where a person who opens the address in a browser finds the endpoints. */
+const LANDING_PAGE = Buffer.from(
+  `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Potencia</title></head>
+<body>
+<h1>Potencia</h1>
+<p>Farm agent: miners, GPUs and PDUs, their power, heat and economics.</p>
+<ul>
+<li><a href="metrics">/metrics</a>: Prometheus metrics</li>
+<li><a href="healthz">/healthz</a>: health</li>
+<li><a href="api/devices">/api/devices</a>: every device's latest reading (JSON)</li>
+</ul>
+</body></html>
+`,
+  'utf8',
+);
+
+/** Paths anyone may read without credentials: a liveness probe cannot hold a password. */
+const OPEN_PATHS = new Set(['/healthz']);
 
 const DEVICE_KIND_SET: Record<DeviceKind, true> = { asic: true, gpu: true, pdu: true, sensor: true, host: true };
 const DEVICES_PATH = '/api/devices';
@@ -46,23 +88,38 @@ class HttpError extends Error {
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const { exposition } = opts;
   const health = opts.health ?? (() => ({ ok: true }));
+  const limits: HttpLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const security: () => WebSecurity = opts.security ?? (() => ({}));
+  const page = new SharedMetricsPage(exposition, opts.store);
+  let metricsInFlight = 0;
+  const metricsPerSocket = new WeakMap<Socket, number>();
 
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void> = {
+    '/': (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': LANDING_PAGE.length });
+      res.end(LANDING_PAGE);
+    },
     '/metrics': async (req, res) => {
-      const rendered = await exposition.render();
-      let payload = rendered.bytes;
-      const gzipped = acceptsGzip(req.headers['accept-encoding']);
-      if (gzipped) {
-        try {
-          // Level 1: /metrics bodies are large and repetitive, so the fastest level already shrinks them manyfold (bench/README.md).
-          payload = await gzipAsync(rendered.bytes, { level: zlibConstants.Z_BEST_SPEED });
-        } finally {
-          rendered.release();
-        }
-      } else {
-        // The socket may still be reading the buffer after end(): reuse it only once the response is done.
-        res.once('close', rendered.release);
+      const socket = req.socket;
+      const onSocket = metricsPerSocket.get(socket) ?? 0;
+      if (metricsInFlight >= limits.maxMetricsInFlight || onSocket >= limits.maxMetricsPerSocket) {
+        res.setHeader('Retry-After', '1');
+        return sendJson(res, 503, { error: 'too many /metrics requests in flight; try again' });
       }
+      // Counted from now until the response is sent or its connection dies: a queued response holds its page.
+      metricsInFlight++;
+      metricsPerSocket.set(socket, onSocket + 1);
+      let lease: Awaited<ReturnType<SharedMetricsPage['acquire']>> | undefined;
+      res.once('close', () => {
+        metricsInFlight--;
+        metricsPerSocket.set(socket, (metricsPerSocket.get(socket) ?? 1) - 1);
+        // The socket may still be reading the buffer after end(): reuse it only once the response is done.
+        lease?.release();
+      });
+      lease = await page.acquire();
+      if (res.destroyed) return lease.release();
+      const gzipped = acceptsGzip(req.headers['accept-encoding']);
+      const payload = gzipped ? await lease.gzipped() : lease.bytes;
       res.writeHead(200, {
         'Content-Type': TEXT_CONTENT_TYPE,
         'Content-Length': payload.length,
@@ -81,22 +138,61 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       sendJson(res, result.ok ? 200 : 503, { ok: result.ok, ...result.detail });
     },
     [DEVICES_PATH]: (_req, res, url) => {
-      sendJson(res, 200, filterDevices(opts.store, url.searchParams));
+      sendJson(res, 200, filterDevices(opts.store, url.searchParams).map(redactSnapshot));
     },
   };
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     void handle(req, res).catch((err: unknown) => {
       opts.logger?.error({ err, url: req.url }, 'HTTP request failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.destroy();
     });
-  });
+  };
+  const initialTls = security().tls;
+  let server: Server;
+  if (initialTls) {
+    const clientAuth = initialTls.clientAuth;
+    const https = createHttpsServer(
+      {
+        ...initialTls.context,
+        requestCert: clientAuth !== 'NoClientCert',
+        // Node can only refuse unverified certificates at the handshake; the looser policies are checked below.
+        rejectUnauthorized: clientAuth === 'RequireAndVerifyClientCert',
+      },
+      onRequest,
+    );
+    if (clientAuth === 'RequireAnyClientCert' || clientAuth === 'VerifyClientCertIfGiven') {
+      https.on('secureConnection', (socket: TLSSocket) => {
+        const presented = Object.keys(socket.getPeerCertificate()).length > 0;
+        if (clientAuth === 'RequireAnyClientCert' ? !presented : presented && !socket.authorized) socket.destroy();
+      });
+    }
+    server = https;
+  } else {
+    server = createHttpServer(onRequest);
+  }
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.headersTimeoutMs * 3;
+  // A client that pipelines requests and never reads their responses stops making progress: close it.
+  server.setTimeout(limits.socketIdleMs);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://potencia.invalid');
     const path = url.pathname;
     const route = routes[path] ?? (path.startsWith(`${DEVICES_PATH}/`) ? deviceRoute : undefined);
+    if (!OPEN_PATHS.has(path)) {
+      const auth = security().auth;
+      const verdict = auth === undefined ? 'ok' : await auth.check(req.headers.authorization);
+      if (verdict === 'busy') {
+        res.setHeader('Retry-After', '1');
+        return sendJson(res, 503, { error: 'too many logins being checked; try again' });
+      }
+      if (verdict === 'denied') {
+        res.setHeader('WWW-Authenticate', 'Basic realm="potencia", charset="UTF-8"');
+        return sendJson(res, 401, { error: 'unauthorized' });
+      }
+    }
     if (route === undefined) return sendJson(res, 404, { error: `no route ${path}` });
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
@@ -120,7 +216,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     }
     const snapshot = opts.store.get(id);
     if (snapshot === undefined) throw new HttpError(404, `no device "${id}"`);
-    sendJson(res, 200, snapshot);
+    sendJson(res, 200, redactSnapshot(snapshot));
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -132,12 +228,16 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   });
   server.on('error', (err) => opts.logger?.error({ err }, 'HTTP server error'));
   const bound = server.address() as AddressInfo;
-  opts.logger?.info({ address: bound.address, port: bound.port }, 'serving /metrics');
+  opts.logger?.info({ address: bound.address, port: bound.port, tls: initialTls !== undefined, basic_auth: security().auth !== undefined }, 'serving /metrics');
 
   let closing: Promise<void> | undefined;
   return {
     address: bound.address,
     port: bound.port,
+    clientAuth: initialTls?.clientAuth,
+    updateSecurity(next) {
+      if (initialTls && next.tls) (server as ReturnType<typeof createHttpsServer>).setSecureContext(next.tls.context);
+    },
     close() {
       exposition.close();
       closing ??= new Promise<void>((resolve, reject) => {

@@ -1,4 +1,5 @@
 import type { PollStatsView } from '../../agent/contracts/part.js';
+import { redactUrl } from '../../agent/redact.js';
 import type { TextBuffer } from './text-buffer.js';
 import { escapeLabelValue, familyHeader } from './text-format.js';
 
@@ -16,6 +17,8 @@ const HEADER = familyHeader(
  */
 export class TargetSuccessFamily {
   readonly #linePrefix = new Map<string, string>();
+  /** Redacted label → the URL it stands for, so two targets never share one. */
+  readonly #labelOwners = new Map<string, string>();
 
   constructor(private readonly polls: PollStatsView) {}
 
@@ -28,7 +31,7 @@ export class TargetSuccessFamily {
       }
       let prefix = this.#linePrefix.get(url);
       if (prefix === undefined) {
-        prefix = `${NAME}{target="${escapeLabelValue(url)}"} `;
+        prefix = `${NAME}{target="${escapeLabelValue(this.#label(url))}"} `;
         this.#linePrefix.set(url, prefix);
       }
       out.write(prefix);
@@ -38,9 +41,24 @@ export class TargetSuccessFamily {
     if (this.#linePrefix.size > this.polls.targetCount * 2 + 64) this.#prune();
   }
 
+  /**
+   * The URL without its secret (an SNMP community, a password). Two targets that differ only in the
+   * secret (one host polled with two communities) would then share a label and make duplicate series:
+   * the later one gets `#2`, `#3`… in the order the targets were first seen, which follows the config.
+   */
+  #label(url: string): string {
+    const redacted = redactUrl(url);
+    if (redacted === url) return url;
+    let label = redacted;
+    for (let n = 2; this.#labelOwners.has(label) && this.#labelOwners.get(label) !== url; n++) label = `${redacted}#${n}`;
+    this.#labelOwners.set(label, url);
+    return label;
+  }
+
   #prune(): void {
     const live = new Set<string>();
     for (const [url] of this.polls.targets()) live.add(url);
     for (const url of this.#linePrefix.keys()) if (!live.has(url)) this.#linePrefix.delete(url);
+    for (const [label, url] of this.#labelOwners) if (!live.has(url)) this.#labelOwners.delete(label);
   }
 }
