@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TargetError } from '../collectors/contract.js';
+import { listenProblem } from '../config/address.js';
 import { parseDuration } from '../config/duration.js';
 import { ConfigError, configJsonSchema, loadConfigFile } from '../config/load.js';
 import { mqttSchema } from '../config/mqtt-schema.js';
@@ -235,9 +236,9 @@ Validates FILE and lists every problem with its path and line. Exit 0 valid, 2 i
 
 function checkListen(value: string | boolean | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/.test(value)) {
-    throw new UsageError(`--listen: expected HOST:PORT like 0.0.0.0:9785, got "${String(value)}"`);
-  }
+  if (typeof value !== 'string') throw new UsageError('--listen: expected HOST:PORT like 0.0.0.0:9785');
+  const problem = listenProblem(value);
+  if (problem) throw new UsageError(`--listen: ${problem}`);
   return value;
 }
 
