@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { startFarm, type Farm } from '../simulator/farm.js';
-import { CLI, eventually, freeLoopbackBlock, freePort, REPO_ROOT, runCli, spawnProcess, type LoopbackBlock } from './helpers.js';
+import { apcRpdu2Recording, startSnmpSim } from '../simulator/snmp.js';
+import { CLI, eventually, findTool, freeLoopbackBlock, freePort, REPO_ROOT, runCli, spawnProcess, type LoopbackBlock } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'potencia-cli-'));
 function writeConfig(name: string, text: string): string {
@@ -196,6 +197,34 @@ describe('potencia CLI (the built binary)', () => {
       expect(many.stderr).not.toMatch(/MaxListenersExceededWarning/);
     } finally {
       silent.close();
+    }
+  });
+
+  it.skipIf(!findTool('snmpsimd'))('poll of an SNMP agent too slow to finish its walk ends at the default deadline, down with reason timeout', async () => {
+    const sim = await startSnmpSim({ recordings: [{ community: 'slow', text: apcRpdu2Recording(Array.from({ length: 24 }, (_, i) => ({ name: `o${i}`, power_w: 100 + i }))) }] });
+    // Every reply held back 600 ms: each request in time, the whole walk far past the command's deadline.
+    const proxy = createSocket('udp4');
+    const upstream = createSocket('udp4');
+    let client: { address: string; port: number } | undefined;
+    proxy.on('message', (msg, from) => {
+      client = { address: from.address, port: from.port };
+      upstream.send(msg, sim.port, sim.host);
+    });
+    upstream.on('message', (msg) => setTimeout(() => client && proxy.send(msg, client.port, client.address), 600));
+    await new Promise<void>((r) => proxy.bind(0, '127.0.0.1', r));
+    try {
+      const started = Date.now();
+      const r = await runCli(['poll', '--json', '--timeout', '2s', `snmp://slow@127.0.0.1:${proxy.address().port}?profile=apc-rpdu2`]);
+      const took = Date.now() - started;
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ up: false, error_reason: 'timeout' })]);
+      // 2 s timeout × (2 + 1 round) = 6 s, plus the process's start and exit.
+      expect(took).toBeGreaterThan(2000);
+      expect(took).toBeLessThan(10_000);
+    } finally {
+      proxy.close();
+      upstream.close();
+      await sim.stop();
     }
   });
 
