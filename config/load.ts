@@ -132,7 +132,7 @@ interface Secret {
 
 interface Substitution {
   ctx: SubstitutionContext;
-  problems: string[];
+  problems: { path: readonly PropertyKey[]; text: string }[];
   secrets: Secret[];
 }
 
@@ -144,8 +144,10 @@ const REFERENCE = /\$\{([^}]*)\}/g;
  * syntax in it cannot change the document's structure. A value that is exactly one `${VAR}` is re-read
  * as a YAML scalar, so `concurrency: ${POLL_CONCURRENCY}` becomes a number.
  */
-function substitute(value: string, sub: Substitution, where: string): unknown {
-  const { ctx, problems } = sub;
+function substitute(value: string, sub: Substitution, at: readonly PropertyKey[]): unknown {
+  const { ctx } = sub;
+  const where = formatPath(at);
+  const problem = (text: string) => sub.problems.push({ path: at, text: `${where}: ${text}` });
   let whole: { text: string; fromFile: boolean } | undefined;
   const out = value.replace(REFERENCE, (match, body: string) => {
     let text: string;
@@ -157,19 +159,19 @@ function substitute(value: string, sub: Substitution, where: string): unknown {
         fromFile = true;
         sub.secrets.push({ path: where, file: path, value: text });
       } catch (err) {
-        problems.push(`${where}: ${err instanceof FileReadError ? err.message : `cannot read secret file ${path}`}`);
+        problem(err instanceof FileReadError ? err.message : `cannot read secret file ${path}`);
         return match;
       }
     } else {
       const m = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s.exec(body);
       if (!m) {
-        problems.push(`${where}: "${match}" is not a reference like \${VAR}, \${VAR:-default} or \${file:/path}`);
+        problem(`"${match}" is not a reference like \${VAR}, \${VAR:-default} or \${file:/path}`);
         return match;
       }
       const fromEnv = ctx.env[m[1]!];
       if (fromEnv === undefined || (fromEnv === '' && m[2] !== undefined)) {
         if (m[2] === undefined) {
-          problems.push(`${where}: environment variable ${m[1]} is not set (write \${${m[1]}:-default} for a default)`);
+          problem(`environment variable ${m[1]} is not set (write \${${m[1]}:-default} for a default)`);
           return match;
         }
         text = m[2];
@@ -186,7 +188,7 @@ function substitute(value: string, sub: Substitution, where: string): unknown {
 }
 
 function substituteTree(node: unknown, sub: Substitution, path: PropertyKey[]): unknown {
-  if (typeof node === 'string') return node.includes('${') ? substitute(node, sub, formatPath(path)) : node;
+  if (typeof node === 'string') return node.includes('${') ? substitute(node, sub, path) : node;
   if (Array.isArray(node)) return node.map((item, i) => substituteTree(item, sub, [...path, i]));
   if (node && typeof node === 'object') {
     const out: Record<string, unknown> = {};
@@ -239,7 +241,8 @@ interface Problem {
 
 /** Parses and validates config text; every fault is reported with its path and line, in line order. */
 export function parseConfig(text: string, source: string, ctx: SubstitutionContext): Config {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter: lines });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       source,
@@ -251,18 +254,21 @@ export function parseConfig(text: string, source: string, ctx: SubstitutionConte
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(source, ['(top level): expected a mapping of sections (agent, polling, targets, …) (line 1)']);
   const sub: Substitution = { ctx, problems: [], secrets: [] };
   const substituted = substituteTree(raw, sub, []);
-  if (sub.problems.length > 0) throw new ConfigError(source, sub.problems);
+  if (sub.problems.length > 0)
+    throw inLineOrder(
+      source,
+      sub.problems.map((p) => ({ offset: offsetOf(doc, p.path) ?? UNPLACED, text: p.text })),
+      lines,
+    );
   const result = configSchema.safeParse(substituted);
   if (result.success) return result.data;
-  const lines = new LineCounter();
-  parseDocument(text, { lineCounter: lines });
   const problems: Problem[] = [];
   const add = (path: readonly PropertyKey[], message: string, key?: string) => {
     const where = formatPath(path);
     // A fault in the value that holds a secret is told without the value; any other message is masked.
     const secret = key === undefined ? sub.secrets.find((s) => s.path === where) : undefined;
     const said = secret ? `not valid with the secret from ${secret.file} in it (the value is not shown)` : maskSecrets(message, sub.secrets);
-    problems.push({ offset: offsetOf(doc, path, key) ?? Number.MAX_SAFE_INTEGER, text: `${where}: ${said}` });
+    problems.push({ offset: offsetOf(doc, path, key) ?? UNPLACED, text: `${where}: ${said}` });
   };
   for (const issue of result.error.issues) {
     if (issue.code === 'unrecognized_keys') {
@@ -273,10 +279,17 @@ export function parseConfig(text: string, source: string, ctx: SubstitutionConte
       }
     } else add(issue.path, plainMessage(issue, valueAt(substituted, issue.path)));
   }
+  throw inLineOrder(source, problems, lines);
+}
+
+/** A problem no YAML node holds (a default that fails a cross-check) goes last, without a line. */
+const UNPLACED = Number.MAX_SAFE_INTEGER;
+
+function inLineOrder(source: string, problems: Problem[], lines: LineCounter): ConfigError {
   problems.sort((a, b) => a.offset - b.offset);
-  throw new ConfigError(
+  return new ConfigError(
     source,
-    problems.map((p) => (p.offset === Number.MAX_SAFE_INTEGER ? p.text : `${p.text} (line ${lines.linePos(p.offset).line})`)),
+    problems.map((p) => (p.offset === UNPLACED ? p.text : `${p.text} (line ${lines.linePos(p.offset).line})`)),
   );
 }
 

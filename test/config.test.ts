@@ -63,7 +63,7 @@ describe('config', () => {
   it('rejects a duplicate target, a timeout not shorter than the interval, and an unset variable', () => {
     expect(problems('targets:\n  - url: cgminer://10.0.0.1\n  - url: cgminer://10.0.0.1\n')).toEqual(['targets[1].url: duplicates targets[0].url (line 3)']);
     expect(problems('polling: { interval: 10s, timeout: 10s }\n')).toEqual(['polling.timeout: must be shorter than polling.interval (line 1)']);
-    expect(problems('labels:\n  site: "${NOPE}"\n')).toEqual(['labels.site: environment variable NOPE is not set (write ${NOPE:-default} for a default)']);
+    expect(problems('labels:\n  site: "${NOPE}"\n')).toEqual(['labels.site: environment variable NOPE is not set (write ${NOPE:-default} for a default) (line 2)']);
   });
 
   it('expands ranges and CIDRs into targets, the first mention of a host keeping its labels', () => {
@@ -171,7 +171,7 @@ describe('${file:…} secrets', () => {
   });
 
   it('refuses a directory, a device (a FIFO: test/cli.test.ts), and a file over 64 KiB without reading it all', () => {
-    expect(load('labels:\n  site: "${file:/tmp}"\n')).toContain('labels.site: secret file /tmp is a directory; only a regular file is read');
+    expect(load('labels:\n  site: "${file:/tmp}"\n')).toContain('labels.site: secret file /tmp is a directory; only a regular file is read (line 2)');
     expect(load('labels:\n  site: "${file:/dev/zero}"\n')).toContain('labels.site: secret file /dev/zero is a device; only a regular file is read');
     writeFileSync(join(dir, 'big'), Buffer.alloc(64 * 1024 + 1, 'a'));
     expect(load('labels:\n  site: "${file:big}"\n')).toContain(`secret file ${join(dir, 'big')} is larger than 64 KiB`);
