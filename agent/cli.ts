@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TargetError } from '../collectors/contract.js';
 import { listenProblem } from '../config/address.js';
 import { parseDuration } from '../config/duration.js';
+import { closestName } from '../config/nearest.js';
 import { ConfigError, configJsonSchema, loadConfigFile } from '../config/load.js';
 import { mqttSchema } from '../config/mqtt-schema.js';
 import { configSchema, DEFAULT_LISTEN } from '../config/schema.js';
@@ -302,7 +303,8 @@ export async function main(argv: string[], io: Io = { out: (t) => process.stdout
   if (name === '--version') return COMMANDS.version!.run({}, [], io);
   const command = COMMANDS[name];
   if (!command) {
-    io.err(`potencia: unknown command "${name}"\n\n${MAIN_HELP}`);
+    const near = closestName(name, Object.keys(COMMANDS));
+    io.err(`potencia: unknown command "${name}"${near ? ` (did you mean "${near}"?)` : ''}; commands: ${Object.keys(COMMANDS).join(', ')} (see "potencia --help")`);
     return EXIT_USAGE;
   }
   try {
@@ -323,7 +325,7 @@ export async function main(argv: string[], io: Io = { out: (t) => process.stdout
       return EXIT_USAGE;
     }
     if (err instanceof UsageError || err instanceof TargetError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`potencia ${name}: ${(err as Error).message}\n\n${command.help}`);
+      io.err(`potencia ${name}: ${(err as Error).message} (see "potencia ${name} --help")`);
       return EXIT_USAGE;
     }
     const listen = listenFailure(err);

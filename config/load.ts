@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
+import { closestName } from './nearest.js';
 import { FileReadError, MAX_CONFIG_FILE_BYTES, MAX_SECRET_FILE_BYTES, readBoundedFile } from './bounded-file.js';
 
 /** A config that cannot be used; `problems` are `path: reason` lines, each naming where the fault is. */
@@ -65,28 +66,6 @@ function article(type: string): string {
   const word = words[type] ?? type;
   if (word === 'text' || word === 'null' || word === 'true or false') return word;
   return `${/^[aeiou]/.test(word) ? 'an' : 'a'} ${word}`;
-}
-
-/** Edit distance, for "did you mean" on a mistyped key. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    previous = row;
-  }
-  return previous[b.length]!;
-}
-
-/** The closest known key within a third of its length in edits (at least one), if any. */
-function closestKey(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(1, Math.floor(key.length / 3)) + 1;
-  for (const candidate of known) {
-    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
-  }
-  return best;
 }
 
 interface SchemaDef {
@@ -274,7 +253,7 @@ export function parseConfig(text: string, source: string, ctx: SubstitutionConte
     if (issue.code === 'unrecognized_keys') {
       const known = knownKeysAt(configSchema.def as unknown as SchemaDef, issue.path);
       for (const key of issue.keys) {
-        const near = closestKey(key, known);
+        const near = closestName(key, known);
         add(issue.path, `unknown key "${key}"${near ? ` (did you mean "${near}"?)` : ''}`, key);
       }
     } else add(issue.path, plainMessage(issue, valueAt(substituted, issue.path)));

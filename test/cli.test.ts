@@ -37,6 +37,7 @@ describe('potencia CLI (the built binary)', () => {
     });
     expect((await runCli(['--help'])).stdout).toMatch(/Commands:/);
     expect((await runCli(['frobnicate'])).code).toBe(2);
+    expect((await runCli(['chek-config'])).stderr).toMatch(/^potencia: unknown command "chek-config" \(did you mean "check-config"\?\); commands: run, demo, poll/);
     const badOption = await runCli(['poll', '--bogus', `cgminer://${block.host(1)}`]);
     expect(badOption.code).toBe(2);
     expect(badOption.stderr).toMatch(/bogus/);
@@ -129,7 +130,7 @@ describe('potencia CLI (the built binary)', () => {
       expect(fromConfig.stderr).not.toMatch(/\n\s+at /);
       const invalid = await runCli(['run', '--config', config, '--listen', '127.0.0.1:99999']);
       expect(invalid.code).toBe(2);
-      expect(invalid.stderr.split('\n')[0]).toBe('potencia run: --listen: port 99999 is out of range (0-65535) in "127.0.0.1:99999"');
+      expect(invalid.stderr).toBe('potencia run: --listen: port 99999 is out of range (0-65535) in "127.0.0.1:99999" (see "potencia run --help")\n');
       const checked = await runCli([
         'check-config',
         writeConfig('bad-listen.yaml', 'agent:\n  listen: 127.0.0.1:99999\ntargets:\n  - url: cgminer://127.61.0.300\n  - url: cgminer://h:abc\n'),
