@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:net';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../agent/log.js';
 import { createCollector } from '../collectors/registry.js';
 import { errorText, MAX_ERROR_CHARS } from '../agent/snapshot.js';
 import { collectOnce } from '../agent/scheduler.js';
@@ -42,5 +44,27 @@ describe('errors a person can read', () => {
     expect(device).toMatchObject({ up: false });
     expect(device!.error).toMatch(PRINTABLE_LINE);
     expect(device!.error!.length).toBeLessThanOrEqual(MAX_ERROR_CHARS + 1);
+  });
+
+  it('logs an error as its type and one printable line, with the stack only at debug level', () => {
+    const lines: Record<string, unknown>[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'info', destination });
+    const err = Object.assign(new TypeError('reply broke\nthe parser \u0000'), { code: 'EPARSE' });
+    logger.error({ err }, 'collector threw');
+    logger.level = 'debug';
+    logger.error({ err }, 'collector threw');
+    return new Promise<void>((done) =>
+      setImmediate(() => {
+        expect(lines[0]!.err).toEqual({ type: 'TypeError', message: 'reply broke the parser \\x00', code: 'EPARSE' });
+        expect((lines[1]!.err as { stack: string }).stack).toMatch(/^TypeError: reply broke\nthe parser/);
+        done();
+      }),
+    );
   });
 });
