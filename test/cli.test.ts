@@ -211,7 +211,14 @@ describe('potencia CLI (the built binary)', () => {
       client = { address: from.address, port: from.port };
       upstream.send(msg, sim.port, sim.host);
     });
-    upstream.on('message', (msg) => setTimeout(() => client && proxy.send(msg, client.port, client.address), 600));
+    const held = new Set<NodeJS.Timeout>();
+    upstream.on('message', (msg) => {
+      const timer = setTimeout(() => {
+        held.delete(timer);
+        if (client) proxy.send(msg, client.port, client.address);
+      }, 600);
+      held.add(timer);
+    });
     await new Promise<void>((r) => proxy.bind(0, '127.0.0.1', r));
     try {
       const started = Date.now();
@@ -223,6 +230,7 @@ describe('potencia CLI (the built binary)', () => {
       expect(took).toBeGreaterThan(2000);
       expect(took).toBeLessThan(10_000);
     } finally {
+      for (const timer of held) clearTimeout(timer);
       proxy.close();
       upstream.close();
       await sim.stop();
