@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TargetError } from '../collectors/contract.js';
+import { listenProblem } from '../config/address.js';
 import { parseDuration } from '../config/duration.js';
+import { closestName } from '../config/nearest.js';
 import { ConfigError, configJsonSchema, loadConfigFile } from '../config/load.js';
 import { mqttSchema } from '../config/mqtt-schema.js';
 import { configSchema, DEFAULT_LISTEN } from '../config/schema.js';
-import type { DeviceSnapshot } from './snapshot.js';
+import { errorText, type DeviceSnapshot } from './snapshot.js';
 import { formatTable, left } from './table.js';
 import { buildTargets, targetsFromUrls } from './targets.js';
 
@@ -110,8 +112,10 @@ or snmp://COMMUNITY@HOST[:PORT][?profile=NAME] for a PDU, sensor or host (profil
 or nvidia-smi: (this machine's GPUs), nvidia-smi:///PATH/TO/nvidia-smi, nvidia-smi+ssh://[USER@]HOST[:PORT].
   --json               print JSON instead of a table
   --timeout DURATION   per-device deadline (default 5s)
-  --concurrency N      devices polled at once (default 64)`,
-    options: { json: { type: 'boolean' }, timeout: { type: 'string' }, concurrency: { type: 'string' } },
+  --concurrency N      devices polled at once (default 64)
+  --deadline DURATION  for the whole command; targets not done by then are down with reason timeout
+                       (default: the timeout × (2 + targets ÷ concurrency))`,
+    options: { json: { type: 'boolean' }, timeout: { type: 'string' }, concurrency: { type: 'string' }, deadline: { type: 'string' } },
     allowPositionals: true,
     async run(values, positionals, io) {
       if (positionals.length === 0) throw new UsageError('poll needs at least one TARGET, e.g. cgminer://10.0.1.15');
@@ -119,17 +123,13 @@ or nvidia-smi: (this machine's GPUs), nvidia-smi:///PATH/TO/nvidia-smi, nvidia-s
       if (timeoutMs === undefined) throw new UsageError(`--timeout: expected a duration like "5s", got "${String(values.timeout)}"`);
       const concurrency = positiveInt(values.concurrency, 64, '--concurrency');
       const targets = targetsFromUrls(positionals, timeoutMs);
-      const [{ createCollector }, { enrichSnapshot }, { mapLimited }, { collectOnce }] = await Promise.all([
-        import('../collectors/registry.js'),
-        import('./enrich.js'),
-        import('./limit.js'),
-        import('./scheduler.js'),
-      ]);
-      const controller = new AbortController();
-      const results = await mapLimited(targets, concurrency, (target) =>
-        collectOnce(createCollector(target, { maxResponseBytes: configSchema.shape.polling.parse(undefined).max_response_bytes }), controller.signal),
-      );
-      const snapshots = results.flat().map(enrichSnapshot);
+      const [{ createCollector }, { defaultDeadlineMs, pollOnce }] = await Promise.all([import('../collectors/registry.js'), import('./poll-once.js')]);
+      const maxResponseBytes = configSchema.shape.polling.parse(undefined).max_response_bytes;
+      const snapshots = await pollOnce(targets, {
+        concurrency,
+        deadlineMs: durationOption(values.deadline, '--deadline') ?? defaultDeadlineMs(targets, concurrency),
+        collectorFor: (target) => createCollector(target, { maxResponseBytes }),
+      });
       io.out(values.json ? JSON.stringify(snapshots, null, 2) : formatSnapshots(snapshots));
       return snapshots.every((s) => s.up) ? EXIT_OK : EXIT_FAILURE;
     },
@@ -149,7 +149,9 @@ addresses each). A progress bar goes to stderr when it is a terminal. Exit 0 whe
   --force              let --write-config overwrite FILE
   --concurrency N      connect probes in flight (default 2048; each holds a file descriptor)
   --timeout DURATION   deadline to identify one miner (default 5s)
-  --list-silent        also list the silent addresses`,
+  --list-silent        also list the silent addresses
+  --deadline DURATION  for the whole scan; past it the scan stops, exit 1 (default: every probe and
+                       identify round taking its whole timeout, twice over)`,
     options: {
       port: { type: 'string' },
       json: { type: 'boolean' },
@@ -158,6 +160,7 @@ addresses each). A progress bar goes to stderr when it is a terminal. Exit 0 whe
       concurrency: { type: 'string' },
       timeout: { type: 'string' },
       'list-silent': { type: 'boolean' },
+      deadline: { type: 'string' },
     },
     allowPositionals: true,
     async run(values, positionals, io) {
@@ -167,6 +170,7 @@ addresses each). A progress bar goes to stderr when it is a terminal. Exit 0 whe
       const timeoutMs = typeof values.timeout === 'string' ? parseDuration(values.timeout) : 5000;
       if (timeoutMs === undefined) throw new UsageError(`--timeout: expected a duration like "5s", got "${String(values.timeout)}"`);
       if (values.force && values['write-config'] === undefined) throw new UsageError('--force only goes with --write-config FILE');
+      const deadlineMs = durationOption(values.deadline, '--deadline');
       const { runScanCommand } = await import('./scan-cli.js');
       return runScanCommand(
         {
@@ -178,6 +182,7 @@ addresses each). A progress bar goes to stderr when it is a terminal. Exit 0 whe
           listSilent: values['list-silent'] === true,
           writeConfig: values['write-config'] as string | undefined,
           force: values.force === true,
+          ...(deadlineMs !== undefined && { deadlineMs }),
         },
         io,
       );
@@ -192,11 +197,17 @@ price, the recommended action (mine, lease, curtail, replace) with its reason, t
 the plan under site_power_cap_kw. Without --config it runs on a small simulated farm with the demo's
 economics, to show what the output looks like.
   --config FILE        YAML config with an economics: section
-  --json               print { inputs, devices, site } as JSON`,
-    options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } },
+  --json               print { inputs, devices, site } as JSON
+  --deadline DURATION  for the polls; targets not done by then are down with reason timeout
+                       (default: the longest timeout × (2 + targets ÷ polling.concurrency))`,
+    options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, deadline: { type: 'string' } },
     async run(values, _positionals, io) {
+      const deadlineMs = durationOption(values.deadline, '--deadline');
       const { runRecommendCommand } = await import('./recommend-cli.js');
-      return runRecommendCommand({ ...(typeof values.config === 'string' && { configPath: values.config }), json: values.json === true }, io);
+      return runRecommendCommand(
+        { ...(typeof values.config === 'string' && { configPath: values.config }), json: values.json === true, ...(deadlineMs !== undefined && { deadlineMs }) },
+        io,
+      );
     },
   },
   'check-config': {
@@ -235,10 +246,17 @@ Validates FILE and lists every problem with its path and line. Exit 0 valid, 2 i
 
 function checkListen(value: string | boolean | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/.test(value)) {
-    throw new UsageError(`--listen: expected HOST:PORT like 0.0.0.0:9785, got "${String(value)}"`);
-  }
+  if (typeof value !== 'string') throw new UsageError('--listen: expected HOST:PORT like 0.0.0.0:9785');
+  const problem = listenProblem(value);
+  if (problem) throw new UsageError(`--listen: ${problem}`);
   return value;
+}
+
+function durationOption(value: string | boolean | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+  if (ms === undefined || ms <= 0) throw new UsageError(`${name}: expected a duration like "30s", got "${String(value)}"`);
+  return ms;
 }
 
 function positiveInt(value: string | boolean | undefined, fallback: number, name: string): number {
@@ -285,7 +303,8 @@ export async function main(argv: string[], io: Io = { out: (t) => process.stdout
   if (name === '--version') return COMMANDS.version!.run({}, [], io);
   const command = COMMANDS[name];
   if (!command) {
-    io.err(`potencia: unknown command "${name}"\n\n${MAIN_HELP}`);
+    const near = closestName(name, Object.keys(COMMANDS));
+    io.err(`potencia: unknown command "${name}"${near ? ` (did you mean "${near}"?)` : ''}; commands: ${Object.keys(COMMANDS).join(', ')} (see "potencia --help")`);
     return EXIT_USAGE;
   }
   try {
@@ -306,10 +325,34 @@ export async function main(argv: string[], io: Io = { out: (t) => process.stdout
       return EXIT_USAGE;
     }
     if (err instanceof UsageError || err instanceof TargetError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`potencia ${name}: ${(err as Error).message}\n\n${command.help}`);
+      io.err(`potencia ${name}: ${(err as Error).message} (see "potencia ${name} --help")`);
       return EXIT_USAGE;
     }
-    io.err(`potencia ${name}: ${(err as Error).stack ?? String(err)}`);
+    const listen = listenFailure(err);
+    if (listen) {
+      io.err(`potencia ${name}: ${listen}`);
+      return EXIT_FAILURE;
+    }
+    // A stack is for whoever debugs Potencia, not for the operator who ran it.
+    io.err(`potencia ${name}: ${debugging() ? ((err as Error).stack ?? String(err)) : errorText(err)}`);
     return EXIT_FAILURE;
   }
+}
+
+function debugging(): boolean {
+  return process.env.POTENCIA_DEBUG === '1' || process.env.POTENCIA_DEBUG === 'true';
+}
+
+/**
+ * A port that cannot be listened on is the machine's state, not a wrong command line: one line and
+ * exit 1, where a malformed --listen or agent.listen is a usage or config error (exit 2).
+ */
+function listenFailure(err: unknown): string | undefined {
+  const { code, address, port } = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  const at = address === undefined ? '' : ` ${address.includes(':') ? `[${address}]` : address}:${port ?? ''}`;
+  if (code === 'EADDRINUSE') return `cannot listen on${at}: the address is already in use (another agent or demo running?)`;
+  if (code === 'EACCES') return `cannot listen on${at}: permission denied (ports below 1024 need privileges)`;
+  if (code === 'EADDRNOTAVAIL') return `cannot listen on${at}: no interface of this machine has that address`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot listen on${at}: the host name does not resolve`;
+  return undefined;
 }

@@ -5,7 +5,7 @@
  */
 import { parseDuration } from '../config/duration.js';
 import { configSchema } from '../config/schema.js';
-import { startDemoPdus } from '../simulator/demo-pdu.js';
+import { startDemoPdus, type DemoPdus } from '../simulator/demo-pdu.js';
 import { startFarm } from '../simulator/farm.js';
 import { fakeGpuTargets } from '../simulator/nvidia-smi/demo.js';
 import { createAgent } from './compose.js';
@@ -29,23 +29,32 @@ export interface DemoCommand {
 export async function runDemo(command: DemoCommand): Promise<number> {
   const logger = createLogger({});
   const farm = await startDemoFarm(command.devices, command.seed, logger, command.farmHost);
-  const rackLabels = (i: number) => ({ room: `hall-${1 + (Math.floor(i / 40) % 2)}`, rack: `r${String(1 + Math.floor(i / 20)).padStart(2, '0')}` });
-  const pdus = await startDemoPdus(farm.miners, rackLabels, logger);
-  const config = configSchema.parse({
-    agent: { listen: command.listen },
-    labels: { site: 'demo' },
-    polling: { interval: command.interval, timeout: `${Math.min(5000, Math.floor(parseDuration(command.interval)! / 2))}ms` },
-    targets: [...farm.miners.map((m, i) => ({ url: m.url, labels: rackLabels(i) })), ...(pdus?.targets ?? []), ...fakeGpuTargets()],
-    ...(pdus && { power: pdus.power }),
-    economics: demoEconomics(farm.miners.reduce((kw, m) => kw + m.model.nominal_power_w / 1000, 0)),
-    ...(command.mqttUrl !== undefined && { mqtt: { url: command.mqttUrl } }),
-  });
-  const agent = createAgent({ config, logger });
-  await agent.start();
+  let pdus: DemoPdus | undefined;
+  const stopSimulators = async () => {
+    await Promise.allSettled([farm.stop(), pdus?.stop()]);
+  };
+  let agent: ReturnType<typeof createAgent>;
+  try {
+    const rackLabels = (i: number) => ({ room: `hall-${1 + (Math.floor(i / 40) % 2)}`, rack: `r${String(1 + Math.floor(i / 20)).padStart(2, '0')}` });
+    pdus = await startDemoPdus(farm.miners, rackLabels, logger);
+    const config = configSchema.parse({
+      agent: { listen: command.listen },
+      labels: { site: 'demo' },
+      polling: { interval: command.interval, timeout: `${Math.min(5000, Math.floor(parseDuration(command.interval)! / 2))}ms` },
+      targets: [...farm.miners.map((m, i) => ({ url: m.url, labels: rackLabels(i) })), ...(pdus?.targets ?? []), ...fakeGpuTargets()],
+      ...(pdus && { power: pdus.power }),
+      economics: demoEconomics(farm.miners.reduce((kw, m) => kw + m.model.nominal_power_w / 1000, 0)),
+      ...(command.mqttUrl !== undefined && { mqtt: { url: command.mqttUrl } }),
+    });
+    agent = createAgent({ config, logger });
+    await agent.start();
+  } catch (err) {
+    // The farm's sockets and snmpsimd would keep this process (and a child) alive after the error.
+    await stopSimulators();
+    throw err;
+  }
   logger.info({ miners: farm.miners.length, metrics: `http://${agent.address}/metrics` }, 'demo farm running');
-  return runUntilSignalled(agent, logger, async () => {
-    await Promise.all([farm.stop(), pdus?.stop()]);
-  });
+  return runUntilSignalled(agent, logger, stopSimulators);
 }
 
 async function startDemoFarm(devices: number, seed: number, logger: Logger, host?: string) {

@@ -1,6 +1,7 @@
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import pretty from 'pino-pretty';
 import { REDACTED, redactSecrets } from './redact.js';
+import { errorText } from './snapshot.js';
 
 export type { Logger };
 
@@ -10,6 +11,7 @@ export type { Logger };
  */
 export function createLogger(opts: { level?: LevelWithSilent; pretty?: boolean; destination?: NodeJS.WritableStream } = {}): Logger {
   const level = opts.level ?? 'info';
+  let logger: Logger | undefined;
   const options = {
     level,
     base: { app: 'potencia' },
@@ -17,10 +19,20 @@ export function createLogger(opts: { level?: LevelWithSilent; pretty?: boolean; 
     // Values that carry a secret inside free text (a target URL with a community, a command's stderr in
     // an error) are not at a known path: their strings are redacted by pattern.
     formatters: { log: redactLogFields },
+    // A stack trace is for debugging Potencia: below debug level an error is its type and one line.
+    serializers: { err: (err: unknown) => (logger?.isLevelEnabled('debug') ? pino.stdSerializers.err(err as Error) : errorFields(err)) },
   };
   const usePretty = opts.pretty ?? (opts.destination === undefined && process.stdout.isTTY === true);
-  if (usePretty) return pino(options, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app', sync: true }));
-  return pino(options, (opts.destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: false }));
+  logger = usePretty
+    ? pino(options, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app', sync: true }))
+    : pino(options, (opts.destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: false }));
+  return logger;
+}
+
+function errorFields(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  return { type: err.name, message: errorText(err), ...(code !== undefined && { code }) };
 }
 
 const SECRET_KEYS = ['password', 'passphrase', 'secret', 'token', 'auth_password', 'priv_password', 'community', 'authorization'];

@@ -2,7 +2,6 @@
  * `potencia recommend`: poll once, assess every device, plan the site, print it. Loaded only when the
  * command runs; agent/cli.ts parses the options.
  */
-import { setMaxListeners } from 'node:events';
 import { createCollector } from '../collectors/registry.js';
 import type { Target } from '../collectors/contract.js';
 import { economicsSchema, type EconomicsConfig } from '../config/economics-schema.js';
@@ -13,9 +12,7 @@ import { assessDevices } from './economics/assess.js';
 import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs } from './economics/inputs.js';
 import { planSite } from './economics/plan.js';
 import type { DeviceAssessment, SitePlan } from './economics/types.js';
-import { enrichSnapshot } from './enrich.js';
-import { mapLimited } from './limit.js';
-import { collectOnce } from './scheduler.js';
+import { defaultDeadlineMs, pollOnce } from './poll-once.js';
 import type { DeviceSnapshot } from './snapshot.js';
 import { formatTable, left, right } from './table.js';
 import { buildTargets } from './targets.js';
@@ -24,6 +21,8 @@ export interface RecommendCommand {
   /** Without one, a small simulated farm with the demo economics. */
   configPath?: string;
   json: boolean;
+  /** Overall deadline of the polls; default from the targets' timeouts and the concurrency. */
+  deadlineMs?: number;
 }
 
 interface Io {
@@ -51,7 +50,7 @@ export async function runRecommendCommand(command: RecommendCommand, io: Io): Pr
       return 2;
     }
     economics = config.economics;
-    snapshots = await pollOnce(buildTargets(config), config);
+    snapshots = await pollTargets(buildTargets(config), config, command.deadlineMs);
     source = `${command.configPath}: ${snapshots.length} device(s)`;
   } else {
     const { startFarm } = await import('../simulator/farm.js');
@@ -60,7 +59,7 @@ export async function runRecommendCommand(command: RecommendCommand, io: Io): Pr
       const nameplateKw = farm.miners.reduce((kw, m) => kw + m.model.nominal_power_w / 1000, 0);
       economics = economicsSchema.parse(demoEconomics(nameplateKw));
       const config = configSchema.parse({ targets: farm.miners.map((m) => ({ url: m.url })) });
-      snapshots = await pollOnce(buildTargets(config), config);
+      snapshots = await pollTargets(buildTargets(config), config, command.deadlineMs);
     } finally {
       await farm.stop();
     }
@@ -82,13 +81,13 @@ export async function recommend(snapshots: readonly DeviceSnapshot[], economics:
   return { inputs, devices, site };
 }
 
-async function pollOnce(targets: readonly Target[], config: Config): Promise<DeviceSnapshot[]> {
-  const controller = new AbortController();
-  // One signal shared by every collector of the round; each adds a listener.
-  setMaxListeners(0, controller.signal);
+async function pollTargets(targets: readonly Target[], config: Config, deadlineMs: number | undefined): Promise<DeviceSnapshot[]> {
   const options = { maxResponseBytes: config.polling.max_response_bytes, snmpSettings: () => config.snmp };
-  const results = await mapLimited(targets, config.polling.concurrency, (target) => collectOnce(createCollector(target, options), controller.signal));
-  return results.flat().map(enrichSnapshot);
+  return pollOnce(targets, {
+    concurrency: config.polling.concurrency,
+    deadlineMs: deadlineMs ?? defaultDeadlineMs(targets, config.polling.concurrency),
+    collectorFor: (target) => createCollector(target, options),
+  });
 }
 
 function bestMargin(a: DeviceAssessment): number | undefined {

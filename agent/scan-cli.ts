@@ -3,7 +3,8 @@
  * command runs; agent/cli.ts parses the options.
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import { DEFAULT_IDENTIFY_CONCURRENCY, scan, type ScanProgress, type ScanResult } from '../collectors/cgminer/discovery.js';
+import { expandHosts } from '../collectors/target.js';
+import { DEFAULT_IDENTIFY_CONCURRENCY, DEFAULT_PROBE_TIMEOUT_MS, scan, type ScanProgress, type ScanResult } from '../collectors/cgminer/discovery.js';
 import { formatTable, left } from './table.js';
 
 export interface ScanCommand {
@@ -15,6 +16,19 @@ export interface ScanCommand {
   listSilent: boolean;
   writeConfig?: string;
   force: boolean;
+  /** Overall deadline; default from the number of addresses, the concurrency and the timeouts. */
+  deadlineMs?: number;
+}
+
+class ScanDeadline extends Error {}
+
+/** Every probe round and every identify round taking its whole timeout, twice over: a bound, not an estimate. */
+function defaultScanDeadlineMs(command: ScanCommand): number {
+  let hosts = 0;
+  for (const range of command.ranges) hosts += expandHosts(range).length;
+  const probeRounds = Math.ceil(hosts / command.probeConcurrency);
+  const identifyRounds = Math.ceil(hosts / Math.min(command.probeConcurrency, DEFAULT_IDENTIFY_CONCURRENCY));
+  return 2 * (probeRounds * DEFAULT_PROBE_TIMEOUT_MS + identifyRounds * command.identifyTimeoutMs);
 }
 
 interface Io {
@@ -29,6 +43,9 @@ export async function runScanCommand(command: ScanCommand, io: Io, progressStrea
     return 2;
   }
   const bar = progressStream.isTTY ? progressBar(progressStream) : undefined;
+  const deadlineMs = command.deadlineMs ?? defaultScanDeadlineMs(command);
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new ScanDeadline()), deadlineMs);
   let result: ScanResult;
   try {
     result = await scan({
@@ -39,8 +56,14 @@ export async function runScanCommand(command: ScanCommand, io: Io, progressStrea
       identifyTimeoutMs: command.identifyTimeoutMs,
       listSilent: command.listSilent,
       onProgress: bar?.update,
+      signal: controller.signal,
     });
+  } catch (err) {
+    if (!(err instanceof ScanDeadline)) throw err;
+    io.err(`potencia scan: stopped at the deadline of ${deadlineMs / 1000}s before the scan finished; give a longer --deadline or a smaller range`);
+    return 1;
   } finally {
+    clearTimeout(timer);
     bar?.clear();
   }
   io.out(command.json ? JSON.stringify(result, null, 2) : formatScanReport(result));

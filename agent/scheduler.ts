@@ -1,6 +1,7 @@
 import type { Collector, Target } from '../collectors/contract.js';
 import { downSince, downSnapshot, errorText, PollError, type DeviceSnapshot, type ErrorReason } from './snapshot.js';
 import type { Logger } from './log.js';
+import { LogLimiter } from './log-limit.js';
 
 /** What the scheduler reports about its own work; PollStats (agent/poll-stats.ts) counts it. */
 export interface PollObserver {
@@ -84,7 +85,11 @@ export class Scheduler {
   private running = false;
   private readonly random: () => number;
 
+  /** A device's replies decide how often its collector throws: the log of those throws is rate-limited. */
+  private readonly errorLog: LogLimiter | undefined;
+
   constructor(private readonly opts: SchedulerOptions) {
+    this.errorLog = opts.logger && new LogLimiter(opts.logger);
     this.random = opts.random ?? Math.random;
   }
 
@@ -148,6 +153,7 @@ export class Scheduler {
   /** Stops scheduling, aborts polls in flight and waits for them, at most `graceMs`. */
   async stop(graceMs = 2000): Promise<void> {
     this.running = false;
+    this.errorLog?.stop();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const stopping = new Error('agent stopping');
@@ -217,7 +223,8 @@ export class Scheduler {
     try {
       snapshots = await entry.collector.collect(deadline.signal);
     } catch (err) {
-      if (!(err instanceof PollError)) this.opts.logger?.error({ err, target: entry.target.url }, 'collector threw an unclassified error; its devices are reported down');
+      if (!(err instanceof PollError))
+        this.errorLog?.error(`unclassified:${entry.target.scheme}`, { err, target: entry.target.url }, 'collector threw an unclassified error; its devices are reported down');
       snapshots = downDevices(entry.collector, entry.last, err);
     } finally {
       clearTimeout(hardStop);
@@ -239,7 +246,7 @@ export class Scheduler {
         if (entry.failures > 1 || wasBackingOff) this.reschedule(entry, Date.now());
       }
     } catch (err) {
-      this.opts.logger?.error({ err, target: entry.target.url }, 'recording a poll result failed; the next poll of this target goes ahead');
+      this.errorLog?.error('record', { err, target: entry.target.url }, 'recording a poll result failed; the next poll of this target goes ahead');
     } finally {
       this.inFlight.delete(entry);
       if (this.inFlight.size === 0 && this.drainWaiters.length > 0) for (const resolve of this.drainWaiters.splice(0)) resolve();

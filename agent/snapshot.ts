@@ -210,9 +210,27 @@ export class PollError extends Error {
 /** Longest error text a device carries: a reply or stderr quoted into it must not grow the state without bound. */
 export const MAX_ERROR_CHARS = 500;
 
-/** One line of at most MAX_ERROR_CHARS: what a thrown error becomes on a device. */
+/**
+ * Characters that must not reach a terminal, a log line or a label verbatim: C0/C1 controls, the
+ * replacement character a non-UTF-8 byte decodes to, lone surrogates and bidi overrides.
+ */
+const UNPRINTABLE =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufffd\u200e\u200f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * One printable line of at most MAX_ERROR_CHARS: what a thrown error becomes on a device. A garbage
+ * reply quoted into the message shows its unprintable characters escaped (`\x00`, `\ufffd`).
+ */
 export function errorText(err: unknown): string {
-  const text = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim() || 'unknown error';
+  const text =
+    (err instanceof Error ? err.message : String(err))
+      .slice(0, MAX_ERROR_CHARS * 2)
+      .replace(/[\t\n\r ]+/g, ' ')
+      .replace(UNPRINTABLE, (c) => {
+        const code = c.charCodeAt(0);
+        return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+      })
+      .trim() || 'unknown error';
   return text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}…` : text;
 }
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { canonicalUrl, parseTargetUrl } from '../collectors/target.js';
-import type { ParsedTargetUrl, Target } from '../collectors/contract.js';
+import { TargetError, type ParsedTargetUrl, type Target } from '../collectors/contract.js';
 import type { ClusterConfig } from '../config/cluster-schema.js';
+import { hostProblem } from '../config/address.js';
 import type { Config, TargetConfig } from '../config/schema.js';
 
 /** Expands the configured targets (ranges, CIDRs) into one Target per endpoint, labels merged. */
@@ -35,6 +36,8 @@ export function targetsFromUrls(urls: readonly string[], timeoutMs: number): Tar
   const targets: Target[] = [];
   for (const url of urls) {
     const parsed = parseTargetUrl(url);
+    const problem = parsed.hosts.length === 1 ? hostProblem(parsed.hosts[0]!) : undefined;
+    if (problem) throw new TargetError(problem);
     for (const host of parsed.hosts) {
       targets.push({
         url: canonicalUrl(parsed.scheme, host, parsed.port, parsed.params, parsed.path),

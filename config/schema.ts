@@ -8,12 +8,20 @@ import { TargetError } from '../collectors/contract.js';
 import { mqttSchema } from './mqtt-schema.js';
 import { discoverySchema } from './discovery-schema.js';
 import { labelsSchema } from './labels-schema.js';
+import { hostProblem, listenProblem } from './address.js';
 import { economicsSchema } from './economics-schema.js';
 import { clusterSchema } from './cluster-schema.js';
 
+const LISTEN = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
+
 const listenSchema = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'expected HOST:PORT like "0.0.0.0:9785" or ":9785"')
+  .regex(LISTEN, 'expected HOST:PORT like "0.0.0.0:9785" or ":9785"')
+  .superRefine((listen, ctx) => {
+    // The pattern (which the JSON Schema carries) gives the shape; the port's range and the host are checked here.
+    const problem = LISTEN.test(listen) ? listenProblem(listen) : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
   .describe('Where the HTTP server (/metrics, /healthz, /api/devices) listens.');
 
 export const DEFAULT_LISTEN = '0.0.0.0:9785';
@@ -60,7 +68,10 @@ const targetSchema = z
       .string()
       .superRefine((url, ctx) => {
         try {
-          parseTargetUrl(url);
+          const { hosts } = parseTargetUrl(url);
+          // A range or CIDR expands to addresses; a single host is written by hand and may be mistyped.
+          const problem = hosts.length === 1 ? hostProblem(hosts[0]!) : undefined;
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
         } catch (err) {
           if (!(err instanceof TargetError)) throw err;
           ctx.addIssue({ code: 'custom', message: err.message });

@@ -1,9 +1,10 @@
 import { once } from 'node:events';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceAssessment, SitePlan } from '../agent/economics/index.js';
 import { MqttMetrics } from '../exporters/mqtt/metrics.js';
 import { createAgent } from '../agent/compose.js';
-import { silentLogger } from '../agent/log.js';
+import { createLogger, silentLogger } from '../agent/log.js';
 import { configSchema } from '../config/schema.js';
 import { MqttPart } from '../exporters/mqtt/part.js';
 import { DeviceStore } from '../agent/state.js';
@@ -281,6 +282,31 @@ describe('MQTT publisher (aedes)', () => {
     expect(current.power_price).toMatchObject({ usd_per_kwh: 0.071, topic: 'grid/ercot/price' });
     expect(await metric(metrics, 'potencia_mqtt_signal_messages_total', { signal: 'demand_response', result: 'rejected' })).toBe(1);
     expect(await metric(metrics, 'potencia_mqtt_signal_messages_total', { signal: 'power_price', result: 'accepted' })).toBe(1);
+  });
+
+  it('writes a bounded log however many bad signals a client floods in, and still counts every one', async () => {
+    const b = await broker();
+    let bytes = 0;
+    let lines = 0;
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        bytes += chunk.length;
+        lines += chunk.toString().split('\n').length - 1;
+        done();
+      },
+    });
+    const { p, metrics } = publisher(b.url, new DeviceStore(), {}, { logger: createLogger({ level: 'info', destination }) });
+    await started(p);
+    const sender = await recorder(b.url, 'nothing');
+    const flood = 5000;
+    let rejected = 0;
+    const all = new Promise<void>((done) => p.on('signal', (_name, ok) => !ok && ++rejected === flood && done()));
+    for (let i = 0; i < flood; i++) sender.client.publish(`${PREFIX}/signals/demand_response`, `{"curtail": "maybe ${i}"}`, { qos: 0 });
+    await all;
+    expect(await metric(metrics, 'potencia_mqtt_signal_messages_total', { signal: 'demand_response', result: 'rejected' })).toBe(flood);
+    // Ten lines of the burst; the count of the rest comes in one summary line a minute later.
+    expect(lines).toBeLessThanOrEqual(12);
+    expect(bytes).toBeLessThan(12 * 1024);
   });
 
   it('announces devices to Home Assistant ahead of their state and removes them when they go', async () => {

@@ -12,6 +12,7 @@ import { registerEconomicsSiteMetrics } from '../exporters/prometheus/economics-
 import { AgentMetrics } from '../exporters/prometheus/metrics.js';
 import { registerSiteMetrics } from '../exporters/prometheus/site-metrics.js';
 import { TARGET_SUCCESS_FAMILY } from '../exporters/prometheus/target-family.js';
+import { ConfigError, parseConfig } from '../config/load.js';
 import { REPO_ROOT } from './helpers.js';
 import { ClusterPeers } from '../agent/cluster.js';
 import { silentLogger } from '../agent/log.js';
@@ -50,5 +51,19 @@ describe('README', () => {
     expect(readme).toContain('npm ci && npm run demo');
     expect(readme).toContain('npm ci && npm test');
     expect(readFileSync(join(REPO_ROOT, '.ci', 'run'), 'utf8')).toMatch(/^npm ci && npm test$/m);
+  });
+
+  it('shows check-config messages that the config loader gives for its example, word for word', () => {
+    const section = /<!-- check-config example[^>]*-->\n```yaml\n([\s\S]*?)```\n\ngives \(exit 2\):\n\n```text\n([\s\S]*?)```/.exec(readme);
+    expect(section).not.toBeNull();
+    const [, yaml, shown] = section!;
+    let message = '';
+    try {
+      parseConfig(yaml!, 'potencia.yaml', { env: {}, baseDir: REPO_ROOT });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      message = err.message;
+    }
+    expect(`${message}\n`).toBe(shown);
   });
 });

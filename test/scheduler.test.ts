@@ -368,6 +368,28 @@ describe('Scheduler', () => {
     await s.stop(0);
   });
 
+  it('logs collectors that throw unclassified errors a few times a minute, however many targets do it', async () => {
+    const errors: string[] = [];
+    const s = new Scheduler({
+      concurrency: 100,
+      jitterRatio: 0,
+      backoffMaxMs: 60_000,
+      createCollector: (t) => ({ target: t, placeholder: () => placeholderOf(t), collect: () => Promise.reject(new TypeError(`reply of ${t.host} broke the parser`)) }),
+      onResult: () => {},
+      logger: { error: (_o: object, msg: string) => errors.push(msg) } as unknown as Logger,
+    });
+    s.setTargets(Array.from({ length: 200 }, (_, i) => target(i, 1000)));
+    s.start();
+    await vi.advanceTimersByTimeAsync(59_000);
+    expect(errors).toHaveLength(10);
+    // The next minute: one line with the count of the first, then its own ten.
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(errors).toHaveLength(21);
+    expect(errors[11]).toBe('collector threw an unclassified error; its devices are reported down');
+    expect(errors[10]).toMatch(/^collector threw an unclassified error; its devices are reported down \(\d+ more like it not logged\)$/);
+    await s.stop(0);
+  });
+
   it('aborts a poll whose collector ignores its timeout once it runs past twice that timeout, freeing its slot', async () => {
     const signals: AbortSignal[] = [];
     const observed = observer();

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../agent/log.js';
+import { LogLimiter } from '../../agent/log-limit.js';
 import type { DeviceStoreView } from '../../agent/contracts/part.js';
 import type { MqttConfig } from '../../config/mqtt-schema.js';
 import type { EconomicsView } from './change.js';
@@ -63,10 +64,13 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
   #started = false;
   #heartbeatTimer: unknown;
   readonly #unsubscribe: (() => void)[] = [];
+  /** Any client of the broker may publish signals at any rate: their rejections are logged a few a minute. */
+  readonly #signalLog: LogLimiter;
 
   constructor(opts: MqttPublisherOptions) {
     super();
     this.#opts = opts;
+    this.#signalLog = new LogLimiter(opts.logger);
     this.#config = opts.config;
     this.#timers = opts.timers ?? REAL_TIMERS;
     this.site = siteOf(opts.labels);
@@ -142,6 +146,7 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
     this.#stopping = true;
     const deadline = Date.now() + (this.#opts.stopBudgetMs ?? 2000);
     for (const off of this.#unsubscribe.splice(0)) off();
+    this.#signalLog.stop();
     this.#timers.clearInterval(this.#heartbeatTimer);
     this.#planner.stop();
     await this.#connection.close(deadline, (ms) => this.#waitIdle(ms));
@@ -157,7 +162,8 @@ export class MqttPublisher extends EventEmitter<MqttPublisherEvents> {
     const result = this.signals.accept(name, payload, topic);
     this.#metrics.countSignal(name, result.ok);
     if (result.ok) this.#opts.logger.info({ signal: name, topic, cleared: result.cleared, value: result.cleared ? undefined : this.signals.current()[name] }, 'signal received');
-    else this.#opts.logger.warn({ signal: name, topic, error: result.error, payload: payload.subarray(0, 200).toString('utf8') }, 'invalid signal message ignored');
+    else
+      this.#signalLog.warn(`invalid:${name}`, { signal: name, topic, error: result.error, payload: payload.subarray(0, 200).toString('utf8') }, 'invalid signal message ignored');
     this.emit('signal', name, result.ok, result.ok ? undefined : result.error);
   }
 
