@@ -123,14 +123,20 @@ or nvidia-smi: (this machine's GPUs), nvidia-smi:///PATH/TO/nvidia-smi, nvidia-s
       if (timeoutMs === undefined) throw new UsageError(`--timeout: expected a duration like "5s", got "${String(values.timeout)}"`);
       const concurrency = positiveInt(values.concurrency, 64, '--concurrency');
       const targets = targetsFromUrls(positionals, timeoutMs);
-      const [{ createCollector }, { defaultDeadlineMs, pollOnce }] = await Promise.all([import('../collectors/registry.js'), import('./poll-once.js')]);
+      const [{ createCollector }, { defaultDeadlineMs, pollOnce }, { redactSnapshot }] = await Promise.all([
+        import('../collectors/registry.js'),
+        import('./poll-once.js'),
+        import('./redact.js'),
+      ]);
       const maxResponseBytes = configSchema.shape.polling.parse(undefined).max_response_bytes;
       const snapshots = await pollOnce(targets, {
         concurrency,
         deadlineMs: durationOption(values.deadline, '--deadline') ?? defaultDeadlineMs(targets, concurrency),
         collectorFor: (target) => createCollector(target, { maxResponseBytes }),
       });
-      io.out(values.json ? JSON.stringify(snapshots, null, 2) : formatSnapshots(snapshots));
+      // What it prints may be pasted into a ticket: pool passwords and URL credentials are redacted as on /api.
+      const shown = snapshots.map(redactSnapshot);
+      io.out(values.json ? JSON.stringify(shown, null, 2) : formatSnapshots(shown));
       return snapshots.every((s) => s.up) ? EXIT_OK : EXIT_FAILURE;
     },
   },

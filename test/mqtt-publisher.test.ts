@@ -1,4 +1,7 @@
 import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceAssessment, SitePlan } from '../agent/economics/index.js';
@@ -64,6 +67,16 @@ describe('MQTT publisher (aedes)', () => {
     const sample = [...family.samples()].find((s) => Object.entries(labels).every(([k, l]) => s.labels?.[k] === l));
     return sample?.value ?? NaN;
   }
+
+  it('refuses a password or TLS file that is not a regular file, naming it and never hanging on it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'potencia-mqtt-'));
+    const { p } = publisher('mqtt://127.0.0.1:1', new DeviceStore(), { username: 'agent', password_file: dir });
+    expect(() => p.start()).toThrow(/MQTT password file .* is a directory; only a regular file is read/);
+    const big = join(dir, 'ca.pem');
+    writeFileSync(big, Buffer.alloc(65 * 1024, 0x41));
+    const { p: withCa } = publisher('mqtts://127.0.0.1:1', new DeviceStore(), { tls: { ca: big } });
+    expect(() => withCa.start()).toThrow(/MQTT CA file .* is larger than/);
+  });
 
   it('retains status, each device state (the /api/devices JSON) and the site totals for a later subscriber', async () => {
     const b = await broker();

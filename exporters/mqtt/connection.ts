@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../../agent/log.js';
@@ -7,6 +6,7 @@ import type { MqttConfig } from '../../config/mqtt-schema.js';
 import type { MqttMetrics } from './metrics.js';
 import { withTimeout, type PublisherTimers } from './timers.js';
 import type { TopicLayout } from './topics.js';
+import { MAX_SECRET_FILE_BYTES, readBoundedFile } from '../../config/bounded-file.js';
 
 /** What the connection tells its owner. */
 export interface ConnectionEvents {
@@ -87,7 +87,8 @@ export class MqttConnection {
 
   #clientOptions(): IClientOptions {
     const c = this.#config;
-    const password = c.password_file !== undefined ? readFileSync(c.password_file, 'utf8').replace(/\r?\n$/, '') : c.password;
+    // Bounded and regular files only, as the config's own secrets: a FIFO or /dev/zero must not hang or grow the agent.
+    const password = c.password_file !== undefined ? readBoundedFile(c.password_file, MAX_SECRET_FILE_BYTES, 'MQTT password file').replace(/\r?\n$/, '') : c.password;
     const tls = c.tls;
     return {
       protocolVersion: c.protocol_version,
@@ -102,9 +103,9 @@ export class MqttConnection {
       ...(c.username !== undefined && { username: c.username }),
       ...(password !== undefined && { password }),
       ...(tls && {
-        ...(tls.ca !== undefined && { ca: readFileSync(tls.ca) }),
-        ...(tls.cert !== undefined && { cert: readFileSync(tls.cert) }),
-        ...(tls.key !== undefined && { key: readFileSync(tls.key) }),
+        ...(tls.ca !== undefined && { ca: readBoundedFile(tls.ca, MAX_SECRET_FILE_BYTES, 'MQTT CA file') }),
+        ...(tls.cert !== undefined && { cert: readBoundedFile(tls.cert, MAX_SECRET_FILE_BYTES, 'MQTT certificate file') }),
+        ...(tls.key !== undefined && { key: readBoundedFile(tls.key, MAX_SECRET_FILE_BYTES, 'MQTT key file') }),
         rejectUnauthorized: tls.reject_unauthorized,
         ...(tls.servername !== undefined && { servername: tls.servername }),
       }),

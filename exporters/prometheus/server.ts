@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { DeviceStoreView, Health } from '../../agent/contracts/part.js';
 import type { Logger } from '../../agent/log.js';
+import { LogLimiter } from '../../agent/log-limit.js';
 import { redactSnapshot } from '../../agent/redact.js';
 import type { DeviceKind, DeviceSnapshot } from '../../agent/snapshot.js';
 import type { MetricsExposition } from './exposition.js';
@@ -142,9 +143,11 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     },
   };
 
+  // A client decides how often a request fails: its log lines are rate-limited.
+  const requestErrors = opts.logger && new LogLimiter(opts.logger);
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     void handle(req, res).catch((err: unknown) => {
-      opts.logger?.error({ err, url: req.url }, 'HTTP request failed');
+      requestErrors?.error(`request:${errorKind(err)}`, { err, url: req.url?.slice(0, 200) }, 'HTTP request failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.destroy();
     });
@@ -240,6 +243,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     },
     close() {
       exposition.close();
+      requestErrors?.stop();
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         // Keep-alive sockets (Prometheus holds one open) would otherwise keep close() waiting for their timeout.
@@ -286,4 +290,9 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
   const body = Buffer.from(JSON.stringify(value), 'utf8');
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length });
   res.end(body);
+}
+
+/** A bounded key for rate-limiting a request error: its type and code, never its message. */
+function errorKind(err: unknown): string {
+  return err instanceof Error ? `${err.name}:${(err as NodeJS.ErrnoException).code ?? ''}` : 'unknown';
 }
