@@ -6,6 +6,7 @@ import { enrichSnapshot } from './enrich.js';
 import type { Logger } from './log.js';
 import { PollStats } from './poll-stats.js';
 import { PowerAttribution } from './power.js';
+import { snapshotLimitsOf } from './ranges.js';
 import { Scheduler } from './scheduler.js';
 import type { DeviceSnapshot } from './snapshot.js';
 import { DeviceStore } from './state.js';
@@ -44,6 +45,7 @@ export class Agent {
 
   constructor(private readonly opts: AgentOptions) {
     this.config = opts.config;
+    this.selfFamilies.push(this.polls.rejectedFamily());
     this.power = new PowerAttribution(opts.config.power);
     this.scheduler = this.createScheduler(opts.config);
   }
@@ -152,6 +154,7 @@ export class Agent {
       createCollector: (target) => this.opts.createCollector(target, () => this.config),
       onResult: (target, snapshots) => this.record(target, snapshots),
       observer: this.polls,
+      limits: snapshotLimitsOf(config),
       logger: this.opts.logger,
     });
   }

@@ -14,6 +14,7 @@ import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs } from './ec
 import { planSite } from './economics/plan.js';
 import type { DeviceAssessment, SitePlan } from './economics/types.js';
 import { enrichSnapshot } from './enrich.js';
+import { snapshotLimitsOf } from './ranges.js';
 import { mapLimited } from './limit.js';
 import { collectOnce } from './scheduler.js';
 import type { DeviceSnapshot } from './snapshot.js';
@@ -87,7 +88,7 @@ async function pollOnce(targets: readonly Target[], config: Config): Promise<Dev
   // One signal shared by every collector of the round; each adds a listener.
   setMaxListeners(0, controller.signal);
   const options = { maxResponseBytes: config.polling.max_response_bytes, snmpSettings: () => config.snmp };
-  const results = await mapLimited(targets, config.polling.concurrency, (target) => collectOnce(createCollector(target, options), controller.signal));
+  const results = await mapLimited(targets, config.polling.concurrency, (target) => collectOnce(createCollector(target, options), controller.signal, [], snapshotLimitsOf(config)));
   return results.flat().map(enrichSnapshot);
 }
 

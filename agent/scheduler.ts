@@ -1,6 +1,7 @@
 import type { Collector, Target } from '../collectors/contract.js';
 import { downSince, downSnapshot, errorText, PollError, type DeviceSnapshot, type ErrorReason } from './snapshot.js';
 import type { Logger } from './log.js';
+import { DEFAULT_SNAPSHOT_LIMITS, saneSnapshots, type RejectReason, type RejectSink, type SnapshotLimits } from './ranges.js';
 
 /** What the scheduler reports about its own work; PollStats (agent/poll-stats.ts) counts it. */
 export interface PollObserver {
@@ -11,6 +12,8 @@ export interface PollObserver {
   pollSkipped(collector: string): void;
   setInFlight(n: number): void;
   setTargets(n: number): void;
+  /** A value a device reported was left out of its reading (agent/ranges.ts). */
+  valueRejected(field: string, reason: RejectReason, count: number): void;
 }
 
 export interface SchedulerOptions {
@@ -20,6 +23,8 @@ export interface SchedulerOptions {
   createCollector: (target: Target) => Collector;
   onResult: (target: Target, snapshots: DeviceSnapshot[]) => void;
   observer?: PollObserver;
+  /** Caps on what one poll may record; default DEFAULT_SNAPSHOT_LIMITS. */
+  limits?: SnapshotLimits;
   logger?: Logger;
   random?: () => number;
   /**
@@ -83,9 +88,11 @@ export class Scheduler {
   private timerAt = Infinity;
   private running = false;
   private readonly random: () => number;
+  private readonly reject: RejectSink;
 
   constructor(private readonly opts: SchedulerOptions) {
     this.random = opts.random ?? Math.random;
+    this.reject = (field, reason, count = 1) => opts.observer?.valueRejected(field, reason, count);
   }
 
   get targetCount(): number {
@@ -210,7 +217,7 @@ export class Scheduler {
     const hardStop = setTimeout(() => deadline.abort(new Error('poll exceeded twice its timeout')), entry.target.timeoutMs * 2 + 1000);
     let snapshots: DeviceSnapshot[];
     try {
-      snapshots = await entry.collector.collect(deadline.signal);
+      snapshots = saneSnapshots(await entry.collector.collect(deadline.signal), this.opts.limits ?? DEFAULT_SNAPSHOT_LIMITS, this.reject);
     } catch (err) {
       if (!(err instanceof PollError)) this.opts.logger?.error({ err, target: entry.target.url }, 'collector threw an unclassified error; its devices are reported down');
       snapshots = downDevices(entry.collector, entry.last, err);
@@ -259,13 +266,21 @@ export class Scheduler {
  * daemon: a collector that throws gives down devices with the reason, never an exception. `last`
  * is what the previous poll gave, the devices a failure reports down.
  */
-export async function collectOnce(collector: Collector, signal: AbortSignal, last: readonly DeviceSnapshot[] = []): Promise<DeviceSnapshot[]> {
+export async function collectOnce(
+  collector: Collector,
+  signal: AbortSignal,
+  last: readonly DeviceSnapshot[] = [],
+  limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS,
+): Promise<DeviceSnapshot[]> {
   try {
-    return await collector.collect(signal);
+    return saneSnapshots(await collector.collect(signal), limits, ignoreRejected);
   } catch (err) {
     return downDevices(collector, last, err);
   }
 }
+
+/** A one-off poll has no self-metrics to count into: what it left out is simply absent. */
+function ignoreRejected(): void {}
 
 /** A failed poll's devices: every device the target reported last, down with the reason; before any, the target's placeholder. */
 function downDevices(collector: Collector, last: readonly DeviceSnapshot[], err: unknown): DeviceSnapshot[] {
