@@ -14,6 +14,7 @@ const INTEGRATION = [
   'deploy',
   'discovery-cli',
   'economics-part',
+  'hostile-nvidia',
   'mqtt-mosquitto',
   'nvidia-collector',
   'power-attribution',

@@ -90,7 +90,10 @@ export function saneSnapshot(snapshot: DeviceSnapshot, limits: SnapshotLimits, r
   check.field(s, 'stale_shares', BOUNDS.count, '');
   check.field(s, 'hardware_errors', BOUNDS.count, '');
   check.field(s, 'energy_j', BOUNDS.count, '');
-  if (snapshot.power_by_source_w) check.record(snapshot.power_by_source_w as Record<string, number>, power, 'power_by_source_w', Infinity);
+  if (snapshot.power_by_source_w) {
+    check.record(snapshot.power_by_source_w as Record<string, number>, power, 'power_by_source_w', Infinity);
+    if (Object.keys(snapshot.power_by_source_w).length === 0) delete snapshot.power_by_source_w;
+  }
   if (snapshot.power_w === undefined && snapshot.power_source !== undefined) delete snapshot.power_source;
   check.record(snapshot.temperatures_c, BOUNDS.temperature_c, 'temperatures_c', limits.sensorsPerDevice);
   if (snapshot.humidity_ratio) check.record(snapshot.humidity_ratio, BOUNDS.ratio, 'humidity_ratio', limits.sensorsPerDevice);

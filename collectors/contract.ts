@@ -47,6 +47,8 @@ export interface Collector {
 /** Settings every collector honours, from the `polling` section. */
 export interface CollectorOptions {
   maxResponseBytes: number;
+  /** Devices one target may report (polling.limits.devices_per_target); a multi-device collector reads no more. */
+  maxDevices?: number;
   /** The `snmp:` section in force now (credentials, retries, max-repetitions). */
   snmpSettings?: () => SnmpSettings | undefined;
 }
