@@ -1,19 +1,27 @@
-import { canonicalUrl, parseTargetUrl } from '../collectors/target.js';
-import type { ParsedTargetUrl, Target } from '../collectors/contract.js';
+import { createHash } from 'node:crypto';
+import { canonicalUrl, endpointBudgetMessage, parseTargetUrl } from '../collectors/target.js';
+import { TargetError, type ParsedTargetUrl, type Target } from '../collectors/contract.js';
 import type { Config, TargetConfig } from '../config/schema.js';
 
 /** Expands the configured targets (ranges, CIDRs) into one Target per endpoint, labels merged. */
 export function buildTargets(config: Config): Target[] {
   const byUrl = new Map<string, Target>();
-  for (const entry of config.targets) {
-    const parsed = parseTargetUrl(entry.url);
+  const entries = config.targets.map((entry) => ({ entry, parsed: parseTargetUrl(entry.url) }));
+  const endpoints = entries.reduce((sum, { parsed }) => sum + parsed.hosts.length, 0);
+  const budget = config.polling.limits.endpoints;
+  if (endpoints > budget) throw new TargetError(endpointBudgetMessage(endpoints, budget));
+  for (const { entry, parsed } of entries) {
     const labels = { ...config.labels, ...entry.labels };
     for (const host of parsed.hosts) {
       const url = canonicalUrl(parsed.scheme, host, parsed.port, parsed.params, parsed.path);
-      // The first mention wins, so a host listed on its own before a range keeps its own labels.
-      if (byUrl.has(url)) continue;
-      byUrl.set(url, {
-        url,
+      // The first mention wins, so a host listed on its own before a range keeps its own labels; the same
+      // endpoint with other credentials is another target (qualified below).
+      const taken = byUrl.get(url);
+      if (taken && taken.userinfo === parsed.userinfo) continue;
+      const key = taken ? `${url}#${credentialDigest(host, parsed.port, parsed.userinfo, parsed.params)}` : url;
+      if (byUrl.has(key)) continue;
+      byUrl.set(key, {
+        url: key,
         scheme: parsed.scheme,
         host,
         port: parsed.port,
@@ -25,7 +33,39 @@ export function buildTargets(config: Config): Target[] {
       });
     }
   }
-  return [...byUrl.values()];
+  const targets = [...byUrl.values()];
+  qualifySharedEndpoints(targets);
+  return targets;
+}
+
+/**
+ * Gives each target that shares its scheme, host and port with another an idQualifier, so two SNMP
+ * communities (or two sets of parameters) on one agent report two devices rather than one that flips.
+ */
+function qualifySharedEndpoints(targets: Target[]): void {
+  const byEndpoint = new Map<string, Target[]>();
+  for (const target of targets) {
+    const endpoint = `${target.scheme}://${target.host}:${target.port}`;
+    const group = byEndpoint.get(endpoint);
+    if (group) group.push(target);
+    else byEndpoint.set(endpoint, [target]);
+  }
+  for (const group of byEndpoint.values()) {
+    if (group.length < 2) continue;
+    for (const target of group) target.idQualifier = credentialDigest(target.host, target.port, target.userinfo, target.params);
+  }
+}
+
+/** Eight hex digits of a SHA-256 of the endpoint with its credentials and parameters: tells them apart without showing them. */
+function credentialDigest(host: string, port: number, userinfo: string | undefined, params: Readonly<Record<string, string>> | undefined): string {
+  const sortedParams = Object.entries(params ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
+  return createHash('sha256')
+    .update(`${host}:${port}\0${userinfo ?? ''}\0${sortedParams}`)
+    .digest('hex')
+    .slice(0, 8);
 }
 
 /** Targets given on the command line (`potencia poll cgminer://…`), with the default interval and timeout. */

@@ -27,6 +27,17 @@ export interface Target {
   labels: Record<string, string>;
   intervalMs: number;
   timeoutMs: number;
+  /**
+   * Set when other targets share this one's scheme, host and port with other credentials or parameters
+   * (two SNMP communities on one agent): a digest of them, never them, which the device ids carry so
+   * the targets' devices do not overwrite each other. Absent in the usual case, leaving ids as they were.
+   */
+  idQualifier?: string;
+}
+
+/** What ends a device id of `target`: `~<qualifier>` when it has one (`pdu/10.0.9.2~1f3a9c0e`), else nothing. */
+export function idSuffix(target: Pick<Target, 'idQualifier'>): string {
+  return target.idQualifier === undefined ? '' : `~${target.idQualifier}`;
 }
 
 /**

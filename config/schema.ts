@@ -3,7 +3,7 @@ import { durationSchema } from './duration.js';
 import { powerSchema } from './power-schema.js';
 import { snmpSchema } from './snmp-schema.js';
 import { checkNvidiaTargetOptions, commandPrefixSchema, sshOptionsSchema } from './nvidia-schema.js';
-import { parseTargetUrl } from '../collectors/target.js';
+import { endpointBudgetProblem, parseTargetUrl } from '../collectors/target.js';
 import { TargetError } from '../collectors/contract.js';
 import { mqttSchema } from './mqtt-schema.js';
 import { discoverySchema } from './discovery-schema.js';
@@ -115,6 +115,11 @@ export const configSchema = z
     if (config.polling.timeout >= config.polling.interval) {
       ctx.addIssue({ code: 'custom', path: ['polling', 'timeout'], message: 'must be shorter than polling.interval' });
     }
+    const overBudget = endpointBudgetProblem(
+      config.targets.map((t) => t.url),
+      config.polling.limits.endpoints,
+    );
+    if (overBudget) ctx.addIssue({ code: 'custom', path: ['targets'], message: overBudget });
   });
 
 export type Config = z.output<typeof configSchema>;

@@ -1,5 +1,5 @@
 import { downSnapshot, type DeviceIdentity, type DeviceSnapshot, type ErrorReason } from '../../agent/snapshot.js';
-import type { Collector, Target } from '../contract.js';
+import { idSuffix, type Collector, type Target } from '../contract.js';
 import { commandLine, nodeProblem, nvidiaNodeOf, sshFailureReason, type NvidiaNode } from './command.js';
 import { EnergyMeter } from './energy.js';
 import { ExecError, runCommand, type ExecResult } from './exec.js';
@@ -94,7 +94,7 @@ export class NvidiaSmiCollector implements Collector {
   }
 
   placeholder(): DeviceIdentity {
-    return { id: gpuIdOf(this.node.host), kind: 'gpu', target: this.target.url, labels: this.target.labels, address: this.node.host };
+    return { id: gpuIdOf(this.node.host + idSuffix(this.target)), kind: 'gpu', target: this.target.url, labels: this.target.labels, address: this.node.host };
   }
 
   async #learnFields(signal: AbortSignal, deadline: number): Promise<QueryPlan> {
@@ -144,7 +144,7 @@ export class NvidiaSmiCollector implements Collector {
     // A row that does not parse names its GPU where it can: that GPU is down with the reason, not dropped.
     for (const broken of output.brokenRows) {
       if (snapshots.length >= max) break;
-      const id = gpuIdOf(this.node.host, broken.uuid ?? (broken.index !== undefined ? `index${broken.index}` : undefined));
+      const id = gpuIdOf(this.node.host + idSuffix(this.target), broken.uuid ?? (broken.index !== undefined ? `index${broken.index}` : undefined));
       if (seen.has(id)) continue;
       seen.set(id, broken.index ?? -1);
       this.#energy.interrupt(id);

@@ -1,4 +1,5 @@
 import type { DeviceSnapshot, GpuSnapshot } from '../../agent/snapshot.js';
+import { idSuffix } from '../contract.js';
 import { decodeClockEventReasons, isAbsent, parseHex, parseNumber, type Quantity, type QueryPlan } from './fields.js';
 
 const MIB = 1024 * 1024;
@@ -86,7 +87,7 @@ export function parseCsvWithHeader(text: string): { fields: string[]; output: Qu
 }
 
 export interface GpuRowContext {
-  target: { url: string; host: string; labels: Record<string, string> };
+  target: { url: string; host: string; labels: Record<string, string>; idQualifier?: string };
   observedAt: Date;
 }
 
@@ -146,7 +147,7 @@ export function readGpuRow(cells: readonly string[], plan: QueryPlan, context: G
   assign(temperatures, 'memory', number('temperature_memory_c'));
 
   const snapshot: DeviceSnapshot = {
-    id: gpuIdOf(context.target.host, uuid ?? `index${index ?? '?'}`),
+    id: gpuIdOf(context.target.host + idSuffix(context.target), uuid ?? `index${index ?? '?'}`),
     kind: 'gpu',
     target: context.target.url,
     address: context.target.host,
