@@ -24,6 +24,14 @@ describe('device ids that two targets cannot share', () => {
     for (const text of [...ids, ...targets.map((t) => t.url)]) expect(text).not.toMatch(/public|s3cret/);
   });
 
+  it('gives the README example its ids and URLs', () => {
+    const targets = buildTargets(configOf(['snmp://public@10.0.9.2', 'snmp://facilities@10.0.9.2']));
+    expect(targets.map((t) => [t.url, createSnmpCollector(t).placeholder().id])).toEqual([
+      ['snmp://10.0.9.2:161', 'pdu/10.0.9.2~e19bd987'],
+      ['snmp://10.0.9.2:161#c862a9ed', 'pdu/10.0.9.2~c862a9ed'],
+    ]);
+  });
+
   it('finding 8: two profiles on one agent get two ids; ids are stable from one load to the next', () => {
     const urls = ['snmp://public@127.0.0.1?profile=apc-rpdu2', 'snmp://public@127.0.0.1?profile=ucd-snmp'];
     const ids = idsOf(urls);
