@@ -15,6 +15,7 @@ const INTEGRATION = [
   'discovery-cli',
   'economics-part',
   'hostile-nvidia',
+  'hostile-snmp',
   'mqtt-mosquitto',
   'nvidia-collector',
   'power-attribution',

@@ -71,6 +71,9 @@ export const BOUNDS = {
   load: { min: 0, max: 1e6 },
 } as const satisfies Record<string, Bounds>;
 
+/** Longest text a reading keeps in one field (a model, a pool URL, an outlet name): they become label values. */
+export const MAX_TEXT_CHARS = 256;
+
 /**
  * Checks one device reading in place: each number outside its bounds is deleted and told to `reject`,
  * each list cut to its cap. Returns the same snapshot.
@@ -79,6 +82,7 @@ export function saneSnapshot(snapshot: DeviceSnapshot, limits: SnapshotLimits, r
   const check = new Checker(reject);
   const power = snapshot.kind === 'pdu' || snapshot.kind === 'sensor' ? BOUNDS.meter_w : BOUNDS.device_w;
   const s = snapshot as unknown as Record<string, unknown>;
+  for (const key of TEXT_FIELDS) check.text(s, key, '');
   check.field(s, 'uptime_s', BOUNDS.count, '');
   check.field(s, 'hashrate_hs', BOUNDS.hashrate_hs, '');
   check.field(s, 'nominal_hashrate_hs', BOUNDS.hashrate_hs, '');
@@ -122,8 +126,18 @@ export function within(value: number | undefined, bounds: Bounds): number | unde
   return value !== undefined && Number.isFinite(value) && value >= bounds.min && value <= bounds.max ? value : undefined;
 }
 
+const TEXT_FIELDS = ['vendor', 'model', 'firmware', 'serial', 'mac'] as const;
+
 class Checker {
   constructor(readonly reject: RejectSink) {}
+
+  /** Cuts a text past MAX_TEXT_CHARS, marking the cut; counted as over_limit. */
+  text(object: Record<string, unknown>, key: string, prefix: string): void {
+    const value = object[key];
+    if (typeof value !== 'string' || value.length <= MAX_TEXT_CHARS) return;
+    object[key] = `${value.slice(0, MAX_TEXT_CHARS - 1)}…`;
+    this.reject(prefix + key, 'over_limit');
+  }
 
   /** Deletes `object[key]` when it is a number out of bounds (or not a number at all). */
   field(object: Record<string, unknown>, key: string, bounds: Bounds, prefix: string): void {
@@ -183,6 +197,9 @@ function saneBoard(check: Checker, board: BoardSnapshot): void {
 
 function sanePool(check: Checker, pool: PoolSnapshot): void {
   const p = pool as unknown as Record<string, unknown>;
+  check.text(p, 'url', 'pools.');
+  check.text(p, 'user', 'pools.');
+  check.text(p, 'status', 'pools.');
   check.field(p, 'accepted_shares', BOUNDS.count, 'pools.');
   check.field(p, 'rejected_shares', BOUNDS.count, 'pools.');
   check.field(p, 'stale_shares', BOUNDS.count, 'pools.');
@@ -190,6 +207,7 @@ function sanePool(check: Checker, pool: PoolSnapshot): void {
 
 function saneOutlet(check: Checker, outlet: OutletSnapshot): void {
   const o = outlet as unknown as Record<string, unknown>;
+  check.text(o, 'name', 'outlets.');
   check.field(o, 'power_w', BOUNDS.device_w, 'outlets.');
   check.field(o, 'current_a', BOUNDS.current_a, 'outlets.');
   check.field(o, 'voltage_v', BOUNDS.voltage_v, 'outlets.');
@@ -198,6 +216,7 @@ function saneOutlet(check: Checker, outlet: OutletSnapshot): void {
 
 function sanePhase(check: Checker, phase: PhaseSnapshot): void {
   const p = phase as unknown as Record<string, unknown>;
+  check.text(p, 'name', 'phases.');
   check.field(p, 'power_w', BOUNDS.meter_w, 'phases.');
   check.field(p, 'current_a', BOUNDS.current_a, 'phases.');
   check.field(p, 'voltage_v', BOUNDS.voltage_v, 'phases.');
@@ -205,6 +224,7 @@ function sanePhase(check: Checker, phase: PhaseSnapshot): void {
 
 function saneGpu(check: Checker, gpu: GpuSnapshot): void {
   const g = gpu as unknown as Record<string, unknown>;
+  for (const key of ['name', 'pci_bus_id', 'driver_version', 'pstate']) check.text(g, key, 'gpu.');
   check.field(g, 'utilization_ratio', BOUNDS.ratio, 'gpu.');
   check.field(g, 'memory_utilization_ratio', BOUNDS.ratio, 'gpu.');
   check.field(g, 'fan_speed_ratio', BOUNDS.ratio, 'gpu.');

@@ -52,7 +52,15 @@ function qualifySharedEndpoints(targets: Target[]): void {
   }
   for (const group of byEndpoint.values()) {
     if (group.length < 2) continue;
-    for (const target of group) target.idQualifier = credentialDigest(target.host, target.port, target.userinfo, target.params);
+    const digests = group.map((t) => credentialDigest(t.host, t.port, t.userinfo, t.params));
+    if (new Set(digests).size < 2) continue;
+    const urls = new Set<string>();
+    for (const [i, target] of group.entries()) {
+      target.idQualifier = digests[i]!;
+      // The scheduler keys on the URL, which never holds the credentials: the second community gets its own.
+      if (urls.has(target.url)) target.url = `${target.url}#${target.idQualifier}`;
+      urls.add(target.url);
+    }
   }
 }
 
@@ -86,6 +94,7 @@ export function targetsFromUrls(urls: readonly string[], timeoutMs: number): Tar
       });
     }
   }
+  qualifySharedEndpoints(targets);
   return targets;
 }
 

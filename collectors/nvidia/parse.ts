@@ -3,6 +3,7 @@ import { idSuffix } from '../contract.js';
 import { decodeClockEventReasons, isAbsent, parseHex, parseNumber, type Quantity, type QueryPlan } from './fields.js';
 
 const MIB = 1024 * 1024;
+const MAX_UUID_CHARS = 128;
 const MHZ = 1e6;
 
 /** The rows of a `--query-gpu` answer, the rows that did not parse, and every other line (a GPU's error, a warning). */
@@ -117,7 +118,9 @@ export function readGpuRow(cells: readonly string[], plan: QueryPlan, context: G
   };
 
   const index = number('index');
-  const uuid = text('uuid');
+  // A UUID is 40 characters; a cell far longer is not one, and must not become an id.
+  const printedUuid = text('uuid');
+  const uuid = printedUuid !== undefined && printedUuid.length <= MAX_UUID_CHARS ? printedUuid : undefined;
   const name = text('name');
   const driver = text('driver_version');
   const gpu: GpuSnapshot = { index: index ?? -1, uuid: uuid ?? '' };
