@@ -7,11 +7,11 @@ import { parseRequest, statusBlock } from './wire.js';
 
 /**
  * huge: a reply past the agent's size cap · chunked: a 2 MB reply of 10-byte lines in newline-ended pieces ·
- * wrong_question: a VERSION reply to every command · absurd_values: 1e308 hashrates, 1e11 °C, negative
+ * wrong_question: a VERSION reply to every command · devs_to_all: a DEVS reply to every command · absurd_values: 1e308 hashrates, 1e11 °C, negative
  * counts · many_devs: a join carrying 40,000 DEVS rows.
  */
-export type HostileKind = 'huge' | 'chunked' | 'wrong_question' | 'absurd_values' | 'many_devs';
-export const HOSTILE_KINDS: readonly HostileKind[] = ['huge', 'chunked', 'wrong_question', 'absurd_values', 'many_devs'];
+export type HostileKind = 'huge' | 'chunked' | 'wrong_question' | 'devs_to_all' | 'absurd_values' | 'many_devs';
+export const HOSTILE_KINDS: readonly HostileKind[] = ['huge', 'chunked', 'wrong_question', 'devs_to_all', 'absurd_values', 'many_devs'];
 
 export interface HostilePeer {
   readonly kind: HostileKind;
@@ -49,6 +49,8 @@ export function hostileReply(kind: HostileKind, command: string): string[] {
     }
     case 'wrong_question':
       return [`{"STATUS":${STATUS_S('CGMiner versions')},"VERSION":[{"CGMiner":"4.11.1","API":"3.7"}],"id":1}\0`];
+    case 'devs_to_all':
+      return [`{"STATUS":${STATUS_S('1 ASC(s)')},"DEVS":[{"ASC":0,"Status":"Alive","Enabled":"Y","MHS 5s":1000}],"id":1}\0`];
     case 'absurd_values': {
       const summary = '{"Elapsed":-5,"GHS 5s":"1e308","GHS av":"1e308","Accepted":-2147483648,"Rejected":1e308,"Hardware Errors":-1}';
       const stats = '{"STATS":1,"fan1":1000000000,"fan2":-5,"temp1":99999999999,"temp2_1":99999999999,"chain_rate1":"1e308","chain_acn1":-4,"Power":"-2147483648"}';

@@ -88,11 +88,14 @@ describe('hostile CGMiner peers over loopback', () => {
     expect(counted['temperatures_c/over_limit']).toBeGreaterThan(0);
   });
 
-  it('finding 10: a peer answering every command with a VERSION reply is down (malformed), not up with no error', async () => {
-    const s = await pollOnce(await peer('wrong_question'));
+  it.each([
+    ['wrong_question', 'VERSION'],
+    ['devs_to_all', 'DEVS'],
+  ] as const)('finding 10: a peer answering every command with a %s reply is down (malformed), not up with no error', async (kind, section) => {
+    const s = await pollOnce(await peer(kind));
     expect(s.up).toBe(false);
     expect(s.error_reason).toBe('malformed');
-    expect(s.error).toContain('carries VERSION');
+    expect(s.error).toContain(`the reply to "summary" carries ${section}, the answer to another command`);
   });
 
   it('finding 4: a reply over the size cap marks that one device down (too_large)', async () => {
