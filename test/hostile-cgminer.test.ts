@@ -3,13 +3,17 @@
  * loopback (simulator/hostile.ts), read by the real collector, the real client and the scheduler's checks.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { createAgent } from '../agent/compose.js';
+import { silentLogger } from '../agent/log.js';
 import { PollStats } from '../agent/poll-stats.js';
 import { DEFAULT_SNAPSHOT_LIMITS } from '../agent/ranges.js';
 import { collectOnce, Scheduler } from '../agent/scheduler.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { cgminerRequest, createCgminerCollector } from '../collectors/cgminer/index.js';
 import type { Target } from '../collectors/contract.js';
+import { configSchema } from '../config/schema.js';
 import { startHostilePeer, type HostileKind, type HostilePeer } from '../simulator/hostile.js';
+import { eventually } from './helpers.js';
 
 const peers: HostilePeer[] = [];
 afterEach(async () => {
@@ -75,6 +79,26 @@ describe('hostile CGMiner peers over loopback', () => {
     const counted = rejected(stats);
     expect(counted['hashrate_hs/out_of_range']).toBe(1);
     expect(counted['fans_rpm/out_of_range']).toBeGreaterThanOrEqual(1);
+  });
+
+  it('finding 9 end to end: the agent exports no ±Inf sample and counts what it left out on /metrics', async () => {
+    const bad = await peer('absurd_values');
+    const config = configSchema.parse({ agent: { listen: '127.0.0.1:0' }, polling: { interval: '1s', timeout: '900ms' }, targets: [{ url: bad.url }] });
+    const agent = createAgent({ config, logger: silentLogger });
+    await agent.start();
+    try {
+      const page = await eventually(async () => {
+        const text = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`)).text();
+        return text.includes('potencia_values_rejected_total{field="hashrate_hs",reason="out_of_range"}') ? text : undefined;
+      }, 'the rejected hashrate on /metrics');
+      // Histogram buckets are labelled le="+Inf"; no sample's value may be.
+      expect(page).not.toMatch(/ [+-]?Inf$|NaN$/m);
+      expect(page).toContain(`potencia_device_up{device="asic/${bad.host}:${bad.port}"} 1`);
+      expect(page).not.toContain(`potencia_miner_hashrate_hashes_per_second{device="asic/${bad.host}:${bad.port}"`);
+      expect(page).toContain('# TYPE potencia_values_rejected_total counter');
+    } finally {
+      await agent.stop();
+    }
   });
 
   it('finding 4: a join carrying 40,000 DEVS rows keeps 64 boards and counts the rest', async () => {
