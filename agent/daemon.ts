@@ -6,7 +6,8 @@ import { enrichSnapshot } from './enrich.js';
 import type { Logger } from './log.js';
 import { PollStats } from './poll-stats.js';
 import { PowerAttribution } from './power.js';
-import { snapshotLimitsOf } from './ranges.js';
+import type { RejectSink } from '../collectors/contract.js';
+import { snapshotLimitsOf } from '../collectors/ranges.js';
 import { Scheduler } from './scheduler.js';
 import type { DeviceSnapshot } from './snapshot.js';
 import { DeviceStore } from './state.js';
@@ -18,7 +19,8 @@ export interface AgentOptions {
   /** Parts to run beside polling, in start order (agent/compose.ts builds them from the config). */
   parts: readonly AgentPart[];
   /** Makes the collector of a target (collectors/registry.ts). */
-  createCollector: (target: Target, config: () => Config) => Collector;
+  /** `reject` counts what a collector leaves out itself (potencia_values_rejected_total). */
+  createCollector: (target: Target, config: () => Config, reject: RejectSink) => Collector;
   /** Re-read on SIGHUP; absent for the demo, whose config lives in memory. */
   configPath?: string;
 }
@@ -42,6 +44,7 @@ export class Agent {
   /** PDU outlets → device power, and site totals; see agent/power.ts. */
   readonly power: PowerAttribution;
   private discovered: readonly Target[] = [];
+  private readonly reject: RejectSink = (field, reason, count = 1) => this.polls.valueRejected(field, reason, count);
 
   constructor(private readonly opts: AgentOptions) {
     this.config = opts.config;
@@ -151,7 +154,7 @@ export class Agent {
       concurrency: config.polling.concurrency,
       jitterRatio: config.polling.jitter_ratio,
       backoffMaxMs: config.polling.backoff_max,
-      createCollector: (target) => this.opts.createCollector(target, () => this.config),
+      createCollector: (target) => this.opts.createCollector(target, () => this.config, this.reject),
       onResult: (target, snapshots) => this.record(target, snapshots),
       observer: this.polls,
       limits: snapshotLimitsOf(config),

@@ -1,6 +1,6 @@
 import type { CollectorTally, PollStatsView, SelfMetricFamily } from './contracts/part.js';
 import type { PollObserver } from './scheduler.js';
-import type { RejectReason } from './ranges.js';
+import type { RejectReason } from '../collectors/contract.js';
 import { ERROR_REASONS, type ErrorReason } from './snapshot.js';
 
 /** Poll durations: a healthy CGMiner reply takes milliseconds, a timeout several seconds. */

@@ -14,7 +14,7 @@ import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs } from './ec
 import { planSite } from './economics/plan.js';
 import type { DeviceAssessment, SitePlan } from './economics/types.js';
 import { enrichSnapshot } from './enrich.js';
-import { snapshotLimitsOf } from './ranges.js';
+import { snapshotLimitsOf } from '../collectors/ranges.js';
 import { mapLimited } from './limit.js';
 import { collectOnce } from './scheduler.js';
 import type { DeviceSnapshot } from './snapshot.js';

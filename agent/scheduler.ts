@@ -1,7 +1,8 @@
 import type { Collector, Target } from '../collectors/contract.js';
 import { downSince, downSnapshot, errorText, PollError, type DeviceSnapshot, type ErrorReason } from './snapshot.js';
 import type { Logger } from './log.js';
-import { DEFAULT_SNAPSHOT_LIMITS, saneSnapshots, type RejectReason, type RejectSink, type SnapshotLimits } from './ranges.js';
+import type { RejectReason, RejectSink } from '../collectors/contract.js';
+import { DEFAULT_SNAPSHOT_LIMITS, saneSnapshots, type SnapshotLimits } from '../collectors/ranges.js';
 
 /** What the scheduler reports about its own work; PollStats (agent/poll-stats.ts) counts it. */
 export interface PollObserver {
@@ -12,7 +13,7 @@ export interface PollObserver {
   pollSkipped(collector: string): void;
   setInFlight(n: number): void;
   setTargets(n: number): void;
-  /** A value a device reported was left out of its reading (agent/ranges.ts). */
+  /** A value a device reported was left out of its reading (collectors/ranges.ts). */
   valueRejected(field: string, reason: RejectReason, count: number): void;
 }
 

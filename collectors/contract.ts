@@ -55,11 +55,22 @@ export interface Collector {
   placeholder(): DeviceIdentity;
 }
 
+/** out_of_range: a number outside its quantity's bounds · over_limit: an item past its list's cap. */
+export type RejectReason = 'out_of_range' | 'over_limit';
+
+/**
+ * Told of every value left out of a reading (collectors/ranges.ts, or a collector's own cap): `field`
+ * is a path of the snapshot (`boards.hashrate_hs`), a bounded set.
+ */
+export type RejectSink = (field: string, reason: RejectReason, count?: number) => void;
+
 /** Settings every collector honours, from the `polling` section. */
 export interface CollectorOptions {
   maxResponseBytes: number;
   /** Devices one target may report (polling.limits.devices_per_target); a multi-device collector reads no more. */
   maxDevices?: number;
+  /** Told of what a collector leaves out itself (rows past maxDevices), to be counted as the scheduler counts its own cuts. */
+  reject?: RejectSink;
   /** The `snmp:` section in force now (credentials, retries, max-repetitions). */
   snmpSettings?: () => SnmpSettings | undefined;
 }

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createAgent } from '../agent/compose.js';
 import { silentLogger } from '../agent/log.js';
 import { PollStats } from '../agent/poll-stats.js';
-import { DEFAULT_SNAPSHOT_LIMITS } from '../agent/ranges.js';
+import { DEFAULT_SNAPSHOT_LIMITS } from '../collectors/ranges.js';
 import { collectOnce, Scheduler } from '../agent/scheduler.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { cgminerRequest, createCgminerCollector } from '../collectors/cgminer/index.js';

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { collectOnce } from '../agent/scheduler.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import type { Target } from '../collectors/contract.js';
-import { NvidiaSmiCollector } from '../collectors/nvidia/collector.js';
+import { NvidiaSmiCollector, type NvidiaCollectorOptions } from '../collectors/nvidia/collector.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'potencia-hostile-nvidia-'));
 let scripts = 0;
@@ -32,9 +32,8 @@ function fakeSmi(stdout: string, status = 0): Target {
   return { url: `nvidia-smi://${path}`, scheme: 'nvidia-smi', host: 'localhost', port: 0, path, labels: {}, intervalMs: 30_000, timeoutMs: 5_000 };
 }
 
-async function poll(target: Target, maxDevices?: number): Promise<DeviceSnapshot[]> {
-  const collector = new NvidiaSmiCollector(target, maxDevices === undefined ? {} : { maxDevices });
-  return collectOnce(collector, new AbortController().signal);
+async function poll(target: Target, options: NvidiaCollectorOptions = {}): Promise<DeviceSnapshot[]> {
+  return collectOnce(new NvidiaSmiCollector(target, options), new AbortController().signal);
 }
 
 const GOOD = 'GPU-14636a4a-2d2c-c6c2-7cb1-2af0ebabd589';
@@ -61,9 +60,11 @@ describe('hostile nvidia-smi output', () => {
   it('finding 4: 20,000 rows are not 20,000 devices: the node keeps its cap', async () => {
     const rows: string[] = [];
     for (let i = 0; i < 20_000; i++) rows.push(row(i, `GPU-${String(i).padStart(8, '0')}-0000-0000-0000-000000000000`));
-    const snapshots = await poll(fakeSmi(`${rows.join('\n')}\n`));
+    const cut: [string, string, number | undefined][] = [];
+    const snapshots = await poll(fakeSmi(`${rows.join('\n')}\n`), { reject: (field, reason, n) => cut.push([field, reason, n]) });
     expect(snapshots).toHaveLength(64);
-    expect(await poll(fakeSmi(`${rows.slice(0, 10).join('\n')}\n`), 4)).toHaveLength(4);
+    expect(cut).toEqual([['devices', 'over_limit', 20_000 - 64]]);
+    expect(await poll(fakeSmi(`${rows.slice(0, 10).join('\n')}\n`), { maxDevices: 4 })).toHaveLength(4);
   });
 
   it('finding 10: a row with a comma in the name or a missing column marks that GPU down (malformed), the others stay up', async () => {
@@ -84,6 +85,21 @@ describe('hostile nvidia-smi output', () => {
     expect(alone!.error).toBe('nvidia-smi exited with status 3: Failed to initialize NVML: Unknown Error');
     const beside = await poll(fakeSmi(`${row(0, GOOD)}\nFailed to initialize NVML: Unknown Error\n`, 3));
     expect(beside.map((s) => [s.up, s.error_reason])).toEqual([[false, 'exec']]);
+  });
+
+  it('a node printing new UUIDs every poll keeps no more GPUs in memory than its cap', async () => {
+    const path = fakeSmi('').path!;
+    const collector = new NvidiaSmiCollector({ ...fakeSmi(''), path, url: `nvidia-smi://${path}` }, { maxDevices: 2 });
+    let last: DeviceSnapshot[] = [];
+    for (let round = 0; round < 5; round++) {
+      writeFileSync(path, `#!/bin/sh\nif [ "$1" = "--help-query-gpu" ]; then exit 0; fi\necho '${row(0, `GPU-${round}a`)}'\necho '${row(1, `GPU-${round}b`)}'\n`);
+      last = await collectOnce(collector, new AbortController().signal, last);
+    }
+    // The two GPUs of this poll, and none of the eight that came before them.
+    expect(last.map((s) => [s.id, s.up])).toEqual([
+      ['gpu/localhost/GPU-4a', true],
+      ['gpu/localhost/GPU-4b', true],
+    ]);
   });
 
   it('finding 9: 1e11 W, 1e11 °C and a negative utilisation are absent, never ±Inf', async () => {

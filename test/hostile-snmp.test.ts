@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PollStats } from '../agent/poll-stats.js';
-import { DEFAULT_SNAPSHOT_LIMITS, saneSnapshots } from '../agent/ranges.js';
+import { DEFAULT_SNAPSHOT_LIMITS, saneSnapshots } from '../collectors/ranges.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { targetsFromUrls } from '../agent/targets.js';
 import { createSnmpCollector } from '../collectors/snmp/collector.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SNAPSHOT_LIMITS, MAX_TEXT_CHARS, saneSnapshot, saneSnapshots, type RejectReason } from '../agent/ranges.js';
+import type { RejectReason } from '../collectors/contract.js';
+import { DEFAULT_SNAPSHOT_LIMITS, MAX_TEXT_CHARS, saneSnapshot, saneSnapshots } from '../collectors/ranges.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 
 function counter() {

@@ -1,5 +1,6 @@
+import { BOUNDS, within } from '../ranges.js';
 import { downSnapshot, type DeviceIdentity, type DeviceSnapshot, type ErrorReason } from '../../agent/snapshot.js';
-import { idSuffix, type Collector, type Target } from '../contract.js';
+import { idSuffix, type Collector, type RejectSink, type Target } from '../contract.js';
 import { commandLine, nodeProblem, nvidiaNodeOf, sshFailureReason, type NvidiaNode } from './command.js';
 import { EnergyMeter } from './energy.js';
 import { ExecError, runCommand, type ExecResult } from './exec.js';
@@ -13,8 +14,9 @@ export interface NvidiaCollectorOptions {
   now?: () => number;
   /** Environment of the command (PATH decides which nvidia-smi or ssh runs); defaults to the agent's. */
   env?: NodeJS.ProcessEnv;
-  /** GPUs read per node (polling.limits.devices_per_target); rows past it are not read. */
+  /** GPUs read per node (polling.limits.devices_per_target); rows past it are not read, and told to `reject`. */
   maxDevices?: number;
+  reject?: RejectSink;
 }
 
 /** Without a configured cap: as polling.limits.devices_per_target defaults. */
@@ -120,6 +122,7 @@ export class NvidiaSmiCollector implements Collector {
     const snapshots: DeviceSnapshot[] = [];
     const seen = new Map<string, number>();
     const max = this.options.maxDevices ?? DEFAULT_MAX_GPUS;
+    if (output.rows.length > max) this.options.reject?.('devices', 'over_limit', output.rows.length - max);
     const rows = output.rows.length > max ? output.rows.slice(0, max) : output.rows;
     for (const row of rows) {
       const snapshot = readGpuRow(row, plan, context);
@@ -132,7 +135,8 @@ export class NvidiaSmiCollector implements Collector {
         if (seen.has(snapshot.id)) continue;
       }
       if (gpu.energy_j === undefined) {
-        const joules = this.#energy.record(snapshot.id, snapshot.power_w, observedAt.getTime());
+        // A power reading the agent will not believe must not add up in the counter either.
+        const joules = this.#energy.record(snapshot.id, within(snapshot.power_w, BOUNDS.device_w), observedAt.getTime());
         if (joules !== undefined) gpu.energy_j = joules;
       }
       seen.set(snapshot.id, gpu.index);
@@ -157,7 +161,8 @@ export class NvidiaSmiCollector implements Collector {
     for (const [id, gpu] of this.#known) {
       if (seen.has(id)) continue;
       this.#energy.interrupt(id);
-      snapshots.push(this.#downGpu(id, gpu, 'exec', why, observedAt));
+      // Past the cap, a vanished GPU is forgotten rather than reported (below): the node reports no more than max.
+      if (snapshots.length < max) snapshots.push(this.#downGpu(id, gpu, 'exec', why, observedAt));
     }
     this.#forgetBeyond(max, seen);
     return snapshots;
@@ -167,12 +172,17 @@ export class NvidiaSmiCollector implements Collector {
   #forgetBeyond(max: number, seen: ReadonlyMap<string, number>): void {
     for (const id of this.#known.keys()) {
       if (this.#known.size <= max) return;
-      if (!seen.has(id)) this.#known.delete(id);
+      if (!seen.has(id)) this.#forget(id);
     }
     for (const id of this.#known.keys()) {
       if (this.#known.size <= max) return;
-      this.#known.delete(id);
+      this.#forget(id);
     }
+  }
+
+  #forget(id: string): void {
+    this.#known.delete(id);
+    this.#energy.forget(id);
   }
 
   #downGpu(id: string, gpu: KnownGpu, reason: ErrorReason, message: string, at: Date): DeviceSnapshot {

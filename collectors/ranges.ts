@@ -5,8 +5,8 @@
  * and counted under its field, so `1e308` cannot make a fleet sum +Inf and 40,000 boards cannot make
  * 240,000 series.
  */
-import type { Config } from '../config/schema.js';
-import type { BoardSnapshot, DeviceSnapshot, GpuSnapshot, HostSnapshot, OutletSnapshot, PhaseSnapshot, PoolSnapshot } from './snapshot.js';
+import type { BoardSnapshot, DeviceSnapshot, GpuSnapshot, HostSnapshot, OutletSnapshot, PhaseSnapshot, PoolSnapshot } from '../agent/snapshot.js';
+import type { RejectSink } from './contract.js';
 
 /** Caps on what one poll may record, from the `polling.limits` section. */
 export interface SnapshotLimits {
@@ -29,8 +29,10 @@ export const DEFAULT_SNAPSHOT_LIMITS: SnapshotLimits = {
   devicesPerTarget: 64,
 };
 
-/** The `polling.limits` section as the scheduler applies it. */
-export function snapshotLimitsOf(config: Config): SnapshotLimits {
+/** The `polling.limits` section (config/schema.ts) as the scheduler applies it; typed by shape, as collectors import this module. */
+export function snapshotLimitsOf(config: {
+  polling: { limits: Record<`${'boards' | 'fans' | 'sensors' | 'pools' | 'outlets'}_per_device` | 'devices_per_target', number> };
+}): SnapshotLimits {
   const l = config.polling.limits;
   return {
     boardsPerDevice: l.boards_per_device,
@@ -41,12 +43,6 @@ export function snapshotLimitsOf(config: Config): SnapshotLimits {
     devicesPerTarget: l.devices_per_target,
   };
 }
-
-/** out_of_range: a number outside its quantity's bounds · over_limit: an item past its list's cap. */
-export type RejectReason = 'out_of_range' | 'over_limit';
-
-/** Told of every value left out: `field` is a path of the snapshot (`boards.hashrate_hs`), a bounded set. */
-export type RejectSink = (field: string, reason: RejectReason, count?: number) => void;
 
 /** Inclusive bounds of one quantity; a reading outside them is a fault of the device, not a reading. */
 interface Bounds {
