@@ -16,6 +16,8 @@ const INTEGRATION = [
   'economics-part',
   'fleet',
   'http-security',
+  'hostile-nvidia',
+  'hostile-snmp',
   'mqtt-mosquitto',
   'nvidia-collector',
   'power-attribution',

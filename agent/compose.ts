@@ -52,7 +52,13 @@ export function createAgent(options: CreateAgentOptions): Agent {
     config: options.config,
     logger: options.logger,
     parts: options.parts ?? createParts(options.config, options),
-    createCollector: (target, config) => createCollector(target, { maxResponseBytes: config().polling.max_response_bytes, snmpSettings: () => config().snmp }),
+    createCollector: (target, config, reject) =>
+      createCollector(target, {
+        reject,
+        maxResponseBytes: config().polling.max_response_bytes,
+        maxDevices: config().polling.limits.devices_per_target,
+        snmpSettings: () => config().snmp,
+      }),
     ...(options.configPath !== undefined && { configPath: options.configPath }),
   });
 }

@@ -7,6 +7,8 @@ import { enrichSnapshot } from './enrich.js';
 import type { Logger } from './log.js';
 import { PollStats } from './poll-stats.js';
 import { PowerAttribution } from './power.js';
+import type { RejectSink } from '../collectors/contract.js';
+import { snapshotLimitsOf } from '../collectors/ranges.js';
 import { Scheduler } from './scheduler.js';
 import type { DeviceSnapshot } from './snapshot.js';
 import { DeviceStore } from './state.js';
@@ -18,7 +20,8 @@ export interface AgentOptions {
   /** Parts to run beside polling, in start order (agent/compose.ts builds them from the config). */
   parts: readonly AgentPart[];
   /** Makes the collector of a target (collectors/registry.ts). */
-  createCollector: (target: Target, config: () => Config) => Collector;
+  /** `reject` counts what a collector leaves out itself (potencia_values_rejected_total). */
+  createCollector: (target: Target, config: () => Config, reject: RejectSink) => Collector;
   /** Re-read on SIGHUP; absent for the demo, whose config lives in memory. */
   configPath?: string;
 }
@@ -51,9 +54,11 @@ export class Agent {
   private readonly cluster: ClusterPeers | undefined;
   /** Devices of lost agents this agent reports down while it plans the site. */
   private lostPeerDeviceIds = new Set<string>();
+  private readonly reject: RejectSink = (field, reason, count = 1) => this.polls.valueRejected(field, reason, count);
 
   constructor(private readonly opts: AgentOptions) {
     this.config = opts.config;
+    this.selfFamilies.push(this.polls.rejectedFamily());
     this.cluster = opts.config.cluster && new ClusterPeers(opts.config.cluster, opts.logger);
     this.power = new PowerAttribution(opts.config.power);
     this.scheduler = this.createScheduler(opts.config);
@@ -173,9 +178,10 @@ export class Agent {
       concurrency: config.polling.concurrency,
       jitterRatio: config.polling.jitter_ratio,
       backoffMaxMs: config.polling.backoff_max,
-      createCollector: (target) => this.opts.createCollector(target, () => this.config),
+      createCollector: (target) => this.opts.createCollector(target, () => this.config, this.reject),
       onResult: (target, snapshots) => this.record(target, snapshots),
       observer: this.polls,
+      limits: snapshotLimitsOf(config),
       logger: this.opts.logger,
     });
   }

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Collector, Target } from '../collectors/contract.js';
+import type { SnapshotLimits } from '../collectors/ranges.js';
 import { enrichSnapshot } from './enrich.js';
 import { mapLimited } from './limit.js';
 import { collectOnce } from './scheduler.js';
@@ -20,6 +21,8 @@ export interface PollOnceOptions {
   /** After this, targets still outstanding are reported down (timeout) and the call returns. */
   deadlineMs: number;
   collectorFor: (target: Target) => Collector;
+  /** Caps on what one device may carry (polling.limits); the defaults without a config. */
+  limits?: SnapshotLimits;
 }
 
 /**
@@ -39,7 +42,7 @@ export async function pollOnce(targets: readonly Target[], opts: PollOnceOptions
     if (controller.signal.aborted) return;
     const collector = opts.collectorFor(target);
     collectors[index] = collector;
-    results[index] = await collectOnce(collector, controller.signal);
+    results[index] = await collectOnce(collector, controller.signal, [], opts.limits);
   });
   await Promise.race([work, deadline]);
   clearTimeout(timer);

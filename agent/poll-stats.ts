@@ -1,5 +1,6 @@
-import type { CollectorTally, PollStatsView } from './contracts/part.js';
+import type { CollectorTally, PollStatsView, SelfMetricFamily } from './contracts/part.js';
 import type { PollObserver } from './scheduler.js';
+import type { RejectReason } from '../collectors/contract.js';
 import { ERROR_REASONS, type ErrorReason } from './snapshot.js';
 
 /** Poll durations: a healthy CGMiner reply takes milliseconds, a timeout several seconds. */
@@ -22,6 +23,8 @@ export class PollStats implements PollObserver, PollStatsView {
   readonly bucketBounds = POLL_BUCKETS;
   readonly #tallies = new Map<string, MutableTally>();
   readonly #targetOk = new Map<string, boolean>();
+  /** Values left out of readings, by field then reason. */
+  readonly #rejected = new Map<string, Map<RejectReason, number>>();
   #targetCount = 0;
   #inFlight = 0;
 
@@ -72,6 +75,28 @@ export class PollStats implements PollObserver, PollStatsView {
 
   setTargets(n: number): void {
     this.#targetCount = n;
+  }
+
+  valueRejected(field: string, reason: RejectReason, count: number): void {
+    let byReason = this.#rejected.get(field);
+    if (!byReason) {
+      byReason = new Map();
+      this.#rejected.set(field, byReason);
+    }
+    byReason.set(reason, (byReason.get(reason) ?? 0) + count);
+  }
+
+  /** `potencia_values_rejected_total`: one series per field and reason seen; the fields are the snapshot's, a bounded set. */
+  rejectedFamily(): SelfMetricFamily {
+    const rejected = this.#rejected;
+    return {
+      name: 'potencia_values_rejected_total',
+      help: 'Values a device reported that were left out of its reading: out_of_range (outside the bounds of its quantity) or over_limit (past a per-device or per-target cap).',
+      type: 'counter',
+      *samples() {
+        for (const [field, byReason] of rejected) for (const [reason, value] of byReason) yield { labels: { field, reason }, value };
+      },
+    };
   }
 
   /** A collector's tally, all zero the first time it is seen: its series exist from its first poll, so rate() and absent() work. */

@@ -12,6 +12,7 @@ import { assessDevices } from './economics/assess.js';
 import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs } from './economics/inputs.js';
 import { planSite } from './economics/plan.js';
 import type { DeviceAssessment, SitePlan } from './economics/types.js';
+import { snapshotLimitsOf } from '../collectors/ranges.js';
 import { defaultDeadlineMs, pollOnce } from './poll-once.js';
 import type { DeviceSnapshot } from './snapshot.js';
 import { formatTable, left, right } from './table.js';
@@ -87,6 +88,7 @@ async function pollTargets(targets: readonly Target[], config: Config, deadlineM
     concurrency: config.polling.concurrency,
     deadlineMs: deadlineMs ?? defaultDeadlineMs(targets, config.polling.concurrency),
     collectorFor: (target) => createCollector(target, options),
+    limits: snapshotLimitsOf(config),
   });
 }
 

@@ -1,6 +1,8 @@
 import type { Collector, Target } from '../collectors/contract.js';
 import { downSince, downSnapshot, errorText, PollError, type DeviceSnapshot, type ErrorReason } from './snapshot.js';
 import type { Logger } from './log.js';
+import type { RejectReason, RejectSink } from '../collectors/contract.js';
+import { DEFAULT_SNAPSHOT_LIMITS, saneSnapshots, type SnapshotLimits } from '../collectors/ranges.js';
 import { LogLimiter } from './log-limit.js';
 
 /** What the scheduler reports about its own work; PollStats (agent/poll-stats.ts) counts it. */
@@ -12,6 +14,8 @@ export interface PollObserver {
   pollSkipped(collector: string): void;
   setInFlight(n: number): void;
   setTargets(n: number): void;
+  /** A value a device reported was left out of its reading (collectors/ranges.ts). */
+  valueRejected(field: string, reason: RejectReason, count: number): void;
 }
 
 export interface SchedulerOptions {
@@ -21,6 +25,8 @@ export interface SchedulerOptions {
   createCollector: (target: Target) => Collector;
   onResult: (target: Target, snapshots: DeviceSnapshot[]) => void;
   observer?: PollObserver;
+  /** Caps on what one poll may record; default DEFAULT_SNAPSHOT_LIMITS. */
+  limits?: SnapshotLimits;
   logger?: Logger;
   random?: () => number;
   /**
@@ -84,6 +90,7 @@ export class Scheduler {
   private timerAt = Infinity;
   private running = false;
   private readonly random: () => number;
+  private readonly reject: RejectSink;
 
   /** A device's replies decide how often its collector throws: the log of those throws is rate-limited. */
   private readonly errorLog: LogLimiter | undefined;
@@ -91,6 +98,7 @@ export class Scheduler {
   constructor(private readonly opts: SchedulerOptions) {
     this.errorLog = opts.logger && new LogLimiter(opts.logger);
     this.random = opts.random ?? Math.random;
+    this.reject = (field, reason, count = 1) => opts.observer?.valueRejected(field, reason, count);
   }
 
   get targetCount(): number {
@@ -221,7 +229,7 @@ export class Scheduler {
     const hardStop = setTimeout(() => deadline.abort(new Error('poll exceeded twice its timeout')), entry.target.timeoutMs * 2 + 1000);
     let snapshots: DeviceSnapshot[];
     try {
-      snapshots = await entry.collector.collect(deadline.signal);
+      snapshots = saneSnapshots(await entry.collector.collect(deadline.signal), this.opts.limits ?? DEFAULT_SNAPSHOT_LIMITS, this.reject);
     } catch (err) {
       if (!(err instanceof PollError))
         this.errorLog?.error(`unclassified:${entry.target.scheme}`, { err, target: entry.target.url }, 'collector threw an unclassified error; its devices are reported down');
@@ -271,13 +279,21 @@ export class Scheduler {
  * daemon: a collector that throws gives down devices with the reason, never an exception. `last`
  * is what the previous poll gave, the devices a failure reports down.
  */
-export async function collectOnce(collector: Collector, signal: AbortSignal, last: readonly DeviceSnapshot[] = []): Promise<DeviceSnapshot[]> {
+export async function collectOnce(
+  collector: Collector,
+  signal: AbortSignal,
+  last: readonly DeviceSnapshot[] = [],
+  limits: SnapshotLimits = DEFAULT_SNAPSHOT_LIMITS,
+): Promise<DeviceSnapshot[]> {
   try {
-    return await collector.collect(signal);
+    return saneSnapshots(await collector.collect(signal), limits, ignoreRejected);
   } catch (err) {
     return downDevices(collector, last, err);
   }
 }
+
+/** A one-off poll has no self-metrics to count into: what it left out is simply absent. */
+function ignoreRejected(): void {}
 
 /** A failed poll's devices: every device the target reported last, down with the reason; before any, the target's placeholder. */
 function downDevices(collector: Collector, last: readonly DeviceSnapshot[], err: unknown): DeviceSnapshot[] {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalUrl, parseTargetUrl } from '../collectors/target.js';
+import { canonicalUrl, endpointBudgetMessage, parseTargetUrl } from '../collectors/target.js';
 import { TargetError, type ParsedTargetUrl, type Target } from '../collectors/contract.js';
 import type { ClusterConfig } from '../config/cluster-schema.js';
 import { hostProblem } from '../config/address.js';
@@ -8,15 +8,22 @@ import type { Config, TargetConfig } from '../config/schema.js';
 /** Expands the configured targets (ranges, CIDRs) into one Target per endpoint, labels merged. */
 export function buildTargets(config: Config): Target[] {
   const byUrl = new Map<string, Target>();
-  for (const entry of config.targets) {
-    const parsed = parseTargetUrl(entry.url);
+  const entries = config.targets.map((entry) => ({ entry, parsed: parseTargetUrl(entry.url) }));
+  const endpoints = entries.reduce((sum, { parsed }) => sum + parsed.hosts.length, 0);
+  const budget = config.polling.limits.endpoints;
+  if (endpoints > budget) throw new TargetError(endpointBudgetMessage(endpoints, budget));
+  for (const { entry, parsed } of entries) {
     const labels = { ...config.labels, ...entry.labels };
     for (const host of parsed.hosts) {
       const url = canonicalUrl(parsed.scheme, host, parsed.port, parsed.params, parsed.path);
-      // The first mention wins, so a host listed on its own before a range keeps its own labels.
-      if (byUrl.has(url)) continue;
-      byUrl.set(url, {
-        url,
+      // The first mention wins, so a host listed on its own before a range keeps its own labels; the same
+      // endpoint with other credentials is another target (qualified below).
+      const taken = byUrl.get(url);
+      if (taken && taken.userinfo === parsed.userinfo) continue;
+      const key = taken ? `${url}#${credentialDigest(host, parsed.port, parsed.userinfo, parsed.params)}` : url;
+      if (byUrl.has(key)) continue;
+      byUrl.set(key, {
+        url: key,
         scheme: parsed.scheme,
         host,
         port: parsed.port,
@@ -28,7 +35,47 @@ export function buildTargets(config: Config): Target[] {
       });
     }
   }
-  return [...byUrl.values()];
+  const targets = [...byUrl.values()];
+  qualifySharedEndpoints(targets);
+  return targets;
+}
+
+/**
+ * Gives each target that shares its scheme, host and port with another an idQualifier, so two SNMP
+ * communities (or two sets of parameters) on one agent report two devices rather than one that flips.
+ */
+function qualifySharedEndpoints(targets: Target[]): void {
+  const byEndpoint = new Map<string, Target[]>();
+  for (const target of targets) {
+    const endpoint = `${target.scheme}://${target.host}:${target.port}`;
+    const group = byEndpoint.get(endpoint);
+    if (group) group.push(target);
+    else byEndpoint.set(endpoint, [target]);
+  }
+  for (const group of byEndpoint.values()) {
+    if (group.length < 2) continue;
+    const digests = group.map((t) => credentialDigest(t.host, t.port, t.userinfo, t.params));
+    if (new Set(digests).size < 2) continue;
+    const urls = new Set<string>();
+    for (const [i, target] of group.entries()) {
+      target.idQualifier = digests[i]!;
+      // The scheduler keys on the URL, which never holds the credentials: the second community gets its own.
+      if (urls.has(target.url)) target.url = `${target.url}#${target.idQualifier}`;
+      urls.add(target.url);
+    }
+  }
+}
+
+/** Eight hex digits of a SHA-256 of the endpoint with its credentials and parameters: tells them apart without showing them. */
+function credentialDigest(host: string, port: number, userinfo: string | undefined, params: Readonly<Record<string, string>> | undefined): string {
+  const sortedParams = Object.entries(params ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
+  return createHash('sha256')
+    .update(`${host}:${port}\0${userinfo ?? ''}\0${sortedParams}`)
+    .digest('hex')
+    .slice(0, 8);
 }
 
 /** Targets given on the command line (`potencia poll cgminer://…`), with the default interval and timeout. */
@@ -51,6 +98,7 @@ export function targetsFromUrls(urls: readonly string[], timeoutMs: number): Tar
       });
     }
   }
+  qualifySharedEndpoints(targets);
   return targets;
 }
 

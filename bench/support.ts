@@ -111,9 +111,10 @@ export interface FarmProcess {
  * A simulated farm in a child process (`simulator/cli.js`), so its CPU is not counted against the
  * agent being measured; resolves once it announces it is listening.
  */
-export async function startFarmProcess(devices: number, firstHost: string, seed: number): Promise<FarmProcess> {
+export async function startFarmProcess(devices: number, firstHost: string, seed: number, { failures = true }: { failures?: boolean } = {}): Promise<FarmProcess> {
   const cli = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'simulator', 'cli.js');
-  const child = spawn(process.execPath, [cli, '--devices', String(devices), '--host', firstHost, '--seed', String(seed)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const args = [cli, '--devices', String(devices), '--host', firstHost, '--seed', String(seed), ...(failures ? [] : ['--no-failures'])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const dead = await new Promise<number[]>((ready, fail) => {
     child.once('exit', (code) => fail(new Error(`simulator exited with ${code}`)));

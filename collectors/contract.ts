@@ -27,6 +27,17 @@ export interface Target {
   labels: Record<string, string>;
   intervalMs: number;
   timeoutMs: number;
+  /**
+   * Set when other targets share this one's scheme, host and port with other credentials or parameters
+   * (two SNMP communities on one agent): a digest of them, never them, which the device ids carry so
+   * the targets' devices do not overwrite each other. Absent in the usual case, leaving ids as they were.
+   */
+  idQualifier?: string;
+}
+
+/** What ends a device id of `target`: `~<qualifier>` when it has one (`pdu/10.0.9.2~1f3a9c0e`), else nothing. */
+export function idSuffix(target: Pick<Target, 'idQualifier'>): string {
+  return target.idQualifier === undefined ? '' : `~${target.idQualifier}`;
 }
 
 /**
@@ -44,9 +55,22 @@ export interface Collector {
   placeholder(): DeviceIdentity;
 }
 
+/** out_of_range: a number outside its quantity's bounds · over_limit: an item past its list's cap. */
+export type RejectReason = 'out_of_range' | 'over_limit';
+
+/**
+ * Told of every value left out of a reading (collectors/ranges.ts, or a collector's own cap): `field`
+ * is a path of the snapshot (`boards.hashrate_hs`), a bounded set.
+ */
+export type RejectSink = (field: string, reason: RejectReason, count?: number) => void;
+
 /** Settings every collector honours, from the `polling` section. */
 export interface CollectorOptions {
   maxResponseBytes: number;
+  /** Devices one target may report (polling.limits.devices_per_target); a multi-device collector reads no more. */
+  maxDevices?: number;
+  /** Told of what a collector leaves out itself (rows past maxDevices), to be counted as the scheduler counts its own cuts. */
+  reject?: RejectSink;
   /** The `snmp:` section in force now (credentials, retries, max-repetitions). */
   snmpSettings?: () => SnmpSettings | undefined;
 }

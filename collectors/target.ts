@@ -59,6 +59,27 @@ function rangeOf(spec: string, first: number, last: number): string[] {
 }
 
 /**
+ * Why a target list is refused when its URLs expand past `budget` endpoints together (polling.limits.endpoints):
+ * a config of sixteen /16s would otherwise pass and leave the daemon to die at the heap limit. Undefined
+ * within the budget; a URL that does not parse counts as none, as it is reported on its own.
+ */
+export function endpointBudgetProblem(urls: readonly string[], budget: number): string | undefined {
+  let count = 0;
+  for (const url of urls) {
+    try {
+      count += parseTargetUrl(url).hosts.length;
+    } catch (err) {
+      if (!(err instanceof TargetError)) throw err;
+    }
+  }
+  return count > budget ? endpointBudgetMessage(count, budget) : undefined;
+}
+
+export function endpointBudgetMessage(count: number, budget: number): string {
+  return `the targets expand to ${count.toLocaleString('en-US')} endpoints, over polling.limits.endpoints (${budget.toLocaleString('en-US')}): split the ranges across agents or raise the limit`;
+}
+
+/**
  * Parses `cgminer://HOST[:PORT]` or `snmp://COMMUNITY@HOST[:PORT]?profile=…` where HOST may be a range
  * or CIDR. Plain string work rather than WHATWG URL, which rejects `10.0.1.10-200` and `/24` in the
  * authority.

@@ -3,7 +3,7 @@ import { durationSchema } from './duration.js';
 import { powerSchema } from './power-schema.js';
 import { snmpSchema } from './snmp-schema.js';
 import { checkNvidiaTargetOptions, commandPrefixSchema, sshOptionsSchema } from './nvidia-schema.js';
-import { parseTargetUrl } from '../collectors/target.js';
+import { endpointBudgetProblem, parseTargetUrl } from '../collectors/target.js';
 import { TargetError } from '../collectors/contract.js';
 import { mqttSchema } from './mqtt-schema.js';
 import { discoverySchema } from './discovery-schema.js';
@@ -40,6 +40,27 @@ const agentSchema = z
   })
   .prefault({});
 
+const cap = (fallback: number, what: string) => z.number().int().min(1).max(1_000_000).default(fallback).describe(what);
+
+const limitsSchema = z
+  .strictObject({
+    boards_per_device: cap(64, 'Hashboards kept per device; more are left out and counted in potencia_values_rejected_total{reason="over_limit"}.'),
+    fans_per_device: cap(64, 'Fans kept per device.'),
+    sensors_per_device: cap(128, 'Temperature sensors (and humidity sensors) kept per device.'),
+    pools_per_device: cap(16, 'Pools kept per miner.'),
+    outlets_per_device: cap(256, 'PDU outlets, phases and storage volumes kept per device.'),
+    devices_per_target: cap(64, 'Devices kept per target (GPUs per nvidia-smi node).'),
+    endpoints: z
+      .number()
+      .int()
+      .min(1)
+      .max(4_194_304)
+      .default(262_144)
+      .describe('Endpoints all targets may expand to together (ranges and CIDRs counted host by host); a config past it is refused.'),
+  })
+  .prefault({})
+  .describe('Bounds on what one poll, one device and the whole target list may hold, so a broken or hostile device costs little.');
+
 const pollingSchema = z
   .strictObject({
     interval: durationSchema.default(30_000).describe('How often each target is polled unless the target sets its own.'),
@@ -59,6 +80,7 @@ const pollingSchema = z
       .max(64 * 1024 * 1024)
       .default(4 * 1024 * 1024)
       .describe('A device reply larger than this is cut off and the device marked down (too_large).'),
+    limits: limitsSchema,
   })
   .prefault({});
 
@@ -113,6 +135,11 @@ export const configSchema = z
     if (config.polling.timeout >= config.polling.interval) {
       ctx.addIssue({ code: 'custom', path: ['polling', 'timeout'], message: 'must be shorter than polling.interval' });
     }
+    const overBudget = endpointBudgetProblem(
+      config.targets.map((t) => t.url),
+      config.polling.limits.endpoints,
+    );
+    if (overBudget) ctx.addIssue({ code: 'custom', path: ['targets'], message: overBudget });
   });
 
 export type Config = z.output<typeof configSchema>;

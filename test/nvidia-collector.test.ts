@@ -84,9 +84,9 @@ describe('nvidia-smi collector on the fake binary', () => {
         firmware: '570.133.20',
         power_source: 'gpu_counter',
       });
-      expect(s.id).toMatch(/^GPU-[0-9a-f]{8}-/);
+      expect(s.id).toMatch(/^gpu\/localhost\/GPU-[0-9a-f]{8}-/);
       expect(s.gpu).toMatchObject({
-        uuid: s.id,
+        uuid: s.id.slice('gpu/localhost/'.length),
         memory_total_bytes: 81559 * 1048576,
         power_limit_w: 700,
         pstate: 'P0',

@@ -160,7 +160,7 @@ describe.skipIf(!present)('nvidia-smi captures', () => {
           const s = readGpuRow(output.rows[0]!, planForColumns(fields), { target, observedAt });
           const [powerW, utilization, tempGpu, tempMemory, smMHz, usedMiB, pstate, reasons, fan] = expected[phase];
           expect(s).toMatchObject({
-            id: 'GPU-00000000-0000-0000-0000-000000000000',
+            id: 'gpu/localhost/GPU-00000000-0000-0000-0000-000000000000',
             kind: 'gpu',
             up: true,
             model: expected.name,

@@ -189,7 +189,7 @@ describe('--query-gpu rows', () => {
     ).rows[0]!;
     const s = readGpuRow(cells, plan, { target, observedAt });
     expect(s).toMatchObject({
-      id: 'GPU-1d2c',
+      id: 'gpu/localhost/GPU-1d2c',
       kind: 'gpu',
       target: 'nvidia-smi:',
       address: 'localhost',

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEVICE_FAMILIES } from '../exporters/prometheus/families.js';
 import { EconomicsPart } from '../agent/economics/part.js';
+import { PollStats } from '../agent/poll-stats.js';
 import { DeviceStore } from '../agent/state.js';
 import { detachedContext } from '../bench/context.js';
 import { economicsSchema } from '../config/economics-schema.js';
@@ -32,7 +33,13 @@ async function agentFamilyNames(): Promise<string[]> {
   registerDiscoveryMetrics(metrics.registry, () => ({ lastRunAtMs: undefined, identified: 0, unidentified: 0 }));
   const registered = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name);
   const cluster = new ClusterPeers(clusterSchema.parse({ shard_index: 0, shard_count: 1, peers: ['http://127.0.0.1:9785'] }), silentLogger);
-  return [...registered, TARGET_SUCCESS_FAMILY, ...new MqttMetrics().families().map((f) => f.name), ...cluster.families().map((f) => f.name)];
+  return [
+    ...registered,
+    TARGET_SUCCESS_FAMILY,
+    new PollStats().rejectedFamily().name,
+    ...new MqttMetrics().families().map((f) => f.name),
+    ...cluster.families().map((f) => f.name),
+  ];
 }
 
 /** The metrics reference in the README is what operators build dashboards from: it must not drift. */

@@ -58,6 +58,7 @@ function observer(): PollObserver & { skipped: number; polls: Array<ErrorReason 
       this.maxInFlight = Math.max(this.maxInFlight, n);
     },
     setTargets() {},
+    valueRejected() {},
   };
 }
 

@@ -113,6 +113,7 @@ export function cgminerRequest(opts: CgminerRequestOptions): Promise<string> {
     }
     // Copies of earlier reads; a reply that fits one read is decoded straight from READ_BUFFER.
     const chunks: Buffer[] = [];
+    const scanner = new JsonCloseScanner();
     let received = 0;
     let settled = false;
 
@@ -138,12 +139,8 @@ export function cgminerRequest(opts: CgminerRequestOptions): Promise<string> {
       if (received > maxBytes) {
         return finish(new CgminerError('too_large', `${host}:${port}: reply to "${command}" exceeds the ${maxBytes}-byte limit`));
       }
-      if (usable === nread && data[nread - 1] !== NEWLINE) {
-        chunks.push(Buffer.from(data));
-        return true;
-      }
-      const text = replyText(chunks, data, usable, received);
-      if (usable < nread || closesJsonValue(text)) return finish(undefined, text);
+      const closes = scanner.feed(data, usable);
+      if (usable < nread || (closes && data[nread - 1] === NEWLINE)) return finish(undefined, replyText(chunks, data, usable, received));
       chunks.push(Buffer.from(data));
       return true;
     };
@@ -209,27 +206,44 @@ function abortError(signal: AbortSignal, host: string, port: number, command: st
 }
 
 /**
- * True when `text` is one complete JSON object or array followed only by whitespace: brackets balance
- * outside strings. Cheaper than JSON.parse and tolerant of the faults repair() fixes later.
+ * Whether the bytes so far are one complete JSON object or array followed only by whitespace: brackets
+ * balance outside strings. Fed each read as it arrives and scanning only those bytes, so a reply sent in
+ * many newline-ended pieces costs one pass over it, not one pass per piece. Cheaper than JSON.parse and
+ * tolerant of the faults repair() fixes later. JSON's structural characters are ASCII, and no byte of a
+ * multi-byte UTF-8 character is, so bytes are scanned as they come, split characters and all.
  */
-export function closesJsonValue(text: string): boolean {
-  let depth = 0;
-  let inString = false;
-  let started = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // backslash: skip the escaped char
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      depth++;
-      started = true;
-    } else if (c === 0x7d || c === 0x5d) {
-      depth--;
-      if (depth === 0) return /^\s*$/.test(text.slice(i + 1));
+export class JsonCloseScanner {
+  #depth = 0;
+  #inString = false;
+  #escaped = false;
+  #started = false;
+  /** The value closed; whitespace may follow. */
+  #closed = false;
+  /** Something other than whitespace followed the closed value (firmware's `}{`): only NUL or EOF ends it. */
+  #spoiled = false;
+  /** Bytes scanned, for tests that check each is scanned once. */
+  scanned = 0;
+
+  /** Scans bytes[0, end) and says whether the reply is complete at its end. */
+  feed(bytes: Uint8Array, end = bytes.length): boolean {
+    this.scanned += end;
+    for (let i = 0; i < end && !this.#spoiled; i++) {
+      const c = bytes[i]!;
+      if (this.#closed) {
+        if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) this.#spoiled = true;
+      } else if (this.#inString) {
+        if (this.#escaped) this.#escaped = false;
+        else if (c === 0x5c) this.#escaped = true;
+        else if (c === 0x22) this.#inString = false;
+      } else if (c === 0x22) this.#inString = true;
+      else if (c === 0x7b || c === 0x5b) {
+        this.#depth++;
+        this.#started = true;
+      } else if (c === 0x7d || c === 0x5d) {
+        this.#depth--;
+        if (this.#depth === 0 && this.#started) this.#closed = true;
+      }
     }
+    return this.#closed && !this.#spoiled;
   }
-  return started && depth === 0;
 }

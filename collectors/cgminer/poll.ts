@@ -3,7 +3,7 @@ import { dialectFor, dialectNamed } from './dialects/index.js';
 import type { CgminerDialect } from './dialects/types.js';
 import { CgminerError } from './errors.js';
 import { parseCgminerJson } from './repair.js';
-import { statusOf, toCgminerReply, type CgminerReply } from './reply.js';
+import { statusOf, toCgminerReply, wrongAnswer, type CgminerReply } from './reply.js';
 
 export const BASE_COMMANDS = ['summary', 'stats', 'pools'] as const;
 
@@ -149,7 +149,10 @@ class MinerPoll {
 /** The reply to `command`, parsed; a fault names the endpoint and the command. */
 function readReply(text: string, command: string, opts: PollOptions): CgminerReply {
   try {
-    return toCgminerReply(parseCgminerJson(text).value, command);
+    const reply = toCgminerReply(parseCgminerJson(text).value, command);
+    const wrong = wrongAnswer(reply);
+    if (wrong) throw new CgminerError('malformed', `the reply to "${wrong.command}" carries ${wrong.section}, the answer to another command`);
+    return reply;
   } catch (err) {
     if (err instanceof CgminerError) throw new CgminerError(err.reason, `${opts.host}:${opts.port} "${command}": ${err.message}`);
     throw err;

@@ -128,3 +128,37 @@ export function toCgminerReply(value: unknown, command?: string): CgminerReply {
   const name = command && !command.includes('+') ? command : (commandOf(value) ?? command ?? 'unknown');
   return { [name]: value };
 }
+
+/**
+ * The sections that answer each well-known command: a reply to `summary` that carries VERSION or DEVS
+ * answered another question (a confused or hostile peer), which must not read as a miner with no data.
+ */
+const SECTIONS_BY_COMMAND: Readonly<Record<string, readonly string[]>> = {
+  summary: ['SUMMARY'],
+  stats: ['STATS'],
+  estats: ['STATS'],
+  pools: ['POOLS'],
+  version: ['VERSION'],
+  devs: ['DEVS'],
+  edevs: ['DEVS'],
+  devdetails: ['DEVDETAILS'],
+};
+const KNOWN_SECTIONS: ReadonlySet<string> = new Set(Object.values(SECTIONS_BY_COMMAND).flat());
+
+/** For each command the reply holds: the known section it carries that answers another command; undefined when all fit. */
+export function wrongAnswer(reply: CgminerReply): { command: string; section: string } | undefined {
+  for (const command in reply) {
+    const expected = SECTIONS_BY_COMMAND[command];
+    const response = reply[command];
+    if (!expected || !response) continue;
+    for (const key in response) {
+      if (KNOWN_SECTIONS.has(key) && !expected.includes(key) && !hasAny(response, expected)) return { command, section: key };
+    }
+  }
+  return undefined;
+}
+
+function hasAny(response: CgminerResponse, sections: readonly string[]): boolean {
+  for (const section of sections) if (response[section] !== undefined) return true;
+  return false;
+}

@@ -1,10 +1,11 @@
+import { BOUNDS, within } from '../ranges.js';
 import { downSnapshot, type DeviceIdentity, type DeviceSnapshot, type ErrorReason } from '../../agent/snapshot.js';
-import type { Collector, Target } from '../contract.js';
+import { idSuffix, type Collector, type RejectSink, type Target } from '../contract.js';
 import { commandLine, nodeProblem, nvidiaNodeOf, sshFailureReason, type NvidiaNode } from './command.js';
 import { EnergyMeter } from './energy.js';
 import { ExecError, runCommand, type ExecResult } from './exec.js';
 import { BASELINE_FIELDS, parseHelpQueryGpu, planQuery, type QueryPlan } from './fields.js';
-import { parseQueryOutput, readGpuRow } from './parse.js';
+import { gpuIdOf, parseQueryOutput, readGpuRow, type QueryOutput } from './parse.js';
 
 export interface NvidiaCollectorOptions {
   /** stdout plus stderr beyond this marks the node down (too_large). */
@@ -13,7 +14,16 @@ export interface NvidiaCollectorOptions {
   now?: () => number;
   /** Environment of the command (PATH decides which nvidia-smi or ssh runs); defaults to the agent's. */
   env?: NodeJS.ProcessEnv;
+  /** GPUs read per node (polling.limits.devices_per_target); rows past it are not read, and told to `reject`. */
+  maxDevices?: number;
+  reject?: RejectSink;
 }
+
+/** Without a configured cap: as polling.limits.devices_per_target defaults. */
+const DEFAULT_MAX_GPUS = 64;
+
+/** What nvidia-smi prints when the driver cannot be reached at all: whatever else it printed, the node is down. */
+const NODE_FAILURE = /Failed to initialize NVML|NVIDIA-SMI has failed/i;
 
 /** A driver needs at least this many fields listed before its help is trusted over BASELINE_FIELDS. */
 const MIN_HELP_FIELDS = 5;
@@ -71,12 +81,13 @@ export class NvidiaSmiCollector implements Collector {
       const result = await this.#run([`--query-gpu=${plan.fields.join(',')}`, '--format=csv,noheader,nounits'], signal, deadline);
       const observedAt = new Date(this.#now());
       if (result.code !== 0 && /is not a valid field/i.test(result.stdout + result.stderr)) this.#plan = undefined;
+      if (NODE_FAILURE.test(result.stdout) || NODE_FAILURE.test(result.stderr)) throw new ExecError('exec', exitMessage(result));
       const output = parseQueryOutput(result.stdout, plan.fields);
-      if (output.rows.length === 0) {
+      if (output.rows.length === 0 && output.brokenRows.length === 0) {
         const reason = result.code === 0 ? 'malformed' : this.#failureReason(result);
         throw new ExecError(reason, result.code === 0 ? `nvidia-smi printed no GPU rows: ${excerpt(result.stdout + result.stderr) || '(nothing)'}` : exitMessage(result));
       }
-      return this.#snapshots(output.rows, plan, observedAt, result, output.problems);
+      return this.#snapshots(output, plan, observedAt, result);
     } catch (err) {
       // The GPUs are reported down (by the scheduler): their energy stops adding up until they answer again.
       for (const id of this.#known.keys()) this.#energy.interrupt(id);
@@ -85,7 +96,7 @@ export class NvidiaSmiCollector implements Collector {
   }
 
   placeholder(): DeviceIdentity {
-    return { id: `gpu/${this.node.host}`, kind: 'gpu', target: this.target.url, labels: this.target.labels, address: this.node.host };
+    return { id: gpuIdOf(this.node.host + idSuffix(this.target)), kind: 'gpu', target: this.target.url, labels: this.target.labels, address: this.node.host };
   }
 
   async #learnFields(signal: AbortSignal, deadline: number): Promise<QueryPlan> {
@@ -106,31 +117,72 @@ export class NvidiaSmiCollector implements Collector {
     return this.node.transport === 'ssh' && result.code === 255 ? sshFailureReason(result.stderr) : 'exec';
   }
 
-  #snapshots(rows: string[][], plan: QueryPlan, observedAt: Date, result: ExecResult, problems: string[]): DeviceSnapshot[] {
+  #snapshots(output: QueryOutput, plan: QueryPlan, observedAt: Date, result: ExecResult): DeviceSnapshot[] {
     const context = { target: this.target, observedAt };
     const snapshots: DeviceSnapshot[] = [];
-    const seen = new Set<string>();
+    const seen = new Map<string, number>();
+    const max = this.options.maxDevices ?? DEFAULT_MAX_GPUS;
+    if (output.rows.length > max) this.options.reject?.('devices', 'over_limit', output.rows.length - max);
+    const rows = output.rows.length > max ? output.rows.slice(0, max) : output.rows;
     for (const row of rows) {
       const snapshot = readGpuRow(row, plan, context);
       const gpu = snapshot.gpu!;
+      // Two GPUs with one UUID (a driver fault, or a node lying): both reported, the later one flagged.
+      const first = seen.get(snapshot.id);
+      if (first !== undefined) {
+        snapshot.error = `duplicate GPU UUID: GPU ${first} reports the same UUID`;
+        snapshot.id = `${snapshot.id}/index${gpu.index}`;
+        if (seen.has(snapshot.id)) continue;
+      }
       if (gpu.energy_j === undefined) {
-        const joules = this.#energy.record(snapshot.id, snapshot.power_w, observedAt.getTime());
+        // A power reading the agent will not believe must not add up in the counter either.
+        const joules = this.#energy.record(snapshot.id, within(snapshot.power_w, BOUNDS.device_w), observedAt.getTime());
         if (joules !== undefined) gpu.energy_j = joules;
       }
-      seen.add(snapshot.id);
+      seen.set(snapshot.id, gpu.index);
       const known: KnownGpu = { index: gpu.index, uuid: gpu.uuid };
       if (gpu.name !== undefined) known.name = gpu.name;
       this.#known.set(snapshot.id, known);
       snapshots.push(snapshot);
     }
+    // A row that does not parse names its GPU where it can: that GPU is down with the reason, not dropped.
+    for (const broken of output.brokenRows) {
+      if (snapshots.length >= max) break;
+      const id = gpuIdOf(this.node.host + idSuffix(this.target), broken.uuid ?? (broken.index !== undefined ? `index${broken.index}` : undefined));
+      if (seen.has(id)) continue;
+      seen.set(id, broken.index ?? -1);
+      this.#energy.interrupt(id);
+      const known = this.#known.get(id) ?? { index: broken.index ?? -1, uuid: broken.uuid ?? '' };
+      snapshots.push(this.#downGpu(id, known, 'malformed', `nvidia-smi row has ${broken.cells} cells, ${plan.fields.length} expected: ${excerpt(broken.line)}`, observedAt));
+    }
     // A GPU read before and missing now has fallen off the bus or errored; nvidia-smi says why on its own line.
+    const problems = output.problems;
     const why = problems.length > 0 ? excerpt(problems.join('; ')) : result.code !== 0 ? exitMessage(result) : 'nvidia-smi no longer lists this GPU';
     for (const [id, gpu] of this.#known) {
       if (seen.has(id)) continue;
       this.#energy.interrupt(id);
-      snapshots.push(this.#downGpu(id, gpu, 'exec', why, observedAt));
+      // Past the cap, a vanished GPU is forgotten rather than reported (below): the node reports no more than max.
+      if (snapshots.length < max) snapshots.push(this.#downGpu(id, gpu, 'exec', why, observedAt));
     }
+    this.#forgetBeyond(max, seen);
     return snapshots;
+  }
+
+  /** GPUs remembered past the cap, those not seen this poll first: a node printing new UUIDs every poll cannot grow the map. */
+  #forgetBeyond(max: number, seen: ReadonlyMap<string, number>): void {
+    for (const id of this.#known.keys()) {
+      if (this.#known.size <= max) return;
+      if (!seen.has(id)) this.#forget(id);
+    }
+    for (const id of this.#known.keys()) {
+      if (this.#known.size <= max) return;
+      this.#forget(id);
+    }
+  }
+
+  #forget(id: string): void {
+    this.#known.delete(id);
+    this.#energy.forget(id);
   }
 
   #downGpu(id: string, gpu: KnownGpu, reason: ErrorReason, message: string, at: Date): DeviceSnapshot {

@@ -32,6 +32,11 @@ export class EnergyMeter {
     return Math.round(gpu.joules * 1000) / 1000;
   }
 
+  /** Drops a GPU the collector no longer remembers, so a node printing new UUIDs cannot grow the map. */
+  forget(uuid: string): void {
+    this.#gpus.delete(uuid);
+  }
+
   /** Stops integrating across the coming silence (the GPU could not be read). */
   interrupt(uuid: string): void {
     const gpu = this.#gpus.get(uuid);

@@ -1,13 +1,34 @@
 import type { DeviceSnapshot, GpuSnapshot } from '../../agent/snapshot.js';
+import { idSuffix } from '../contract.js';
 import { decodeClockEventReasons, isAbsent, parseHex, parseNumber, type Quantity, type QueryPlan } from './fields.js';
 
 const MIB = 1024 * 1024;
+const MAX_UUID_CHARS = 128;
 const MHZ = 1e6;
 
-/** The rows of a `--query-gpu` answer, and every line that was not a row (a GPU's error, a warning). */
+/** The rows of a `--query-gpu` answer, the rows that did not parse, and every other line (a GPU's error, a warning). */
 export interface QueryOutput {
   rows: string[][];
+  /** Lines that name a GPU (its UUID or index) but hold another number of cells: a missing column, a comma in a name. */
+  brokenRows: BrokenRow[];
   problems: string[];
+}
+
+export interface BrokenRow {
+  line: string;
+  cells: number;
+  uuid?: string;
+  index?: number;
+}
+
+const GPU_UUID = /^(GPU|MIG)-[0-9A-Za-z-]+$/;
+
+/**
+ * A GPU's device id: the node it was read on, then its UUID (which survives reboots and re-slotting),
+ * so no node can report a device of another node or another kind. Without a UUID, the node's own id.
+ */
+export function gpuIdOf(host: string, uuid?: string): string {
+  return uuid === undefined || uuid === '' ? `gpu/${host}` : `gpu/${host}/${uuid}`;
 }
 
 /**
@@ -18,18 +39,40 @@ export interface QueryOutput {
  */
 export function parseQueryOutput(text: string, fields: readonly string[]): QueryOutput {
   const rows: string[][] = [];
+  const brokenRows: BrokenRow[] = [];
   const problems: string[] = [];
   let first = true;
+  const indexColumn = fields.indexOf('index');
   for (const line of text.split(/\r?\n/)) {
     if (line.trim() === '') continue;
     const cells = line.split(',').map((cell) => cell.trim());
     const header = first && cells.length === fields.length && headerName(cells[0]!) === fields[0];
     first = false;
     if (header) continue;
-    if (cells.length === fields.length) rows.push(cells);
+    if (cells.length === fields.length) {
+      rows.push(cells);
+      continue;
+    }
+    const broken = brokenRow(line.trim(), cells, indexColumn);
+    if (broken) brokenRows.push(broken);
     else problems.push(line.trim());
   }
-  return { rows, problems };
+  return { rows, brokenRows, problems };
+}
+
+/**
+ * A line that is a GPU's row gone wrong: its UUID among the cells (a comma in a name shifts it right) or,
+ * with several cells, its index first. An error line nvidia-smi prints for a GPU holds neither.
+ */
+function brokenRow(line: string, cells: readonly string[], indexColumn: number): BrokenRow | undefined {
+  if (cells.length < 2) return undefined;
+  const uuid = cells.find((cell) => GPU_UUID.test(cell));
+  const index = indexColumn === 0 && /^\d{1,4}$/.test(cells[0]!) ? Number(cells[0]) : undefined;
+  if (uuid === undefined && index === undefined) return undefined;
+  const row: BrokenRow = { line, cells: cells.length };
+  if (uuid !== undefined) row.uuid = uuid;
+  if (index !== undefined) row.index = index;
+  return row;
 }
 
 /** `memory.used [MiB]` → `memory.used`: the field name in a `--format=csv` header. */
@@ -45,14 +88,14 @@ export function parseCsvWithHeader(text: string): { fields: string[]; output: Qu
 }
 
 export interface GpuRowContext {
-  target: { url: string; host: string; labels: Record<string, string> };
+  target: { url: string; host: string; labels: Record<string, string>; idQualifier?: string };
   observedAt: Date;
 }
 
 /**
  * One GPU's row as a snapshot: percentages become ratios, MiB bytes, MHz hertz; a cell nvidia-smi
- * could not fill (`[N/A]`, `[Not Supported]`, …) leaves its field out. The id is the GPU UUID, which
- * survives reboots and re-slotting, unlike the index.
+ * could not fill (`[N/A]`, `[Not Supported]`, …) leaves its field out. The id is the node and the GPU
+ * UUID (gpuIdOf).
  */
 export function readGpuRow(cells: readonly string[], plan: QueryPlan, context: GpuRowContext): DeviceSnapshot {
   const text = (q: Quantity): string | undefined => {
@@ -75,7 +118,9 @@ export function readGpuRow(cells: readonly string[], plan: QueryPlan, context: G
   };
 
   const index = number('index');
-  const uuid = text('uuid');
+  // A UUID is 40 characters; a cell far longer is not one, and must not become an id.
+  const printedUuid = text('uuid');
+  const uuid = printedUuid !== undefined && printedUuid.length <= MAX_UUID_CHARS ? printedUuid : undefined;
   const name = text('name');
   const driver = text('driver_version');
   const gpu: GpuSnapshot = { index: index ?? -1, uuid: uuid ?? '' };
@@ -105,7 +150,7 @@ export function readGpuRow(cells: readonly string[], plan: QueryPlan, context: G
   assign(temperatures, 'memory', number('temperature_memory_c'));
 
   const snapshot: DeviceSnapshot = {
-    id: uuid ?? `gpu/${context.target.host}/${index ?? '?'}`,
+    id: gpuIdOf(context.target.host + idSuffix(context.target), uuid ?? `index${index ?? '?'}`),
     kind: 'gpu',
     target: context.target.url,
     address: context.target.host,
