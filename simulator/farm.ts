@@ -17,6 +17,8 @@ import { findModel } from '../agent/catalog.js';
 import { dialectFor, type Firmware } from './dialects/index.js';
 import type { MinerReading, MinerTraits } from './physics.js';
 import { drawTraits, readMiner, unit } from './physics.js';
+import { PROTOCOL_TWINS, type TwinnedProtocol } from './protocols/index.js';
+import type { ProtocolTwin } from './protocols/types.js';
 import type { Dialect } from './wire.js';
 import { parseRequest, respond } from './wire.js';
 
@@ -42,6 +44,8 @@ export interface FarmOptions {
 export interface MinerSpec {
   model: string;
   firmware?: Firmware;
+  /** The API it answers instead of the CGMiner socket, on that protocol's own port (4433 for `whatsminer-v3`). */
+  protocol?: TwinnedProtocol;
 }
 
 export interface SimulatedMiner {
@@ -52,8 +56,10 @@ export interface SimulatedMiner {
   url: string;
   model: ModelSpec;
   firmware: Firmware;
-  /** The wire dialect it speaks (`antminer`, `whatsminer`, `avalon`, `braiins`, `luxos`, `vnish`). */
+  /** The wire dialect it speaks (`antminer`, `whatsminer`, `avalon`, `braiins`, `luxos`, `vnish`), or its protocol's scheme. */
   dialect: string;
+  /** The scheme of its URL: `cgminer`, or the protocol it answers instead. */
+  protocol: string;
 }
 
 export interface Farm {
@@ -104,6 +110,8 @@ const MAX_REQUEST_BYTES = 64 * 1024;
 interface Slot {
   traits: MinerTraits;
   dialect: Dialect;
+  /** Set for a miner that answers another protocol than the CGMiner socket. */
+  twin: ProtocolTwin | undefined;
   server: Server;
   listening: boolean;
   hung: boolean;
@@ -131,12 +139,19 @@ function resolveModel(name: string): ModelSpec {
 interface Resolved {
   model: ModelSpec;
   firmware: Firmware;
+  twin?: ProtocolTwin;
 }
 
 function resolveSpec(spec: string | MinerSpec): Resolved {
-  const { model, firmware = 'stock' } = typeof spec === 'string' ? { model: spec } : spec;
-  const resolved = { model: resolveModel(model), firmware };
+  const { model, firmware = 'stock', protocol } = typeof spec === 'string' ? { model: spec } : spec;
+  const resolved: Resolved = { model: resolveModel(model), firmware };
   dialectFor(resolved.model, resolved.firmware);
+  if (protocol !== undefined) {
+    const twin: ProtocolTwin | undefined = PROTOCOL_TWINS[protocol];
+    if (!twin) throw new Error(`simulator: no protocol "${protocol}" (known: ${Object.keys(PROTOCOL_TWINS).join(', ')})`);
+    if (!twin.vendors.includes(resolved.model.vendor)) throw new Error(`simulator: ${resolved.model.model} does not speak ${protocol}`);
+    resolved.twin = twin;
+  }
   return resolved;
 }
 
@@ -215,16 +230,27 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
     });
   };
 
+  const createServer = (slot: Slot): Server => {
+    if (!slot.twin) return net.createServer((socket) => onConnection(slot, socket));
+    const server = slot.twin.createServer({ read: () => readMiner(slot.traits, clock(), slot.brokenBoards), hung: () => slot.hung, malformed: () => slot.malformed });
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    return server;
+  };
+
   for (let i = 0; i < devices; i++) {
-    const { model, firmware } = explicit ? explicit[i % explicit.length]! : pickFromMix(seed, i, mix, mixTotal);
+    const { model, firmware, twin } = explicit ? explicit[i % explicit.length]! : pickFromMix(seed, i, mix, mixTotal);
     const traits = drawTraits({ seed, index: i, model, failures });
     const dialect = dialectFor(model, firmware);
-    const slot: Slot = { traits, dialect, server: undefined as unknown as Server, listening: false, hung: false, malformed: false, brokenBoards: 0 };
-    slot.server = net.createServer((socket) => onConnection(slot, socket));
+    const slot: Slot = { traits, dialect, twin, server: undefined as unknown as Server, listening: false, hung: false, malformed: false, brokenBoards: 0 };
+    slot.server = createServer(slot);
     slots.push(slot);
     const minerHost = mode === 'address' ? intToIp(firstAddress + i) : host;
-    const port = mode === 'address' ? firstPort : firstPort === 0 ? 0 : firstPort + i;
-    miners.push({ index: i, host: minerHost, port, url: `cgminer://${minerHost}:${port}`, model, firmware, dialect: dialect.name });
+    const port = mode === 'address' ? (twin?.defaultPort ?? firstPort) : firstPort === 0 ? 0 : firstPort + i;
+    const protocol = twin?.scheme ?? 'cgminer';
+    miners.push({ index: i, host: minerHost, port, url: `${protocol}://${minerHost}:${port}`, model, firmware, dialect: twin?.scheme ?? dialect.name, protocol });
   }
 
   const startListening = async (i: number) => {
@@ -234,7 +260,7 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
     slot.listening = true;
     if (miner.port === 0 || miner.port !== port) {
       miner.port = port;
-      miner.url = `cgminer://${miner.host}:${port}`;
+      miner.url = `${miner.protocol}://${miner.host}:${port}`;
     }
   };
 
@@ -296,7 +322,7 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
       slot.brokenBoards = 0;
       if (slot.listening) return;
       // A closed net.Server cannot always be reopened while old connections drain: start a fresh one.
-      slot.server = net.createServer((socket) => onConnection(slot, socket));
+      slot.server = createServer(slot);
       await startListening(index);
     },
     readingOf(index) {

@@ -29,6 +29,7 @@ const TESTDATA_ELSEWHERE: Readonly<Record<string, readonly string[]>> = {
   'snmp-profiles/raritan-px': [resolve(SHARED_FIXTURES, 'snmp', 'raritan-px.snmprec')],
   'schemes/nvidia-smi': [resolve(SHARED_FIXTURES, 'nvidia')],
   'schemes/nvidia-smi+ssh': [resolve(SHARED_FIXTURES, 'nvidia')],
+  'schemes/whatsminer-v3': [resolve(SHARED_FIXTURES, 'whatsminer-v3')],
 };
 
 /** Undefined (and said so, or under CI=true thrown) when the shared captures are not beside this checkout. */
