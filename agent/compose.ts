@@ -52,7 +52,8 @@ export function createAgent(options: CreateAgentOptions): Agent {
     config: options.config,
     logger: options.logger,
     parts: options.parts ?? createParts(options.config, options),
-    createCollector: (target, config) => createCollector(target, { maxResponseBytes: config().polling.max_response_bytes, snmpSettings: () => config().snmp }),
+    createCollector: (target, config) =>
+      createCollector(target, { maxResponseBytes: config().polling.max_response_bytes, snmpSettings: () => config().snmp, minerCredentials: () => config().miner_credentials }),
     ...(options.configPath !== undefined && { configPath: options.configPath }),
   });
 }

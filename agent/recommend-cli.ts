@@ -86,7 +86,7 @@ async function pollOnce(targets: readonly Target[], config: Config): Promise<Dev
   const controller = new AbortController();
   // One signal shared by every collector of the round; each adds a listener.
   setMaxListeners(0, controller.signal);
-  const options = { maxResponseBytes: config.polling.max_response_bytes, snmpSettings: () => config.snmp };
+  const options = { maxResponseBytes: config.polling.max_response_bytes, snmpSettings: () => config.snmp, minerCredentials: () => config.miner_credentials };
   const results = await mapLimited(targets, config.polling.concurrency, (target) => collectOnce(createCollector(target, options), controller.signal));
   return results.flat().map(enrichSnapshot);
 }

@@ -22,6 +22,7 @@ import {
   watts,
   type Row,
 } from '../cgminer/dialects/fields.js';
+import { objectAt, rowsAt } from '../json-rows.js';
 
 /** A board under this share of its factory rate is degraded (as the btminer dialect judges). */
 const DEGRADED_HASHRATE_RATIO = 0.8;
@@ -134,14 +135,4 @@ function thsToHs(v: unknown): number | undefined {
 
 function positive(n: number | undefined): number | undefined {
   return n !== undefined && n > 0 ? n : undefined;
-}
-
-function objectAt(row: Row | undefined, key: string): Row | undefined {
-  const v = row?.[key];
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Row) : undefined;
-}
-
-function rowsAt(row: Row | undefined, key: string): Row[] {
-  const v = row?.[key];
-  return Array.isArray(v) ? v.filter((r): r is Row => typeof r === 'object' && r !== null && !Array.isArray(r)) : [];
 }

@@ -2,11 +2,13 @@
  * One twin per miner protocol beside the CGMiner socket, keyed by the scheme that reads it; the farm
  * gives a miner one of them with `{ model, protocol }`.
  */
+import { antminerWebTwin } from './antminer-web.js';
 import type { ProtocolTwin } from './types.js';
 import { whatsminerV3Twin } from './whatsminer-v3.js';
 
 export const PROTOCOL_TWINS = {
   'whatsminer-v3': whatsminerV3Twin,
+  'antminer-web': antminerWebTwin,
 } as const satisfies Readonly<Record<string, ProtocolTwin>>;
 
 export type TwinnedProtocol = keyof typeof PROTOCOL_TWINS;
