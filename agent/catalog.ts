@@ -40,6 +40,10 @@ function spec(vendor: string, model: string, th: number, w: number, rest: SpecRe
 const bitmain = (model: string, th: number, w: number, rest: SpecRest) => spec('Bitmain', model, th, w, rest);
 const microbt = (model: string, th: number, w: number, rest: SpecRest) => spec('MicroBT', model, th, w, rest);
 const canaan = (model: string, th: number, w: number, rest: SpecRest) => spec('Canaan', model, th, w, rest);
+const bitaxe = (model: string, th: number, w: number, rest: SpecRest) => spec('Bitaxe', model, th, w, rest);
+
+/** Bitaxe boards: one hashboard with one ASIC (two on the GT), one fan. */
+const BITAXE_BOARD = { hashboards: 1, fans: 1, cooling: 'air' } as const;
 
 /** Whatsminer air-cooled units: 3 hashboards, 2 fans (intake + exhaust). */
 const WHATSMINER_AIR = { hashboards: 3, fans: 2, cooling: 'air' } as const;
@@ -245,6 +249,32 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
     cooling: 'air',
     source:
       'Canaan AvalonMiner A1566 spec: 185 TH/s, 3420 W, 18.5 J/TH (185T bin; field unit reporting MODEL "15-194" is a 194T bin of the same family); 3 boards, 2 fans per pyasic capture CGMinerAvalon1566_rpc_stats',
+  }),
+
+  // ── Bitaxe (open-source single-board miners running ESP-Miner / AxeOS) ─────────────────────────
+  bitaxe('Bitaxe Max', 0.4, 15, {
+    aliases: ['Bitaxe BM1397'],
+    ...BITAXE_BOARD,
+    chips_per_board: 1,
+    source: 'bitaxe.org Bitaxe Max (BM1397) spec: ~400 GH/s at ~15 W (from memory, not re-verified)',
+  }),
+  bitaxe('Bitaxe Ultra', 0.5, 12, {
+    aliases: ['Bitaxe BM1366'],
+    ...BITAXE_BOARD,
+    chips_per_board: 1,
+    source: 'bitaxe.org Bitaxe Ultra (BM1366) spec: ~500 GH/s at ~12 W (from memory, not re-verified)',
+  }),
+  bitaxe('Bitaxe Supra', 0.6, 13, {
+    aliases: ['Bitaxe BM1368'],
+    ...BITAXE_BOARD,
+    chips_per_board: 1,
+    source: 'bitaxe.org Bitaxe Supra (BM1368) spec: ~600 GH/s at ~13 W (from memory, not re-verified)',
+  }),
+  bitaxe('Bitaxe Gamma', 1.2, 18, {
+    aliases: ['Bitaxe BM1370'],
+    ...BITAXE_BOARD,
+    chips_per_board: 1,
+    source: 'bitaxe.org Bitaxe Gamma (BM1370) spec: ~1.2 TH/s at ~18 W, 15 J/TH (from memory, not re-verified)',
   }),
 ];
 

@@ -109,7 +109,8 @@ const MAX_REQUEST_BYTES = 64 * 1024;
 
 interface Slot {
   traits: MinerTraits;
-  dialect: Dialect;
+  /** The CGMiner dialect it speaks; undefined for a miner that answers another protocol. */
+  dialect: Dialect | undefined;
   /** Set for a miner that answers another protocol than the CGMiner socket. */
   twin: ProtocolTwin | undefined;
   server: Server;
@@ -145,8 +146,8 @@ interface Resolved {
 function resolveSpec(spec: string | MinerSpec): Resolved {
   const { model, firmware = 'stock', protocol } = typeof spec === 'string' ? { model: spec } : spec;
   const resolved: Resolved = { model: resolveModel(model), firmware };
-  dialectFor(resolved.model, resolved.firmware);
-  if (protocol !== undefined) {
+  if (protocol === undefined) dialectFor(resolved.model, resolved.firmware);
+  else {
     const twin: ProtocolTwin | undefined = PROTOCOL_TWINS[protocol];
     if (!twin) throw new Error(`simulator: no protocol "${protocol}" (known: ${Object.keys(PROTOCOL_TWINS).join(', ')})`);
     if (!twin.vendors.includes(resolved.model.vendor)) throw new Error(`simulator: ${resolved.model.model} does not speak ${protocol}`);
@@ -202,7 +203,8 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
   const miners: SimulatedMiner[] = [];
 
   const answer = (slot: Slot, socket: Socket, request: Exclude<ReturnType<typeof parseRequest>, undefined>) => {
-    let text = respond(slot.dialect, request, readMiner(slot.traits, clock(), slot.brokenBoards));
+    // Only a miner without a protocol twin listens for the CGMiner API, and it always has a dialect.
+    let text = respond(slot.dialect!, request, readMiner(slot.traits, clock(), slot.brokenBoards));
     if (slot.malformed) text = `${text.slice(0, Math.floor(text.length * 0.6))}\0`;
     socket.end(text, 'latin1');
   };
@@ -243,14 +245,14 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
   for (let i = 0; i < devices; i++) {
     const { model, firmware, twin } = explicit ? explicit[i % explicit.length]! : pickFromMix(seed, i, mix, mixTotal);
     const traits = drawTraits({ seed, index: i, model, failures });
-    const dialect = dialectFor(model, firmware);
+    const dialect = twin ? undefined : dialectFor(model, firmware);
     const slot: Slot = { traits, dialect, twin, server: undefined as unknown as Server, listening: false, hung: false, malformed: false, brokenBoards: 0 };
     slot.server = createServer(slot);
     slots.push(slot);
     const minerHost = mode === 'address' ? intToIp(firstAddress + i) : host;
     const port = mode === 'address' ? (twin?.defaultPort ?? firstPort) : firstPort === 0 ? 0 : firstPort + i;
     const protocol = twin?.scheme ?? 'cgminer';
-    miners.push({ index: i, host: minerHost, port, url: `${protocol}://${minerHost}:${port}`, model, firmware, dialect: twin?.scheme ?? dialect.name, protocol });
+    miners.push({ index: i, host: minerHost, port, url: `${protocol}://${minerHost}:${port}`, model, firmware, dialect: twin?.scheme ?? dialect!.name, protocol });
   }
 
   const startListening = async (i: number) => {

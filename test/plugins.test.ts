@@ -31,6 +31,7 @@ const TESTDATA_ELSEWHERE: Readonly<Record<string, readonly string[]>> = {
   'schemes/nvidia-smi+ssh': [resolve(SHARED_FIXTURES, 'nvidia')],
   'schemes/whatsminer-v3': [resolve(SHARED_FIXTURES, 'whatsminer-v3')],
   'schemes/antminer-web': [resolve(SHARED_FIXTURES, 'antminer-web')],
+  'schemes/bitaxe': [resolve(SHARED_FIXTURES, 'bitaxe')],
 };
 
 /** Undefined (and said so, or under CI=true thrown) when the shared captures are not beside this checkout. */

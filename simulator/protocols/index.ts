@@ -3,12 +3,14 @@
  * gives a miner one of them with `{ model, protocol }`.
  */
 import { antminerWebTwin } from './antminer-web.js';
+import { bitaxeTwin } from './bitaxe.js';
 import type { ProtocolTwin } from './types.js';
 import { whatsminerV3Twin } from './whatsminer-v3.js';
 
 export const PROTOCOL_TWINS = {
   'whatsminer-v3': whatsminerV3Twin,
   'antminer-web': antminerWebTwin,
+  bitaxe: bitaxeTwin,
 } as const satisfies Readonly<Record<string, ProtocolTwin>>;
 
 export type TwinnedProtocol = keyof typeof PROTOCOL_TWINS;
