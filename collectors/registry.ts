@@ -3,6 +3,7 @@ import { TargetError } from './contract.js';
 import { antminerWebScheme } from './antminer-web/scheme.js';
 import { bitaxeScheme } from './bitaxe/scheme.js';
 import { cgminerScheme } from './cgminer/scheme.js';
+import { epicScheme } from './epic/scheme.js';
 import { nvidiaSmiScheme, nvidiaSmiSshScheme } from './nvidia/scheme.js';
 import { snmpScheme } from './snmp/scheme.js';
 import { whatsminerV3Scheme } from './whatsminer-v3/scheme.js';
@@ -19,6 +20,7 @@ export const SCHEMES = [
   whatsminerV3Scheme,
   antminerWebScheme,
   bitaxeScheme,
+  epicScheme,
 ] as const satisfies readonly TargetSchemeDescriptor[];
 
 export type TargetScheme = (typeof SCHEMES)[number]['name'];

@@ -32,6 +32,7 @@ const TESTDATA_ELSEWHERE: Readonly<Record<string, readonly string[]>> = {
   'schemes/whatsminer-v3': [resolve(SHARED_FIXTURES, 'whatsminer-v3')],
   'schemes/antminer-web': [resolve(SHARED_FIXTURES, 'antminer-web')],
   'schemes/bitaxe': [resolve(SHARED_FIXTURES, 'bitaxe')],
+  'schemes/epic': [resolve(SHARED_FIXTURES, 'epic')],
 };
 
 /** Undefined (and said so, or under CI=true thrown) when the shared captures are not beside this checkout. */

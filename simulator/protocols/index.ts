@@ -4,6 +4,7 @@
  */
 import { antminerWebTwin } from './antminer-web.js';
 import { bitaxeTwin } from './bitaxe.js';
+import { epicTwin } from './epic.js';
 import type { ProtocolTwin } from './types.js';
 import { whatsminerV3Twin } from './whatsminer-v3.js';
 
@@ -11,6 +12,7 @@ export const PROTOCOL_TWINS = {
   'whatsminer-v3': whatsminerV3Twin,
   'antminer-web': antminerWebTwin,
   bitaxe: bitaxeTwin,
+  epic: epicTwin,
 } as const satisfies Readonly<Record<string, ProtocolTwin>>;
 
 export type TwinnedProtocol = keyof typeof PROTOCOL_TWINS;
