@@ -46,6 +46,8 @@ export interface MinerSpec {
   firmware?: Firmware;
   /** The API it answers instead of the CGMiner socket, on that protocol's own port (4433 for `whatsminer-v3`). */
   protocol?: TwinnedProtocol;
+  /** APIs it answers as well, each on its own port (a stock Antminer's web API beside 4028). */
+  also?: TwinnedProtocol[];
 }
 
 export interface SimulatedMiner {
@@ -60,6 +62,8 @@ export interface SimulatedMiner {
   dialect: string;
   /** The scheme of its URL: `cgminer`, or the protocol it answers instead. */
   protocol: string;
+  /** URLs of the other APIs it answers (`also`). */
+  alsoUrls: string[];
 }
 
 export interface Farm {
@@ -113,6 +117,8 @@ interface Slot {
   dialect: Dialect | undefined;
   /** Set for a miner that answers another protocol than the CGMiner socket. */
   twin: ProtocolTwin | undefined;
+  /** The other APIs it answers, each its own server. */
+  extras: { twin: ProtocolTwin; server: Server; listening: boolean }[];
   server: Server;
   listening: boolean;
   hung: boolean;
@@ -141,10 +147,11 @@ interface Resolved {
   model: ModelSpec;
   firmware: Firmware;
   twin?: ProtocolTwin;
+  also?: ProtocolTwin[];
 }
 
 function resolveSpec(spec: string | MinerSpec): Resolved {
-  const { model, firmware = 'stock', protocol } = typeof spec === 'string' ? { model: spec } : spec;
+  const { model, firmware = 'stock', protocol, also } = typeof spec === 'string' ? { model: spec } : spec;
   const resolved: Resolved = { model: resolveModel(model), firmware };
   if (protocol === undefined) dialectFor(resolved.model, resolved.firmware);
   else {
@@ -152,6 +159,13 @@ function resolveSpec(spec: string | MinerSpec): Resolved {
     if (!twin) throw new Error(`simulator: no protocol "${protocol}" (known: ${Object.keys(PROTOCOL_TWINS).join(', ')})`);
     if (!twin.vendors.includes(resolved.model.vendor)) throw new Error(`simulator: ${resolved.model.model} does not speak ${protocol}`);
     resolved.twin = twin;
+  }
+  if (also?.length) {
+    resolved.also = also.map((name) => {
+      const twin: ProtocolTwin | undefined = PROTOCOL_TWINS[name];
+      if (!twin?.vendors.includes(resolved.model.vendor)) throw new Error(`simulator: ${resolved.model.model} does not speak ${name}`);
+      return twin;
+    });
   }
   return resolved;
 }
@@ -232,9 +246,9 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
     });
   };
 
-  const createServer = (slot: Slot): Server => {
-    if (!slot.twin) return net.createServer((socket) => onConnection(slot, socket));
-    const server = slot.twin.createServer({ read: () => readMiner(slot.traits, clock(), slot.brokenBoards), hung: () => slot.hung, malformed: () => slot.malformed });
+  const createServer = (slot: Slot, twin = slot.twin): Server => {
+    if (!twin) return net.createServer((socket) => onConnection(slot, socket));
+    const server = twin.createServer({ read: () => readMiner(slot.traits, clock(), slot.brokenBoards), hung: () => slot.hung, malformed: () => slot.malformed });
     server.on('connection', (socket: Socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
@@ -243,16 +257,17 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
   };
 
   for (let i = 0; i < devices; i++) {
-    const { model, firmware, twin } = explicit ? explicit[i % explicit.length]! : pickFromMix(seed, i, mix, mixTotal);
+    const { model, firmware, twin, also = [] } = explicit ? explicit[i % explicit.length]! : pickFromMix(seed, i, mix, mixTotal);
     const traits = drawTraits({ seed, index: i, model, failures });
     const dialect = twin ? undefined : dialectFor(model, firmware);
-    const slot: Slot = { traits, dialect, twin, server: undefined as unknown as Server, listening: false, hung: false, malformed: false, brokenBoards: 0 };
+    const slot: Slot = { traits, dialect, twin, extras: [], server: undefined as unknown as Server, listening: false, hung: false, malformed: false, brokenBoards: 0 };
     slot.server = createServer(slot);
+    slot.extras = also.map((extra) => ({ twin: extra, server: createServer(slot, extra), listening: false }));
     slots.push(slot);
     const minerHost = mode === 'address' ? intToIp(firstAddress + i) : host;
     const port = mode === 'address' ? (twin?.defaultPort ?? firstPort) : firstPort === 0 ? 0 : firstPort + i;
     const protocol = twin?.scheme ?? 'cgminer';
-    miners.push({ index: i, host: minerHost, port, url: `${protocol}://${minerHost}:${port}`, model, firmware, dialect: twin?.scheme ?? dialect!.name, protocol });
+    miners.push({ index: i, host: minerHost, port, url: `${protocol}://${minerHost}:${port}`, model, firmware, dialect: twin?.scheme ?? dialect!.name, protocol, alsoUrls: [] });
   }
 
   const startListening = async (i: number) => {
@@ -264,10 +279,25 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
       miner.port = port;
       miner.url = `${miner.protocol}://${miner.host}:${port}`;
     }
+    miner.alsoUrls = [];
+    for (const extra of slot.extras) {
+      const extraPort = await listen(extra.server, miner.host, mode === 'address' ? extra.twin.defaultPort : 0);
+      extra.listening = true;
+      miner.alsoUrls.push(`${extra.twin.scheme}://${miner.host}:${extraPort}`);
+    }
   };
 
   const closeAll = async () => {
     for (const s of sockets) s.destroy();
+    await Promise.all(
+      slots
+        .flatMap((slot) => slot.extras)
+        .map((extra) => {
+          if (!extra.listening) return undefined;
+          extra.listening = false;
+          return new Promise<void>((resolve) => extra.server.close(() => resolve()));
+        }),
+    );
     await Promise.all(
       slots.map((slot) => {
         if (!slot.listening) return undefined;
@@ -305,6 +335,10 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
       slot.listening = false;
       // The listening fd closes now; close's callback would wait for open connections to end.
       slot.server.close();
+      for (const extra of slot.extras) {
+        extra.listening = false;
+        extra.server.close();
+      }
     },
     hang(index) {
       slotAt(index).hung = true;
@@ -325,6 +359,7 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
       if (slot.listening) return;
       // A closed net.Server cannot always be reopened while old connections drain: start a fresh one.
       slot.server = createServer(slot);
+      slot.extras = slot.extras.map((extra) => ({ twin: extra.twin, server: createServer(slot, extra.twin), listening: false }));
       await startListening(index);
     },
     readingOf(index) {
