@@ -39,6 +39,8 @@ export interface FarmOptions {
   clock?: () => number;
   /** Seed-chosen dead miners (~0.5%) and failed boards (~1.5%); default true. */
   failures?: boolean;
+  /** The weighted mix `models` falls back to; default DEFAULT_MIX. */
+  mix?: readonly (MinerSpec & { weight: number })[];
 }
 
 export interface MinerSpec {
@@ -106,6 +108,19 @@ export const DEFAULT_MIX: readonly (MinerSpec & { weight: number })[] = [
   { model: 'Antminer S21', firmware: 'braiins', weight: 2 },
   { model: 'Antminer S19 XP', firmware: 'luxos', weight: 2 },
   { model: 'Antminer S19j Pro', firmware: 'vnish', weight: 2 },
+];
+
+/**
+ * A floor of today: DEFAULT_MIX, and machines read over their own APIs rather than the CGMiner socket
+ * (Whatsminers on API v3 firmware, an Antminer fleet read over its web API, ePIC firmware, Bitaxes).
+ */
+export const MODERN_MIX: readonly (MinerSpec & { weight: number })[] = [
+  ...DEFAULT_MIX,
+  { model: 'Whatsminer M60S', protocol: 'whatsminer-v3', weight: 4 },
+  { model: 'Whatsminer M60S+', protocol: 'whatsminer-v3', weight: 2 },
+  { model: 'Antminer S21 Pro', protocol: 'antminer-web', weight: 3 },
+  { model: 'Antminer S19 XP', protocol: 'epic', weight: 2 },
+  { model: 'Bitaxe Gamma', protocol: 'bitaxe', weight: 1 },
 ];
 
 const LISTEN_BATCH = 256;
@@ -209,7 +224,7 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
   if (mode === 'port' && firstPort !== 0 && firstPort + devices - 1 > 65535) throw new Error(`simulator: ports ${firstPort}+${devices} exceed 65535`);
 
   const explicit = opts.models?.map(resolveSpec);
-  const mix = DEFAULT_MIX.map((m) => ({ ...resolveSpec(m), weight: m.weight }));
+  const mix = (opts.mix ?? DEFAULT_MIX).map((m) => ({ ...resolveSpec(m), weight: m.weight }));
   const mixTotal = mix.reduce((a, m) => a + m.weight, 0);
 
   const sockets = new Set<Socket>();

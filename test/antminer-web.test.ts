@@ -54,9 +54,36 @@ describe.skipIf(!present)('Antminer web API captures', () => {
     });
     expect(s.model).toBe('Antminer S23 Hyd.');
     expect(s.boards).toEqual([
-      { index: 0, status: 'ok', hashrate_hs: 188_896_100_000_000, nominal_hashrate_hs: 194_099_100_000_000, chip_temperature_c: 56, board_temperature_c: 52, chips: 84, chips_expected: 84 },
-      { index: 1, status: 'ok', hashrate_hs: 192_194_630_000_000, nominal_hashrate_hs: 193_974_800_000_000, chip_temperature_c: 55, board_temperature_c: 52, chips: 84, chips_expected: 84 },
-      { index: 2, status: 'ok', hashrate_hs: 191_754_830_000_000, nominal_hashrate_hs: 193_898_800_000_000, chip_temperature_c: 56, board_temperature_c: 52, chips: 84, chips_expected: 84 },
+      {
+        index: 0,
+        status: 'ok',
+        hashrate_hs: 188_896_100_000_000,
+        nominal_hashrate_hs: 194_099_100_000_000,
+        chip_temperature_c: 56,
+        board_temperature_c: 52,
+        chips: 84,
+        chips_expected: 84,
+      },
+      {
+        index: 1,
+        status: 'ok',
+        hashrate_hs: 192_194_630_000_000,
+        nominal_hashrate_hs: 193_974_800_000_000,
+        chip_temperature_c: 55,
+        board_temperature_c: 52,
+        chips: 84,
+        chips_expected: 84,
+      },
+      {
+        index: 2,
+        status: 'ok',
+        hashrate_hs: 191_754_830_000_000,
+        nominal_hashrate_hs: 193_898_800_000_000,
+        chip_temperature_c: 56,
+        board_temperature_c: 52,
+        chips: 84,
+        chips_expected: 84,
+      },
     ]);
     expect(s.temperatures_c).toMatchObject({ chip_max: 56, pcb_max: 52, board0_chip: 56, board2_pcb: 52 });
     // 5525 W / 572.84556 TH/s; the hydro unit's unmonitored fans (status "") are no fault
