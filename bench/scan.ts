@@ -95,7 +95,10 @@ export async function benchScan(): Promise<void> {
     const every = await scan({ ranges: [RANGE], protocols: FLOOR_PROTOCOLS });
     const everyS = (performance.now() - everyStart) / 1000;
     const everyFound =
-      every.identified.length === expectedMiners && every.unidentified.length === 0 && every.identified.every((m) => m.protocol === 'cgminer') && every.silent.count === hosts.length - expectedMiners;
+      every.identified.length === expectedMiners &&
+      every.unidentified.length === 0 &&
+      every.identified.every((m) => m.protocol === 'cgminer') &&
+      every.silent.count === hosts.length - expectedMiners;
     console.log(
       `  scan, ports ${every.ports.join(', ')}    wall ${everyS.toFixed(2)} s   probe ${(every.duration_ms.probe / 1000).toFixed(2)} s   identify ${(every.duration_ms.identify / 1000).toFixed(2)} s   (${(everyS / wallS).toFixed(2)}× the 4028-only scan)`,
     );
