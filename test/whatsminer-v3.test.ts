@@ -170,3 +170,47 @@ describe('Whatsminer API v3 over TCP from the simulator', () => {
     }
   });
 });
+
+describe('Whatsminer API v3 firmware that takes one status part per request', () => {
+  it('falls back to summary, pools and edevs one by one, and stays with that', async () => {
+    const asked: string[] = [];
+    const server = net.createServer((socket) => {
+      socket.once('data', (data: Buffer) => {
+        const request = JSON.parse(data.subarray(4).toString('utf8')) as { cmd: string; param?: string };
+        asked.push(request.param === undefined ? request.cmd : `${request.cmd} ${request.param}`);
+        const single = request.param !== undefined && !request.param.includes('+');
+        const reply =
+          request.cmd === 'get.device.info'
+            ? { code: 0, msg: { miner: { type: 'M60S_VK40' } } }
+            : single
+              ? { code: 0, msg: { [request.param!]: request.param === 'summary' ? { 'hash-realtime': 170 } : [] } }
+              : { code: -1, msg: 'invalid param' };
+        const body = Buffer.from(JSON.stringify(reply));
+        const header = Buffer.alloc(4);
+        header.writeUInt32LE(body.length, 0);
+        socket.end(Buffer.concat([header, body]));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const collector = createCollector(target(`whatsminer-v3://127.0.0.1:${port}`), { maxResponseBytes: 1 << 20 });
+      const [first] = await collector.collect(new AbortController().signal);
+      expect(first).toMatchObject({ model: 'Whatsminer M60S', hashrate_hs: 170e12 });
+      await collector.collect(new AbortController().signal);
+      expect(asked).toEqual([
+        'get.device.info',
+        'get.miner.status summary+pools+edevs',
+        'get.miner.status summary',
+        'get.miner.status pools',
+        'get.miner.status edevs',
+        'get.device.info',
+        'get.miner.status summary',
+        'get.miner.status pools',
+        'get.miner.status edevs',
+      ]);
+    } finally {
+      server.close();
+    }
+  });
+});

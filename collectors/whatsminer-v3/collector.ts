@@ -6,15 +6,19 @@ import { normalizeV3 } from './normalize.js';
 import type { Row } from '../cgminer/dialects/fields.js';
 
 export const WHATSMINER_V3_PORT = 4433;
-/** What one status request asks for: btminer 3.x joins parameters with `+`. */
-export const STATUS_PARAM = 'summary+pools+edevs';
+const STATUS_PARTS = ['summary', 'pools', 'edevs'] as const;
+/** All of them in one request, parameters joined with `+`; firmware that refuses the join is asked one by one, as asic-rs asks. */
+const JOINED_STATUS_PARAM = STATUS_PARTS.join('+');
 
 /**
  * One Whatsminer on API v3: `get.device.info` and `get.miner.status`, one connection each, in turn
- * (the miner's API is a small embedded server), both within the target's timeout. Reads need no token.
+ * (the miner's API is a small embedded server), all within the target's timeout. Reads need no token.
+ * The status parts go in one request until the miner answers it with an error or without one of
+ * them; from then on each part is asked on its own.
  */
 export function createWhatsminerV3Collector(target: Target, options: CollectorOptions): Collector {
   const identity = asicIdentity(target, WHATSMINER_V3_PORT);
+  let joins = true;
   return {
     target,
     async collect(signal: AbortSignal): Promise<DeviceSnapshot[]> {
@@ -24,7 +28,21 @@ export function createWhatsminerV3Collector(target: Target, options: CollectorOp
         return payloadOf(await v3Request(param === undefined ? request : { ...request, param }), `${target.host}:${target.port}`, cmd);
       };
       const info = await ask('get.device.info');
-      const status = await ask('get.miner.status', STATUS_PARAM);
+      let status: Row | undefined;
+      if (joins) {
+        status = await ask('get.miner.status', JOINED_STATUS_PARAM).catch((err: unknown) => {
+          if (err instanceof PollError && err.reason === 'api_error') return undefined;
+          throw err;
+        });
+        if (!status || !STATUS_PARTS.every((part) => part in status!)) {
+          joins = false;
+          status = undefined;
+        }
+      }
+      if (!status) {
+        status = {};
+        for (const part of STATUS_PARTS) Object.assign(status, await ask('get.miner.status', part));
+      }
       return [normalizeV3({ info, status }, identity, new Date())];
     },
     placeholder: () => identity,
