@@ -6,7 +6,7 @@
 import { parseDuration } from '../config/duration.js';
 import { configSchema } from '../config/schema.js';
 import { startDemoPdus } from '../simulator/demo-pdu.js';
-import { MODERN_MIX, startFarm } from '../simulator/farm.js';
+import { MODERN_MIX, startFarm, type SimulatedMiner } from '../simulator/farm.js';
 import { fakeGpuTargets } from '../simulator/nvidia-smi/demo.js';
 import { createAgent } from './compose.js';
 import { runUntilSignalled } from './daemon.js';
@@ -25,7 +25,14 @@ export interface DemoCommand {
   farmHost?: string;
 }
 
-const DEMO_ACCOUNT = 'demo';
+/** A simulated miner's richest URL, with the demo's account where its API wants a login. */
+function demoUrl(miner: SimulatedMiner): string {
+  if (miner.protocol === 'antminer-web') return miner.url.replace('://', '://antminers@');
+  const auradine = miner.alsoUrls.find((url) => url.startsWith('auradine://'));
+  // Its socket is the miner's CGMiner port, wherever the farm put it.
+  if (auradine) return `${auradine.replace('://', '://auradines@')}?rpc_port=${miner.port}`;
+  return miner.url;
+}
 
 /** Runs the demo until SIGTERM or SIGINT; resolves with the exit code. */
 export async function runDemo(command: DemoCommand): Promise<number> {
@@ -38,12 +45,9 @@ export async function runDemo(command: DemoCommand): Promise<number> {
     labels: { site: 'demo' },
     polling: { interval: command.interval, timeout: `${Math.min(5000, Math.floor(parseDuration(command.interval)! / 2))}ms` },
     // The simulated Antminer web UIs take their factory login, as the demo's account says.
-    targets: [
-      ...farm.miners.map((m, i) => ({ url: m.protocol === 'antminer-web' ? m.url.replace('://', `://${DEMO_ACCOUNT}@`) : m.url, labels: rackLabels(i) })),
-      ...(pdus?.targets ?? []),
-      ...fakeGpuTargets(),
-    ],
-    miner_credentials: { [DEMO_ACCOUNT]: { user: 'root', password: 'root' } },
+    targets: [...farm.miners.map((m, i) => ({ url: demoUrl(m), labels: rackLabels(i) })), ...(pdus?.targets ?? []), ...fakeGpuTargets()],
+    // The simulated web APIs take their makers' factory logins.
+    miner_credentials: { antminers: { user: 'root', password: 'root' }, auradines: { user: 'admin', password: 'admin' } },
     ...(pdus && { power: pdus.power }),
     economics: demoEconomics(farm.miners.reduce((kw, m) => kw + m.model.nominal_power_w / 1000, 0)),
     ...(command.mqttUrl !== undefined && { mqtt: { url: command.mqttUrl } }),

@@ -1,5 +1,5 @@
 /**
- * One HTTP GET to a miner's web API, as every web-API collector makes it: node:http on the target's
+ * One HTTP request (a GET, or a POST with a JSON body for a login) to a miner's web API, as every web-API collector makes it: node:http on the target's
  * own host and port, the whole exchange within a deadline, the body capped in bytes, and never a
  * redirect followed (a miner that sends one elsewhere is reported, not trusted). Failures are
  * PollErrors with a bounded reason; nothing of the request's credentials goes into a message.
@@ -16,6 +16,8 @@ export interface HttpGetOptions {
   signal?: AbortSignal;
   maxResponseBytes: number;
   headers?: Readonly<Record<string, string>>;
+  /** A POST with this JSON body instead of a GET. */
+  jsonBody?: unknown;
 }
 
 export interface HttpReply {
@@ -42,7 +44,10 @@ export function httpGet(opts: HttpGetOptions): Promise<HttpReply> {
       if (err) reject(err);
       else resolve(reply!);
     };
-    const req = request({ host, port, path, method: 'GET', headers: { accept: 'application/json', connection: 'close', ...opts.headers }, agent: false }, (res) => {
+    const body = opts.jsonBody === undefined ? undefined : JSON.stringify(opts.jsonBody);
+    const headers: Record<string, string> = { accept: 'application/json', connection: 'close', ...opts.headers };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const req = request({ host, port, path, method: body === undefined ? 'GET' : 'POST', headers, agent: false }, (res) => {
       const announced = Number(res.headers['content-length']);
       if (Number.isFinite(announced) && announced > maxResponseBytes) {
         finish(new PollError('too_large', `${where}: reply announces ${announced} bytes, over the ${maxResponseBytes}-byte limit`));
@@ -59,7 +64,7 @@ export function httpGet(opts: HttpGetOptions): Promise<HttpReply> {
       res.on('error', (err) => finish(new PollError(socketErrorReason(err), `${where}: ${socketErrorText(err)}`)));
     });
     req.on('error', (err) => finish(new PollError(socketErrorReason(err), `${where}: ${socketErrorText(err)}`)));
-    req.end();
+    req.end(body);
     const onAbort = () => finish(new PollError(abortReason(signal!), `${where}: aborted`));
     signal?.addEventListener('abort', onAbort);
     const timer = setTimeout(() => finish(new PollError('timeout', `${where}: no complete reply within ${timeoutMs} ms`)), timeoutMs);

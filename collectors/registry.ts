@@ -1,6 +1,7 @@
 import type { Collector, CollectorOptions, Target, TargetSchemeDescriptor } from './contract.js';
 import { TargetError } from './contract.js';
 import { antminerWebScheme } from './antminer-web/scheme.js';
+import { auradineScheme } from './auradine/scheme.js';
 import { bitaxeScheme } from './bitaxe/scheme.js';
 import { cgminerScheme } from './cgminer/scheme.js';
 import { epicScheme } from './epic/scheme.js';
@@ -21,6 +22,7 @@ export const SCHEMES = [
   antminerWebScheme,
   bitaxeScheme,
   epicScheme,
+  auradineScheme,
 ] as const satisfies readonly TargetSchemeDescriptor[];
 
 export type TargetScheme = (typeof SCHEMES)[number]['name'];

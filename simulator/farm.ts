@@ -112,7 +112,8 @@ export const DEFAULT_MIX: readonly (MinerSpec & { weight: number })[] = [
 
 /**
  * A floor of today: DEFAULT_MIX, and machines read over their own APIs rather than the CGMiner socket
- * (Whatsminers on API v3 firmware, an Antminer fleet read over its web API, ePIC firmware, Bitaxes).
+ * (Whatsminers on API v3 firmware, an Antminer fleet read over its web API, ePIC firmware, Bitaxes,
+ * Auradines answering their socket and their web API).
  */
 export const MODERN_MIX: readonly (MinerSpec & { weight: number })[] = [
   ...DEFAULT_MIX,
@@ -121,6 +122,7 @@ export const MODERN_MIX: readonly (MinerSpec & { weight: number })[] = [
   { model: 'Antminer S21 Pro', protocol: 'antminer-web', weight: 3 },
   { model: 'Antminer S19 XP', protocol: 'epic', weight: 2 },
   { model: 'Bitaxe Gamma', protocol: 'bitaxe', weight: 1 },
+  { model: 'Teraflux AT1500', also: ['auradine'], weight: 2 },
 ];
 
 const LISTEN_BATCH = 256;

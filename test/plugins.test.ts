@@ -33,6 +33,7 @@ const TESTDATA_ELSEWHERE: Readonly<Record<string, readonly string[]>> = {
   'schemes/antminer-web': [resolve(SHARED_FIXTURES, 'antminer-web')],
   'schemes/bitaxe': [resolve(SHARED_FIXTURES, 'bitaxe')],
   'schemes/epic': [resolve(SHARED_FIXTURES, 'epic')],
+  'schemes/auradine': [resolve(SHARED_FIXTURES, 'auradine')],
 };
 
 /** Undefined (and said so, or under CI=true thrown) when the shared captures are not beside this checkout. */

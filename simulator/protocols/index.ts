@@ -3,6 +3,7 @@
  * gives a miner one of them with `{ model, protocol }`.
  */
 import { antminerWebTwin } from './antminer-web.js';
+import { auradineTwin } from './auradine.js';
 import { bitaxeTwin } from './bitaxe.js';
 import { epicTwin } from './epic.js';
 import type { ProtocolTwin } from './types.js';
@@ -13,6 +14,7 @@ export const PROTOCOL_TWINS = {
   'antminer-web': antminerWebTwin,
   bitaxe: bitaxeTwin,
   epic: epicTwin,
+  auradine: auradineTwin,
 } as const satisfies Readonly<Record<string, ProtocolTwin>>;
 
 export type TwinnedProtocol = keyof typeof PROTOCOL_TWINS;
