@@ -71,16 +71,20 @@ export function httpGet(opts: HttpGetOptions): Promise<HttpReply> {
   });
 }
 
-/** A JSON object from a 200 reply; a PollError saying what the reply was instead. */
-export function jsonObjectOf(reply: HttpReply, where: string): Record<string, unknown> {
+/** The JSON value of a 200 reply; a PollError saying what the reply was instead. */
+export function jsonValueOf(reply: HttpReply, where: string): unknown {
   if (reply.status >= 300 && reply.status < 400) throw new PollError('api_error', `${where}: redirected (HTTP ${reply.status}); redirects are not followed`);
   if (reply.status !== 200) throw new PollError('api_error', `${where}: HTTP ${reply.status}`);
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(reply.body);
+    return JSON.parse(reply.body);
   } catch {
     throw new PollError('malformed', `${where}: reply is not JSON`);
   }
+}
+
+/** A JSON object from a 200 reply; a PollError saying what the reply was instead. */
+export function jsonObjectOf(reply: HttpReply, where: string): Record<string, unknown> {
+  const parsed = jsonValueOf(reply, where);
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new PollError('malformed', `${where}: reply is not a JSON object`);
   return parsed as Record<string, unknown>;
 }

@@ -3,6 +3,7 @@ import { TargetError } from './contract.js';
 import { antminerWebScheme } from './antminer-web/scheme.js';
 import { auradineScheme } from './auradine/scheme.js';
 import { bitaxeScheme } from './bitaxe/scheme.js';
+import { braiinsRestScheme } from './braiins-rest/scheme.js';
 import { cgminerScheme } from './cgminer/scheme.js';
 import { epicScheme } from './epic/scheme.js';
 import { nvidiaSmiScheme, nvidiaSmiSshScheme } from './nvidia/scheme.js';
@@ -23,6 +24,7 @@ export const SCHEMES = [
   bitaxeScheme,
   epicScheme,
   auradineScheme,
+  braiinsRestScheme,
 ] as const satisfies readonly TargetSchemeDescriptor[];
 
 export type TargetScheme = (typeof SCHEMES)[number]['name'];

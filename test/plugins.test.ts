@@ -34,6 +34,7 @@ const TESTDATA_ELSEWHERE: Readonly<Record<string, readonly string[]>> = {
   'schemes/bitaxe': [resolve(SHARED_FIXTURES, 'bitaxe')],
   'schemes/epic': [resolve(SHARED_FIXTURES, 'epic')],
   'schemes/auradine': [resolve(SHARED_FIXTURES, 'auradine')],
+  'schemes/braiins-rest': [resolve(SHARED_FIXTURES, 'braiins-rest')],
 };
 
 /** Undefined (and said so, or under CI=true thrown) when the shared captures are not beside this checkout. */

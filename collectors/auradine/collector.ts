@@ -5,7 +5,7 @@ import type { Row } from '../cgminer/dialects/fields.js';
 import { statusOf } from '../cgminer/reply.js';
 import { parseCgminerJson } from '../cgminer/repair.js';
 import type { Collector, CollectorOptions, Target } from '../contract.js';
-import { httpGet } from '../http-get.js';
+import { httpGet, jsonValueOf } from '../http-get.js';
 import { normalizeAuradine, type AuradineReplies } from './normalize.js';
 
 export const AURADINE_WEB_PORT = 8080;
@@ -47,19 +47,20 @@ export function createAuradineCollector(target: Target, options: CollectorOption
       if (token === undefined) {
         const login = await request('/token', { jsonBody: { command: 'token', user: account.user, password: account.password } });
         if (login.status !== 200) throw new PollError('api_error', `${where}: the account "${target.userinfo}" was refused (HTTP ${login.status})`);
-        const body = checked(jsonOf(login.body, `${where}/token`), `${where}/token`);
+        const body = checked(jsonValueOf(login, `${where}/token`), `${where}/token`);
         const got = (body['Token'] as { Token?: unknown }[] | undefined)?.[0]?.Token;
         if (typeof got !== 'string' || got === '') throw new PollError('malformed', `${where}/token: no token in the reply`);
         token = got;
       }
       const reply = await request(`/${command}`, { headers: { Token: token } });
-      const refused = reply.status === 401 || (reply.status === 200 && /token|session|expired|unauthori[sz]ed/i.test(statusOf(objectOf(jsonOf(reply.body, where)))?.message ?? ''));
+      const refused =
+        reply.status === 401 || (reply.status === 200 && /token|session|expired|unauthori[sz]ed/i.test(statusOf(objectOf(parsedOrUndefined(reply.body)))?.message ?? ''));
       if (refused && attempt === 1) {
         token = undefined;
         continue;
       }
       if (reply.status !== 200) throw new PollError('api_error', `${where}/${command}: HTTP ${reply.status}`);
-      return checked(jsonOf(reply.body, `${where}/${command}`), `${where}/${command}`);
+      return checked(jsonValueOf(reply, `${where}/${command}`), `${where}/${command}`);
     }
   };
 
@@ -84,11 +85,11 @@ function objectOf(value: unknown): Row | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Row) : undefined;
 }
 
-function jsonOf(text: string, where: string): unknown {
+function parsedOrUndefined(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new PollError('malformed', `${where}: reply is not JSON`);
+    return undefined;
   }
 }
 

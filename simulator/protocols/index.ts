@@ -5,6 +5,7 @@
 import { antminerWebTwin } from './antminer-web.js';
 import { auradineTwin } from './auradine.js';
 import { bitaxeTwin } from './bitaxe.js';
+import { braiinsRestTwin } from './braiins-rest.js';
 import { epicTwin } from './epic.js';
 import type { ProtocolTwin } from './types.js';
 import { whatsminerV3Twin } from './whatsminer-v3.js';
@@ -15,6 +16,7 @@ export const PROTOCOL_TWINS = {
   bitaxe: bitaxeTwin,
   epic: epicTwin,
   auradine: auradineTwin,
+  'braiins-rest': braiinsRestTwin,
 } as const satisfies Readonly<Record<string, ProtocolTwin>>;
 
 export type TwinnedProtocol = keyof typeof PROTOCOL_TWINS;
