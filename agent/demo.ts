@@ -28,6 +28,7 @@ export interface DemoCommand {
 /** A simulated miner's richest URL, with the demo's account where its API wants a login. */
 function demoUrl(miner: SimulatedMiner): string {
   if (miner.protocol === 'antminer-web') return miner.url.replace('://', '://antminers@');
+  if (miner.protocol === 'braiins-rest') return miner.url.replace('://', '://bos@');
   const auradine = miner.alsoUrls.find((url) => url.startsWith('auradine://'));
   // Its socket is the miner's CGMiner port, wherever the farm put it.
   if (auradine) return `${auradine.replace('://', '://auradines@')}?rpc_port=${miner.port}`;
@@ -47,7 +48,7 @@ export async function runDemo(command: DemoCommand): Promise<number> {
     // The simulated Antminer web UIs take their factory login, as the demo's account says.
     targets: [...farm.miners.map((m, i) => ({ url: demoUrl(m), labels: rackLabels(i) })), ...(pdus?.targets ?? []), ...fakeGpuTargets()],
     // The simulated web APIs take their makers' factory logins.
-    miner_credentials: { antminers: { user: 'root', password: 'root' }, auradines: { user: 'admin', password: 'admin' } },
+    miner_credentials: { antminers: { user: 'root', password: 'root' }, auradines: { user: 'admin', password: 'admin' }, bos: { user: 'root', password: 'root' } },
     ...(pdus && { power: pdus.power }),
     economics: demoEconomics(farm.miners.reduce((kw, m) => kw + m.model.nominal_power_w / 1000, 0)),
     ...(command.mqttUrl !== undefined && { mqtt: { url: command.mqttUrl } }),
