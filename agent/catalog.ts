@@ -40,6 +40,11 @@ function spec(vendor: string, model: string, th: number, w: number, rest: SpecRe
 const bitmain = (model: string, th: number, w: number, rest: SpecRest) => spec('Bitmain', model, th, w, rest);
 const microbt = (model: string, th: number, w: number, rest: SpecRest) => spec('MicroBT', model, th, w, rest);
 const canaan = (model: string, th: number, w: number, rest: SpecRest) => spec('Canaan', model, th, w, rest);
+const auradine = (model: string, th: number, w: number, rest: SpecRest) => spec('Auradine', model, th, w, rest);
+const bitaxe = (model: string, th: number, w: number, rest: SpecRest) => spec('Bitaxe', model, th, w, rest);
+
+/** Bitaxe boards: one hashboard with one ASIC (two on the GT), one fan. */
+const BITAXE_BOARD = { hashboards: 1, fans: 1, cooling: 'air' } as const;
 
 /** Whatsminer air-cooled units: 3 hashboards, 2 fans (intake + exhaust). */
 const WHATSMINER_AIR = { hashboards: 3, fans: 2, cooling: 'air' } as const;
@@ -175,6 +180,22 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
     cooling: 'hydro',
     source: 'Bitmain Antminer S21+ Hyd. spec: 319 TH/s, 4785 W, 15 J/TH (as quoted by third-party listings; not re-verified on bitmain.com)',
   }),
+  bitmain('Antminer S23', 318, 3021, {
+    aliases: ['S23'],
+    hashboards: 3,
+    fans: 4,
+    cooling: 'air',
+    source: 'Bitmain Antminer S23 spec (2025 launch): 318 TH/s, 9.5 J/TH → 3021 W (from memory, not re-verified)',
+  }),
+  bitmain('Antminer S23 Hyd.', 580, 5510, {
+    aliases: ['S23 Hyd.', 'S23 Hydro', 'Antminer S23 Hydro', 'S23Hyd'],
+    hashboards: 3,
+    chips_per_board: 84,
+    fans: 0,
+    cooling: 'hydro',
+    source:
+      'Bitmain Antminer S23 Hyd. spec (2025 launch): 580 TH/s, 9.5 J/TH → 5510 W (from memory, not re-verified); 3 chains of 84 chips per the captured stats.cgi in shared/fixtures/antminer-web (rate_ideal 582 TH/s, 5525 W)',
+  }),
   bitmain('Antminer S21 XP Hyd.', 473, 5676, {
     aliases: ['S21 XP Hyd.', 'S21 XP Hydro', 'Antminer S21 XP Hydro', 'S21XPHyd'],
     hashboards: 3,
@@ -201,6 +222,30 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
   }),
   microbt('Whatsminer M60', 172, 3422, { aliases: ['M60'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M60 spec: 172 TH/s, 19.9 J/TH → 3422 W (172T bin)' }),
   microbt('Whatsminer M60S', 186, 3441, { aliases: ['M60S'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M60S spec: 186 TH/s, 18.5 J/TH → 3441 W (186T bin)' }),
+  microbt('Whatsminer M60S+', 212, 3922, {
+    aliases: ['M60S+'],
+    ...WHATSMINER_AIR,
+    source: 'MicroBT Whatsminer M60S+ spec (2024): 212 TH/s, 18.5 J/TH → 3922 W (from memory, not re-verified)',
+  }),
+  microbt('Whatsminer M61', 206, 3800, {
+    aliases: ['M61'],
+    ...WHATSMINER_AIR,
+    source: 'MicroBT Whatsminer M61 spec (2024): 206 TH/s, 3800 W, 18.4 J/TH (from memory, not re-verified)',
+  }),
+  microbt('Whatsminer M63S', 390, 7215, {
+    aliases: ['M63S'],
+    hashboards: 4,
+    fans: 0,
+    cooling: 'hydro',
+    source: 'MicroBT Whatsminer M63S (hydro) spec (2024): 390 TH/s, 18.5 J/TH → 7215 W (from memory, not re-verified; board count as the M63)',
+  }),
+  microbt('Whatsminer M66S', 298, 5513, {
+    aliases: ['M66S'],
+    hashboards: 4,
+    fans: 0,
+    cooling: 'immersion',
+    source: 'MicroBT Whatsminer M66S (immersion) spec (2024): 298 TH/s, 18.5 J/TH → 5513 W (from memory, not re-verified; board count from memory)',
+  }),
   microbt('Whatsminer M63', 334, 6646, {
     aliases: ['M63'],
     hashboards: 4,
@@ -245,6 +290,48 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
     cooling: 'air',
     source:
       'Canaan AvalonMiner A1566 spec: 185 TH/s, 3420 W, 18.5 J/TH (185T bin; field unit reporting MODEL "15-194" is a 194T bin of the same family); 3 boards, 2 fans per pyasic capture CGMinerAvalon1566_rpc_stats',
+  }),
+
+  // ── Auradine Teraflux ──────────────────────────────────────────────────────────────────────────
+  auradine('Teraflux AT1500', 190, 3800, {
+    aliases: ['AT1500'],
+    hashboards: 3,
+    fans: 4,
+    cooling: 'air',
+    source: 'Auradine Teraflux AT1500 spec (2023): ~190 TH/s, ~20 J/TH → 3800 W (from memory, not re-verified); model name as the asic-rs AT1500 capture reports it',
+  }),
+  auradine('Teraflux AH3880', 600, 8700, {
+    aliases: ['AH3880'],
+    hashboards: 4,
+    fans: 0,
+    cooling: 'hydro',
+    source: 'Auradine Teraflux AH3880 (hydro) spec (2024): 600 TH/s, 14.5 J/TH → 8700 W (from memory, not re-verified; board count from memory)',
+  }),
+
+  // ── Bitaxe (open-source single-board miners running ESP-Miner / AxeOS) ─────────────────────────
+  bitaxe('Bitaxe Max', 0.4, 15, {
+    aliases: ['Bitaxe BM1397'],
+    ...BITAXE_BOARD,
+    chips_per_board: 1,
+    source: 'bitaxe.org Bitaxe Max (BM1397) spec: ~400 GH/s at ~15 W (from memory, not re-verified)',
+  }),
+  bitaxe('Bitaxe Ultra', 0.5, 12, {
+    aliases: ['Bitaxe BM1366'],
+    ...BITAXE_BOARD,
+    chips_per_board: 1,
+    source: 'bitaxe.org Bitaxe Ultra (BM1366) spec: ~500 GH/s at ~12 W (from memory, not re-verified)',
+  }),
+  bitaxe('Bitaxe Supra', 0.6, 13, {
+    aliases: ['Bitaxe BM1368'],
+    ...BITAXE_BOARD,
+    chips_per_board: 1,
+    source: 'bitaxe.org Bitaxe Supra (BM1368) spec: ~600 GH/s at ~13 W (from memory, not re-verified)',
+  }),
+  bitaxe('Bitaxe Gamma', 1.2, 18, {
+    aliases: ['Bitaxe BM1370'],
+    ...BITAXE_BOARD,
+    chips_per_board: 1,
+    source: 'bitaxe.org Bitaxe Gamma (BM1370) spec: ~1.2 TH/s at ~18 W, 15 J/TH (from memory, not re-verified)',
   }),
 ];
 

@@ -58,6 +58,7 @@ export function createAgent(options: CreateAgentOptions): Agent {
         maxResponseBytes: config().polling.max_response_bytes,
         maxDevices: config().polling.limits.devices_per_target,
         snmpSettings: () => config().snmp,
+        minerCredentials: () => config().miner_credentials,
       }),
     ...(options.configPath !== undefined && { configPath: options.configPath }),
   });

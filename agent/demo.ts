@@ -6,7 +6,7 @@
 import { parseDuration } from '../config/duration.js';
 import { configSchema } from '../config/schema.js';
 import { startDemoPdus, type DemoPdus } from '../simulator/demo-pdu.js';
-import { startFarm } from '../simulator/farm.js';
+import { MODERN_MIX, startFarm, type SimulatedMiner } from '../simulator/farm.js';
 import { fakeGpuTargets } from '../simulator/nvidia-smi/demo.js';
 import { createAgent } from './compose.js';
 import { runUntilSignalled } from './daemon.js';
@@ -25,6 +25,16 @@ export interface DemoCommand {
   farmHost?: string;
 }
 
+/** A simulated miner's richest URL, with the demo's account where its API wants a login. */
+function demoUrl(miner: SimulatedMiner): string {
+  if (miner.protocol === 'antminer-web') return miner.url.replace('://', '://antminers@');
+  if (miner.protocol === 'braiins-rest') return miner.url.replace('://', '://bos@');
+  const auradine = miner.alsoUrls.find((url) => url.startsWith('auradine://'));
+  // Its socket is the miner's CGMiner port, wherever the farm put it.
+  if (auradine) return `${auradine.replace('://', '://auradines@')}?rpc_port=${miner.port}`;
+  return miner.url;
+}
+
 /** Runs the demo until SIGTERM or SIGINT; resolves with the exit code. */
 export async function runDemo(command: DemoCommand): Promise<number> {
   const logger = createLogger({});
@@ -41,7 +51,9 @@ export async function runDemo(command: DemoCommand): Promise<number> {
       agent: { listen: command.listen },
       labels: { site: 'demo' },
       polling: { interval: command.interval, timeout: `${Math.min(5000, Math.floor(parseDuration(command.interval)! / 2))}ms` },
-      targets: [...farm.miners.map((m, i) => ({ url: m.url, labels: rackLabels(i) })), ...(pdus?.targets ?? []), ...fakeGpuTargets()],
+      targets: [...farm.miners.map((m, i) => ({ url: demoUrl(m), labels: rackLabels(i) })), ...(pdus?.targets ?? []), ...fakeGpuTargets()],
+      // The simulated web APIs take their makers' factory logins.
+      miner_credentials: { antminers: { user: 'root', password: 'root' }, auradines: { user: 'admin', password: 'admin' }, bos: { user: 'root', password: 'root' } },
       ...(pdus && { power: pdus.power }),
       economics: demoEconomics(farm.miners.reduce((kw, m) => kw + m.model.nominal_power_w / 1000, 0)),
       ...(command.mqttUrl !== undefined && { mqtt: { url: command.mqttUrl } }),
@@ -59,13 +71,13 @@ export async function runDemo(command: DemoCommand): Promise<number> {
 
 async function startDemoFarm(devices: number, seed: number, logger: Logger, host?: string) {
   try {
-    return await startFarm({ devices, seed, mode: 'address', host });
+    return await startFarm({ devices, seed, mode: 'address', host, mix: MODERN_MIX });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new Error(`the demo farm's addresses are taken (${(err as Error).message}): is another demo running? Give this one --farm-host 127.2.0.1`);
     }
     // macOS and some containers only route 127.0.0.1: fall back to one port per miner there.
     logger.warn({ err: (err as Error).message }, 'cannot listen on 127.x.y.z addresses; using consecutive ports on 127.0.0.1');
-    return startFarm({ devices, seed, mode: 'port', port: 14028 });
+    return startFarm({ devices, seed, mode: 'port', port: 14028, mix: MODERN_MIX });
   }
 }

@@ -1,5 +1,7 @@
 import { scan, scanHosts, type IdentifiedMiner } from '../collectors/cgminer/discovery.js';
 import type { Target } from '../collectors/contract.js';
+import type { TargetScheme } from '../collectors/registry.js';
+import { FLOOR_PROTOCOLS } from '../collectors/scan-protocols.js';
 import type { DiscoveryConfig } from '../config/discovery-schema.js';
 import type { Config } from '../config/schema.js';
 import type { AgentContext, AgentPart, DiscoveryStatus } from './contracts/part.js';
@@ -22,6 +24,7 @@ export class DiscoveryPart implements AgentPart {
   status: DiscoveryStatus = { lastRunAtMs: undefined, identified: 0, unidentified: 0 };
   readonly name = 'discovery';
   private ctx: AgentContext | undefined;
+  /** By host: a miner that answers several protocols is one target, over the richest of them. */
   private readonly found = new Map<string, IdentifiedMiner>();
   private timer: NodeJS.Timeout | undefined;
   private scanning: { controller: AbortController; done: Promise<void> } | undefined;
@@ -56,7 +59,7 @@ export class DiscoveryPart implements AgentPart {
     }
     if (scopeChanged) {
       const inScope = new Set(scanHosts(settings.ranges));
-      for (const [url, miner] of this.found) if (miner.port !== settings.port || !inScope.has(miner.host)) this.found.delete(url);
+      for (const [host, miner] of this.found) if ((miner.protocol === 'cgminer' && miner.port !== settings.port) || !inScope.has(miner.host)) this.found.delete(host);
     }
     this.publish(config);
     if (this.scanning) this.rescanSoon ||= scopeChanged;
@@ -111,9 +114,10 @@ export class DiscoveryPart implements AgentPart {
         identifyTimeoutMs: config.polling.timeout,
         maxResponseBytes: config.polling.max_response_bytes,
         signal,
+        protocols: FLOOR_PROTOCOLS,
       });
-      const added = result.identified.filter((miner) => !this.found.has(miner.url));
-      for (const miner of result.identified) this.found.set(miner.url, miner);
+      const added = result.identified.filter((miner) => this.found.get(miner.host)?.url !== miner.url);
+      for (const miner of result.identified) this.found.set(miner.host, miner);
       if (added.length) this.publish(ctx.config());
       this.status = { lastRunAtMs: Date.now(), identified: result.identified.length, unidentified: result.unidentified.length };
       ctx.logger.info(
@@ -140,7 +144,15 @@ export class DiscoveryPart implements AgentPart {
     const labels = { ...config.labels, ...settings?.labels };
     const targets: Target[] = [];
     for (const miner of this.found.values()) {
-      targets.push({ url: miner.url, scheme: 'cgminer', host: miner.host, port: miner.port, labels, intervalMs: config.polling.interval, timeoutMs: config.polling.timeout });
+      targets.push({
+        url: miner.url,
+        scheme: miner.protocol as TargetScheme,
+        host: miner.host,
+        port: miner.port,
+        labels,
+        intervalMs: config.polling.interval,
+        timeoutMs: config.polling.timeout,
+      });
     }
     this.ctx?.setDiscoveredTargets(targets);
   }

@@ -83,7 +83,7 @@ export async function recommend(snapshots: readonly DeviceSnapshot[], economics:
 }
 
 async function pollTargets(targets: readonly Target[], config: Config, deadlineMs: number | undefined): Promise<DeviceSnapshot[]> {
-  const options = { maxResponseBytes: config.polling.max_response_bytes, snmpSettings: () => config.snmp };
+  const options = { maxResponseBytes: config.polling.max_response_bytes, snmpSettings: () => config.snmp, minerCredentials: () => config.miner_credentials };
   return pollOnce(targets, {
     concurrency: config.polling.concurrency,
     deadlineMs: deadlineMs ?? defaultDeadlineMs(targets, config.polling.concurrency),

@@ -5,6 +5,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { expandHosts } from '../collectors/target.js';
 import { DEFAULT_IDENTIFY_CONCURRENCY, DEFAULT_PROBE_TIMEOUT_MS, scan, type ScanProgress, type ScanResult } from '../collectors/cgminer/discovery.js';
+import { FLOOR_PROTOCOLS } from '../collectors/scan-protocols.js';
 import { formatTable, left } from './table.js';
 
 export interface ScanCommand {
@@ -57,6 +58,7 @@ export async function runScanCommand(command: ScanCommand, io: Io, progressStrea
       listSilent: command.listSilent,
       onProgress: bar?.update,
       signal: controller.signal,
+      protocols: FLOOR_PROTOCOLS,
     });
   } catch (err) {
     if (!(err instanceof ScanDeadline)) throw err;
@@ -91,10 +93,11 @@ export function formatScanReport(result: ScanResult): string {
     sections.push(
       `MINERS (${result.identified.length})\n` +
         formatTable(
-          ['ADDRESS', 'PORT', 'VENDOR', 'MODEL', 'FIRMWARE', 'DIALECT', 'TH/s'].map(left),
+          ['ADDRESS', 'PORT', 'PROTOCOL', 'VENDOR', 'MODEL', 'FIRMWARE', 'DIALECT', 'TH/s'].map(left),
           result.identified.map((m) => [
             m.host,
             String(m.port),
+            m.also ? `${m.protocol} (also ${m.also.join(', ')})` : m.protocol,
             m.vendor ?? '-',
             m.model ?? '-',
             m.firmware ?? '-',
@@ -106,20 +109,24 @@ export function formatScanReport(result: ScanResult): string {
   } else sections.push('MINERS: none found');
   if (result.unidentified.length) {
     sections.push(
-      `NOT IDENTIFIED (${result.unidentified.length}): port ${result.port} open, but no CGMiner reply could be read\n` +
+      `NOT IDENTIFIED (${result.unidentified.length}): a port open, but no miner API could be read there\n` +
         formatTable(
           ['ADDRESS', 'PORT', 'REASON', 'ERROR'].map(left),
           result.unidentified.map((h) => [h.host, String(h.port), h.reason, h.error]),
         ),
     );
   }
-  const silent = `SILENT: ${plural(result.silent.count, 'address', 'addresses')} refused or did not answer a connection on port ${result.port}`;
+  const silent = `SILENT: ${plural(result.silent.count, 'address', 'addresses')} refused or did not answer a connection on ${portsText(result.ports)}`;
   sections.push(result.silent.hosts ? `${silent}\n${result.silent.hosts.join('\n')}` : result.silent.count ? `${silent} (--list-silent lists them)` : silent);
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   sections.push(
     `Scanned ${plural(result.scanned, 'address', 'addresses')} in ${seconds(result.duration_ms.probe + result.duration_ms.identify)} (probe ${seconds(result.duration_ms.probe)}, identify ${seconds(result.duration_ms.identify)}).`,
   );
   return sections.join('\n\n');
+}
+
+function portsText(ports: readonly number[]): string {
+  return ports.length === 1 ? `port ${ports[0]}` : `ports ${ports.join(', ')}`;
 }
 
 /** One comment line whatever a firmware put in its strings (bmminer's Type spans two lines). */
@@ -131,7 +138,7 @@ function commentText(text: string): string {
 export function scanConfigYaml(result: ScanResult, at: Date): string {
   const lines = [
     `# Written by "potencia scan ${result.ranges.join(' ')}${result.port === 4028 ? '' : ` --port ${result.port}`}" at ${at.toISOString()}.`,
-    `# ${plural(result.identified.length, 'miner')} identified; open ports that gave no CGMiner reply (${result.unidentified.length}) and silent addresses (${result.silent.count}) are left out.`,
+    `# ${plural(result.identified.length, 'miner')} identified; open ports that gave no miner reply (${result.unidentified.length}) and silent addresses (${result.silent.count}) are left out.`,
     '# Check it with "potencia check-config FILE" and run it with "potencia run --config FILE".',
     '# Add labels per target (site, room, rack) as needed; a `discovery:` section can keep finding new miners.',
   ];

@@ -4,6 +4,7 @@
  * so registry → scheme → collector → contract never loops back to the registry or to target.ts.
  */
 import type { DeviceIdentity, DeviceKind, DeviceSnapshot } from '../agent/snapshot.js';
+import type { MinerCredentials } from '../config/miner-credentials-schema.js';
 import type { SnmpSettings } from '../config/snmp-schema.js';
 
 /** One pollable endpoint, after ranges are expanded. */
@@ -73,6 +74,8 @@ export interface CollectorOptions {
   reject?: RejectSink;
   /** The `snmp:` section in force now (credentials, retries, max-repetitions). */
   snmpSettings?: () => SnmpSettings | undefined;
+  /** The `miner_credentials:` section in force now: web API accounts by name. */
+  minerCredentials?: () => MinerCredentials | undefined;
 }
 
 export interface ParsedTargetUrl<Scheme extends string = string> {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { durationSchema } from './duration.js';
 import { powerSchema } from './power-schema.js';
+import { minerCredentialsSchema } from './miner-credentials-schema.js';
 import { snmpSchema } from './snmp-schema.js';
 import { checkNvidiaTargetOptions, commandPrefixSchema, sshOptionsSchema } from './nvidia-schema.js';
 import { endpointBudgetProblem, parseTargetUrl } from '../collectors/target.js';
@@ -118,6 +119,7 @@ export const configSchema = z
     mqtt: mqttSchema.optional(),
     discovery: discoverySchema.optional(),
     snmp: snmpSchema.optional(),
+    miner_credentials: minerCredentialsSchema.optional(),
     power: powerSchema.optional(),
     economics: economicsSchema.optional(),
     cluster: clusterSchema.optional(),

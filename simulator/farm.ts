@@ -17,6 +17,8 @@ import { findModel } from '../agent/catalog.js';
 import { dialectFor, type Firmware } from './dialects/index.js';
 import type { MinerReading, MinerTraits } from './physics.js';
 import { drawTraits, readMiner, unit } from './physics.js';
+import { PROTOCOL_TWINS, type TwinnedProtocol } from './protocols/index.js';
+import type { ProtocolTwin } from './protocols/types.js';
 import type { Dialect } from './wire.js';
 import { parseRequest, respond } from './wire.js';
 
@@ -37,11 +39,17 @@ export interface FarmOptions {
   clock?: () => number;
   /** Seed-chosen dead miners (~0.5%) and failed boards (~1.5%); default true. */
   failures?: boolean;
+  /** The weighted mix `models` falls back to; default DEFAULT_MIX. */
+  mix?: readonly (MinerSpec & { weight: number })[];
 }
 
 export interface MinerSpec {
   model: string;
   firmware?: Firmware;
+  /** The API it answers instead of the CGMiner socket, on that protocol's own port (4433 for `whatsminer-v3`). */
+  protocol?: TwinnedProtocol;
+  /** APIs it answers as well, each on its own port (a stock Antminer's web API beside 4028). */
+  also?: TwinnedProtocol[];
 }
 
 export interface SimulatedMiner {
@@ -52,8 +60,12 @@ export interface SimulatedMiner {
   url: string;
   model: ModelSpec;
   firmware: Firmware;
-  /** The wire dialect it speaks (`antminer`, `whatsminer`, `avalon`, `braiins`, `luxos`, `vnish`). */
+  /** The wire dialect it speaks (`antminer`, `whatsminer`, `avalon`, `braiins`, `luxos`, `vnish`), or its protocol's scheme. */
   dialect: string;
+  /** The scheme of its URL: `cgminer`, or the protocol it answers instead. */
+  protocol: string;
+  /** URLs of the other APIs it answers (`also`). */
+  alsoUrls: string[];
 }
 
 export interface Farm {
@@ -98,12 +110,33 @@ export const DEFAULT_MIX: readonly (MinerSpec & { weight: number })[] = [
   { model: 'Antminer S19j Pro', firmware: 'vnish', weight: 2 },
 ];
 
+/**
+ * A floor of today: DEFAULT_MIX, and machines read over their own APIs rather than the CGMiner socket
+ * (Whatsminers on API v3 firmware, an Antminer fleet read over its web API, ePIC firmware, Bitaxes,
+ * Auradines answering their socket and their web API, Braiins OS over its REST API).
+ */
+export const MODERN_MIX: readonly (MinerSpec & { weight: number })[] = [
+  ...DEFAULT_MIX,
+  { model: 'Whatsminer M60S', protocol: 'whatsminer-v3', weight: 4 },
+  { model: 'Whatsminer M60S+', protocol: 'whatsminer-v3', weight: 2 },
+  { model: 'Antminer S21 Pro', protocol: 'antminer-web', weight: 3 },
+  { model: 'Antminer S19 XP', protocol: 'epic', weight: 2 },
+  { model: 'Bitaxe Gamma', protocol: 'bitaxe', weight: 1 },
+  { model: 'Teraflux AT1500', also: ['auradine'], weight: 2 },
+  { model: 'Antminer S21', protocol: 'braiins-rest', weight: 2 },
+];
+
 const LISTEN_BATCH = 256;
 const MAX_REQUEST_BYTES = 64 * 1024;
 
 interface Slot {
   traits: MinerTraits;
-  dialect: Dialect;
+  /** The CGMiner dialect it speaks; undefined for a miner that answers another protocol. */
+  dialect: Dialect | undefined;
+  /** Set for a miner that answers another protocol than the CGMiner socket. */
+  twin: ProtocolTwin | undefined;
+  /** The other APIs it answers, each its own server. */
+  extras: { twin: ProtocolTwin; server: Server; listening: boolean }[];
   server: Server;
   listening: boolean;
   hung: boolean;
@@ -131,12 +164,27 @@ function resolveModel(name: string): ModelSpec {
 interface Resolved {
   model: ModelSpec;
   firmware: Firmware;
+  twin?: ProtocolTwin;
+  also?: ProtocolTwin[];
 }
 
 function resolveSpec(spec: string | MinerSpec): Resolved {
-  const { model, firmware = 'stock' } = typeof spec === 'string' ? { model: spec } : spec;
-  const resolved = { model: resolveModel(model), firmware };
-  dialectFor(resolved.model, resolved.firmware);
+  const { model, firmware = 'stock', protocol, also } = typeof spec === 'string' ? { model: spec } : spec;
+  const resolved: Resolved = { model: resolveModel(model), firmware };
+  if (protocol === undefined) dialectFor(resolved.model, resolved.firmware);
+  else {
+    const twin: ProtocolTwin | undefined = PROTOCOL_TWINS[protocol];
+    if (!twin) throw new Error(`simulator: no protocol "${protocol}" (known: ${Object.keys(PROTOCOL_TWINS).join(', ')})`);
+    if (!twin.vendors.includes(resolved.model.vendor)) throw new Error(`simulator: ${resolved.model.model} does not speak ${protocol}`);
+    resolved.twin = twin;
+  }
+  if (also?.length) {
+    resolved.also = also.map((name) => {
+      const twin: ProtocolTwin | undefined = PROTOCOL_TWINS[name];
+      if (!twin?.vendors.includes(resolved.model.vendor)) throw new Error(`simulator: ${resolved.model.model} does not speak ${name}`);
+      return twin;
+    });
+  }
   return resolved;
 }
 
@@ -179,7 +227,7 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
   if (mode === 'port' && firstPort !== 0 && firstPort + devices - 1 > 65535) throw new Error(`simulator: ports ${firstPort}+${devices} exceed 65535`);
 
   const explicit = opts.models?.map(resolveSpec);
-  const mix = DEFAULT_MIX.map((m) => ({ ...resolveSpec(m), weight: m.weight }));
+  const mix = (opts.mix ?? DEFAULT_MIX).map((m) => ({ ...resolveSpec(m), weight: m.weight }));
   const mixTotal = mix.reduce((a, m) => a + m.weight, 0);
 
   const sockets = new Set<Socket>();
@@ -187,7 +235,8 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
   const miners: SimulatedMiner[] = [];
 
   const answer = (slot: Slot, socket: Socket, request: Exclude<ReturnType<typeof parseRequest>, undefined>) => {
-    let text = respond(slot.dialect, request, readMiner(slot.traits, clock(), slot.brokenBoards));
+    // Only a miner without a protocol twin listens for the CGMiner API, and it always has a dialect.
+    let text = respond(slot.dialect!, request, readMiner(slot.traits, clock(), slot.brokenBoards));
     if (slot.malformed) text = `${text.slice(0, Math.floor(text.length * 0.6))}\0`;
     socket.end(text, 'latin1');
   };
@@ -215,16 +264,28 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
     });
   };
 
+  const createServer = (slot: Slot, twin = slot.twin): Server => {
+    if (!twin) return net.createServer((socket) => onConnection(slot, socket));
+    const server = twin.createServer({ read: () => readMiner(slot.traits, clock(), slot.brokenBoards), hung: () => slot.hung, malformed: () => slot.malformed });
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    return server;
+  };
+
   for (let i = 0; i < devices; i++) {
-    const { model, firmware } = explicit ? explicit[i % explicit.length]! : pickFromMix(seed, i, mix, mixTotal);
+    const { model, firmware, twin, also = [] } = explicit ? explicit[i % explicit.length]! : pickFromMix(seed, i, mix, mixTotal);
     const traits = drawTraits({ seed, index: i, model, failures });
-    const dialect = dialectFor(model, firmware);
-    const slot: Slot = { traits, dialect, server: undefined as unknown as Server, listening: false, hung: false, malformed: false, brokenBoards: 0 };
-    slot.server = net.createServer((socket) => onConnection(slot, socket));
+    const dialect = twin ? undefined : dialectFor(model, firmware);
+    const slot: Slot = { traits, dialect, twin, extras: [], server: undefined as unknown as Server, listening: false, hung: false, malformed: false, brokenBoards: 0 };
+    slot.server = createServer(slot);
+    slot.extras = also.map((extra) => ({ twin: extra, server: createServer(slot, extra), listening: false }));
     slots.push(slot);
     const minerHost = mode === 'address' ? intToIp(firstAddress + i) : host;
-    const port = mode === 'address' ? firstPort : firstPort === 0 ? 0 : firstPort + i;
-    miners.push({ index: i, host: minerHost, port, url: `cgminer://${minerHost}:${port}`, model, firmware, dialect: dialect.name });
+    const port = mode === 'address' ? (twin?.defaultPort ?? firstPort) : firstPort === 0 ? 0 : firstPort + i;
+    const protocol = twin?.scheme ?? 'cgminer';
+    miners.push({ index: i, host: minerHost, port, url: `${protocol}://${minerHost}:${port}`, model, firmware, dialect: twin?.scheme ?? dialect!.name, protocol, alsoUrls: [] });
   }
 
   const startListening = async (i: number) => {
@@ -234,12 +295,27 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
     slot.listening = true;
     if (miner.port === 0 || miner.port !== port) {
       miner.port = port;
-      miner.url = `cgminer://${miner.host}:${port}`;
+      miner.url = `${miner.protocol}://${miner.host}:${port}`;
+    }
+    miner.alsoUrls = [];
+    for (const extra of slot.extras) {
+      const extraPort = await listen(extra.server, miner.host, mode === 'address' ? extra.twin.defaultPort : 0);
+      extra.listening = true;
+      miner.alsoUrls.push(`${extra.twin.scheme}://${miner.host}:${extraPort}`);
     }
   };
 
   const closeAll = async () => {
     for (const s of sockets) s.destroy();
+    await Promise.all(
+      slots
+        .flatMap((slot) => slot.extras)
+        .map((extra) => {
+          if (!extra.listening) return undefined;
+          extra.listening = false;
+          return new Promise<void>((resolve) => extra.server.close(() => resolve()));
+        }),
+    );
     await Promise.all(
       slots.map((slot) => {
         if (!slot.listening) return undefined;
@@ -277,6 +353,10 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
       slot.listening = false;
       // The listening fd closes now; close's callback would wait for open connections to end.
       slot.server.close();
+      for (const extra of slot.extras) {
+        extra.listening = false;
+        extra.server.close();
+      }
     },
     hang(index) {
       slotAt(index).hung = true;
@@ -296,7 +376,8 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
       slot.brokenBoards = 0;
       if (slot.listening) return;
       // A closed net.Server cannot always be reopened while old connections drain: start a fresh one.
-      slot.server = net.createServer((socket) => onConnection(slot, socket));
+      slot.server = createServer(slot);
+      slot.extras = slot.extras.map((extra) => ({ twin: extra.twin, server: createServer(slot, extra.twin), listening: false }));
       await startListening(index);
     },
     readingOf(index) {

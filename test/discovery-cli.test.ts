@@ -41,10 +41,10 @@ describe('potencia scan', () => {
     const [miners, silent, summary] = r.stdout.split('\n\n');
     const lines = miners!.split('\n');
     expect(lines[0]).toBe('MINERS (5)');
-    expect(lines[1]).toMatch(/^ADDRESS\s+PORT\s+VENDOR\s+MODEL\s+FIRMWARE\s+DIALECT\s+TH\/s$/);
+    expect(lines[1]).toMatch(/^ADDRESS\s+PORT\s+PROTOCOL\s+VENDOR\s+MODEL\s+FIRMWARE\s+DIALECT\s+TH\/s$/);
     expect(lines.slice(2).map((l) => l.split(/\s+/)[0])).toEqual([1, 2, 3, 4, 5].map((n) => `${NET}.${n}`));
     expect(lines[2]).toContain(farm.miners[0]!.model.model);
-    expect(silent).toBe('SILENT: 9 addresses refused or did not answer a connection on port 4028 (--list-silent lists them)');
+    expect(silent).toBe('SILENT: 9 addresses refused or did not answer a connection on ports 4028, 4433, 80 (--list-silent lists them)');
     expect(summary).toMatch(/^Scanned 14 addresses in \d+\.\d s \(probe \d+\.\d s, identify \d+\.\d s\)\.\n?$/);
   });
 
@@ -120,9 +120,21 @@ describe('potencia scan', () => {
   });
 
   it('keeps whatever a firmware reports on its comment line, and writes an empty list when nothing was found', () => {
-    const base: ScanResult = { ranges: ['10.0.0.0/30'], port: 4029, scanned: 2, identified: [], unidentified: [], silent: { count: 2 }, duration_ms: { probe: 1, identify: 0 } };
+    const base: ScanResult = {
+      ranges: ['10.0.0.0/30'],
+      port: 4029,
+      ports: [4029],
+      scanned: 2,
+      identified: [],
+      unidentified: [],
+      silent: { count: 2 },
+      duration_ms: { probe: 1, identify: 0 },
+    };
     const found = scanConfigYaml(
-      { ...base, identified: [{ url: 'cgminer://10.0.0.1:4029', host: '10.0.0.1', port: 4029, model: 'Antminer S9\nAntminer S9 (bmminer)', firmware: 'x\r\0y' }] },
+      {
+        ...base,
+        identified: [{ url: 'cgminer://10.0.0.1:4029', host: '10.0.0.1', port: 4029, protocol: 'cgminer', model: 'Antminer S9\nAntminer S9 (bmminer)', firmware: 'x\r\0y' }],
+      },
       new Date(0),
     );
     expect(found.split('\n').filter((l) => !l.startsWith('#'))).toEqual(['targets:', '  - url: cgminer://10.0.0.1:4029 # Antminer S9 Antminer S9 (bmminer), x y', '']);

@@ -29,6 +29,12 @@ const TESTDATA_ELSEWHERE: Readonly<Record<string, readonly string[]>> = {
   'snmp-profiles/raritan-px': [resolve(SHARED_FIXTURES, 'snmp', 'raritan-px.snmprec')],
   'schemes/nvidia-smi': [resolve(SHARED_FIXTURES, 'nvidia')],
   'schemes/nvidia-smi+ssh': [resolve(SHARED_FIXTURES, 'nvidia')],
+  'schemes/whatsminer-v3': [resolve(SHARED_FIXTURES, 'whatsminer-v3')],
+  'schemes/antminer-web': [resolve(SHARED_FIXTURES, 'antminer-web')],
+  'schemes/bitaxe': [resolve(SHARED_FIXTURES, 'bitaxe')],
+  'schemes/epic': [resolve(SHARED_FIXTURES, 'epic')],
+  'schemes/auradine': [resolve(SHARED_FIXTURES, 'auradine')],
+  'schemes/braiins-rest': [resolve(SHARED_FIXTURES, 'braiins-rest')],
 };
 
 /** Undefined (and said so, or under CI=true thrown) when the shared captures are not beside this checkout. */

@@ -11,10 +11,16 @@
  *
  * Memory stays bounded on a /16: per address only the host string while it waits its turn; results
  * are kept for open ports only, and silent addresses are counted, listed only on request.
+ *
+ * Other protocols (`protocols`: the Whatsminer API v3, the vendors' web APIs) join both stages: their
+ * ports are probed beside 4028, and a host's open ports are identified by each protocol that listens
+ * there. A host that answers several is one miner, reported with the richest protocol that named its
+ * model (the first in `protocols` order, before the CGMiner API), the others listed in `also`.
  */
 import { setMaxListeners } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import type { DeviceSnapshot, ErrorReason } from '../../agent/snapshot.js';
+import { errorText, PollError, type DeviceSnapshot, type ErrorReason } from '../../agent/snapshot.js';
+import type { TargetScheme } from '../registry.js';
 import { canonicalUrl, expandHosts, ipv4ToInt } from '../target.js';
 import type { Target } from '../contract.js';
 import { cgminerRequest } from './client.js';
@@ -56,6 +62,20 @@ export interface ScanOptions {
   signal?: AbortSignal;
   /** Called at each stage's start and after every host; cheap enough to call 65,000 times, so throttle any drawing. */
   onProgress?: (progress: ScanProgress) => void;
+  /** Protocols to probe and identify beside the CGMiner API, richest first; none by default. */
+  protocols?: readonly ScanProtocol[];
+}
+
+/** What identifying one host over one protocol found: enough to name it in a scan report. */
+export type ScanIdentity = Pick<IdentifiedMiner, 'vendor' | 'model' | 'firmware' | 'dialect' | 'hashrate_hs'>;
+
+/** One protocol the scan can identify a miner by, beside the CGMiner API (collectors/scan-protocols.ts). */
+export interface ScanProtocol {
+  /** Its target URL scheme. */
+  readonly scheme: string;
+  readonly port: number;
+  /** What the host is over this protocol; rejects (a PollError) when it does not speak it. */
+  identify(host: string, port: number, options: { timeoutMs: number; signal: AbortSignal; maxResponseBytes?: number }): Promise<ScanIdentity>;
 }
 
 /** A host that answered the CGMiner API; fields the firmware did not report are absent. */
@@ -64,6 +84,10 @@ export interface IdentifiedMiner {
   url: string;
   host: string;
   port: number;
+  /** The scheme it was identified by (`cgminer`, `whatsminer-v3`, …): the richest that answered. */
+  protocol: string;
+  /** Other protocols the same host answered. */
+  also?: string[];
   vendor?: string;
   model?: string;
   firmware?: string;
@@ -83,7 +107,10 @@ export interface UnidentifiedHost {
 
 export interface ScanResult {
   ranges: string[];
+  /** The CGMiner API port. */
   port: number;
+  /** Every port probed: the CGMiner API's and the other protocols'. */
+  ports: number[];
   /** Distinct addresses probed. */
   scanned: number;
   identified: IdentifiedMiner[];
@@ -127,7 +154,11 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
 
   try {
     const probeStart = performance.now();
-    const open: string[] = [];
+    const protocols = opts.protocols ?? [];
+    const ports = [...new Set([port, ...protocols.map((p) => p.port)])];
+    // Ports open per host, in probe order; a host is silent when none of its ports answered.
+    const openPorts = new Map<string, number[]>();
+    const unanswered = new Map<string, number>();
     const silentHosts: string[] | undefined = opts.listSilent ? [] : undefined;
     let silent = 0;
     let probed = 0;
@@ -137,15 +168,27 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
     };
     signal.addEventListener('abort', closeProbes, { once: true });
     progress({ stage: 'probe', done: 0, total: hosts.length });
-    await runPool(hosts.length, opts.probeConcurrency ?? DEFAULT_PROBE_CONCURRENCY, signal, async (i) => {
-      const host = hosts[i]!;
-      if (await probeTracked(host, port, opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS, live)) open.push(host);
-      else {
+    await runPool(hosts.length * ports.length, opts.probeConcurrency ?? DEFAULT_PROBE_CONCURRENCY, signal, async (i) => {
+      const host = hosts[Math.floor(i / ports.length)]!;
+      const probePort = ports[i % ports.length]!;
+      if (await probeTracked(host, probePort, opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS, live)) {
+        const list = openPorts.get(host);
+        if (list) list.push(probePort);
+        else openPorts.set(host, [probePort]);
+      }
+      const left = (unanswered.get(host) ?? ports.length) - 1;
+      if (left > 0) {
+        unanswered.set(host, left);
+        return;
+      }
+      unanswered.delete(host);
+      if (!openPorts.has(host)) {
         silent++;
         silentHosts?.push(host);
       }
       progress({ stage: 'probe', done: ++probed, total: hosts.length });
     });
+    const open = [...openPorts.keys()];
     signal.removeEventListener('abort', closeProbes);
     const probeMs = performance.now() - probeStart;
 
@@ -155,7 +198,8 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
     let identifiedCount = 0;
     progress({ stage: 'identify', done: 0, total: open.length });
     await runPool(open.length, opts.identifyConcurrency ?? DEFAULT_IDENTIFY_CONCURRENCY, signal, async (i) => {
-      const outcome = await identifyHost(open[i]!, port, opts.identifyTimeoutMs ?? DEFAULT_IDENTIFY_TIMEOUT_MS, signal, opts.maxResponseBytes);
+      const host = open[i]!;
+      const outcome = await identifyOnPorts(host, openPorts.get(host)!, port, protocols, opts.identifyTimeoutMs ?? DEFAULT_IDENTIFY_TIMEOUT_MS, signal, opts.maxResponseBytes);
       if ('reason' in outcome) unidentified.push(outcome);
       else identified.push(outcome);
       progress({ stage: 'identify', done: ++identifiedCount, total: open.length });
@@ -166,6 +210,7 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
     return {
       ranges: [...opts.ranges],
       port,
+      ports,
       scanned: hosts.length,
       identified: identified.sort(byAddress),
       unidentified: unidentified.sort(byAddress),
@@ -229,6 +274,67 @@ function probeTracked(host: string, port: number, timeoutMs: number, live: Set<S
   });
 }
 
+/**
+ * A host identified over every protocol listening on its open ports, in the order given (the CGMiner
+ * API on `cgminerPort` last), one miner in the end: the first identification that names a model, else
+ * the first at all. A host none of them read is reported with the first failure, on its first open port.
+ */
+async function identifyOnPorts(
+  host: string,
+  open: readonly number[],
+  cgminerPort: number,
+  protocols: readonly ScanProtocol[],
+  timeoutMs: number,
+  signal: AbortSignal,
+  maxResponseBytes?: number,
+): Promise<IdentifiedMiner | UnidentifiedHost> {
+  const deadline = Date.now() + timeoutMs;
+  const found: IdentifiedMiner[] = [];
+  let firstFailure: UnidentifiedHost | undefined;
+  const viaProtocol = (protocol: ScanProtocol) => async (): Promise<IdentifiedMiner | UnidentifiedHost> => {
+    const url = canonicalUrl(protocol.scheme as TargetScheme, host, protocol.port);
+    try {
+      const identity = await protocol.identify(host, protocol.port, { timeoutMs: Math.max(1, deadline - Date.now()), signal, maxResponseBytes });
+      return { url, host, port: protocol.port, protocol: protocol.scheme, ...definedOf(identity) };
+    } catch (err) {
+      return { url, host, port: protocol.port, reason: err instanceof PollError ? err.reason : 'other', error: errorText(err) };
+    }
+  };
+  // A protocol that shares the CGMiner port (ePIC's HTTP API on 4028) is tried only where the CGMiner
+  // API did not answer: a CGMiner miner is never sent an HTTP request it would have to refuse.
+  const attempts = protocols.filter((p) => p.port !== cgminerPort && open.includes(p.port)).map(viaProtocol);
+  const fallbacks = protocols.filter((p) => p.port === cgminerPort && open.includes(p.port)).map(viaProtocol);
+  if (open.includes(cgminerPort)) attempts.push(() => identifyHost(host, cgminerPort, Math.max(1, deadline - Date.now()), signal, maxResponseBytes));
+  let cgminerAnswered = false;
+  for (const attempt of [...attempts, ...fallbacks]) {
+    if (signal.aborted || Date.now() >= deadline || (cgminerAnswered && fallbacks.includes(attempt))) break;
+    const outcome = await attempt();
+    if ('reason' in outcome) firstFailure ??= outcome;
+    else {
+      found.push(outcome);
+      if (outcome.protocol === 'cgminer') cgminerAnswered = true;
+    }
+  }
+  if (found.length === 0) {
+    const port = open[0]!;
+    return firstFailure ?? { url: canonicalUrl('cgminer', host, port), host, port, reason: 'timeout', error: `${host}: no time left to identify it` };
+  }
+  const chosen = found.find((m) => m.model !== undefined) ?? found[0]!;
+  const also = found.filter((m) => m !== chosen).map((m) => m.protocol);
+  if (also.length) chosen.also = also;
+  return chosen;
+}
+
+function definedOf(identity: ScanIdentity): ScanIdentity {
+  const out: ScanIdentity = {};
+  if (identity.vendor !== undefined) out.vendor = identity.vendor;
+  if (identity.model !== undefined) out.model = identity.model;
+  if (identity.firmware !== undefined) out.firmware = identity.firmware;
+  if (identity.dialect !== undefined) out.dialect = identity.dialect;
+  if (identity.hashrate_hs !== undefined) out.hashrate_hs = identity.hashrate_hs;
+  return out;
+}
+
 /** Failures after which asking `version` may still get an answer; a closed or hung port will not give one. */
 const WORTH_ASKING_VERSION: ReadonlySet<ErrorReason> = new Set(['malformed', 'api_error']);
 
@@ -263,7 +369,7 @@ async function identifyHost(host: string, port: number, timeoutMs: number, signa
     const why = failure ?? new CgminerError('other', `${host}:${port}: no reply`);
     return { url, host, port, reason: why.reason, error: why.message };
   }
-  const miner: IdentifiedMiner = { url, host, port };
+  const miner: IdentifiedMiner = { url, host, port, protocol: 'cgminer' };
   if (snapshot.vendor !== undefined) miner.vendor = snapshot.vendor;
   if (snapshot.model !== undefined) miner.model = snapshot.model;
   if (snapshot.firmware !== undefined) miner.firmware = snapshot.firmware;

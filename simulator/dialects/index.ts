@@ -7,6 +7,7 @@ import type { ModelSpec } from '../../agent/catalog.js';
 import type { DialectName } from '../../collectors/cgminer/dialects/index.js';
 import type { Dialect } from '../wire.js';
 import { antminerDialect } from './antminer.js';
+import { auradineRpcDialect } from './auradine.js';
 import { avalonDialect } from './avalon.js';
 import { braiinsDialect } from './braiins.js';
 import { luxosDialect } from './luxos.js';
@@ -31,6 +32,8 @@ const STOCK_BY_VENDOR: Record<string, Dialect> = {
   Bitmain: TWINS.antminer,
   MicroBT: TWINS.whatsminer,
   Canaan: TWINS.avalon,
+  // Read by the generic cgminer reader; its richer sections are the web API's twin.
+  Auradine: auradineRpcDialect,
 };
 
 const AFTERMARKET: Record<Exclude<Firmware, 'stock'>, Dialect> = {

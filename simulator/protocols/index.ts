@@ -1,0 +1,22 @@
+/**
+ * One twin per miner protocol beside the CGMiner socket, keyed by the scheme that reads it; the farm
+ * gives a miner one of them with `{ model, protocol }`.
+ */
+import { antminerWebTwin } from './antminer-web.js';
+import { auradineTwin } from './auradine.js';
+import { bitaxeTwin } from './bitaxe.js';
+import { braiinsRestTwin } from './braiins-rest.js';
+import { epicTwin } from './epic.js';
+import type { ProtocolTwin } from './types.js';
+import { whatsminerV3Twin } from './whatsminer-v3.js';
+
+export const PROTOCOL_TWINS = {
+  'whatsminer-v3': whatsminerV3Twin,
+  'antminer-web': antminerWebTwin,
+  bitaxe: bitaxeTwin,
+  epic: epicTwin,
+  auradine: auradineTwin,
+  'braiins-rest': braiinsRestTwin,
+} as const satisfies Readonly<Record<string, ProtocolTwin>>;
+
+export type TwinnedProtocol = keyof typeof PROTOCOL_TWINS;
