@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { findModel } from '../agent/catalog.js';
 import { durationSchema } from './duration.js';
 
 /**
@@ -124,13 +125,6 @@ export const powerPriceSchema = z
     flat_usd_per_kwh: z.number().nonnegative().optional().describe('One price at all times, USD per kWh.'),
     time_of_use: timeOfUseSchema.optional(),
     feed: powerFeedSchema.optional(),
-    reference_usd_per_kwh: z
-      .number()
-      .nonnegative()
-      .optional()
-      .describe(
-        'The price a model must break even at to keep its place: a device that earns less than this per kWh is recommended for replacement. Omit to judge replacement by efficiency drift only.',
-      ),
   })
   .superRefine((p, ctx) => {
     const given = [p.flat_usd_per_kwh !== undefined, p.time_of_use !== undefined, p.feed !== undefined].filter(Boolean).length;
@@ -147,6 +141,42 @@ export const gpuModelEconomicsSchema = z
   })
   .describe('Economics of one GPU model.');
 
+export const replacementOptionSchema = z
+  .strictObject({
+    model: z
+      .string()
+      .min(1)
+      .refine((name) => findModel(name) !== undefined, { message: 'not a model in the catalog (agent/catalog.ts): its hashrate and power are unknown' })
+      .describe('Catalog model name of the new machine, e.g. "Antminer S21 XP"; its nominal hashrate and power give what it would earn.'),
+    price_usd: z.number().nonnegative().describe('Price per unit in USD, delivered and installed.'),
+  })
+  .describe('A machine an ASIC could be replaced with.');
+
+export const replacementSchema = z
+  .strictObject({
+    options: z.array(replacementOptionSchema).min(1).describe('Machines to weigh; each device is appraised against the one that pays back soonest.'),
+    horizon_days: z.number().positive().default(540).describe("Recommend replacement only when the swap pays back within this many days at today's prices."),
+    resale_usd: z
+      .record(z.string().min(1), z.number().nonnegative())
+      .default({})
+      .describe("What an old machine sells for, by catalog model name; it comes off the new machine's price."),
+  })
+  .describe('Replacement options: "replace" when swapping a device pays back within horizon_days.');
+
+export const planHysteresisSchema = z
+  .strictObject({
+    min_run: durationSchema.prefault('0s').describe('A device the plan started keeps running at least this long, while the cap allows.'),
+    min_off: durationSchema.prefault('0s').describe('A device the plan stopped stays off at least this long.'),
+    deadband_usd_per_day: z
+      .number()
+      .nonnegative()
+      .default(0)
+      .describe(
+        'A device changes state only for more than this margin per day: a running one stays on while its margin is above −deadband, a stopped one starts when above +deadband, and a swap under the cap must gain more than the deadband.',
+      ),
+  })
+  .describe('Hysteresis so the plan does not flap on noise.');
+
 export const economicsSchema = z
   .strictObject({
     bitcoin: bitcoinSchema.optional(),
@@ -155,12 +185,18 @@ export const economicsSchema = z
       .record(z.string().min(1), gpuModelEconomicsSchema)
       .default({})
       .describe('Per GPU model name as nvidia-smi reports it (e.g. "NVIDIA H100 80GB HBM3"); matched ignoring case and spacing.'),
-    site_power_cap_kw: z.number().positive().optional().describe('The most the site may draw, in kW; the site plan curtails the lowest margin per watt first to stay under it.'),
+    site_power_cap_kw: z
+      .number()
+      .positive()
+      .optional()
+      .describe('The most the site may draw, in kW; the site plan picks the subset of devices with the highest total margin that fits under it.'),
+    plan: planHysteresisSchema.prefault({}),
+    replacement: replacementSchema.optional(),
     replace_drift_ratio: z
       .number()
       .positive()
       .default(0.25)
-      .describe("Recommend replacement when efficiency (J/TH) is this much worse than the model's nominal: 0.25 = 25% worse."),
+      .describe("Efficiency (J/TH) this much worse than the model's nominal is flagged (alerts, reasons): 0.25 = 25% worse. Replacement itself is judged by payback."),
     stale_after: durationSchema.prefault('1h').describe('Default max_age for every fetched figure.'),
   })
   .describe('Economics: prices, network figures, lease rates and the rules for recommendations.');
@@ -170,3 +206,5 @@ export type EconomicsConfig = z.output<typeof economicsSchema>;
 export type TimeOfUseConfig = z.output<typeof timeOfUseSchema>;
 export type TouPeriod = z.output<typeof touPeriodSchema>;
 export type GpuModelEconomics = z.output<typeof gpuModelEconomicsSchema>;
+export type ReplacementConfig = z.output<typeof replacementSchema>;
+export type PlanHysteresis = z.output<typeof planHysteresisSchema>;

@@ -204,7 +204,7 @@ describe('Home Assistant discovery', () => {
     expect(by.hashrate).toMatchObject({ unit_of_measurement: 'TH/s', state_class: 'measurement' });
     expect(by.hashrate!.device_class).toBeUndefined();
     expect(by.efficiency).toMatchObject({ unit_of_measurement: 'J/TH' });
-    expect(by.recommendation).toMatchObject({ device_class: 'enum', options: ['mine', 'lease', 'curtail', 'replace'] });
+    expect(by.recommendation).toMatchObject({ device_class: 'enum', options: ['mine', 'lease', 'curtail', 'replace', 'repair'] });
     expect(by.recommendation!.unit_of_measurement).toBeUndefined();
     for (const config of Object.values(by)) {
       expect(config.state_topic).toBe('potencia/farm-1/devices/asic%2F10.0.1.15/state');

@@ -9,24 +9,27 @@
  *                            for a GPU that idles lower between leases)
  *   margin                 = revenue − power cost, per activity; the best activity has the highest margin
  *   break-even USD/kWh     = best revenue ÷ (kW × 24)   (for a GPU this is its value per kWh)
- *   efficiency             = W ÷ TH/s (J/TH); drift = efficiency ÷ nominal J/TH − 1 (0.25 = 25% worse)
+ *   efficiency             = W ÷ TH/s (J/TH), from measured W only; drift = efficiency ÷ nominal J/TH − 1
+ *   replacement payback    = (new price − resale of the old) ÷ (new margin − max(current margin, 0)), days;
+ *                            the new machine at its catalog TH/s and W, at today's hashprice and p
+ *   repair loss            = Σ over dead or degraded boards of (board nominal − board hashrate), H/s
  *
  * Recommendation, first rule that applies:
- *   1. replace  — efficiency drift above replace_drift_ratio (only judged on measured power: a nameplate
- *                 or estimated watt figure says nothing about the machine's health)
- *   2. curtail  — every activity's margin is negative at the current price
- *   3. replace  — break-even is below reference_usd_per_kwh: it pays now, but not at the price the site
- *                 plans for
+ *   1. repair   — a hashboard is dead or degraded: fixing it earns the lost hashrate back
+ *   2. replace  — the best replacement option pays back within replacement.horizon_days
+ *   3. curtail  — every activity's margin is negative at the current price
  *   4. mine | lease — the activity with the highest margin
  * A device that is down, not a miner or GPU, or lacks a power or hashrate reading or a needed input
- * gets no recommendation, only a reason.
+ * gets no recommendation, only a reason. A device that only measures (PDU, meter, sensor) carries no
+ * cost: its watts are the load of the devices behind it. A down device whose outlet still meters draw
+ * carries that draw's cost.
  */
 import { findModel as catalogFindModel, type ModelSpec } from '../catalog.js';
 import { efficiencyJPerTh, type DeviceSnapshot, type PowerSource } from '../snapshot.js';
-import type { GpuModelEconomics } from '../../config/economics-schema.js';
+import type { GpuModelEconomics, ReplacementConfig } from '../../config/economics-schema.js';
 import { jPerTh, percent, perKwh, usd } from './format.js';
 import { hashpriceFrom, type EconomicInputs } from './inputs.js';
-import { ACTIVITIES, type Activity, type DeviceAssessment, type InputName } from './types.js';
+import { ACTIVITIES, type Activity, type DeviceAssessment, type InputName, type ReplacementAppraisal } from './types.js';
 
 export interface AssessOptions {
   /** Model catalog lookup; agent/catalog.ts's findModel by default. */
@@ -35,6 +38,16 @@ export interface AssessOptions {
 
 /** Power figures good enough to judge a machine's health by. */
 const MEASURED_POWER: ReadonlySet<PowerSource> = new Set(['pdu', 'reported', 'gpu_counter']);
+
+/** True when a watt figure was measured; a snapshot that does not say is taken as measured. */
+export function isMeasuredPower(source: PowerSource | undefined): boolean {
+  return source === undefined || MEASURED_POWER.has(source);
+}
+
+/** Kinds whose watts are the load of other devices: never costed, never summed as device power. */
+export function isMeteringOnly(kind: DeviceSnapshot['kind']): boolean {
+  return kind === 'pdu' || kind === 'sensor';
+}
 
 /** Matches a snapshot's GPU name against configured model names, ignoring case and spacing. */
 export function findGpuEconomics(models: Record<string, GpuModelEconomics>, name: string | undefined): GpuModelEconomics | undefined {
@@ -78,12 +91,17 @@ export function assessDevice(snapshot: DeviceSnapshot, inputs: EconomicInputs, o
   const model = snapshot.model ?? snapshot.gpu?.name;
   if (model !== undefined) a.model = model;
   if (snapshot.power_w !== undefined) a.power_w = snapshot.power_w;
+  if (snapshot.power_source !== undefined) a.power_source = snapshot.power_source;
   if (snapshot.hashrate_hs !== undefined) a.hashrate_hs = snapshot.hashrate_hs;
+  if (isMeteringOnly(snapshot.kind)) {
+    a.metering_only = true;
+    return noRecommendation(a, `a ${snapshot.kind} only measures: its watts are the load of the devices behind it`);
+  }
 
   const price = inputs.power_price_usd_per_kwh;
   if (price) {
     a.power_price_usd_per_kwh = price.value;
-    if (snapshot.up && a.power_w !== undefined && a.power_w > 0) a.power_cost_usd_per_day = powerCostUsdPerDay(a.power_w, price.value);
+    if (drawsPower(snapshot) && a.power_w! > 0) a.power_cost_usd_per_day = powerCostUsdPerDay(a.power_w!, price.value);
   }
 
   if (snapshot.kind !== 'asic' && snapshot.kind !== 'gpu') return noRecommendation(a, `no economics for a ${snapshot.kind}`);
@@ -92,6 +110,11 @@ export function assessDevice(snapshot: DeviceSnapshot, inputs: EconomicInputs, o
   if (!(a.power_w > 0)) return noRecommendation(a, `power reads ${a.power_w} W`);
 
   return snapshot.kind === 'asic' ? assessAsic(snapshot, a, inputs, opts) : assessGpu(a, inputs);
+}
+
+/** Up with a watt figure, or down while its outlet still meters draw: either way the site pays for it. */
+function drawsPower(snapshot: DeviceSnapshot): boolean {
+  return snapshot.power_w !== undefined && (snapshot.up || snapshot.power_source === 'pdu');
 }
 
 /** Assesses every snapshot with the same inputs. */
@@ -104,13 +127,15 @@ function assessAsic(snapshot: DeviceSnapshot, a: DeviceAssessment, inputs: Econo
   if (a.hashrate_hs === undefined) return noRecommendation(a, 'no hashrate reading');
   if (!(a.hashrate_hs > 0)) return noRecommendation(a, `hashing ${a.hashrate_hs} H/s while drawing ${powerW} W`);
 
-  a.efficiency_j_per_th = efficiencyJPerTh(powerW, a.hashrate_hs)!;
-  const spec = (opts.findModel ?? catalogFindModel)(snapshot.model);
-  const powerIsMeasured = snapshot.power_source === undefined || MEASURED_POWER.has(snapshot.power_source);
+  const findModel = opts.findModel ?? catalogFindModel;
+  const spec = findModel(snapshot.model);
+  if (isMeasuredPower(snapshot.power_source)) a.efficiency_j_per_th = efficiencyJPerTh(powerW, a.hashrate_hs)!;
   if (spec) {
     a.nominal_efficiency_j_per_th = spec.nominal_efficiency_j_per_th;
-    if (powerIsMeasured) a.efficiency_drift_ratio = a.efficiency_j_per_th / spec.nominal_efficiency_j_per_th - 1;
+    if (a.efficiency_j_per_th !== undefined) a.efficiency_drift_ratio = a.efficiency_j_per_th / spec.nominal_efficiency_j_per_th - 1;
   }
+  const loss = boardHashrateLoss(snapshot);
+  if (loss !== undefined) a.repair_hashrate_loss_hs = loss;
 
   const hashprice = hashpriceFrom(inputs);
   if ('missing' in hashprice) return noRecommendation(a, `no hashprice: missing ${hashprice.missing.join(', ')}${missingDetail(inputs)}`);
@@ -122,7 +147,55 @@ function assessAsic(snapshot: DeviceSnapshot, a: DeviceAssessment, inputs: Econo
   if (price.stale) markStale(a, ['power_price_usd_per_kwh']);
 
   a.revenue_usd_per_day.mining = hashprice.usd_per_th_day * (a.hashrate_hs / 1e12);
-  return decide(a, inputs);
+  decideMargins(a);
+  if (inputs.replacement) {
+    const appraisal = appraiseReplacement(a, snapshot.model, inputs.replacement, hashprice.usd_per_th_day, findModel);
+    if (appraisal) a.replacement = appraisal;
+  }
+  return recommend(a, inputs);
+}
+
+/** Hashrate the dead and degraded boards are short of their nominal; undefined when every board is ok. */
+function boardHashrateLoss(snapshot: DeviceSnapshot): number | undefined {
+  const failing = (snapshot.boards ?? []).filter((b) => b.status !== 'ok');
+  if (failing.length === 0) return undefined;
+  const boards = snapshot.boards!.length;
+  const perBoardNominal = snapshot.nominal_hashrate_hs === undefined ? undefined : snapshot.nominal_hashrate_hs / boards;
+  let loss = 0;
+  for (const b of failing) {
+    const nominal = b.nominal_hashrate_hs ?? perBoardNominal;
+    if (nominal !== undefined) loss += Math.max(0, nominal - (b.hashrate_hs ?? 0));
+  }
+  return loss;
+}
+
+/** The option that pays back soonest (or, when none pays back, the one that gains most). */
+function appraiseReplacement(
+  a: DeviceAssessment,
+  oldModel: string | undefined,
+  replacement: ReplacementConfig,
+  hashpriceUsdPerThDay: number,
+  findModel: (name: string | undefined) => ModelSpec | undefined,
+): ReplacementAppraisal | undefined {
+  const oldSpec = findModel(oldModel);
+  const resale = (oldSpec && replacement.resale_usd[oldSpec.model]) ?? (oldModel !== undefined ? replacement.resale_usd[oldModel] : undefined) ?? 0;
+  const current = Math.max(0, a.margin_usd_per_day.mining!);
+  let best: ReplacementAppraisal | undefined;
+  for (const option of replacement.options) {
+    const spec = findModel(option.model);
+    if (!spec || spec.model === oldSpec?.model) continue;
+    const margin = hashpriceUsdPerThDay * (spec.nominal_hashrate_hs / 1e12) - powerCostUsdPerDay(spec.nominal_power_w, a.power_price_usd_per_kwh!);
+    const appraisal: ReplacementAppraisal = { model: spec.model, net_price_usd: option.price_usd - resale, margin_gain_usd_per_day: margin - current };
+    if (appraisal.margin_gain_usd_per_day > 0) appraisal.payback_days = Math.max(0, appraisal.net_price_usd) / appraisal.margin_gain_usd_per_day;
+    if (!best || paysBackSooner(appraisal, best)) best = appraisal;
+  }
+  return best;
+}
+
+function paysBackSooner(x: ReplacementAppraisal, y: ReplacementAppraisal): boolean {
+  if (x.payback_days !== undefined && y.payback_days !== undefined) return x.payback_days < y.payback_days;
+  if (x.payback_days !== undefined || y.payback_days !== undefined) return x.payback_days !== undefined;
+  return x.margin_gain_usd_per_day > y.margin_gain_usd_per_day;
 }
 
 function assessGpu(a: DeviceAssessment, inputs: EconomicInputs): DeviceAssessment {
@@ -134,11 +207,12 @@ function assessGpu(a: DeviceAssessment, inputs: EconomicInputs): DeviceAssessmen
 
   a.revenue_usd_per_day.leasing = leaseRevenueUsdPerDay(economics);
   if (economics.mining_revenue_usd_per_day !== undefined) a.revenue_usd_per_day.mining = economics.mining_revenue_usd_per_day;
-  return decide(a, inputs);
+  decideMargins(a);
+  return recommend(a, inputs);
 }
 
-/** Fills margins, break-even and the recommendation from revenues and power cost. */
-function decide(a: DeviceAssessment, inputs: EconomicInputs): DeviceAssessment {
+/** Fills power cost, margins, the best activity and break-even from revenues. */
+function decideMargins(a: DeviceAssessment): void {
   const powerW = a.power_w!;
   const price = a.power_price_usd_per_kwh!;
   const cost = powerCostUsdPerDay(powerW, price);
@@ -156,25 +230,38 @@ function decide(a: DeviceAssessment, inputs: EconomicInputs): DeviceAssessment {
   const bestMargin = a.margin_usd_per_day[best!]!;
   a.margin_usd_per_watt_day = bestMargin / powerW;
   a.break_even_usd_per_kwh = breakEvenUsdPerKwh(bestRevenue, powerW);
+}
 
-  const earnings = describeEarnings(a, best!);
-  const costs = `power costs ${usd(cost)}/day at ${perKwh(price)}`;
+/** The recommendation and its reason, by the rules in the header. */
+function recommend(a: DeviceAssessment, inputs: EconomicInputs): DeviceAssessment {
+  const best = a.best_activity!;
+  const bestMargin = a.margin_usd_per_day[best]!;
+  const earnings = describeEarnings(a, best);
+  const costs = `power costs ${usd(a.power_cost_usd_per_day!)}/day at ${perKwh(a.power_price_usd_per_kwh!)}`;
   const drift = a.efficiency_drift_ratio;
-  if (drift !== undefined && drift > inputs.replace_drift_ratio) {
+  const driftNote =
+    drift !== undefined && drift > inputs.replace_drift_ratio
+      ? `; efficiency ${jPerTh(a.efficiency_j_per_th!)} is ${percent(drift)} worse than nominal ${jPerTh(a.nominal_efficiency_j_per_th!)}`
+      : '';
+  const replacement = a.replacement;
+  const horizon = inputs.replacement?.horizon_days;
+  if (a.repair_hashrate_loss_hs !== undefined) {
+    a.recommendation = 'repair';
+    const lostUsd = (a.hashprice_usd_per_th_day ?? 0) * (a.repair_hashrate_loss_hs / 1e12);
+    a.reason = `repair: failing hashboards cost ${(a.repair_hashrate_loss_hs / 1e12).toFixed(1)} TH/s (${usd(lostUsd)}/day); ${earnings}, ${costs}`;
+  } else if (replacement?.payback_days !== undefined && horizon !== undefined && replacement.payback_days <= horizon) {
     a.recommendation = 'replace';
     a.reason =
-      `replace: efficiency ${jPerTh(a.efficiency_j_per_th!)} is ${percent(drift)} worse than nominal ${jPerTh(a.nominal_efficiency_j_per_th!)} ` +
-      `(limit ${percent(inputs.replace_drift_ratio)}); ${earnings}, ${costs}`;
+      `replace: a ${replacement.model} for ${usd(replacement.net_price_usd)} net pays back in ${Math.round(replacement.payback_days)} days ` +
+      `(+${usd(replacement.margin_gain_usd_per_day)}/day; horizon ${horizon} days); ${earnings}, ${costs}${driftNote}`;
   } else if (bestMargin < 0) {
     a.recommendation = 'curtail';
-    a.reason = `curtail: ${earnings}, ${costs}; break-even ${perKwh(a.break_even_usd_per_kwh)}`;
-  } else if (inputs.reference_usd_per_kwh !== undefined && a.break_even_usd_per_kwh < inputs.reference_usd_per_kwh) {
-    a.recommendation = 'replace';
-    a.reason = `replace: break-even ${perKwh(a.break_even_usd_per_kwh)} is below the reference ${perKwh(inputs.reference_usd_per_kwh)}; ${earnings}, ${costs}`;
+    a.reason = `curtail: ${earnings}, ${costs}; break-even ${perKwh(a.break_even_usd_per_kwh!)}${driftNote}`;
   } else {
     a.recommendation = best === 'leasing' ? 'lease' : 'mine';
-    a.reason = `${a.recommendation}: ${earnings}, ${costs}; margin ${usd(bestMargin)}/day; break-even ${perKwh(a.break_even_usd_per_kwh)}`;
+    a.reason = `${a.recommendation}: ${earnings}, ${costs}; margin ${usd(bestMargin)}/day; break-even ${perKwh(a.break_even_usd_per_kwh!)}${driftNote}`;
   }
+  if (!isMeasuredPower(a.power_source)) a.reason += ` [power ${a.power_source}, not measured]`;
   if (a.stale) a.reason += ` [stale: ${a.stale_inputs.join(', ')}]`;
   return a;
 }

@@ -5,7 +5,7 @@ import type { AgentContext, AgentPart, DeviceStoreView } from '../contracts/part
 import type { DeviceSnapshot } from '../snapshot.js';
 import { assessDevice } from './assess.js';
 import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs, type EconomicInputsProviderOptions } from './inputs.js';
-import { planSite } from './plan.js';
+import { planSite, rememberPlan, type PlanMemory } from './plan.js';
 import type { DeviceAssessment, InputName, SitePlan } from './types.js';
 
 /** How often every device is re-assessed: prices move slowly, devices are polled every 15-60 s. */
@@ -46,6 +46,8 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
   #unsubscribeStore: (() => void) | undefined;
   #economics = new Map<string, DeviceEconomics>();
   #plan: SitePlan | undefined;
+  /** What the plan's hysteresis remembers from the previous round. */
+  #planMemory: Map<string, PlanMemory> | undefined;
   #inputs: EconomicInputs | undefined;
   #version = 0;
   #powerPriceOverride: number | undefined;
@@ -210,6 +212,7 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
   #forget(): void {
     this.#economics = new Map();
     this.#plan = undefined;
+    this.#planMemory = undefined;
     this.#inputs = undefined;
     this.#version++;
     this.#emitRound();
@@ -227,7 +230,9 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     const previous = this.#economics;
     const assessments: DeviceAssessment[] = [];
     for (const snapshot of store.values()) assessments.push(assessDevice(snapshot, inputs));
-    const plan = planSite(assessments, inputs.site_power_cap_kw);
+    const nowMs = this.#now();
+    const plan = planSite(assessments, inputs.site_power_cap_kw, { hysteresis: this.#config.plan, previous: this.#planMemory, nowMs });
+    this.#planMemory = rememberPlan(plan, this.#planMemory, nowMs);
     const plannedById = new Map(plan.devices.map((d) => [d.device_id, d]));
     const next = new Map<string, DeviceEconomics>();
     const changed: string[] = [];
