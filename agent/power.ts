@@ -61,10 +61,17 @@ export class PowerAttribution {
     }
     ids.add(snapshot.id);
     const watts = this.#outletWatts(key);
-    if (watts !== undefined && snapshot.up) {
+    if (watts === undefined) return snapshot;
+    if (snapshot.up) {
       snapshot.power_by_source_w = { ...snapshot.power_by_source_w, pdu: watts };
       // A measurement now exists: a catalog estimate made earlier no longer stands.
       delete snapshot.power_by_source_w.estimated;
+    } else {
+      // A miner that does not answer may still draw (hung firmware, fans on): its outlet says how much,
+      // and that draw counts against the cap and costs money like any other.
+      snapshot.power_w = watts;
+      snapshot.power_source = 'pdu';
+      snapshot.power_by_source_w = { pdu: watts };
     }
     return snapshot;
   }
@@ -92,7 +99,7 @@ export class PowerAttribution {
     for (const device of touched) {
       for (const id of this.#seenIds.get(device) ?? []) {
         const stored = store.get(id);
-        if (!stored?.up) continue;
+        if (!stored) continue;
         const copy: DeviceSnapshot = { ...stored, power_by_source_w: { ...stored.power_by_source_w } };
         if (this.#outletWatts(device) === undefined) continue;
         store.upsert(enrich(this.attribute(copy)));
@@ -102,9 +109,10 @@ export class PowerAttribution {
     return restored;
   }
 
-  /** Site power, heat load per room and rack, ambient per room, and GPU nodes' wall power, from the store now. */
+  /** Site power and its accounting, heat load per room and rack, ambient per room, and GPU nodes' wall power, from the store now. */
   siteReadings(store: DeviceStoreView): SiteReadings {
-    const out: SiteReadings = { heatLoadW: [], ambient: [], nodes: [] };
+    const out: SiteReadings = { heatLoadW: [], ambient: [], nodes: [], accounting: { attributedW: 0, unattributedMeteredW: 0 } };
+    let attributedFromPdusW = 0;
     const meter = this.#settings?.site_meter === undefined ? undefined : pduKey(this.#settings.site_meter);
     let pduSum: number | undefined;
     const pduByPlace = new Map<string, number>();
@@ -112,14 +120,23 @@ export class PowerAttribution {
     const gpuByAddress = new Map<string, { watts: number; place: string }>();
     const ambient = new Map<string, { t: number[]; h: number[] }>();
     for (const s of store.values()) {
-      if (!s.up) continue;
+      if (!s.up) {
+        if (s.kind !== 'pdu' && s.power_source === 'pdu' && s.power_w !== undefined) {
+          out.accounting.attributedW += s.power_w;
+          attributedFromPdusW += s.power_w;
+        }
+        continue;
+      }
       const place = placeKey(s);
-      if (meter !== undefined && s.power_w !== undefined && pduKeysOf(s).includes(meter)) out.sitePowerW = { watts: s.power_w, source: 'meter' };
-      if (s.kind === 'pdu' && s.power_w !== undefined) {
+      const isMeter = meter !== undefined && pduKeysOf(s).includes(meter);
+      if (isMeter && s.power_w !== undefined) out.sitePowerW = { watts: s.power_w, source: 'meter' };
+      if (s.kind === 'pdu' && s.power_w !== undefined && !isMeter) {
         pduSum = (pduSum ?? 0) + s.power_w;
         pduByPlace.set(place, (pduByPlace.get(place) ?? 0) + s.power_w);
       } else if ((s.kind === 'asic' || s.kind === 'host') && s.power_w !== undefined) {
         consumersByPlace.set(place, (consumersByPlace.get(place) ?? 0) + s.power_w);
+        out.accounting.attributedW += s.power_w;
+        if (s.power_source === 'pdu') attributedFromPdusW += s.power_w;
       } else if (s.kind === 'gpu' && s.power_w !== undefined && s.address !== undefined) {
         const node = gpuByAddress.get(s.address);
         if (node) node.watts += s.power_w;
@@ -143,7 +160,11 @@ export class PowerAttribution {
       const wall = this.#byDevice.has(address) ? this.#outletWatts(address) : undefined;
       out.nodes.push({ node: address, gpuPowerW: gpus.watts, ...(wall !== undefined ? { wallPowerW: wall } : {}) });
       consumersByPlace.set(gpus.place, (consumersByPlace.get(gpus.place) ?? 0) + (wall ?? gpus.watts));
+      out.accounting.attributedW += wall ?? gpus.watts;
+      if (wall !== undefined) attributedFromPdusW += wall;
     }
+    // What the PDUs meter beyond the outlets given to devices: unmapped outlets, the PDU's own losses.
+    if (pduSum !== undefined) out.accounting.unattributedMeteredW = Math.max(0, pduSum - attributedFromPdusW);
     // Where a PDU is labelled with the room and rack, it measured everything plugged in there.
     for (const place of new Set([...pduByPlace.keys(), ...consumersByPlace.keys()])) {
       const [room, rack] = place.split('\u0000') as [string, string];

@@ -9,7 +9,7 @@ import { economicsSchema, type EconomicsConfig } from '../config/economics-schem
 import { loadConfigFile } from '../config/load.js';
 import { configSchema, type Config } from '../config/schema.js';
 import { demoEconomics } from './economics/demo.js';
-import { assessDevices } from './economics/assess.js';
+import { assessDevices, isMeasuredPower } from './economics/assess.js';
 import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs } from './economics/inputs.js';
 import { planSite } from './economics/plan.js';
 import type { DeviceAssessment, SitePlan } from './economics/types.js';
@@ -95,6 +95,12 @@ function bestMargin(a: DeviceAssessment): number | undefined {
   return a.best_activity === undefined ? undefined : a.margin_usd_per_day[a.best_activity];
 }
 
+/** Where the watts came from; an estimate or a nameplate figure is marked so it never reads as measured. */
+function powerSource(a: DeviceAssessment): string {
+  if (a.power_source === undefined) return '-';
+  return isMeasuredPower(a.power_source) ? a.power_source : `${a.power_source} (not measured)`;
+}
+
 function money(x: number | undefined): string {
   return x === undefined ? '-' : x.toFixed(2);
 }
@@ -103,7 +109,7 @@ function fixed(x: number | undefined, digits: number, scale = 1): string {
   return x === undefined ? '-' : (x / scale).toFixed(digits);
 }
 
-/** Devices by best margin (highest first; unjudged last), then the site totals and the plan under the cap. */
+/** Devices by best margin (highest first; unassessed last), then the site totals and the plan under the cap. */
 export function formatRecommendations({ inputs, devices, site }: Recommendations, source: string): string {
   const sorted = [...devices].sort((x, y) => (bestMargin(y) ?? -Infinity) - (bestMargin(x) ?? -Infinity) || (x.device_id < y.device_id ? -1 : 1));
   const planned = new Map(site.devices.map((d) => [d.device_id, d]));
@@ -112,12 +118,14 @@ export function formatRecommendations({ inputs, devices, site }: Recommendations
     left('MODEL'),
     right('TH/s'),
     right('W'),
+    left('POWER'),
     right('J/TH'),
     right('DRIFT'),
     right('REVENUE/d'),
     right('COST/d'),
     right('MARGIN/d'),
     right('BREAK-EVEN $/kWh'),
+    right('PAYBACK d'),
     left('ACTION'),
     left('PLAN'),
     left('REASON'),
@@ -130,12 +138,14 @@ export function formatRecommendations({ inputs, devices, site }: Recommendations
       a.model ?? '-',
       fixed(a.hashrate_hs, 2, 1e12),
       fixed(a.power_w, 0),
+      powerSource(a),
       fixed(a.efficiency_j_per_th, 1),
       a.efficiency_drift_ratio === undefined ? '-' : `${a.efficiency_drift_ratio >= 0 ? '+' : ''}${Math.round(a.efficiency_drift_ratio * 100)}%`,
       money(best && a.revenue_usd_per_day[best]),
       money(a.power_cost_usd_per_day),
       money(bestMargin(a)),
       fixed(a.break_even_usd_per_kwh, 3),
+      fixed(a.replacement?.payback_days, 0),
       a.recommendation ?? '-',
       plan ? (plan.curtailed_by_cap ? 'curtailed (cap)' : plan.activity) : '-',
       a.reason,
@@ -144,7 +154,10 @@ export function formatRecommendations({ inputs, devices, site }: Recommendations
 
   const lines = [`Economics for ${source}`, describeInputs(inputs), '', formatTable(columns, rows), ''];
   const counts = new Map<string, number>();
-  for (const a of devices) counts.set(a.recommendation ?? 'unjudged', (counts.get(a.recommendation ?? 'unjudged') ?? 0) + 1);
+  for (const a of devices) {
+    if (a.metering_only) continue;
+    counts.set(a.recommendation ?? 'unassessed', (counts.get(a.recommendation ?? 'unassessed') ?? 0) + 1);
+  }
   lines.push(`Recommendations: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}`);
 
   const totalsColumns = [left('PLAN'), right('DEVICES'), right('kW'), right('REVENUE/d'), right('COST/d'), right('MARGIN/d')];
@@ -167,6 +180,13 @@ export function formatRecommendations({ inputs, devices, site }: Recommendations
       ? `Site: ${site.planned_kw.toFixed(1)} kW planned, no cap configured; net margin $${net.toFixed(2)}/day`
       : `Site: ${site.planned_kw.toFixed(1)} kW planned under a ${site.cap_kw} kW cap (headroom ${site.headroom_kw!.toFixed(1)} kW, ${byCap} device(s) curtailed for the cap); net margin $${net.toFixed(2)}/day`,
   );
+  const optimality = site.optimality;
+  if (optimality) {
+    lines.push(
+      `Plan under the cap: margin $${optimality.margin_usd_per_day.toFixed(2)}/day, at most $${optimality.gap_usd_per_day.toFixed(2)}/day below the best possible (LP bound $${optimality.upper_bound_usd_per_day.toFixed(2)}/day)`,
+    );
+  }
+  for (const change of site.changes) lines.push(`Changed: ${change.device_id} ${change.from} → ${change.to}: ${change.reason}`);
   for (const activity of ['mining', 'leasing'] as const) {
     const mw = site.one_more_mw[activity];
     if (mw) lines.push(`One more MW ${activity}: margin $${mw.margin_usd_per_day.toFixed(0)}/day (${mw.basis})`);

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chooseUnderCap, planSite, rememberPlan, type PlanMemory } from '../agent/economics/plan.js';
 import type { DeviceAssessment } from '../agent/economics/types.js';
+import { REPO_ROOT } from './helpers.js';
 
 /** A judged ASIC: it draws `kw` and nets `margin` USD per day mining (revenue = margin + cost at $0.05/kWh). */
 function judged(id: string, kw: number, margin: number, over: Partial<DeviceAssessment> = {}): DeviceAssessment {
@@ -44,6 +47,16 @@ describe('planSite: the best subset under the cap', () => {
     expect(plan.planned_kw).toBeCloseTo(10, 10);
     expect(plan.totals.mining.margin_usd_per_day).toBeCloseTo(11, 10);
     expect(plan.devices.find((d) => d.device_id === 'A')).toMatchObject({ activity: 'curtailed', curtailed_by_cap: true });
+  });
+
+  it('is the README worked example, with the figures it quotes', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+    const plan = planSite(site, 10);
+    const money = (x: number) => `$${x.toFixed(2)}`;
+    expect(readme).toContain(`the plan runs B + C for ${money(plan.optimality!.margin_usd_per_day)}`);
+    expect(readme).toContain(
+      `LP bound: A + 4/5 of B = ${money(plan.optimality!.upper_bound_usd_per_day)}, so the plan is within ${money(plan.optimality!.gap_usd_per_day)} of the best`,
+    );
   });
 
   it('reports the LP bound and the gap to it', () => {

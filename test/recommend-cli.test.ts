@@ -44,7 +44,10 @@ describe('potencia recommend', () => {
     expect(byModel['Antminer S21']!.recommendation).toBe('mine');
     expect(byModel['Antminer S9']!.recommendation).toBe('curtail');
     expect(byModel['Antminer S9']!.reason).toMatch(/^curtail: mining earns \$0\.\d\d\/day, power costs \$\d\.\d\d\/day at \$0\.060\/kWh/);
+    // Every assessment says where its watts came from: the simulated firmware reports them.
+    expect(out.devices.map((d) => d.power_source)).toEqual(['reported', 'reported']);
     expect(out.site.cap_kw).toBe(10);
+    expect(out.site.optimality?.gap_usd_per_day).toBeGreaterThanOrEqual(0);
     expect(out.site.totals.mining.count).toBe(1);
     expect(out.site.totals.curtailed.count).toBe(1);
   });
@@ -54,7 +57,9 @@ describe('potencia recommend', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
     const header = lines.findIndex((l) => l.startsWith('DEVICE '));
-    expect(lines[header]).toMatch(/^DEVICE\s+MODEL\s+TH\/s\s+W\s+J\/TH\s+DRIFT\s+REVENUE\/d\s+COST\/d\s+MARGIN\/d\s+BREAK-EVEN \$\/kWh\s+ACTION\s+PLAN\s+REASON$/);
+    expect(lines[header]).toMatch(
+      /^DEVICE\s+MODEL\s+TH\/s\s+W\s+POWER\s+J\/TH\s+DRIFT\s+REVENUE\/d\s+COST\/d\s+MARGIN\/d\s+BREAK-EVEN \$\/kWh\s+PAYBACK d\s+ACTION\s+PLAN\s+REASON$/,
+    );
     // Highest margin first.
     expect(lines[header + 1]).toMatch(/Antminer S21 .* mine +mining +mine: /);
     expect(lines[header + 2]).toMatch(/Antminer S9 .* curtail +curtailed +curtail: /);

@@ -60,10 +60,15 @@ export function registerEconomicsSiteMetrics(registry: Registry, economics: Econ
     const cap = plan()?.cap_kw;
     if (cap !== undefined) g.set(cap * 1000);
   });
-  gauge('potencia_site_planned_power_watts', 'Draw of the devices the site plan keeps running plus those it cannot judge, in watts.', [], (g) => {
-    const p = plan();
-    if (p) g.set(p.planned_kw * 1000);
-  });
+  gauge(
+    'potencia_site_planned_power_watts',
+    'Draw of the devices the site plan keeps running plus those it cannot judge (a down miner still metered included), in watts.',
+    [],
+    (g) => {
+      const p = plan();
+      if (p) g.set(p.planned_kw * 1000);
+    },
+  );
   gauge('potencia_site_revenue_usd_per_day', 'Revenue per day of the devices the site plan keeps running, by activity (mining, leasing).', ['activity'], (g) => {
     const p = plan();
     if (p) for (const activity of ACTIVITIES) g.set({ activity }, p.totals[activity].revenue_usd_per_day);
@@ -86,6 +91,19 @@ export function registerEconomicsSiteMetrics(registry: Registry, economics: Econ
       if (p) for (const activity of SITE_ACTIVITIES) g.set({ activity }, p.totals[activity].margin_usd_per_day);
     },
   );
+  gauge(
+    'potencia_site_plan_margin_gap_usd_per_day',
+    "Most margin per day the site plan under the cap can leave unearned: the LP relaxation's bound minus the plan's margin (hysteresis included); absent without a cap.",
+    [],
+    (g) => {
+      const gap = plan()?.optimality?.gap_usd_per_day;
+      if (gap !== undefined) g.set(gap);
+    },
+  );
+  gauge('potencia_site_plan_changes', 'Devices whose planned activity changed in the latest round of the site plan.', [], (g) => {
+    const p = plan();
+    if (p) g.set(p.changes.length);
+  });
   gauge(
     'potencia_site_value_of_one_more_megawatt_usd_per_day',
     "Margin per day one more megawatt would earn, by activity, built from the fleet's median machine at today's prices.",
