@@ -191,6 +191,7 @@ export function formatRecommendations({ inputs, devices, site }: Recommendations
     const mw = site.one_more_mw[activity];
     if (mw) lines.push(`One more MW ${activity}: margin $${mw.margin_usd_per_day.toFixed(0)}/day (${mw.basis})`);
   }
+  if (!site.one_more_mw.mining && site.totals.mining.count > 0) lines.push('One more MW mining: not valued, no ASIC the plan runs has measured watts (map PDU outlets to them)');
   if (site.stale) lines.push('Warning: some inputs are stale; see the [stale: …] reasons.');
   return lines.join('\n');
 }

@@ -22,6 +22,9 @@ const ECONOMICS: EconomicsConfigInput = {
   power: { flat_usd_per_kwh: 0.06 },
   gpu_models: { 'NVIDIA H100 80GB HBM3': { rate_usd_per_hour: 2.1, occupancy_ratio: 0.75, platform_fee_ratio: 0.15 } },
   site_power_cap_kw: 4,
+  // The drifted S19 Pro sells for $1,000: an S21 XP at $2,000 pays back in 1,000 ÷ $5.23/day = 191 days;
+  // the S9 (no resale) in 2,000 ÷ $5.23 = 382 days, or 212 days at $0.01/kWh: both past the horizon.
+  replacement: { horizon_days: 200, options: [{ model: 'Antminer S21 XP', price_usd: 2000 }], resale_usd: { 'Antminer S19 Pro': 1000 } },
 };
 
 function asic(id: string, model: string, th: number, watts: number, over: Partial<DeviceSnapshot> = {}): DeviceSnapshot {
@@ -175,7 +178,16 @@ describe('EconomicsPart', () => {
     expect(sample(text, 'potencia_site_revenue_usd_per_day', undefined, 'activity="leasing"')).toBeCloseTo(2.1 * 24 * 0.75 * 0.85, 6);
     expect(sample(text, 'potencia_site_revenue_usd_per_day', undefined, 'activity="mining"')).toBe(0);
     expect(sample(text, 'potencia_site_margin_usd_per_day', undefined, 'activity="leasing"')).toBeCloseTo(2.1 * 24 * 0.75 * 0.85 - 0.7 * 24 * 0.06, 6);
-    expect(sample(text, 'potencia_site_value_of_one_more_megawatt_usd_per_day', undefined, 'activity="mining"')).toBeDefined();
+    // No ASIC runs under this cap, so there is no measured running miner to value a mining MW by.
+    expect(sample(text, 'potencia_site_value_of_one_more_megawatt_usd_per_day', undefined, 'activity="mining"')).toBeUndefined();
+    expect(sample(text, 'potencia_site_value_of_one_more_megawatt_usd_per_day', undefined, 'activity="leasing"')).toBeDefined();
+    // The S21 alone is worth less than the H100 in 4 kW: the plan is the best subset, the LP bound a fraction of the S21 more.
+    expect(sample(text, 'potencia_site_plan_margin_gap_usd_per_day')).toBeGreaterThan(0);
+    expect(sample(text, 'potencia_site_plan_changes')).toBe(0);
+    // The PDU's reading is its own family, never a device's draw; the site margin has no PDU cost in it.
+    expect(sample(text, 'potencia_pdu_power_watts', 'pdu/10.0.9.1')).toBe(10_023);
+    expect(sample(text, 'potencia_device_power_watts', 'pdu/10.0.9.1')).toBeUndefined();
+    expect(sample(text, 'potencia_site_margin_usd_per_day', undefined, 'activity="unassessed"')).toBe(0);
     expect(sample(text, 'potencia_economics_input_stale', undefined, 'input="btc_price_usd"')).toBe(0);
     expect(sample(text, 'potencia_economics_replace_drift_ratio')).toBe(0.25);
     // Static inputs have no age.
@@ -264,7 +276,7 @@ describe('EconomicsPart', () => {
     expect(await render()).toContain('potencia_hashprice_usd_per_terahash_day ');
   });
 
-  it('marks a live input that never arrived as stale and leaves the miners unjudged, saying why', async () => {
+  it('marks a live input that never arrived as stale and leaves the miners unassessed, saying why', async () => {
     const port = await freePort();
     const { part, render } = started({
       ...ECONOMICS,

@@ -44,8 +44,10 @@ describe('potencia recommend', () => {
     expect(byModel['Antminer S21']!.recommendation).toBe('mine');
     expect(byModel['Antminer S9']!.recommendation).toBe('curtail');
     expect(byModel['Antminer S9']!.reason).toMatch(/^curtail: mining earns \$0\.\d\d\/day, power costs \$\d\.\d\d\/day at \$0\.060\/kWh/);
-    // Every assessment says where its watts came from: the simulated firmware reports them.
-    expect(out.devices.map((d) => d.power_source)).toEqual(['reported', 'reported']);
+    // Every assessment says where its watts came from: these Antminers report none, so the catalog's estimate,
+    // and an estimate gives no efficiency.
+    expect(out.devices.map((d) => d.power_source)).toEqual(['estimated', 'estimated']);
+    expect(out.devices.map((d) => d.efficiency_j_per_th)).toEqual([undefined, undefined]);
     expect(out.site.cap_kw).toBe(10);
     expect(out.site.optimality?.gap_usd_per_day).toBeGreaterThanOrEqual(0);
     expect(out.site.totals.mining.count).toBe(1);
@@ -65,7 +67,8 @@ describe('potencia recommend', () => {
     expect(lines[header + 2]).toMatch(/Antminer S9 .* curtail +curtailed +curtail: /);
     expect(r.stdout).toMatch(/Recommendations: 1 mine, 1 curtail/);
     expect(r.stdout).toMatch(/Site: \d+\.\d kW planned under a 10 kW cap/);
-    expect(r.stdout).toMatch(/One more MW mining: margin \$-?\d+\/day/);
+    expect(lines[header + 1]).toMatch(/ estimated \(not measured\) +- /);
+    expect(r.stdout).toMatch(/One more MW mining: not valued, no ASIC the plan runs has measured watts/);
   });
 
   it('says so when the config has no economics section (exit 2), and runs on a built-in farm without --config', async () => {
