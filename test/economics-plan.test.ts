@@ -186,4 +186,22 @@ describe('planSite: hysteresis', () => {
     const same = rememberPlan(planSite([judged('X', 3, 2)], undefined, { previous, nowMs: at }), previous, at);
     expect(same.get('X')).toEqual({ activity: 'mining', since_ms: at - 10_000 });
   });
+
+  it('holds nothing on a first plan: an agent that starts, or a device that appears, is free to take its best place', () => {
+    // Round 1 sees only the miners and fills the cap with them; the GPU node arrives in round 2.
+    const first = planSite([judged('M1', 3, 2), judged('M2', 3, 1)], 6, { hysteresis, nowMs: at });
+    const memory = rememberPlan(first, undefined, at);
+    expect(memory.get('M2')).toEqual({ activity: 'mining', since_ms: Number.NEGATIVE_INFINITY });
+    const second = planSite(
+      [judged('M1', 3, 2), judged('M2', 3, 1), judged('GPU', 3, 30, { kind: 'gpu', best_activity: 'leasing', margin_usd_per_day: { leasing: 30 }, recommendation: 'lease' })],
+      6,
+      {
+        hysteresis,
+        previous: memory,
+        nowMs: at + 1000,
+      },
+    );
+    expect(running(second)).toEqual(['GPU', 'M1']);
+    expect(second.changes).toEqual([expect.objectContaining({ device_id: 'M2', from: 'mining', to: 'curtailed' })]);
+  });
 });

@@ -42,7 +42,7 @@ const MAX_CELLS = 8_000_000;
 /** What the plan remembers of a device between rounds, for hysteresis. */
 export interface PlanMemory {
   activity: PlannedActivity;
-  /** When the device last went from off to running or back. */
+  /** When the device last went from off to running or back; −Infinity while it has not since it was first planned. */
   since_ms: number;
 }
 
@@ -193,8 +193,9 @@ export function rememberPlan(plan: SitePlan, previous: ReadonlyMap<string, PlanM
   for (const d of plan.devices) {
     if (d.activity === 'unassessed') continue;
     const before = previous?.get(d.device_id);
-    const same = before !== undefined && isRunning(before.activity) === isRunning(d.activity);
-    memory.set(d.device_id, { activity: d.activity, since_ms: same ? before.since_ms : nowMs });
+    // A device's first plan is no start or stop: only a change from running to off or back starts a clock.
+    const since = before === undefined ? Number.NEGATIVE_INFINITY : isRunning(before.activity) === isRunning(d.activity) ? before.since_ms : nowMs;
+    memory.set(d.device_id, { activity: d.activity, since_ms: since });
   }
   return memory;
 }
