@@ -139,7 +139,9 @@ export async function startDemoPdus(
     const outlets = pdus.flatMap((pdu, p) => pdu.outlets.map((o, i) => ({ pdu: targets[p]!.url, outlet: i + 1, device: o.device })));
     const refresh = async () => {
       const texts = await render(now());
-      pdus.forEach((pdu, p) => sims[p]!.replaceRecording(pdu.community, texts[p]!));
+      pdus.forEach((pdu, p) => {
+        sims[p]!.replaceRecording(pdu.community, texts[p]!);
+      });
     };
     let refreshing: Promise<void> | undefined;
     const timer = setInterval(() => {
