@@ -7,16 +7,19 @@ import { createCollector } from '../collectors/registry.js';
 import type { Target } from '../collectors/contract.js';
 import { economicsSchema, type EconomicsConfig } from '../config/economics-schema.js';
 import { loadConfigFile } from '../config/load.js';
+import type { PowerSettings } from '../config/power-schema.js';
 import { configSchema, type Config } from '../config/schema.js';
 import { demoEconomics } from './economics/demo.js';
-import { assessDevices, isMeasuredPower } from './economics/assess.js';
+import { assessDevices, gpuNodePower, isMeasuredPower } from './economics/assess.js';
 import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs } from './economics/inputs.js';
 import { planSite } from './economics/plan.js';
 import type { DeviceAssessment, SitePlan } from './economics/types.js';
 import { enrichSnapshot } from './enrich.js';
 import { mapLimited } from './limit.js';
+import { PowerAttribution } from './power.js';
 import { collectOnce } from './scheduler.js';
 import type { DeviceSnapshot } from './snapshot.js';
+import { DeviceStore } from './state.js';
 import { formatTable, left, right } from './table.js';
 import { buildTargets } from './targets.js';
 
@@ -44,6 +47,7 @@ export async function runRecommendCommand(command: RecommendCommand, io: Io): Pr
   let snapshots: DeviceSnapshot[];
   let economics: EconomicsConfig;
   let source: string;
+  let power: PowerSettings | undefined;
   if (command.configPath !== undefined) {
     const config = loadConfigFile(command.configPath);
     if (!config.economics) {
@@ -52,6 +56,7 @@ export async function runRecommendCommand(command: RecommendCommand, io: Io): Pr
     }
     economics = config.economics;
     snapshots = await pollOnce(buildTargets(config), config);
+    power = config.power;
     source = `${command.configPath}: ${snapshots.length} device(s)`;
   } else {
     const { startFarm } = await import('../simulator/farm.js');
@@ -67,17 +72,26 @@ export async function runRecommendCommand(command: RecommendCommand, io: Io): Pr
     source = `a simulated farm of ${SAMPLE_FARM_MINERS} miners with the demo economics (give --config FILE for yours)`;
   }
 
-  const result = await recommend(snapshots, economics);
+  const result = await recommend(snapshots, economics, power);
   io.out(command.json ? JSON.stringify(result, null, 2) : formatRecommendations(result, source));
   return 0;
 }
 
-/** Assesses snapshots once: live inputs are fetched once first (a failed fetch leaves that figure missing, and says so). */
-export async function recommend(snapshots: readonly DeviceSnapshot[], economics: EconomicsConfig): Promise<Recommendations> {
+/**
+ * Assesses snapshots once: live inputs are fetched once first (a failed fetch leaves that figure missing,
+ * and says so). PDU outlets mapped in `power:` give their devices metered watts, as in the agent.
+ */
+export async function recommend(snapshots: readonly DeviceSnapshot[], economics: EconomicsConfig, power?: PowerSettings): Promise<Recommendations> {
   const provider = new EconomicInputsProvider(economics);
   await provider.refreshAll();
   const inputs = provider.read();
-  const devices = assessDevices(snapshots, inputs);
+  const attribution = new PowerAttribution(power);
+  const store = new DeviceStore();
+  for (const s of snapshots) store.upsert(enrichSnapshot(attribution.attribute(s)));
+  attribution.afterRecord(snapshots, store, enrichSnapshot);
+  const walls = new Map(attribution.siteReadings(store).nodes.flatMap((n) => (n.wallPowerW === undefined ? [] : [[n.node, n.wallPowerW] as const])));
+  const attributed = [...store.values()];
+  const devices = assessDevices(attributed, inputs, { gpuNodes: gpuNodePower(attributed, (node) => walls.get(node)) });
   const site = planSite(devices, inputs.site_power_cap_kw);
   return { inputs, devices, site };
 }
@@ -88,7 +102,7 @@ async function pollOnce(targets: readonly Target[], config: Config): Promise<Dev
   setMaxListeners(0, controller.signal);
   const options = { maxResponseBytes: config.polling.max_response_bytes, snmpSettings: () => config.snmp };
   const results = await mapLimited(targets, config.polling.concurrency, (target) => collectOnce(createCollector(target, options), controller.signal));
-  return results.flat().map(enrichSnapshot);
+  return results.flat();
 }
 
 function bestMargin(a: DeviceAssessment): number | undefined {

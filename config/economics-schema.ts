@@ -185,6 +185,13 @@ export const economicsSchema = z
       .record(z.string().min(1), gpuModelEconomicsSchema)
       .default({})
       .describe('Per GPU model name as nvidia-smi reports it (e.g. "NVIDIA H100 80GB HBM3"); matched ignoring case and spacing.'),
+    gpu_node_overhead_w: z
+      .number()
+      .nonnegative()
+      .default(0)
+      .describe(
+        "What a GPU server draws beyond its GPUs (CPUs, memory, NICs, fans, PSU losses), in W, when its PDU outlet is not mapped: shared across its GPUs. A mapped outlet's wall reading wins.",
+      ),
     site_power_cap_kw: z
       .number()
       .positive()

@@ -1,10 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import type { EconomicInputs, InputReading } from '../agent/economics/inputs.js';
 import { hashpriceUsdPerThDay } from '../agent/economics/bitcoin.js';
-import { assessDevice, assessDevices } from '../agent/economics/assess.js';
+import { assessDevice, assessDevices, gpuNodePower } from '../agent/economics/assess.js';
 import { planSite } from '../agent/economics/plan.js';
 import type { DeviceAssessment } from '../agent/economics/types.js';
+import { REPO_ROOT } from './helpers.js';
 
 const AT = '2025-11-20T12:00:00.000Z';
 const configured = (value: number): InputReading => ({ value, origin: 'config', stale: false });
@@ -24,6 +27,7 @@ function inputs(powerUsdPerKwh: number, over: Partial<EconomicInputs> = {}): Eco
       'NVIDIA H100 80GB HBM3': { rate_usd_per_hour: 2.0, occupancy_ratio: 0.8, platform_fee_ratio: 0.2, mining_revenue_usd_per_day: 1.5 },
       'NVIDIA GeForce RTX 2080 SUPER': { rate_usd_per_hour: 0.05, occupancy_ratio: 0.5, platform_fee_ratio: 0.25 },
     },
+    gpu_node_overhead_w: 0,
     replace_drift_ratio: 0.25,
     missing: [],
     ...over,
@@ -218,6 +222,45 @@ describe('assessDevice: GPUs', () => {
     expect(a.reason).toBe('curtail: leasing earns $0.45/day, power costs $0.60/day at $0.100/kWh; break-even $0.075/kWh');
   });
 
+  describe('on whole-server power (the README worked example)', () => {
+    // An 8× H100 server whose outlet reads 7,000 W: seven GPUs at 650 W, one idle at 70 W, all rated 700 W.
+    const rated = (id: string, watts: number) =>
+      gpu(id, 'NVIDIA H100 80GB HBM3', watts, { address: 'gpu-node-1', gpu: { index: 0, uuid: id, name: 'NVIDIA H100 80GB HBM3', power_limit_w: 700 } });
+    const node = [...Array.from({ length: 7 }, (_, i) => rated(`GPU-busy-${i}`, 650)), rated('GPU-idle', 70)];
+    const gpuNodes = gpuNodePower(node, (address) => (address === 'gpu-node-1' ? 7000 : undefined));
+
+    it('judges an idle GPU on its rated draw plus its share of what the server draws beyond its GPUs', () => {
+      expect(gpuNodes.get('gpu-node-1')).toEqual({ gpus: 8, gpuW: 7 * 650 + 70, wallW: 7000 });
+      const idle = assessDevice(node[7]!, inputs(0.05), { gpuNodes });
+      // Overhead 7,000 − 4,620 = 2,380 W, 297.5 W a GPU: judged on 700 + 297.5 = 997.5 W.
+      expect(idle.power_w).toBe(70);
+      expect(idle.judged_power_w).toBeCloseTo(997.5, 10);
+      expect(idle.power_cost_usd_per_day).toBeCloseTo(0.9975 * 24 * 0.05, 10);
+      expect(idle.margin_usd_per_day.leasing).toBeCloseTo(30.72 - 1.197, 10);
+      // Break-even $1.283/kWh, not the $18.29 its 70 W alone would give.
+      expect(idle.break_even_usd_per_kwh).toBeCloseTo(30.72 / (0.9975 * 24), 10);
+      expect(idle.reason).toMatch(/\[judged on 998 W: rated 700 W \(drawing 70 W now\) \+ 298 W of its server's overhead \(wall 7000 W − GPUs 4620 W, ÷ 8\)\]$/);
+    });
+
+    it('uses the configured overhead when no outlet meters the server, and values one more MW leasing on judged watts', () => {
+      const unmetered = gpuNodePower(node, () => undefined);
+      const a = assessDevice(node[0]!, inputs(0.05, { gpu_node_overhead_w: 1800 }), { gpuNodes: unmetered });
+      expect(a.judged_power_w).toBeCloseTo(700 + 1800 / 8, 10);
+
+      const plan = planSite(node.map((g) => assessDevice(g, inputs(0.05), { gpuNodes })));
+      // Every GPU is judged on 997.5 W: 1 MW holds 1,002.5 of them at $30.72/day less 1,000 kW × 24 h × $0.05.
+      expect(plan.one_more_mw.leasing?.revenue_usd_per_day).toBeCloseTo((30.72 * 1e6) / 997.5, 6);
+      expect(plan.one_more_mw.leasing?.margin_usd_per_day).toBeCloseTo((30.72 * 1e6) / 997.5 - 1200, 6);
+      expect(plan.totals.leasing.power_kw).toBeCloseTo(8 * 0.9975, 10);
+
+      const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+      const idle = assessDevice(node[7]!, inputs(0.05), { gpuNodes });
+      expect(readme).toContain(`break-even $${idle.break_even_usd_per_kwh!.toFixed(3)}/kWh`);
+      expect(readme).toContain(`its $30.72/day lease nets $${idle.margin_usd_per_day.leasing!.toFixed(2)}`);
+      expect(readme).toContain(`= $${Math.round(plan.one_more_mw.leasing!.margin_usd_per_day).toLocaleString('en-US')}/day`);
+    });
+  });
+
   it('has no recommendation for a GPU model without configured rates', () => {
     const a = assessDevice(gpu('GPU-cccc', 'NVIDIA L40S', 350), inputs(0.05));
     expect(a.recommendation).toBeUndefined();
@@ -302,7 +345,7 @@ describe('planSite', () => {
     expect(plan.one_more_mw.mining?.margin_usd_per_day).toBeCloseTo(HASHPRICE * (1e6 / medianJPerTh) - costPerMw, 8);
     expect(plan.one_more_mw.mining?.basis).toMatch(/median 29\.5 J\/TH of 3 measured ASICs the plan runs/);
     expect(plan.one_more_mw.leasing?.revenue_usd_per_day).toBeCloseTo((30.72 / 700) * 1e6, 6);
-    expect(plan.one_more_mw.leasing?.basis).toMatch(/700 W per GPU, ~1429 GPUs/);
+    expect(plan.one_more_mw.leasing?.basis).toMatch(/median 700 W per GPU, ~1429 GPUs/);
     expect(plan.one_more_mw.better).toBe('leasing');
   });
 

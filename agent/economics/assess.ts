@@ -5,8 +5,9 @@
  *   ASIC mining revenue    = hashprice (USD per TH/s per day, after pool fee) × TH/s
  *   GPU lease revenue      = rate/h × 24 × occupancy × (1 − platform fee)
  *   GPU mining revenue     = the configured mining_revenue_usd_per_day for its model
- *   power cost             = W / 1000 × 24 × p   (the same draw is charged to every activity: conservative
- *                            for a GPU that idles lower between leases)
+ *   GPU judged W           = max(draw, rated power limit) + (server wall − Σ its GPUs' draw) ÷ GPUs on the
+ *                            server; gpu_node_overhead_w instead of wall − Σ GPUs when no outlet meters it
+ *   power cost             = W / 1000 × 24 × p, W the judged W for a GPU (the same for every activity)
  *   margin                 = revenue − power cost, per activity; the best activity has the highest margin
  *   break-even USD/kWh     = best revenue ÷ (kW × 24)   (for a GPU this is its value per kWh)
  *   efficiency             = W ÷ TH/s (J/TH), from measured W only; drift = efficiency ÷ nominal J/TH − 1
@@ -34,6 +35,35 @@ import { ACTIVITIES, type Activity, type DeviceAssessment, type InputName, type 
 export interface AssessOptions {
   /** Model catalog lookup; agent/catalog.ts's findModel by default. */
   findModel?: (name: string | undefined) => ModelSpec | undefined;
+  /** GPU servers by node address: their GPUs and, where an outlet meters it, their wall power (see `gpuNodePower`). */
+  gpuNodes?: ReadonlyMap<string, GpuNodePower>;
+}
+
+/** A GPU server as the economics see it. */
+export interface GpuNodePower {
+  gpus: number;
+  /** The sum of its GPUs' own draw now. */
+  gpuW: number;
+  /** Its outlet's reading, when one is mapped. */
+  wallW?: number;
+}
+
+/** GPU servers by node address from the snapshots, with the wall power of the metered ones. */
+export function gpuNodePower(snapshots: Iterable<DeviceSnapshot>, wallW: (node: string) => number | undefined): Map<string, GpuNodePower> {
+  const nodes = new Map<string, GpuNodePower>();
+  for (const s of snapshots) {
+    if (s.kind !== 'gpu' || s.address === undefined) continue;
+    let node = nodes.get(s.address);
+    if (!node) {
+      node = { gpus: 0, gpuW: 0 };
+      const wall = wallW(s.address);
+      if (wall !== undefined) node.wallW = wall;
+      nodes.set(s.address, node);
+    }
+    node.gpus += 1;
+    if (s.up && s.power_w !== undefined) node.gpuW += s.power_w;
+  }
+  return nodes;
 }
 
 /** Power figures good enough to judge a machine's health by. */
@@ -109,7 +139,7 @@ export function assessDevice(snapshot: DeviceSnapshot, inputs: EconomicInputs, o
   if (a.power_w === undefined) return noRecommendation(a, 'no power reading');
   if (!(a.power_w > 0)) return noRecommendation(a, `power reads ${a.power_w} W`);
 
-  return snapshot.kind === 'asic' ? assessAsic(snapshot, a, inputs, opts) : assessGpu(a, inputs);
+  return snapshot.kind === 'asic' ? assessAsic(snapshot, a, inputs, opts) : assessGpu(snapshot, a, inputs, opts);
 }
 
 /** Up with a watt figure, or down while its outlet still meters draw: either way the site pays for it. */
@@ -198,7 +228,34 @@ function paysBackSooner(x: ReplacementAppraisal, y: ReplacementAppraisal): boole
   return x.margin_gain_usd_per_day > y.margin_gain_usd_per_day;
 }
 
-function assessGpu(a: DeviceAssessment, inputs: EconomicInputs): DeviceAssessment {
+/**
+ * A GPU is judged on whole-server power: its rated draw (what it draws leased; an idle GPU's 70 W says
+ * nothing about that) plus its share of what the server draws beyond its GPUs (wall − Σ GPUs where an
+ * outlet meters the node, else gpu_node_overhead_w), so the server's CPUs, fans and PSU losses are paid for.
+ */
+function judgeGpuPower(snapshot: DeviceSnapshot, a: DeviceAssessment, inputs: EconomicInputs, opts: AssessOptions): void {
+  const drawW = a.power_w!;
+  const ratedW = snapshot.gpu?.power_limit_w ?? snapshot.power_limit_w;
+  const gpuW = Math.max(drawW, ratedW ?? drawW);
+  const node = snapshot.address === undefined ? undefined : opts.gpuNodes?.get(snapshot.address);
+  const gpus = Math.max(1, node?.gpus ?? 1);
+  const metered = node?.wallW !== undefined;
+  const overheadW = metered ? Math.max(0, node.wallW! - node.gpuW) : inputs.gpu_node_overhead_w;
+  const shareW = overheadW / gpus;
+  a.judged_power_w = gpuW + shareW;
+  const gpuPart = ratedW !== undefined && ratedW > drawW ? `rated ${fmtW(ratedW)} (drawing ${fmtW(drawW)} now)` : `drawing ${fmtW(drawW)}`;
+  const overheadPart = metered
+    ? `${fmtW(shareW)} of its server's overhead (wall ${fmtW(node.wallW!)} − GPUs ${fmtW(node.gpuW)}, ÷ ${gpus})`
+    : `${fmtW(shareW)} of gpu_node_overhead_w ${fmtW(overheadW)} ÷ ${gpus}`;
+  a.judged_power_basis = `${gpuPart} + ${overheadPart}`;
+}
+
+function fmtW(watts: number): string {
+  return `${Math.round(watts)} W`;
+}
+
+function assessGpu(snapshot: DeviceSnapshot, a: DeviceAssessment, inputs: EconomicInputs, opts: AssessOptions): DeviceAssessment {
+  judgeGpuPower(snapshot, a, inputs, opts);
   const economics = findGpuEconomics(inputs.gpu_models, a.model);
   if (!economics) return noRecommendation(a, a.model ? `no gpu_models entry for "${a.model}"` : 'GPU model unknown');
   const price = inputs.power_price_usd_per_kwh;
@@ -213,7 +270,7 @@ function assessGpu(a: DeviceAssessment, inputs: EconomicInputs): DeviceAssessmen
 
 /** Fills power cost, margins, the best activity and break-even from revenues. */
 function decideMargins(a: DeviceAssessment): void {
-  const powerW = a.power_w!;
+  const powerW = a.judged_power_w ?? a.power_w!;
   const price = a.power_price_usd_per_kwh!;
   const cost = powerCostUsdPerDay(powerW, price);
   a.power_cost_usd_per_day = cost;
@@ -261,6 +318,7 @@ function recommend(a: DeviceAssessment, inputs: EconomicInputs): DeviceAssessmen
     a.recommendation = best === 'leasing' ? 'lease' : 'mine';
     a.reason = `${a.recommendation}: ${earnings}, ${costs}; margin ${usd(bestMargin)}/day; break-even ${perKwh(a.break_even_usd_per_kwh!)}${driftNote}`;
   }
+  if (a.judged_power_w !== undefined && a.judged_power_w !== a.power_w) a.reason += ` [judged on ${Math.round(a.judged_power_w)} W: ${a.judged_power_basis}]`;
   if (!isMeasuredPower(a.power_source)) a.reason += ` [power ${a.power_source}, not measured]`;
   if (a.stale) a.reason += ` [stale: ${a.stale_inputs.join(', ')}]`;
   return a;

@@ -34,6 +34,8 @@ export interface EconomicInputs {
   power_price_usd_per_kwh?: InputReading;
   /** Per GPU model name as configured. */
   gpu_models: Record<string, GpuModelEconomics>;
+  /** A GPU server's draw beyond its GPUs when its outlet is not metered, W. */
+  gpu_node_overhead_w: number;
   /** 0.25: efficiency 25% worse than nominal is flagged. */
   replace_drift_ratio: number;
   /** Replacement options, the payback horizon and resale values; absent: no device is appraised for replacement. */
@@ -192,6 +194,7 @@ export class EconomicInputsProvider {
       at: new Date(now).toISOString(),
       pool_fee_ratio: config.bitcoin?.pool_fee_ratio ?? 0,
       gpu_models: config.gpu_models,
+      gpu_node_overhead_w: config.gpu_node_overhead_w ?? 0,
       replace_drift_ratio: config.replace_drift_ratio,
       missing,
     };

@@ -1,9 +1,9 @@
 import type { EconomicsConfig } from '../../config/economics-schema.js';
 import type { Config } from '../../config/schema.js';
 import type { AssessmentListener, DeviceEconomics, EconomicSignalSource, EconomicsFigures, EconomicsReader } from '../contracts/economics.js';
-import type { AgentContext, AgentPart, DeviceStoreView } from '../contracts/part.js';
+import type { AgentContext, AgentPart, DeviceStoreView, SiteReadings } from '../contracts/part.js';
 import type { DeviceSnapshot } from '../snapshot.js';
-import { assessDevice } from './assess.js';
+import { assessDevice, gpuNodePower } from './assess.js';
 import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs, type EconomicInputsProviderOptions } from './inputs.js';
 import { planSite, rememberPlan, type PlanMemory } from './plan.js';
 import type { DeviceAssessment, InputName, SitePlan } from './types.js';
@@ -41,6 +41,8 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
   readonly #providerOptions: Omit<EconomicInputsProviderOptions, 'now'>;
   #provider: EconomicInputsProvider;
   #store: DeviceStoreView | undefined;
+  /** The site's readings: GPU servers' wall power for judging GPUs on whole-server power. */
+  #site: (() => SiteReadings) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #soon: NodeJS.Timeout | undefined;
   #unsubscribeStore: (() => void) | undefined;
@@ -151,6 +153,7 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
 
   start(ctx: AgentContext): void {
     this.#store = ctx.store;
+    this.#site = () => ctx.site();
     this.#onListenerError = (err) => ctx.logger.error({ err }, 'economics listener threw');
     this.#provider.start();
     this.#unsubscribeStore = ctx.store.onChange((change) => {
@@ -205,6 +208,7 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     this.#unsubscribeStore = undefined;
     this.#provider.stop();
     this.#store = undefined;
+    this.#site = undefined;
     this.#forget();
   }
 
@@ -229,7 +233,9 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     const inputs = this.readInputs();
     const previous = this.#economics;
     const assessments: DeviceAssessment[] = [];
-    for (const snapshot of store.values()) assessments.push(assessDevice(snapshot, inputs));
+    const walls = new Map((this.#site?.().nodes ?? []).flatMap((n) => (n.wallPowerW === undefined ? [] : [[n.node, n.wallPowerW] as const])));
+    const gpuNodes = gpuNodePower(store.values(), (node) => walls.get(node));
+    for (const snapshot of store.values()) assessments.push(assessDevice(snapshot, inputs, { gpuNodes }));
     const nowMs = this.#now();
     const plan = planSite(assessments, inputs.site_power_cap_kw, { hysteresis: this.#config.plan, previous: this.#planMemory, nowMs });
     this.#planMemory = rememberPlan(plan, this.#planMemory, nowMs);

@@ -18,7 +18,8 @@
  *     already running counts deadband more in the knapsack, so a swap must gain more than that.
  *   - one more MW, mining  = hashprice × (10^6 W ÷ median J/TH) − 1,000 kW × 24 × p, the median over
  *     ASICs the plan keeps mining whose watts are measured
- *     one more MW, leasing = 10^6 W × median over assessed GPUs of (lease revenue ÷ W) − 1,000 kW × 24 × p
+ *     one more MW, leasing = 10^6 W × median over assessed GPUs of (lease revenue ÷ judged W) − 1,000 kW × 24 × p,
+ *     judged W being a GPU's rated draw plus its share of its server's overhead (assess.ts)
  */
 import type { PlanHysteresis } from '../../config/economics-schema.js';
 import { powerCostUsdPerDay } from './assess.js';
@@ -117,7 +118,7 @@ export function planSite(assessments: readonly DeviceAssessment[], capKw?: numbe
     candidates.push({
       a,
       activity: a.best_activity!,
-      kw: a.power_w! / 1000,
+      kw: judgedW(a) / 1000,
       margin,
       worth: margin + (wasRunning ? deadband : 0) + (locked ? lockBonus : 0),
       held,
@@ -179,7 +180,7 @@ export function planSite(assessments: readonly DeviceAssessment[], capKw?: numbe
     plan.headroom_kw = capKw - runningKw;
     const paying = assessments.filter((a) => !a.metering_only && a.recommendation !== undefined && bestMargin(a) > 0);
     const bound = fractionalBound(
-      paying.map((a) => ({ kw: a.power_w! / 1000, worth: bestMargin(a) })),
+      paying.map((a) => ({ kw: judgedW(a) / 1000, worth: bestMargin(a) })),
       budgetKw,
     );
     plan.optimality = { margin_usd_per_day: achieved, upper_bound_usd_per_day: bound, gap_usd_per_day: Math.max(0, bound - achieved) };
@@ -339,6 +340,11 @@ function knapsackCore(core: readonly number[], items: readonly Item[], budgetKw:
   return chosen;
 }
 
+/** The watts a device is planned by: a GPU's judged whole-server share, else its draw. */
+function judgedW(a: DeviceAssessment): number {
+  return a.judged_power_w ?? a.power_w!;
+}
+
 function seconds(ms: number): string {
   return `${Math.round(ms / 1000)}s`;
 }
@@ -348,7 +354,7 @@ function bestMargin(a: DeviceAssessment): number {
 }
 
 function planned(a: DeviceAssessment, activity: PlannedActivity, byCap: boolean, reason: string): PlannedDevice {
-  const d: PlannedDevice = { device_id: a.device_id, activity, power_kw: (a.power_w ?? 0) / 1000, curtailed_by_cap: byCap, reason };
+  const d: PlannedDevice = { device_id: a.device_id, activity, power_kw: (a.judged_power_w ?? a.power_w ?? 0) / 1000, curtailed_by_cap: byCap, reason };
   if (a.best_activity !== undefined) d.margin_usd_per_day = bestMargin(a);
   if (a.margin_usd_per_watt_day !== undefined) d.margin_usd_per_watt_day = a.margin_usd_per_watt_day;
   return d;
@@ -381,12 +387,12 @@ function oneMoreMegawatt(assessments: readonly DeviceAssessment[], devices: read
   }
 
   const gpus = assessments.filter((a) => a.kind === 'gpu' && a.revenue_usd_per_day.leasing !== undefined && a.power_w !== undefined);
-  const medianLeasePerW = median(gpus.map((a) => a.revenue_usd_per_day.leasing! / a.power_w!));
+  const medianLeasePerW = median(gpus.map((a) => a.revenue_usd_per_day.leasing! / judgedW(a)));
   if (medianLeasePerW !== undefined) {
-    const medianW = median(gpus.map((a) => a.power_w!))!;
+    const medianW = median(gpus.map(judgedW))!;
     const revenue = medianLeasePerW * 1e6;
     result.leasing = {
-      basis: `1 MW of GPUs at the median lease value per watt of ${gpus.length} assessed (median ${Math.round(medianW)} W per GPU, ~${Math.round(1e6 / medianW)} GPUs)`,
+      basis: `1 MW of GPU servers at the median lease value per watt of ${gpus.length} assessed GPUs, each on its rated draw plus its server's overhead (median ${Math.round(medianW)} W per GPU, ~${Math.round(1e6 / medianW)} GPUs)`,
       revenue_usd_per_day: revenue,
       power_cost_usd_per_day: costPerMw,
       margin_usd_per_day: revenue - costPerMw,

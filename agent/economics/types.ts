@@ -22,6 +22,13 @@ export interface DeviceAssessment {
   power_w?: number;
   /** Where `power_w` came from; efficiency and drift exist only when it was measured (pdu, reported, gpu_counter). */
   power_source?: PowerSource;
+  /**
+   * The watts the economics judge a GPU by: its rated draw (an idle GPU leased will draw it) plus its
+   * share of the server's draw beyond its GPUs. Absent for other devices: they are judged on `power_w`.
+   */
+  judged_power_w?: number;
+  /** How `judged_power_w` was built, quoting its figures. */
+  judged_power_basis?: string;
   /** A device that only measures (PDU, meter, sensor): its watts are other devices' load, so it carries no cost. */
   metering_only?: boolean;
   hashrate_hs?: number;
