@@ -31,7 +31,7 @@ Commands:
   demo                     run the agent on a built-in simulated farm (no hardware needed)
   poll TARGET...           poll targets once and print what they report
   scan RANGE...            find miners on a network (CIDR or address range); can write a config
-  recommend [--config F]   assess every device once: margin per day, mine / lease / curtail / replace, site plan
+  recommend [--config F]   assess every device once: margin per day, mine / lease / curtail / replace / repair, site plan
   check-config FILE        validate a config file and say exactly what is wrong
   schema                   print the config's JSON Schema (for editor completion)
   version                  print the version
@@ -184,19 +184,29 @@ addresses each). A progress bar goes to stderr when it is a terminal. Exit 0 whe
     },
   },
   recommend: {
-    help: `Usage: potencia recommend [--config FILE] [--json]
+    help: `Usage: potencia recommend [--config FILE] [--json] [--horizon 12mo]
 
 Polls the config's targets once, assesses every device with the config's economics and prints them by
 margin per day: hashrate, power, J/TH, drift from nominal, revenue, power cost, margin, break-even power
-price, the recommended action (mine, lease, curtail, replace) with its reason, then the site totals and
+price, the recommended action (mine, lease, curtail, replace, repair) with its reason, then the site totals and
 the plan under site_power_cap_kw. Without --config it runs on a small simulated farm with the demo's
 economics, to show what the output looks like.
   --config FILE        YAML config with an economics: section
-  --json               print { inputs, devices, site } as JSON`,
-    options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } },
+  --json               print { inputs, devices, site } as JSON
+  --horizon SPAN       add the forward view over SPAN (e.g. 12mo, 90d): margin per device, activity
+                       and added MW under P10 / P50 / P90 BTC prices, with difficulty growth and halvings,
+                       and the break-even BTC price (needs economics.forecast)`,
+    options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, horizon: { type: 'string' } },
     async run(values, _positionals, io) {
       const { runRecommendCommand } = await import('./recommend-cli.js');
-      return runRecommendCommand({ ...(typeof values.config === 'string' && { configPath: values.config }), json: values.json === true }, io);
+      return runRecommendCommand(
+        {
+          ...(typeof values.config === 'string' && { configPath: values.config }),
+          ...(typeof values.horizon === 'string' && { horizon: values.horizon }),
+          json: values.json === true,
+        },
+        io,
+      );
     },
   },
   'check-config': {

@@ -12,6 +12,7 @@ import { configSchema, type Config } from '../config/schema.js';
 import { demoEconomics } from './economics/demo.js';
 import { assessDevices, gpuNodePower, isMeasuredPower } from './economics/assess.js';
 import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs } from './economics/inputs.js';
+import { forecast, parseHorizonDays, SCENARIOS, type Forecast, type ForwardFigures } from './economics/forecast.js';
 import { planSite } from './economics/plan.js';
 import type { DeviceAssessment, SitePlan } from './economics/types.js';
 import { enrichSnapshot } from './enrich.js';
@@ -27,6 +28,8 @@ export interface RecommendCommand {
   /** Without one, a small simulated farm with the demo economics. */
   configPath?: string;
   json: boolean;
+  /** The forward view's horizon, e.g. "12mo", "90d". */
+  horizon?: string;
 }
 
 interface Io {
@@ -41,9 +44,16 @@ export interface Recommendations {
   inputs: EconomicInputs;
   devices: DeviceAssessment[];
   site: SitePlan;
+  /** With --horizon. */
+  forecast?: Forecast;
 }
 
 export async function runRecommendCommand(command: RecommendCommand, io: Io): Promise<number> {
+  const horizonDays = command.horizon === undefined ? undefined : parseHorizonDays(command.horizon);
+  if (command.horizon !== undefined && horizonDays === undefined) {
+    io.err(`potencia recommend: --horizon "${command.horizon}" is not a horizon like 12mo, 90d or 2y (1 day to 10 years)`);
+    return 2;
+  }
   let snapshots: DeviceSnapshot[];
   let economics: EconomicsConfig;
   let source: string;
@@ -55,6 +65,10 @@ export async function runRecommendCommand(command: RecommendCommand, io: Io): Pr
       return 2;
     }
     economics = config.economics;
+    if (horizonDays !== undefined && !economics.forecast) {
+      io.err(`potencia recommend: --horizon needs an economics.forecast section (btc_price_usd p10 / p50 / p90, difficulty_growth_per_epoch) in ${command.configPath}`);
+      return 2;
+    }
     snapshots = await pollOnce(buildTargets(config), config);
     power = config.power;
     source = `${command.configPath}: ${snapshots.length} device(s)`;
@@ -73,6 +87,14 @@ export async function runRecommendCommand(command: RecommendCommand, io: Io): Pr
   }
 
   const result = await recommend(snapshots, economics, power);
+  if (horizonDays !== undefined) {
+    const view = forecast(result.devices, result.site, result.inputs, economics.forecast!, horizonDays);
+    if ('missing' in view) {
+      io.err(`potencia recommend: ${view.missing}`);
+      return 1;
+    }
+    result.forecast = view;
+  }
   io.out(command.json ? JSON.stringify(result, null, 2) : formatRecommendations(result, source));
   return 0;
 }
@@ -124,7 +146,8 @@ function fixed(x: number | undefined, digits: number, scale = 1): string {
 }
 
 /** Devices by best margin (highest first; unassessed last), then the site totals and the plan under the cap. */
-export function formatRecommendations({ inputs, devices, site }: Recommendations, source: string): string {
+export function formatRecommendations(result: Recommendations, source: string): string {
+  const { inputs, devices, site } = result;
   const sorted = [...devices].sort((x, y) => (bestMargin(y) ?? -Infinity) - (bestMargin(x) ?? -Infinity) || (x.device_id < y.device_id ? -1 : 1));
   const planned = new Map(site.devices.map((d) => [d.device_id, d]));
   const columns = [
@@ -207,7 +230,32 @@ export function formatRecommendations({ inputs, devices, site }: Recommendations
   }
   if (!site.one_more_mw.mining && site.totals.mining.count > 0) lines.push('One more MW mining: not valued, no ASIC the plan runs has measured watts (map PDU outlets to them)');
   if (site.stale) lines.push('Warning: some inputs are stale; see the [stale: …] reasons.');
+  if (result.forecast) lines.push('', ...formatForecast(result.forecast));
   return lines.join('\n');
+}
+
+/** The forward table: per device, per activity the plan runs, and one more MW, by price scenario. */
+function formatForecast(view: Forecast): string[] {
+  const p = view.btc_price_usd;
+  const dollars = (x: number) => `$${Math.round(x).toLocaleString('en-US')}`;
+  const columns = [left('FORWARD'), left('ACTIVITY'), right('MARGIN P10'), right('MARGIN P50'), right('MARGIN P90'), right('BREAK-EVEN BTC')];
+  const row = (name: string, activity: string, f: ForwardFigures) => [
+    name,
+    activity,
+    ...SCENARIOS.map((s) => dollars(f.margin_usd[s])),
+    f.break_even_btc_usd === undefined ? '-' : dollars(f.break_even_btc_usd),
+  ];
+  const rows = [...view.devices].sort((x, y) => y.margin_usd.p50 - x.margin_usd.p50).map((d) => row(d.device_id, d.activity, d));
+  for (const activity of ['mining', 'leasing'] as const) {
+    const f = view.activities[activity];
+    if (f) rows.push(row('site plan', activity, f));
+  }
+  if (view.one_more_mw_mining) rows.push(row('one more MW', 'mining', view.one_more_mw_mining));
+  return [
+    `Forward view over ${view.horizon_days} days: difficulty ${view.difficulty_growth_per_epoch >= 0 ? '+' : ''}${(view.difficulty_growth_per_epoch * 100).toFixed(1)}% a 2,016-block epoch, ` +
+      `halvings by block height, BTC P10 ${dollars(p.p10)} / P50 ${dollars(p.p50)} / P90 ${dollars(p.p90)}; leases at today's rates in every scenario`,
+    formatTable(columns, rows),
+  ];
 }
 
 function describeInputs(inputs: EconomicInputs): string {

@@ -177,6 +177,20 @@ export const planHysteresisSchema = z
   })
   .describe('Hysteresis so the plan does not flap on noise.');
 
+export const forecastSchema = z
+  .strictObject({
+    difficulty_growth_per_epoch: z.number().min(-0.5).max(1).default(0.02).describe('Difficulty change per 2,016-block epoch over the horizon: 0.02 = +2% every ~14 days.'),
+    btc_price_usd: z
+      .strictObject({
+        p10: z.number().positive().describe('A low BTC price over the horizon (10th percentile).'),
+        p50: z.number().positive().describe('The median BTC price over the horizon.'),
+        p90: z.number().positive().describe('A high BTC price over the horizon (90th percentile).'),
+      })
+      .refine((p) => p.p10 <= p.p50 && p.p50 <= p.p90, { message: 'expected p10 <= p50 <= p90' })
+      .describe('BTC price scenarios, each held over the horizon.'),
+  })
+  .describe('The forward view (`potencia recommend --horizon 12mo`): difficulty growth, the halving at 1,050,000, BTC price scenarios.');
+
 export const economicsSchema = z
   .strictObject({
     bitcoin: bitcoinSchema.optional(),
@@ -198,6 +212,7 @@ export const economicsSchema = z
       .optional()
       .describe('The most the site may draw, in kW; the site plan picks the subset of devices with the highest total margin that fits under it.'),
     plan: planHysteresisSchema.prefault({}),
+    forecast: forecastSchema.optional(),
     replacement: replacementSchema.optional(),
     replace_drift_ratio: z
       .number()
@@ -215,3 +230,4 @@ export type TouPeriod = z.output<typeof touPeriodSchema>;
 export type GpuModelEconomics = z.output<typeof gpuModelEconomicsSchema>;
 export type ReplacementConfig = z.output<typeof replacementSchema>;
 export type PlanHysteresis = z.output<typeof planHysteresisSchema>;
+export type ForecastConfig = z.output<typeof forecastSchema>;

@@ -18,6 +18,7 @@ export function demoEconomics(nameplateKw: number, capShare = 0.3): EconomicsCon
     },
     site_power_cap_kw: Math.max(1, Math.round(nameplateKw * capShare * 10) / 10),
     plan: { min_run: '5m', min_off: '5m', deadband_usd_per_day: 0.1 },
+    forecast: { difficulty_growth_per_epoch: 0.02, btc_price_usd: { p10: 60_000, p50: 95_000, p90: 140_000 } },
     replacement: {
       horizon_days: 540,
       options: [
