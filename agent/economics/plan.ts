@@ -38,7 +38,7 @@ import {
 /** Candidates around the first that does not fit that are solved exactly. */
 const CORE_ITEMS = 160;
 /** Most dynamic-programming cells (items × capacity steps) one plan may use. */
-const MAX_CELLS = 8_000_000;
+const MAX_CELLS = 2_000_000;
 
 /** What the plan remembers of a device between rounds, for hysteresis. */
 export interface PlanMemory {
