@@ -141,6 +141,13 @@ export const gpuModelEconomicsSchema = z
   })
   .describe('Economics of one GPU model.');
 
+export const hashrateLeaseSchema = z
+  .strictObject({
+    usd_per_ph_day: z.number().nonnegative().describe('What a marketplace pays per PH/s per day of hashrate delivered (e.g. NiceHash, Braiins Hashpower).'),
+    fee_ratio: ratio.default(0).describe("The marketplace's cut, 0.03 for 3%."),
+  })
+  .describe('Selling ASIC hashrate on a marketplace: an activity beside mining, judged the same way.');
+
 export const replacementOptionSchema = z
   .strictObject({
     model: z
@@ -199,6 +206,7 @@ export const economicsSchema = z
       .record(z.string().min(1), gpuModelEconomicsSchema)
       .default({})
       .describe('Per GPU model name as nvidia-smi reports it (e.g. "NVIDIA H100 80GB HBM3"); matched ignoring case and spacing.'),
+    hashrate_lease: hashrateLeaseSchema.optional(),
     gpu_node_overhead_w: z
       .number()
       .nonnegative()
@@ -231,3 +239,4 @@ export type GpuModelEconomics = z.output<typeof gpuModelEconomicsSchema>;
 export type ReplacementConfig = z.output<typeof replacementSchema>;
 export type PlanHysteresis = z.output<typeof planHysteresisSchema>;
 export type ForecastConfig = z.output<typeof forecastSchema>;
+export type HashrateLease = z.output<typeof hashrateLeaseSchema>;

@@ -355,3 +355,18 @@ describe('planSite', () => {
     expect(planSite(assessments).stale).toBe(false);
   });
 });
+
+describe('hashrate leasing for ASICs', () => {
+  it('sells an S21 Pro’s hashrate when the marketplace pays more than mining nets, and says so', () => {
+    // 234 TH/s = 0.234 PH/s at $45/PH/day less a 3 % fee: $10.21/day, against 234 × $0.0380 = $8.89 mining.
+    const lease = { usd_per_ph_day: 45, fee_ratio: 0.03 };
+    const a = assessDevice(asic('10.0.1.9', 'Antminer S21 Pro', 234, 3510), inputs(0.05, { hashrate_lease: lease }));
+    expect(a.revenue_usd_per_day.leasing).toBeCloseTo(45 * 0.234 * 0.97, 10);
+    expect(a.revenue_usd_per_day.mining).toBeCloseTo(234 * HASHPRICE, 10);
+    expect(a.best_activity).toBe('leasing');
+    expect(a.recommendation).toBe('lease');
+    expect(a.reason).toMatch(/^lease: leasing earns \$10\.21\/day vs mining \$8\.89\/day, power costs \$4\.21\/day/);
+    // At $30/PH/day mining wins again.
+    expect(assessDevice(asic('10.0.1.9', 'Antminer S21 Pro', 234, 3510), inputs(0.05, { hashrate_lease: { usd_per_ph_day: 30, fee_ratio: 0.03 } })).recommendation).toBe('mine');
+  });
+});

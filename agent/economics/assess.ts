@@ -3,6 +3,7 @@
  *
  * Formulas (all per day; W is the device's current draw, p the power price in USD/kWh now):
  *   ASIC mining revenue    = hashprice (USD per TH/s per day, after pool fee) × TH/s
+ *   ASIC hashrate lease    = rate per PH/s per day × PH/s × (1 − marketplace fee), when hashrate_lease is set
  *   GPU lease revenue      = rate/h × 24 × occupancy × (1 − platform fee)
  *   GPU mining revenue     = the configured mining_revenue_usd_per_day for its model
  *   GPU judged W           = max(draw, rated power limit) + (server wall − Σ its GPUs' draw) ÷ GPUs on the
@@ -27,7 +28,7 @@
  */
 import { findModel as catalogFindModel, type ModelSpec } from '../catalog.js';
 import { efficiencyJPerTh, type DeviceSnapshot, type PowerSource } from '../snapshot.js';
-import type { GpuModelEconomics, ReplacementConfig } from '../../config/economics-schema.js';
+import type { GpuModelEconomics, HashrateLease, ReplacementConfig } from '../../config/economics-schema.js';
 import { jPerTh, percent, perKwh, usd } from './format.js';
 import { hashpriceFrom, type EconomicInputs } from './inputs.js';
 import { ACTIVITIES, type Activity, type DeviceAssessment, type InputName, type ReplacementAppraisal } from './types.js';
@@ -99,6 +100,11 @@ export function powerCostUsdPerDay(powerW: number, usdPerKwh: number): number {
 
 export function breakEvenUsdPerKwh(revenueUsdPerDay: number, powerW: number): number {
   return revenueUsdPerDay / ((powerW / 1000) * 24);
+}
+
+/** Selling the hashrate: rate per PH/s per day × PH/s × (1 − marketplace fee). */
+export function hashrateLeaseUsdPerDay(hashrateHs: number, lease: HashrateLease): number {
+  return lease.usd_per_ph_day * (hashrateHs / 1e15) * (1 - lease.fee_ratio);
 }
 
 export function leaseRevenueUsdPerDay(gpu: GpuModelEconomics): number {
@@ -177,9 +183,11 @@ function assessAsic(snapshot: DeviceSnapshot, a: DeviceAssessment, inputs: Econo
   if (price.stale) markStale(a, ['power_price_usd_per_kwh']);
 
   a.revenue_usd_per_day.mining = hashprice.usd_per_th_day * (a.hashrate_hs / 1e12);
+  const lease = inputs.hashrate_lease;
+  if (lease) a.revenue_usd_per_day.leasing = hashrateLeaseUsdPerDay(a.hashrate_hs, lease);
   decideMargins(a);
   if (inputs.replacement) {
-    const appraisal = appraiseReplacement(a, snapshot.model, inputs.replacement, hashprice.usd_per_th_day, findModel);
+    const appraisal = appraiseReplacement(a, snapshot.model, inputs, inputs.replacement, hashprice.usd_per_th_day, findModel);
     if (appraisal) a.replacement = appraisal;
   }
   return recommend(a, inputs);
@@ -203,18 +211,21 @@ function boardHashrateLoss(snapshot: DeviceSnapshot): number | undefined {
 function appraiseReplacement(
   a: DeviceAssessment,
   oldModel: string | undefined,
+  inputs: EconomicInputs,
   replacement: ReplacementConfig,
   hashpriceUsdPerThDay: number,
   findModel: (name: string | undefined) => ModelSpec | undefined,
 ): ReplacementAppraisal | undefined {
   const oldSpec = findModel(oldModel);
   const resale = (oldSpec && replacement.resale_usd[oldSpec.model]) ?? (oldModel !== undefined ? replacement.resale_usd[oldModel] : undefined) ?? 0;
-  const current = Math.max(0, a.margin_usd_per_day.mining!);
+  const current = Math.max(0, a.margin_usd_per_day[a.best_activity!]!);
+  const lease = inputs.hashrate_lease;
   let best: ReplacementAppraisal | undefined;
   for (const option of replacement.options) {
     const spec = findModel(option.model);
     if (!spec || spec.model === oldSpec?.model) continue;
-    const margin = hashpriceUsdPerThDay * (spec.nominal_hashrate_hs / 1e12) - powerCostUsdPerDay(spec.nominal_power_w, a.power_price_usd_per_kwh!);
+    const revenue = Math.max(hashpriceUsdPerThDay * (spec.nominal_hashrate_hs / 1e12), lease ? hashrateLeaseUsdPerDay(spec.nominal_hashrate_hs, lease) : 0);
+    const margin = revenue - powerCostUsdPerDay(spec.nominal_power_w, a.power_price_usd_per_kwh!);
     const appraisal: ReplacementAppraisal = { model: spec.model, net_price_usd: option.price_usd - resale, margin_gain_usd_per_day: margin - current };
     if (appraisal.margin_gain_usd_per_day > 0) appraisal.payback_days = Math.max(0, appraisal.net_price_usd) / appraisal.margin_gain_usd_per_day;
     if (!best || paysBackSooner(appraisal, best)) best = appraisal;

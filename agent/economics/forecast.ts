@@ -9,6 +9,7 @@
  *   margin over the horizon = Σ_d (revenue_d − power cost per day), power cost at today's price
  *   break-even BTC price     = horizon days × power cost per day ÷ Σ_d (revenue_d ÷ price)
  *   leasing margin over the horizon = (lease revenue − power cost) × days, the same in every scenario
+ *                                     (a GPU lease, or an ASIC's hashrate sold at the configured rate)
  * Each scenario holds its BTC price over the horizon (P10 / P50 / P90 as configured).
  */
 import type { ForecastConfig } from '../../config/economics-schema.js';
@@ -86,7 +87,7 @@ export function forecast(assessments: readonly DeviceAssessment[], plan: SitePla
   const out: Forecast = { horizon_days: days, btc_price_usd: prices, difficulty_growth_per_epoch: config.difficulty_growth_per_epoch, devices: [], activities: {} };
   for (const a of assessments) {
     if (a.best_activity === undefined || a.power_cost_usd_per_day === undefined) continue;
-    const activity = a.kind === 'asic' ? 'mining' : a.best_activity;
+    const activity = a.best_activity;
     let figures: ForwardFigures;
     if (activity === 'mining' && a.kind === 'asic' && a.hashrate_hs !== undefined) figures = mining(a.hashrate_hs / 1e12, a.power_cost_usd_per_day);
     else if (activity === 'leasing' && a.margin_usd_per_day.leasing !== undefined) {

@@ -1,4 +1,4 @@
-import type { EconomicsConfig, GpuModelEconomics, ReplacementConfig } from '../../config/economics-schema.js';
+import type { EconomicsConfig, GpuModelEconomics, HashrateLease, ReplacementConfig } from '../../config/economics-schema.js';
 import { blockSubsidyBtc, hashpriceUsdPerThDay } from './bitcoin.js';
 import { timeOfUsePrice } from './power-price.js';
 import { LiveInput, parseCoinGeckoBtcUsd, parseMempoolDifficulty, parseNumberAt, parseRewardStatsFeesPerBlock, parseTipHeight } from './sources.js';
@@ -36,6 +36,8 @@ export interface EconomicInputs {
   gpu_models: Record<string, GpuModelEconomics>;
   /** A GPU server's draw beyond its GPUs when its outlet is not metered, W. */
   gpu_node_overhead_w: number;
+  /** Selling ASIC hashrate on a marketplace, when configured. */
+  hashrate_lease?: HashrateLease;
   /** 0.25: efficiency 25% worse than nominal is flagged. */
   replace_drift_ratio: number;
   /** Replacement options, the payback horizon and resale values; absent: no device is appraised for replacement. */
@@ -199,6 +201,7 @@ export class EconomicInputsProvider {
       missing,
     };
     if (config.replacement) inputs.replacement = config.replacement;
+    if (config.hashrate_lease) inputs.hashrate_lease = config.hashrate_lease;
     if (config.site_power_cap_kw !== undefined) inputs.site_power_cap_kw = config.site_power_cap_kw;
 
     const btc = config.bitcoin;
