@@ -138,8 +138,16 @@ export const gpuModelEconomicsSchema = z
     occupancy_ratio: ratio.describe('Share of hours the GPU is actually rented, 0.7 for 70%.'),
     platform_fee_ratio: ratio.describe("The marketplace's cut of lease revenue, 0.2 for 20%."),
     mining_revenue_usd_per_day: z.number().nonnegative().optional().describe('What the GPU earns per day mining instead, if it can.'),
+    committed: z
+      .strictObject({
+        rate_usd_per_hour: z.number().nonnegative().describe('Contracted rate per GPU per hour in USD, paid whether the GPU is busy or not.'),
+        start: z.iso.date().describe('First day of the contract, YYYY-MM-DD (UTC).'),
+        term_days: z.number().int().positive().describe('Length of the contract in days.'),
+      })
+      .optional()
+      .describe('A committed lease of this model: while it runs it replaces the spot terms above, as fixed income; after it ends the spot terms apply again.'),
   })
-  .describe('Economics of one GPU model.');
+  .describe('Economics of one GPU model: spot marketplace terms, and optionally a committed contract beside them.');
 
 export const hashrateLeaseSchema = z
   .strictObject({

@@ -84,3 +84,43 @@ describe('the forward view', () => {
     expect(parseHorizonDays('12 months')).toBeUndefined();
   });
 });
+
+describe('committed GPU leases', () => {
+  const h100 = (over: Partial<DeviceSnapshot> = {}): DeviceSnapshot => ({
+    id: 'GPU-1',
+    kind: 'gpu',
+    target: 'nvidia-smi://node-1',
+    address: 'node-1',
+    labels: {},
+    model: 'NVIDIA H100 80GB HBM3',
+    up: true,
+    observed_at: inputs.at,
+    power_w: 700,
+    power_source: 'gpu_counter',
+    temperatures_c: {},
+    fans_rpm: [],
+    ...over,
+  });
+  // Spot: $2.10/h × 24 × 75 % × (1 − 15 %) = $32.13/day. Committed: $1.80/h × 24 = $43.20/day, from 2026-05-01 for 60 days.
+  const spot = { rate_usd_per_hour: 2.1, occupancy_ratio: 0.75, platform_fee_ratio: 0.15 };
+  const committed = { ...spot, committed: { rate_usd_per_hour: 1.8, start: '2026-05-01', term_days: 60 } };
+  const withModel = (gpu: typeof spot) => ({ ...inputs, gpu_models: { 'NVIDIA H100 80GB HBM3': gpu } });
+
+  it('earns the contract while it runs, side by side with the spot terms, and says until when', () => {
+    const a = assessDevice(h100(), withModel(committed));
+    expect(a.revenue_usd_per_day.leasing).toBeCloseTo(43.2, 10);
+    expect(a.lease_committed_until).toBe('2026-06-30');
+    expect(a.reason).toContain('[leasing committed until 2026-06-30]');
+    const after = assessDevice(h100(), { ...withModel(committed), at: '2026-07-01T00:00:00.000Z' });
+    expect(after.revenue_usd_per_day.leasing).toBeCloseTo(2.1 * 24 * 0.75 * 0.85, 10);
+  });
+
+  it('counts the contract as fixed income in the forward view, then the spot terms', () => {
+    const a = assessDevice(h100(), withModel(committed));
+    const view = forecast([a], planSite([a]), withModel(committed), config, 90) as Forecast;
+    // 29 days of the contract are left on 2026-06-01 (it ends 2026-06-30), then 61 days on spot terms.
+    const cost = 0.7 * 24 * 0.05 * 90;
+    const expected = 43.2 * 29 + 2.1 * 24 * 0.75 * 0.85 * 61 - cost;
+    expect(view.devices[0]!.margin_usd).toEqual({ p10: expect.closeTo(expected, 6), p50: expect.closeTo(expected, 6), p90: expect.closeTo(expected, 6) });
+  });
+});

@@ -4,7 +4,8 @@
  * Formulas (all per day; W is the device's current draw, p the power price in USD/kWh now):
  *   ASIC mining revenue    = hashprice (USD per TH/s per day, after pool fee) × TH/s
  *   ASIC hashrate lease    = rate per PH/s per day × PH/s × (1 − marketplace fee), when hashrate_lease is set
- *   GPU lease revenue      = rate/h × 24 × occupancy × (1 − platform fee)
+ *   GPU lease revenue      = rate/h × 24 × occupancy × (1 − platform fee) on spot terms; a committed
+ *                            contract's rate/h × 24 while it runs (fixed income, busy or not)
  *   GPU mining revenue     = the configured mining_revenue_usd_per_day for its model
  *   GPU judged W           = max(draw, rated power limit) + (server wall − Σ its GPUs' draw) ÷ GPUs on the
  *                            server; gpu_node_overhead_w instead of wall − Σ GPUs when no outlet meters it
@@ -100,6 +101,18 @@ export function powerCostUsdPerDay(powerW: number, usdPerKwh: number): number {
 
 export function breakEvenUsdPerKwh(revenueUsdPerDay: number, powerW: number): number {
   return revenueUsdPerDay / ((powerW / 1000) * 24);
+}
+
+const DAY_MS = 86_400_000;
+
+/** A committed contract running at `atMs`: its daily income and its last day (exclusive), else undefined. */
+export function activeContract(gpu: GpuModelEconomics, atMs: number): { usd_per_day: number; until: string; endMs: number } | undefined {
+  const c = gpu.committed;
+  if (!c) return undefined;
+  const startMs = Date.parse(`${c.start}T00:00:00Z`);
+  const endMs = startMs + c.term_days * DAY_MS;
+  if (atMs < startMs || atMs >= endMs) return undefined;
+  return { usd_per_day: c.rate_usd_per_hour * 24, until: new Date(endMs).toISOString().slice(0, 10), endMs };
 }
 
 /** Selling the hashrate: rate per PH/s per day × PH/s × (1 − marketplace fee). */
@@ -273,7 +286,9 @@ function assessGpu(snapshot: DeviceSnapshot, a: DeviceAssessment, inputs: Econom
   if (!price) return noRecommendation(a, `no power price${missingDetail(inputs)}`);
   if (price.stale) markStale(a, ['power_price_usd_per_kwh']);
 
-  a.revenue_usd_per_day.leasing = leaseRevenueUsdPerDay(economics);
+  const contract = activeContract(economics, Date.parse(inputs.at));
+  a.revenue_usd_per_day.leasing = contract ? contract.usd_per_day : leaseRevenueUsdPerDay(economics);
+  if (contract) a.lease_committed_until = contract.until;
   if (economics.mining_revenue_usd_per_day !== undefined) a.revenue_usd_per_day.mining = economics.mining_revenue_usd_per_day;
   decideMargins(a);
   return recommend(a, inputs);
@@ -329,6 +344,7 @@ function recommend(a: DeviceAssessment, inputs: EconomicInputs): DeviceAssessmen
     a.recommendation = best === 'leasing' ? 'lease' : 'mine';
     a.reason = `${a.recommendation}: ${earnings}, ${costs}; margin ${usd(bestMargin)}/day; break-even ${perKwh(a.break_even_usd_per_kwh!)}${driftNote}`;
   }
+  if (a.lease_committed_until !== undefined) a.reason += ` [leasing committed until ${a.lease_committed_until}]`;
   if (a.judged_power_w !== undefined && a.judged_power_w !== a.power_w) a.reason += ` [judged on ${Math.round(a.judged_power_w)} W: ${a.judged_power_basis}]`;
   if (!isMeasuredPower(a.power_source)) a.reason += ` [power ${a.power_source}, not measured]`;
   if (a.stale) a.reason += ` [stale: ${a.stale_inputs.join(', ')}]`;

@@ -9,10 +9,12 @@
  *   margin over the horizon = Σ_d (revenue_d − power cost per day), power cost at today's price
  *   break-even BTC price     = horizon days × power cost per day ÷ Σ_d (revenue_d ÷ price)
  *   leasing margin over the horizon = (lease revenue − power cost) × days, the same in every scenario
- *                                     (a GPU lease, or an ASIC's hashrate sold at the configured rate)
+ *                                     (a GPU lease, or an ASIC's hashrate sold at the configured rate); a
+ *                                     committed GPU contract pays its rate until it ends, the spot terms after
  * Each scenario holds its BTC price over the horizon (P10 / P50 / P90 as configured).
  */
 import type { ForecastConfig } from '../../config/economics-schema.js';
+import { activeContract, findGpuEconomics, leaseRevenueUsdPerDay } from './assess.js';
 import { blockSubsidyBtc, expectedBtcPerDay } from './bitcoin.js';
 import type { EconomicInputs } from './inputs.js';
 import { median } from './plan.js';
@@ -70,6 +72,17 @@ export function btcPerThOverHorizon(inputs: EconomicInputs, days: number, growth
   return btc * (1 - inputs.pool_fee_ratio);
 }
 
+/** A lease's margin over the horizon: a committed contract's income while it runs, the spot terms after it. */
+function leaseMarginOverHorizon(a: DeviceAssessment, inputs: EconomicInputs, days: number): number {
+  const cost = a.power_cost_usd_per_day! * days;
+  const gpu = a.kind === 'gpu' ? findGpuEconomics(inputs.gpu_models, a.model) : undefined;
+  const atMs = Date.parse(inputs.at);
+  const contract = gpu ? activeContract(gpu, atMs) : undefined;
+  if (!gpu || !contract) return a.revenue_usd_per_day.leasing! * days - cost;
+  const committedDays = Math.min(days, (contract.endMs - atMs) / 86_400_000);
+  return contract.usd_per_day * committedDays + leaseRevenueUsdPerDay(gpu) * (days - committedDays) - cost;
+}
+
 /** The forward view over `days`, or the reason it cannot be made. */
 export function forecast(assessments: readonly DeviceAssessment[], plan: SitePlan, inputs: EconomicInputs, config: ForecastConfig, days: number): Forecast | { missing: string } {
   const btcPerTh = btcPerThOverHorizon(inputs, days, config.difficulty_growth_per_epoch);
@@ -91,7 +104,7 @@ export function forecast(assessments: readonly DeviceAssessment[], plan: SitePla
     let figures: ForwardFigures;
     if (activity === 'mining' && a.kind === 'asic' && a.hashrate_hs !== undefined) figures = mining(a.hashrate_hs / 1e12, a.power_cost_usd_per_day);
     else if (activity === 'leasing' && a.margin_usd_per_day.leasing !== undefined) {
-      const total = a.margin_usd_per_day.leasing * days;
+      const total = leaseMarginOverHorizon(a, inputs, days);
       figures = { margin_usd: { p10: total, p50: total, p90: total } };
     } else continue;
     out.devices.push({ device_id: a.device_id, activity, ...figures });

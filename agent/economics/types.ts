@@ -29,6 +29,8 @@ export interface DeviceAssessment {
   judged_power_w?: number;
   /** How `judged_power_w` was built, quoting its figures. */
   judged_power_basis?: string;
+  /** Set while a committed lease contract sets the leasing revenue: the day it ends (YYYY-MM-DD, exclusive). */
+  lease_committed_until?: string;
   /** A device that only measures (PDU, meter, sensor): its watts are other devices' load, so it carries no cost. */
   metering_only?: boolean;
   hashrate_hs?: number;
