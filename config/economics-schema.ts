@@ -192,8 +192,22 @@ export const planHysteresisSchema = z
   })
   .describe('Hysteresis so the plan does not flap on noise.');
 
+/** "12mo", "90d", "2y" → days (a month is 365 ÷ 12 days, rounded to whole days at the end). */
+export function parseHorizonDays(text: string): number | undefined {
+  const match = /^(\d+)(d|mo|y)$/.exec(text.trim());
+  if (!match) return undefined;
+  const n = Number(match[1]);
+  const days = match[2] === 'd' ? n : match[2] === 'mo' ? (n * 365) / 12 : n * 365;
+  return days >= 1 && days <= 3650 ? Math.round(days) : undefined;
+}
+
 export const forecastSchema = z
   .strictObject({
+    horizon: z
+      .string()
+      .refine((text) => parseHorizonDays(text) !== undefined, { message: 'expected a horizon like "12mo", "90d" or "2y" (1 day to 10 years)' })
+      .default('12mo')
+      .describe('The horizon the agent exports the forward view over (recommend takes --horizon).'),
     difficulty_growth_per_epoch: z.number().min(-0.5).max(1).default(0.02).describe('Difficulty change per 2,016-block epoch over the horizon: 0.02 = +2% every ~14 days.'),
     btc_price_usd: z
       .strictObject({

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assessDevice } from '../agent/economics/assess.js';
-import { forecast, parseHorizonDays, type Forecast } from '../agent/economics/forecast.js';
+import { forecast } from '../agent/economics/forecast.js';
+import type { Forecast } from '../agent/economics/types.js';
+import { parseHorizonDays } from '../config/economics-schema.js';
 import type { EconomicInputs, InputReading } from '../agent/economics/inputs.js';
 import { planSite } from '../agent/economics/plan.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
@@ -41,7 +43,7 @@ const s21: DeviceSnapshot = {
   fans_rpm: [],
 };
 
-const config = { difficulty_growth_per_epoch: 0.02, btc_price_usd: { p10: 60_000, p50: 95_000, p90: 140_000 } };
+const config = { horizon: '90d', difficulty_growth_per_epoch: 0.02, btc_price_usd: { p10: 60_000, p50: 95_000, p90: 140_000 } };
 
 describe('the forward view', () => {
   const a = assessDevice(s21, inputs);

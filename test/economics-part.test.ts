@@ -200,6 +200,24 @@ describe('EconomicsPart', () => {
     }
   });
 
+  it('exports the forward view over economics.forecast.horizon per activity and scenario', async () => {
+    const { part, render } = started({ ...ECONOMICS, forecast: { horizon: '90d', btc_price_usd: { p10: 60_000, p50: 95_000, p90: 140_000 } } });
+    const view = part.forecast()!;
+    expect(view.horizon_days).toBe(90);
+    // Under the 4 kW cap only the H100 runs: its lease is fixed income, the same in every scenario.
+    const lease = view.activities.leasing!.margin_usd;
+    expect(lease.p10).toBeCloseTo((2.1 * 24 * 0.75 * 0.85 - 0.7 * 24 * 0.06) * 90, 6);
+    expect(lease.p90).toBe(lease.p10);
+    expect(view.activities.mining).toBeUndefined();
+    // The S21's own forward figures rise with the price scenario.
+    const s21 = view.devices.find((d) => d.device_id === 'asic/10.0.0.1')!;
+    expect(s21.margin_usd.p10).toBeLessThan(s21.margin_usd.p50);
+    expect(s21.margin_usd.p50).toBeLessThan(s21.margin_usd.p90);
+    const text = await render();
+    expect(sample(text, 'potencia_site_forward_horizon_days')).toBe(90);
+    expect(sample(text, 'potencia_site_forward_margin_usd', undefined, 'activity="leasing",scenario="p50"')).toBeCloseTo(lease.p50, 6);
+  });
+
   it('takes a power-price override and a demand-response cap, re-assessing at once and naming the devices whose decision changed', async () => {
     const { part, render } = started();
     const changes: (readonly string[] | undefined)[] = [];

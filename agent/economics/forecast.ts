@@ -18,45 +18,10 @@ import { activeContract, findGpuEconomics, leaseRevenueUsdPerDay } from './asses
 import { blockSubsidyBtc, expectedBtcPerDay } from './bitcoin.js';
 import type { EconomicInputs } from './inputs.js';
 import { median } from './plan.js';
-import type { DeviceAssessment, SitePlan } from './types.js';
+import { SCENARIOS, type DeviceAssessment, type Forecast, type ForwardFigures, type SitePlan } from './types.js';
 
 const BLOCKS_PER_DAY = 144;
 const BLOCKS_PER_EPOCH = 2016;
-export const SCENARIOS = ['p10', 'p50', 'p90'] as const;
-export type Scenario = (typeof SCENARIOS)[number];
-
-export interface ForwardFigures {
-  /** Margin over the horizon in USD, per price scenario. */
-  margin_usd: Record<Scenario, number>;
-  /** The BTC price at which mining nets zero over the horizon; absent for leasing. */
-  break_even_btc_usd?: number;
-}
-
-export interface ForwardDevice extends ForwardFigures {
-  device_id: string;
-  activity: 'mining' | 'leasing';
-}
-
-export interface Forecast {
-  horizon_days: number;
-  btc_price_usd: Record<Scenario, number>;
-  difficulty_growth_per_epoch: number;
-  devices: ForwardDevice[];
-  /** What the devices the plan runs would net, per activity. */
-  activities: Partial<Record<'mining' | 'leasing', ForwardFigures>>;
-  /** One more MW of ASICs at the median J/TH the plan's measured miners run at. */
-  one_more_mw_mining?: ForwardFigures;
-}
-
-/** "12mo", "90d", "2y" → days (a month is 365 ÷ 12 days, rounded to whole days at the end). */
-export function parseHorizonDays(text: string): number | undefined {
-  const match = /^(\d+)(d|mo|y)$/.exec(text.trim());
-  if (!match) return undefined;
-  const n = Number(match[1]);
-  const days = match[2] === 'd' ? n : match[2] === 'mo' ? (n * 365) / 12 : n * 365;
-  return days >= 1 && days <= 3650 ? Math.round(days) : undefined;
-}
-
 /** Σ over the horizon of the BTC one TH/s mines a day after the pool fee: revenue per USD of BTC price. */
 export function btcPerThOverHorizon(inputs: EconomicInputs, days: number, growthPerEpoch: number): number | undefined {
   const height = inputs.block_height?.value;

@@ -1,12 +1,13 @@
-import type { EconomicsConfig } from '../../config/economics-schema.js';
+import { parseHorizonDays, type EconomicsConfig } from '../../config/economics-schema.js';
 import type { Config } from '../../config/schema.js';
 import type { AssessmentListener, DeviceEconomics, EconomicSignalSource, EconomicsFigures, EconomicsReader } from '../contracts/economics.js';
 import type { AgentContext, AgentPart, DeviceStoreView, SiteReadings } from '../contracts/part.js';
 import type { DeviceSnapshot } from '../snapshot.js';
 import { assessDevice, gpuNodePower } from './assess.js';
+import { forecast } from './forecast.js';
 import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs, type EconomicInputsProviderOptions } from './inputs.js';
 import { planSite, rememberPlan, type PlanMemory } from './plan.js';
-import type { DeviceAssessment, InputName, SitePlan } from './types.js';
+import type { DeviceAssessment, Forecast, InputName, SitePlan } from './types.js';
 
 /** How often every device is re-assessed: prices move slowly, devices are polled every 15-60 s. */
 export const DEFAULT_ASSESS_INTERVAL_MS = 15_000;
@@ -48,6 +49,7 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
   #unsubscribeStore: (() => void) | undefined;
   #economics = new Map<string, DeviceEconomics>();
   #plan: SitePlan | undefined;
+  #forecast: Forecast | undefined;
   /** What the plan's hysteresis remembers from the previous round. */
   #planMemory: Map<string, PlanMemory> | undefined;
   #inputs: EconomicInputs | undefined;
@@ -88,6 +90,10 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
 
   sitePlan(): SitePlan | undefined {
     return this.#plan;
+  }
+
+  forecast(): Forecast | undefined {
+    return this.#forecast;
   }
 
   /** The inputs the latest round used (overrides applied). */
@@ -216,6 +222,7 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
   #forget(): void {
     this.#economics = new Map();
     this.#plan = undefined;
+    this.#forecast = undefined;
     this.#planMemory = undefined;
     this.#inputs = undefined;
     this.#version++;
@@ -252,6 +259,7 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     for (const id of previous.keys()) if (!next.has(id)) changed.push(id);
     this.#economics = next;
     this.#plan = plan;
+    this.#forecast = this.#forwardView(assessments, plan, inputs);
     this.#inputs = inputs;
     const first = this.#version === 0;
     this.#version++;
@@ -268,6 +276,13 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
       inputs.site_power_cap_kw = Math.min(this.#capOverrideKw, inputs.site_power_cap_kw ?? Infinity);
     }
     return inputs;
+  }
+
+  #forwardView(assessments: readonly DeviceAssessment[], plan: SitePlan, inputs: EconomicInputs): Forecast | undefined {
+    const config = this.#config.forecast;
+    if (!config) return undefined;
+    const view = forecast(assessments, plan, inputs, config, parseHorizonDays(config.horizon)!);
+    return 'missing' in view ? undefined : view;
   }
 
   #newProvider(config: EconomicsConfig): EconomicInputsProvider {

@@ -149,3 +149,30 @@ export interface SitePlan {
   /** Devices whose planned activity changed since the previous round. */
   changes: PlanChange[];
 }
+
+/** The forward view (forecast.ts): margins over a horizon by BTC price scenario. */
+export const SCENARIOS = ['p10', 'p50', 'p90'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface ForwardFigures {
+  /** Margin over the horizon in USD, per price scenario. */
+  margin_usd: Record<Scenario, number>;
+  /** The BTC price at which mining nets zero over the horizon; absent for leasing. */
+  break_even_btc_usd?: number;
+}
+
+export interface ForwardDevice extends ForwardFigures {
+  device_id: string;
+  activity: 'mining' | 'leasing';
+}
+
+export interface Forecast {
+  horizon_days: number;
+  btc_price_usd: Record<Scenario, number>;
+  difficulty_growth_per_epoch: number;
+  devices: ForwardDevice[];
+  /** What the devices the plan runs would net, per activity. */
+  activities: Partial<Record<'mining' | 'leasing', ForwardFigures>>;
+  /** One more MW of ASICs at the median J/TH the plan's measured miners run at. */
+  one_more_mw_mining?: ForwardFigures;
+}

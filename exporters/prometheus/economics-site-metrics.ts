@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { EconomicsReader } from '../../agent/contracts/economics.js';
-import { ACTIVITIES } from '../../agent/economics/types.js';
+import { ACTIVITIES, SCENARIOS } from '../../agent/economics/types.js';
 
 const SITE_ACTIVITIES = ['mining', 'leasing', 'unassessed'] as const;
 
@@ -104,6 +104,32 @@ export function registerEconomicsSiteMetrics(registry: Registry, economics: Econ
     const p = plan();
     if (p) g.set(p.changes.length);
   });
+  gauge('potencia_site_forward_horizon_days', 'Days the forward view (economics.forecast) looks ahead.', [], (g) => {
+    const view = economics.forecast();
+    if (view) g.set(view.horizon_days);
+  });
+  gauge(
+    'potencia_site_forward_margin_usd',
+    'Margin in USD over the forward horizon of what the site plan runs, by activity and BTC price scenario (p10, p50, p90), with difficulty growth and halvings; leases are fixed income.',
+    ['activity', 'scenario'],
+    (g) => {
+      const view = economics.forecast();
+      if (!view) return;
+      for (const activity of ACTIVITIES) {
+        const figures = view.activities[activity];
+        if (figures) for (const scenario of SCENARIOS) g.set({ activity, scenario }, figures.margin_usd[scenario]);
+      }
+    },
+  );
+  gauge(
+    'potencia_site_forward_one_more_megawatt_margin_usd',
+    'Margin in USD over the forward horizon of one more MW of ASICs at the median J/TH of the measured miners the plan runs, by BTC price scenario.',
+    ['scenario'],
+    (g) => {
+      const mw = economics.forecast()?.one_more_mw_mining;
+      if (mw) for (const scenario of SCENARIOS) g.set({ scenario }, mw.margin_usd[scenario]);
+    },
+  );
   gauge(
     'potencia_site_value_of_one_more_megawatt_usd_per_day',
     "Margin per day one more megawatt would earn, by activity, built from the fleet's median machine at today's prices.",
