@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { findModel } from '../agent/catalog.js';
 import { hashpriceUsdPerThDay } from '../agent/economics/bitcoin.js';
 import { DEFAULT_ASSESS_INTERVAL_MS, EconomicsPart, NEW_DEVICE_DELAY_MS } from '../agent/economics/part.js';
+import { createLogger } from '../agent/log.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { DeviceStore } from '../agent/state.js';
 import type { EconomicsConfigInput } from '../config/economics-schema.js';
@@ -216,6 +218,29 @@ describe('EconomicsPart', () => {
     const text = await render();
     expect(sample(text, 'potencia_site_forward_horizon_days')).toBe(90);
     expect(sample(text, 'potencia_site_forward_margin_usd', undefined, 'activity="leasing",scenario="p50"')).toBeCloseTo(lease.p50, 6);
+  });
+
+  it('logs what the plan changed and why when a demand-response cap curtails a running device', () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const store = new DeviceStore();
+    for (const snapshot of farm()) store.upsert(snapshot);
+    const config = configSchema.parse({ economics: ECONOMICS });
+    const part = new EconomicsPart(config.economics!, { now: () => Date.parse(AT) });
+    parts.push(part);
+    part.start(detachedContext(store, { config: () => config, logger: createLogger({ destination }) }));
+    expect(part.sitePlan()!.changes).toEqual([]);
+    part.setCapOverrideKw(0.5);
+    expect(part.sitePlan()!.changes).toEqual([
+      { device_id: 'GPU-1', from: 'leasing', to: 'curtailed', reason: expect.stringMatching(/^curtail: site cap 0\.5 kW; the best subset/) },
+    ]);
+    const logged = lines.map((l) => JSON.parse(l) as { msg: string; changed?: number; changes?: { device_id: string }[] }).find((l) => l.msg === 'site plan changed');
+    expect(logged).toMatchObject({ changed: 1, changes: [{ device_id: 'GPU-1' }] });
   });
 
   it('takes a power-price override and a demand-response cap, re-assessing at once and naming the devices whose decision changed', async () => {

@@ -2,6 +2,7 @@ import { parseHorizonDays, type EconomicsConfig } from '../../config/economics-s
 import type { Config } from '../../config/schema.js';
 import type { AssessmentListener, DeviceEconomics, EconomicSignalSource, EconomicsFigures, EconomicsReader } from '../contracts/economics.js';
 import type { AgentContext, AgentPart, DeviceStoreView, SiteReadings } from '../contracts/part.js';
+import type { Logger } from '../log.js';
 import type { DeviceSnapshot } from '../snapshot.js';
 import { assessDevice, gpuNodePower } from './assess.js';
 import { forecast } from './forecast.js';
@@ -22,6 +23,9 @@ export interface EconomicsPartOptions {
   /** Passed to the EconomicInputsProvider (fetch timeouts). */
   provider?: Omit<EconomicInputsProviderOptions, 'now'>;
 }
+
+/** Plan changes quoted in the log per round; the rest are counted. */
+const LOGGED_PLAN_CHANGES = 20;
 
 /** Every input reading a series is exported for, in a stable order. */
 const INPUT_NAMES: readonly InputName[] = ['btc_price_usd', 'difficulty', 'fees_per_block_btc', 'block_height', 'subsidy_btc', 'power_price_usd_per_kwh'];
@@ -44,6 +48,7 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
   #store: DeviceStoreView | undefined;
   /** The site's readings: GPU servers' wall power for judging GPUs on whole-server power. */
   #site: (() => SiteReadings) | undefined;
+  #logger: Logger | undefined;
   #timer: NodeJS.Timeout | undefined;
   #soon: NodeJS.Timeout | undefined;
   #unsubscribeStore: (() => void) | undefined;
@@ -160,6 +165,7 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
   start(ctx: AgentContext): void {
     this.#store = ctx.store;
     this.#site = () => ctx.site();
+    this.#logger = ctx.logger;
     this.#onListenerError = (err) => ctx.logger.error({ err }, 'economics listener threw');
     this.#provider.start();
     this.#unsubscribeStore = ctx.store.onChange((change) => {
@@ -260,6 +266,11 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     this.#economics = next;
     this.#plan = plan;
     this.#forecast = this.#forwardView(assessments, plan, inputs);
+    if (plan.changes.length > 0) {
+      // Bounded: a price swing can move thousands of devices; the count says how many, the first few why.
+      const shown = plan.changes.slice(0, LOGGED_PLAN_CHANGES);
+      this.#logger?.info({ changed: plan.changes.length, changes: shown }, 'site plan changed');
+    }
     this.#inputs = inputs;
     const first = this.#version === 0;
     this.#version++;
