@@ -11,6 +11,7 @@ const INTEGRATION = [
   'agent-record',
   'alerts',
   'cli',
+  'demo-pdu',
   'deploy',
   'discovery-cli',
   'economics-part',

@@ -33,7 +33,7 @@ Commands:
   demo                     run the agent on a built-in simulated farm (no hardware needed)
   poll TARGET...           poll targets once and print what they report
   scan RANGE...            find miners on a network (CIDR or address range); can write a config
-  recommend [--config F]   assess every device once: margin per day, mine / lease / curtail / replace, site plan
+  recommend [--config F]   assess every device once: margin per day, mine / lease / curtail / replace / repair, site plan
   check-config FILE        validate a config file and say exactly what is wrong
   schema                   print the config's JSON Schema (for editor completion)
   version                  print the version
@@ -123,10 +123,11 @@ or nvidia-smi: (this machine's GPUs), nvidia-smi:///PATH/TO/nvidia-smi, nvidia-s
       if (timeoutMs === undefined) throw new UsageError(`--timeout: expected a duration like "5s", got "${String(values.timeout)}"`);
       const concurrency = positiveInt(values.concurrency, 64, '--concurrency');
       const targets = targetsFromUrls(positionals, timeoutMs);
-      const [{ createCollector }, { defaultDeadlineMs, pollOnce }, { redactSnapshot }] = await Promise.all([
+      const [{ createCollector }, { defaultDeadlineMs, pollOnce }, { redactSnapshot }, { enrichSnapshot }] = await Promise.all([
         import('../collectors/registry.js'),
         import('./poll-once.js'),
         import('./redact.js'),
+        import('./enrich.js'),
       ]);
       const maxResponseBytes = configSchema.shape.polling.parse(undefined).max_response_bytes;
       const snapshots = await pollOnce(targets, {
@@ -135,7 +136,7 @@ or nvidia-smi: (this machine's GPUs), nvidia-smi:///PATH/TO/nvidia-smi, nvidia-s
         collectorFor: (target) => createCollector(target, { maxResponseBytes }),
       });
       // What it prints may be pasted into a ticket: pool passwords and URL credentials are redacted as on /api.
-      const shown = snapshots.map(redactSnapshot);
+      const shown = snapshots.map((s) => redactSnapshot(enrichSnapshot(s)));
       io.out(values.json ? JSON.stringify(shown, null, 2) : formatSnapshots(shown));
       return snapshots.every((s) => s.up) ? EXIT_OK : EXIT_FAILURE;
     },
@@ -195,23 +196,31 @@ addresses each). A progress bar goes to stderr when it is a terminal. Exit 0 whe
     },
   },
   recommend: {
-    help: `Usage: potencia recommend [--config FILE] [--json]
+    help: `Usage: potencia recommend [--config FILE] [--json] [--horizon 12mo]
 
 Polls the config's targets once, assesses every device with the config's economics and prints them by
 margin per day: hashrate, power, J/TH, drift from nominal, revenue, power cost, margin, break-even power
-price, the recommended action (mine, lease, curtail, replace) with its reason, then the site totals and
+price, the recommended action (mine, lease, curtail, replace, repair) with its reason, then the site totals and
 the plan under site_power_cap_kw. Without --config it runs on a small simulated farm with the demo's
 economics, to show what the output looks like.
   --config FILE        YAML config with an economics: section
   --json               print { inputs, devices, site } as JSON
   --deadline DURATION  for the polls; targets not done by then are down with reason timeout
-                       (default: the longest timeout × (2 + targets ÷ polling.concurrency))`,
-    options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, deadline: { type: 'string' } },
+                       (default: the longest timeout × (2 + targets ÷ polling.concurrency))
+  --horizon SPAN       add the forward view over SPAN (e.g. 12mo, 90d): margin per device, activity
+                       and added MW under P10 / P50 / P90 BTC prices, with difficulty growth and halvings,
+                       and the break-even BTC price (needs economics.forecast)`,
+    options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, deadline: { type: 'string' }, horizon: { type: 'string' } },
     async run(values, _positionals, io) {
       const deadlineMs = durationOption(values.deadline, '--deadline');
       const { runRecommendCommand } = await import('./recommend-cli.js');
       return runRecommendCommand(
-        { ...(typeof values.config === 'string' && { configPath: values.config }), json: values.json === true, ...(deadlineMs !== undefined && { deadlineMs }) },
+        {
+          ...(typeof values.config === 'string' && { configPath: values.config }),
+          ...(typeof values.horizon === 'string' && { horizon: values.horizon }),
+          json: values.json === true,
+          ...(deadlineMs !== undefined && { deadlineMs }),
+        },
         io,
       );
     },

@@ -7,7 +7,7 @@ import { parseDuration } from '../config/duration.js';
 import { configSchema } from '../config/schema.js';
 import { startDemoPdus, type DemoPdus } from '../simulator/demo-pdu.js';
 import { MODERN_MIX, startFarm, type SimulatedMiner } from '../simulator/farm.js';
-import { fakeGpuTargets } from '../simulator/nvidia-smi/demo.js';
+import { DEMO_GPU_NODES, fakeGpuTargets } from '../simulator/nvidia-smi/demo.js';
 import { createAgent } from './compose.js';
 import { runUntilSignalled } from './daemon.js';
 import { demoEconomics } from './economics/demo.js';
@@ -46,7 +46,7 @@ export async function runDemo(command: DemoCommand): Promise<number> {
   let agent: ReturnType<typeof createAgent>;
   try {
     const rackLabels = (i: number) => ({ room: `hall-${1 + (Math.floor(i / 40) % 2)}`, rack: `r${String(1 + Math.floor(i / 20)).padStart(2, '0')}` });
-    pdus = await startDemoPdus(farm.miners, rackLabels, logger);
+    pdus = await startDemoPdus(farm, rackLabels, logger, { gpuNodes: DEMO_GPU_NODES });
     const config = configSchema.parse({
       agent: { listen: command.listen },
       labels: { site: 'demo' },

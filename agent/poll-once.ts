@@ -1,7 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Collector, Target } from '../collectors/contract.js';
 import type { SnapshotLimits } from '../collectors/ranges.js';
-import { enrichSnapshot } from './enrich.js';
 import { mapLimited } from './limit.js';
 import { collectOnce } from './scheduler.js';
 import { downSnapshot, PollError, type DeviceSnapshot } from './snapshot.js';
@@ -30,6 +29,7 @@ export interface PollOnceOptions {
  * the peers do: a collector that ignores its own timeout (a slow SNMP agent) or never gets its turn is
  * reported down with reason `timeout`.
  */
+/** Readings as collectors give them: the caller attributes PDU power (recommend) before enriching. */
 export async function pollOnce(targets: readonly Target[], opts: PollOnceOptions): Promise<DeviceSnapshot[]> {
   const controller = new AbortController();
   // One signal shared by every collector of the round; each adds a listener.
@@ -49,7 +49,5 @@ export async function pollOnce(targets: readonly Target[], opts: PollOnceOptions
   const late = `no reply within the command's deadline of ${opts.deadlineMs / 1000}s`;
   controller.abort(new PollError('timeout', late));
   const at = new Date();
-  return targets
-    .flatMap((target, index) => results[index] ?? [downSnapshot((collectors[index] ?? opts.collectorFor(target)).placeholder(), 'timeout', late, at)])
-    .map(enrichSnapshot);
+  return targets.flatMap((target, index) => results[index] ?? [downSnapshot((collectors[index] ?? opts.collectorFor(target)).placeholder(), 'timeout', late, at)]);
 }

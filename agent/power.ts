@@ -21,6 +21,8 @@ export class PowerAttribution {
   #settings: PowerSettings | undefined;
   /** Mapping targets by the key a device may match on (device id, address or `name` label). */
   #byDevice = new Map<string, OutletRef[]>();
+  /** PDU key → the outlet indexes mapped to a device. */
+  #mappedOutlets = new Map<string, Set<number>>();
   /** PDU key (device id, canonical URL) → outlet index → watts, from each PDU's latest up reading. */
   readonly #outlets = new Map<string, Map<number, number>>();
   /** Mapped device key → ids of stored devices seen matching it, for re-attribution when a PDU reports. */
@@ -34,8 +36,12 @@ export class PowerAttribution {
   configure(settings: PowerSettings | undefined): void {
     this.#settings = settings;
     this.#byDevice = new Map();
+    this.#mappedOutlets = new Map();
     for (const mapping of settings?.outlets ?? []) {
       const ref = { pdu: pduKey(mapping.pdu), outlet: mapping.outlet };
+      const outlets = this.#mappedOutlets.get(ref.pdu);
+      if (outlets) outlets.add(ref.outlet);
+      else this.#mappedOutlets.set(ref.pdu, new Set([ref.outlet]));
       const list = this.#byDevice.get(mapping.device);
       if (list) list.push(ref);
       else this.#byDevice.set(mapping.device, [ref]);
@@ -61,10 +67,17 @@ export class PowerAttribution {
     }
     ids.add(snapshot.id);
     const watts = this.#outletWatts(key);
-    if (watts !== undefined && snapshot.up) {
+    if (watts === undefined) return snapshot;
+    if (snapshot.up) {
       snapshot.power_by_source_w = { ...snapshot.power_by_source_w, pdu: watts };
       // A measurement now exists: a catalog estimate made earlier no longer stands.
       delete snapshot.power_by_source_w.estimated;
+    } else {
+      // A miner that does not answer may still draw (hung firmware, fans on): its outlet says how much,
+      // and that draw counts against the cap and costs money like any other.
+      snapshot.power_w = watts;
+      snapshot.power_source = 'pdu';
+      snapshot.power_by_source_w = { pdu: watts };
     }
     return snapshot;
   }
@@ -92,7 +105,7 @@ export class PowerAttribution {
     for (const device of touched) {
       for (const id of this.#seenIds.get(device) ?? []) {
         const stored = store.get(id);
-        if (!stored?.up) continue;
+        if (!stored) continue;
         const copy: DeviceSnapshot = { ...stored, power_by_source_w: { ...stored.power_by_source_w } };
         if (this.#outletWatts(device) === undefined) continue;
         store.upsert(enrich(this.attribute(copy)));
@@ -102,9 +115,10 @@ export class PowerAttribution {
     return restored;
   }
 
-  /** Site power, heat load per room and rack, ambient per room, and GPU nodes' wall power, from the store now. */
+  /** Site power and its accounting, heat load per room and rack, ambient per room, and GPU nodes' wall power, from the store now. */
   siteReadings(store: DeviceStoreView): SiteReadings {
-    const out: SiteReadings = { heatLoadW: [], ambient: [], nodes: [] };
+    const out: SiteReadings = { heatLoadW: [], ambient: [], nodes: [], accounting: { attributedW: 0, unattributedMeteredW: 0 } };
+    let unattributedW = 0;
     const meter = this.#settings?.site_meter === undefined ? undefined : pduKey(this.#settings.site_meter);
     let pduSum: number | undefined;
     const pduByPlace = new Map<string, number>();
@@ -112,14 +126,20 @@ export class PowerAttribution {
     const gpuByAddress = new Map<string, { watts: number; place: string }>();
     const ambient = new Map<string, { t: number[]; h: number[] }>();
     for (const s of store.values()) {
-      if (!s.up) continue;
+      if (!s.up) {
+        if (s.kind !== 'pdu' && s.power_source === 'pdu' && s.power_w !== undefined) out.accounting.attributedW += s.power_w;
+        continue;
+      }
       const place = placeKey(s);
-      if (meter !== undefined && s.power_w !== undefined && pduKeysOf(s).includes(meter)) out.sitePowerW = { watts: s.power_w, source: 'meter' };
-      if (s.kind === 'pdu' && s.power_w !== undefined) {
+      const isMeter = meter !== undefined && pduKeysOf(s).includes(meter);
+      if (isMeter && s.power_w !== undefined) out.sitePowerW = { watts: s.power_w, source: 'meter' };
+      if (s.kind === 'pdu' && s.power_w !== undefined && !isMeter) {
         pduSum = (pduSum ?? 0) + s.power_w;
+        unattributedW += Math.max(0, s.power_w - this.#mappedOutletWatts(s));
         pduByPlace.set(place, (pduByPlace.get(place) ?? 0) + s.power_w);
       } else if ((s.kind === 'asic' || s.kind === 'host') && s.power_w !== undefined) {
         consumersByPlace.set(place, (consumersByPlace.get(place) ?? 0) + s.power_w);
+        out.accounting.attributedW += s.power_w;
       } else if (s.kind === 'gpu' && s.power_w !== undefined && s.address !== undefined) {
         const node = gpuByAddress.get(s.address);
         if (node) node.watts += s.power_w;
@@ -143,7 +163,11 @@ export class PowerAttribution {
       const wall = this.#byDevice.has(address) ? this.#outletWatts(address) : undefined;
       out.nodes.push({ node: address, gpuPowerW: gpus.watts, ...(wall !== undefined ? { wallPowerW: wall } : {}) });
       consumersByPlace.set(gpus.place, (consumersByPlace.get(gpus.place) ?? 0) + (wall ?? gpus.watts));
+      out.accounting.attributedW += wall ?? gpus.watts;
     }
+    // Read from the PDUs alone, so an outlet mapped to a device that is never polled shows as a
+    // shortfall against the metered total instead of vanishing into the remainder.
+    out.accounting.unattributedMeteredW = unattributedW;
     // Where a PDU is labelled with the room and rack, it measured everything plugged in there.
     for (const place of new Set([...pduByPlace.keys(), ...consumersByPlace.keys()])) {
       const [room, rack] = place.split('\u0000') as [string, string];
@@ -170,6 +194,17 @@ export class PowerAttribution {
     const name = s.labels.name;
     if (name !== undefined && this.#byDevice.has(name)) return name;
     return undefined;
+  }
+
+  /** What a PDU's outlets that are mapped to a device read: the rest of its total is nobody's. */
+  #mappedOutletWatts(pdu: DeviceSnapshot): number {
+    const keys = pduKeysOf(pdu);
+    let sum = 0;
+    for (const o of pdu.outlets ?? []) {
+      if (o.power_w === undefined) continue;
+      if (keys.some((key) => this.#mappedOutlets.get(key)?.has(o.index))) sum += o.power_w;
+    }
+    return sum;
   }
 
   /** The sum of a device's outlets, or undefined unless every one of them has a reading. */

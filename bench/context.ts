@@ -17,7 +17,7 @@ export function detachedContext(store: DeviceStore, overrides: { logger?: Logger
     reloads: { succeeded: 0, failed: 0, lastSuccessAtMs: undefined },
     selfMetrics: { add: (family) => families.push(family), families: () => families },
     config: overrides.config ?? (() => ({}) as Config),
-    site: () => ({ heatLoadW: [], ambient: [], nodes: [] }),
+    site: () => ({ heatLoadW: [], ambient: [], nodes: [], accounting: { attributedW: 0, unattributedMeteredW: 0 } }),
     health: () => ({ ok: true }),
     setDiscoveredTargets: () => {},
   };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { findModel } from '../agent/catalog.js';
 import { durationSchema } from './duration.js';
 
 /**
@@ -124,13 +125,6 @@ export const powerPriceSchema = z
     flat_usd_per_kwh: z.number().nonnegative().optional().describe('One price at all times, USD per kWh.'),
     time_of_use: timeOfUseSchema.optional(),
     feed: powerFeedSchema.optional(),
-    reference_usd_per_kwh: z
-      .number()
-      .nonnegative()
-      .optional()
-      .describe(
-        'The price a model must break even at to keep its place: a device that earns less than this per kWh is recommended for replacement. Omit to judge replacement by efficiency drift only.',
-      ),
   })
   .superRefine((p, ctx) => {
     const given = [p.flat_usd_per_kwh !== undefined, p.time_of_use !== undefined, p.feed !== undefined].filter(Boolean).length;
@@ -144,8 +138,87 @@ export const gpuModelEconomicsSchema = z
     occupancy_ratio: ratio.describe('Share of hours the GPU is actually rented, 0.7 for 70%.'),
     platform_fee_ratio: ratio.describe("The marketplace's cut of lease revenue, 0.2 for 20%."),
     mining_revenue_usd_per_day: z.number().nonnegative().optional().describe('What the GPU earns per day mining instead, if it can.'),
+    committed: z
+      .strictObject({
+        rate_usd_per_hour: z.number().nonnegative().describe('Contracted rate per GPU per hour in USD, paid whether the GPU is busy or not.'),
+        start: z.iso.date().describe('First day of the contract, YYYY-MM-DD (UTC).'),
+        term_days: z.number().int().positive().describe('Length of the contract in days.'),
+      })
+      .optional()
+      .describe('A committed lease of this model: while it runs it replaces the spot terms above, as fixed income; after it ends the spot terms apply again.'),
   })
-  .describe('Economics of one GPU model.');
+  .describe('Economics of one GPU model: spot marketplace terms, and optionally a committed contract beside them.');
+
+export const hashrateLeaseSchema = z
+  .strictObject({
+    usd_per_ph_day: z.number().nonnegative().describe('What a marketplace pays per PH/s per day of hashrate delivered (e.g. NiceHash, Braiins Hashpower).'),
+    fee_ratio: ratio.default(0).describe("The marketplace's cut, 0.03 for 3%."),
+  })
+  .describe('Selling ASIC hashrate on a marketplace: an activity beside mining, judged the same way.');
+
+export const replacementOptionSchema = z
+  .strictObject({
+    model: z
+      .string()
+      .min(1)
+      .refine((name) => findModel(name) !== undefined, { message: 'not a model in the catalog (agent/catalog.ts): its hashrate and power are unknown' })
+      .describe('Catalog model name of the new machine, e.g. "Antminer S21 XP"; its nominal hashrate and power give what it would earn.'),
+    price_usd: z.number().nonnegative().describe('Price per unit in USD, delivered and installed.'),
+  })
+  .describe('A machine an ASIC could be replaced with.');
+
+export const replacementSchema = z
+  .strictObject({
+    options: z.array(replacementOptionSchema).min(1).describe('Machines to weigh; each device is appraised against the one that pays back soonest.'),
+    horizon_days: z.number().positive().default(540).describe("Recommend replacement only when the swap pays back within this many days at today's prices."),
+    resale_usd: z
+      .record(z.string().min(1), z.number().nonnegative())
+      .default({})
+      .describe("What an old machine sells for, by catalog model name; it comes off the new machine's price."),
+  })
+  .describe('Replacement options: "replace" when swapping a device pays back within horizon_days.');
+
+export const planHysteresisSchema = z
+  .strictObject({
+    min_run: durationSchema.prefault('0s').describe('A device the plan started keeps running at least this long, while the cap allows.'),
+    min_off: durationSchema.prefault('0s').describe('A device the plan stopped stays off at least this long.'),
+    deadband_usd_per_day: z
+      .number()
+      .nonnegative()
+      .default(0)
+      .describe(
+        'A device changes state only for more than this margin per day: a running one stays on while its margin is above −deadband, a stopped one starts when above +deadband, and a swap under the cap must gain more than the deadband.',
+      ),
+  })
+  .describe('Hysteresis so the plan does not flap on noise.');
+
+/** "12mo", "90d", "2y" → days (a month is 365 ÷ 12 days, rounded to whole days at the end). */
+export function parseHorizonDays(text: string): number | undefined {
+  const match = /^(\d+)(d|mo|y)$/.exec(text.trim());
+  if (!match) return undefined;
+  const n = Number(match[1]);
+  const days = match[2] === 'd' ? n : match[2] === 'mo' ? (n * 365) / 12 : n * 365;
+  return days >= 1 && days <= 3650 ? Math.round(days) : undefined;
+}
+
+export const forecastSchema = z
+  .strictObject({
+    horizon: z
+      .string()
+      .refine((text) => parseHorizonDays(text) !== undefined, { message: 'expected a horizon like "12mo", "90d" or "2y" (1 day to 10 years)' })
+      .default('12mo')
+      .describe('The horizon the agent exports the forward view over (recommend takes --horizon).'),
+    difficulty_growth_per_epoch: z.number().min(-0.5).max(1).default(0.02).describe('Difficulty change per 2,016-block epoch over the horizon: 0.02 = +2% every ~14 days.'),
+    btc_price_usd: z
+      .strictObject({
+        p10: z.number().positive().describe('A low BTC price over the horizon (10th percentile).'),
+        p50: z.number().positive().describe('The median BTC price over the horizon.'),
+        p90: z.number().positive().describe('A high BTC price over the horizon (90th percentile).'),
+      })
+      .refine((p) => p.p10 <= p.p50 && p.p50 <= p.p90, { message: 'expected p10 <= p50 <= p90' })
+      .describe('BTC price scenarios, each held over the horizon.'),
+  })
+  .describe('The forward view (`potencia recommend --horizon 12mo`): difficulty growth, the halving at 1,050,000, BTC price scenarios.');
 
 export const economicsSchema = z
   .strictObject({
@@ -155,12 +228,27 @@ export const economicsSchema = z
       .record(z.string().min(1), gpuModelEconomicsSchema)
       .default({})
       .describe('Per GPU model name as nvidia-smi reports it (e.g. "NVIDIA H100 80GB HBM3"); matched ignoring case and spacing.'),
-    site_power_cap_kw: z.number().positive().optional().describe('The most the site may draw, in kW; the site plan curtails the lowest margin per watt first to stay under it.'),
+    hashrate_lease: hashrateLeaseSchema.optional(),
+    gpu_node_overhead_w: z
+      .number()
+      .nonnegative()
+      .default(0)
+      .describe(
+        "What a GPU server draws beyond its GPUs (CPUs, memory, NICs, fans, PSU losses), in W, when its PDU outlet is not mapped: shared across its GPUs. A mapped outlet's wall reading wins.",
+      ),
+    site_power_cap_kw: z
+      .number()
+      .positive()
+      .optional()
+      .describe('The most the site may draw, in kW; the site plan picks the subset of devices with the highest total margin that fits under it.'),
+    plan: planHysteresisSchema.prefault({}),
+    forecast: forecastSchema.optional(),
+    replacement: replacementSchema.optional(),
     replace_drift_ratio: z
       .number()
       .positive()
       .default(0.25)
-      .describe("Recommend replacement when efficiency (J/TH) is this much worse than the model's nominal: 0.25 = 25% worse."),
+      .describe("Efficiency (J/TH) this much worse than the model's nominal is flagged (alerts, reasons): 0.25 = 25% worse. Replacement itself is judged by payback."),
     stale_after: durationSchema.prefault('1h').describe('Default max_age for every fetched figure.'),
   })
   .describe('Economics: prices, network figures, lease rates and the rules for recommendations.');
@@ -170,3 +258,7 @@ export type EconomicsConfig = z.output<typeof economicsSchema>;
 export type TimeOfUseConfig = z.output<typeof timeOfUseSchema>;
 export type TouPeriod = z.output<typeof touPeriodSchema>;
 export type GpuModelEconomics = z.output<typeof gpuModelEconomicsSchema>;
+export type ReplacementConfig = z.output<typeof replacementSchema>;
+export type PlanHysteresis = z.output<typeof planHysteresisSchema>;
+export type ForecastConfig = z.output<typeof forecastSchema>;
+export type HashrateLease = z.output<typeof hashrateLeaseSchema>;

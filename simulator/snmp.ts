@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import snmp from 'net-snmp';
@@ -50,6 +50,12 @@ export interface SnmpSim {
   ports: number[];
   /** `snmp://COMMUNITY@127.0.0.1:PORT` for one of the recordings, on `ports[endpoint]`. */
   url(community: string, query?: string, endpoint?: number): string;
+  /**
+   * Replaces a recording while snmpsimd runs: it re-indexes a file whose mtime changed at its next
+   * request. The file is renamed into place whole, and its mtime moved on by at least a second
+   * (snmpsimd compares whole seconds).
+   */
+  replaceRecording(community: string, text: string): void;
   stop(): Promise<void>;
 }
 
@@ -136,6 +142,16 @@ export async function startSnmpSim(options: SnmpSimOptions): Promise<SnmpSim> {
     port,
     ports,
     url: (community, query, endpoint = 0) => `snmp://${encodeURIComponent(community)}@127.0.0.1:${ports[endpoint]}${query ? `?${query}` : ''}`,
+    replaceRecording(community, text) {
+      const file = join(dataDir, `${community}.snmprec`);
+      const previousS = Math.floor(statSync(file).mtimeMs / 1000);
+      const staged = join(root, `${community}.snmprec.next`);
+      writeFileSync(staged, text);
+      chmodSync(staged, 0o644);
+      const mtimeS = Math.max(Math.floor(Date.now() / 1000), previousS + 1);
+      utimesSync(staged, mtimeS, mtimeS);
+      renameSync(staged, file);
+    },
     stop,
   };
 }
@@ -167,6 +183,25 @@ export interface DemoOutlet {
   name: string;
   power_w: number;
   voltage_v?: number;
+  /** The outlet's energy counter; default a year at its present draw. */
+  energy_kwh?: number;
+}
+
+export interface DemoPduOptions {
+  name?: string;
+  /** The PDU's energy counter. */
+  energyKwh?: number;
+  model?: string;
+  /** Phases the outlets are spread over, round robin (a rack of miners is fed three-phase). */
+  phases?: number;
+  /** What the PDU itself draws (its card, relays, display): metered in its total, on no outlet. */
+  selfW?: number;
+  /**
+   * Zero-pads every number to one width, so a recording rewritten with new readings keeps every
+   * line's byte offset: snmpsimd indexes by offset, and a reader between rewrite and re-index still
+   * finds whole lines.
+   */
+  fixedWidth?: boolean;
 }
 
 /**
@@ -174,9 +209,11 @@ export interface DemoOutlet {
  * given watts, with device, phase and energy figures that add up: what a real PDU would answer
  * with those loads on it. Single phase, 230 V unless told otherwise.
  */
-export function apcRpdu2Recording(outlets: readonly DemoOutlet[], opts: { name?: string; energyKwh?: number; model?: string } = {}): string {
+export function apcRpdu2Recording(outlets: readonly DemoOutlet[], opts: DemoPduOptions = {}): string {
   const voltage = outlets[0]?.voltage_v ?? 230;
-  const total = outlets.reduce((sum, o) => sum + o.power_w, 0);
+  const phases = opts.phases ?? 1;
+  const total = outlets.reduce((sum, o) => sum + o.power_w, 0) + (opts.selfW ?? 0);
+  const phaseW = Array.from({ length: phases }, (_, p) => outlets.reduce((sum, o, i) => sum + (i % phases === p ? o.power_w : 0), 0) + (opts.selfW ?? 0) / phases);
   const lines: [string, number, string | number][] = [
     [
       '1.3.6.1.2.1.1.1.0',
@@ -191,11 +228,16 @@ export function apcRpdu2Recording(outlets: readonly DemoOutlet[], opts: { name?:
     ['1.3.6.1.4.1.318.1.1.26.2.1.1.9.1', 4, '5A1234E00874'],
     ['1.3.6.1.4.1.318.1.1.26.4.3.1.5.1', 2, Math.round(total / 10)],
     ['1.3.6.1.4.1.318.1.1.26.4.3.1.9.1', 2, Math.round((opts.energyKwh ?? 123_456.7) * 10)],
-    ['1.3.6.1.4.1.318.1.1.26.6.3.1.3.1', 2, 1],
-    ['1.3.6.1.4.1.318.1.1.26.6.3.1.5.1', 66, Math.round((total / voltage) * 10)],
-    ['1.3.6.1.4.1.318.1.1.26.6.3.1.6.1', 66, voltage],
-    ['1.3.6.1.4.1.318.1.1.26.6.3.1.7.1', 66, Math.round(total / 10)],
   ];
+  phaseW.forEach((w, p) => {
+    const row = p + 1;
+    lines.push(
+      [`1.3.6.1.4.1.318.1.1.26.6.3.1.3.${row}`, 2, row],
+      [`1.3.6.1.4.1.318.1.1.26.6.3.1.5.${row}`, 66, Math.round((w / voltage) * 10)],
+      [`1.3.6.1.4.1.318.1.1.26.6.3.1.6.${row}`, 66, voltage],
+      [`1.3.6.1.4.1.318.1.1.26.6.3.1.7.${row}`, 66, Math.round(w / 10)],
+    );
+  });
   // snmpsimd needs the file in OID order: columns first, then rows.
   const column = (col: number, value: (o: DemoOutlet, i: number) => string | number, type: number, table = '9.4.3.1') =>
     outlets.forEach((o, i) => {
@@ -207,9 +249,10 @@ export function apcRpdu2Recording(outlets: readonly DemoOutlet[], opts: { name?:
   column(4, (_o, i) => i + 1, 2);
   column(6, (o) => Math.round((o.power_w / (o.voltage_v ?? voltage)) * 10), 66);
   column(7, (o) => Math.round(o.power_w), 66);
-  column(11, (o) => Math.round(o.power_w * 0.024 * 365 * 10), 66);
+  column(11, (o) => Math.round((o.energy_kwh ?? o.power_w * 0.024 * 365) * 10), 66);
   lines.sort((a, b) => compareOids(a[0], b[0]));
-  return `${lines.map(([oid, type, value]) => `${oid}|${type}|${value}`).join('\n')}\n`;
+  const text = (type: number, value: string | number) => (opts.fixedWidth && type !== 4 && type !== 6 ? String(value).padStart(10, '0') : value);
+  return `${lines.map(([oid, type, value]) => `${oid}|${type}|${text(type, value)}`).join('\n')}\n`;
 }
 
 function compareOids(a: string, b: string): number {

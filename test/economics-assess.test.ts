@@ -1,10 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import type { EconomicInputs, InputReading } from '../agent/economics/inputs.js';
 import { hashpriceUsdPerThDay } from '../agent/economics/bitcoin.js';
-import { assessDevice, assessDevices } from '../agent/economics/assess.js';
+import { assessDevice, assessDevices, gpuNodePower } from '../agent/economics/assess.js';
 import { planSite } from '../agent/economics/plan.js';
 import type { DeviceAssessment } from '../agent/economics/types.js';
+import { REPO_ROOT } from './helpers.js';
 
 const AT = '2025-11-20T12:00:00.000Z';
 const configured = (value: number): InputReading => ({ value, origin: 'config', stale: false });
@@ -24,6 +27,7 @@ function inputs(powerUsdPerKwh: number, over: Partial<EconomicInputs> = {}): Eco
       'NVIDIA H100 80GB HBM3': { rate_usd_per_hour: 2.0, occupancy_ratio: 0.8, platform_fee_ratio: 0.2, mining_revenue_usd_per_day: 1.5 },
       'NVIDIA GeForce RTX 2080 SUPER': { rate_usd_per_hour: 0.05, occupancy_ratio: 0.5, platform_fee_ratio: 0.25 },
     },
+    gpu_node_overhead_w: 0,
     replace_drift_ratio: 0.25,
     missing: [],
     ...over,
@@ -90,13 +94,15 @@ describe('assessDevice: ASICs', () => {
     expect(a.reason).toBe('curtail: mining earns $0.51/day, power costs $2.54/day at $0.080/kWh; break-even $0.016/kWh');
   });
 
-  it('replaces an S19 Pro whose efficiency drifted beyond the limit, even while it still pays', () => {
+  it('flags an S19 Pro whose efficiency drifted beyond the limit in its reason, but does not replace it without a payback', () => {
     // 80 TH/s at the full 3250 W: 40.6 J/TH against a nominal 29.55.
     const a = assessDevice(asic('10.0.1.3', 'Antminer S19 Pro', 80, 3250), inputs(0.03));
     expect(a.margin_usd_per_day.mining).toBeGreaterThan(0);
     expect(a.efficiency_drift_ratio).toBeCloseTo(40.625 / 29.55 - 1, 6);
-    expect(a.recommendation).toBe('replace');
-    expect(a.reason).toBe('replace: efficiency 40.6 J/TH is 37% worse than nominal 29.6 J/TH (limit 25%); mining earns $3.04/day, power costs $2.34/day at $0.030/kWh');
+    expect(a.recommendation).toBe('mine');
+    expect(a.reason).toBe(
+      'mine: mining earns $3.04/day, power costs $2.34/day at $0.030/kWh; margin $0.70/day; break-even $0.039/kWh; efficiency 40.6 J/TH is 37% worse than nominal 29.6 J/TH',
+    );
   });
 
   it('does not judge drift on an estimated watt figure', () => {
@@ -110,18 +116,49 @@ describe('assessDevice: ASICs', () => {
     expect(a.recommendation).toBe('mine');
   });
 
-  it('replaces a model that pays now but cannot break even at the reference price', () => {
-    const a = assessDevice(asic('10.0.1.4', 'Antminer S19 Pro', 110, 3250), inputs(0.03, { reference_usd_per_kwh: 0.06 }));
-    expect(a.break_even_usd_per_kwh).toBeCloseTo((110 * HASHPRICE) / 78, 10);
-    expect(a.recommendation).toBe('replace');
-    expect(a.reason).toMatch(/^replace: break-even \$0\.054\/kWh is below the reference \$0\.060\/kWh; mining earns \$4\.18\/day/);
-    // The same machine at a reference it does meet keeps mining.
-    expect(assessDevice(asic('10.0.1.4', 'Antminer S19 Pro', 110, 3250), inputs(0.03, { reference_usd_per_kwh: 0.05 })).recommendation).toBe('mine');
+  describe('replace by payback (the README worked example)', () => {
+    const replacement = { horizon_days: 540, options: [{ model: 'Antminer S21 XP', price_usd: 5800 }], resale_usd: { 'Antminer S19 Pro': 450 } };
+    const s19pro = asic('10.0.1.4', 'Antminer S19 Pro', 110, 3250);
+
+    it('gives the payback of swapping an S19 Pro for an S21 XP, and replaces only within the horizon', () => {
+      // Today: 110 TH/s × $0.0380 − 3.25 kW × 24 h × $0.03 = $1.84/day. An S21 XP: 270 × $0.0380 − 3.645 × 24 × $0.03 = $7.63/day.
+      // Gain $5.80/day; net price $5,800 − $450 resale = $5,350; payback 5350 ÷ 5.795 = 923 days.
+      const a = assessDevice(s19pro, inputs(0.03, { replacement }));
+      expect(a.margin_usd_per_day.mining).toBeCloseTo(1.8397, 4);
+      expect(a.replacement?.model).toBe('Antminer S21 XP');
+      expect(a.replacement?.net_price_usd).toBe(5350);
+      expect(a.replacement?.margin_gain_usd_per_day).toBeCloseTo(5.7951, 4);
+      expect(a.replacement?.payback_days).toBeCloseTo(923.19, 2);
+      expect(a.recommendation).toBe('mine');
+
+      const within = assessDevice(s19pro, inputs(0.03, { replacement: { ...replacement, horizon_days: 1000 } }));
+      expect(within.recommendation).toBe('replace');
+      expect(within.reason).toMatch(/^replace: a Antminer S21 XP for \$5350\.00 net pays back in 923 days \(\+\$5\.80\/day; horizon 1000 days\); mining earns/);
+    });
+
+    it('counts a losing machine as earning nothing today (it could be curtailed instead)', () => {
+      const a = assessDevice(asic('10.0.1.2', 'Antminer S9', 13.5, 1323), inputs(0.08, { replacement }));
+      expect(a.margin_usd_per_day.mining).toBeLessThan(0);
+      const newMargin = 270 * HASHPRICE - 3.645 * 24 * 0.08;
+      expect(a.replacement?.margin_gain_usd_per_day).toBeCloseTo(newMargin, 10);
+      expect(a.replacement?.payback_days).toBeCloseTo(5800 / newMargin, 8);
+      expect(a.recommendation).toBe('curtail');
+    });
   });
 
-  it('curtails a healthy machine losing money before judging it against the reference price', () => {
-    const a = assessDevice(asic('10.0.1.2', 'Antminer S9', 13.5, 1323), inputs(0.08, { reference_usd_per_kwh: 0.05 }));
-    expect(a.recommendation).toBe('curtail');
+  it('recommends repair for a dead board, with the hashrate it costs, before any replacement', () => {
+    const boards = [
+      { index: 0, status: 'ok' as const, hashrate_hs: 36.7e12, nominal_hashrate_hs: 36.7e12 },
+      { index: 1, status: 'dead' as const, hashrate_hs: 0, nominal_hashrate_hs: 36.7e12 },
+      { index: 2, status: 'degraded' as const, hashrate_hs: 30e12, nominal_hashrate_hs: 36.7e12 },
+    ];
+    const a = assessDevice(
+      asic('10.0.1.6', 'Antminer S19 Pro', 66.7, 2300, { boards }),
+      inputs(0.03, { replacement: { horizon_days: 100_000, options: [{ model: 'Antminer S21 XP', price_usd: 1 }], resale_usd: {} } }),
+    );
+    expect(a.repair_hashrate_loss_hs).toBeCloseTo(43.4e12, 0);
+    expect(a.recommendation).toBe('repair');
+    expect(a.reason).toMatch(/^repair: failing hashboards cost 43\.4 TH\/s \(\$1\.65\/day\); mining earns \$2\.53\/day/);
   });
 
   it('gives down devices and devices without readings a reason and no recommendation', () => {
@@ -142,7 +179,9 @@ describe('assessDevice: ASICs', () => {
     expect(idle.power_cost_usd_per_day).toBeCloseTo(0.18 * 24 * 0.05, 10);
 
     const pdu = assessDevice({ ...asic('pdu-1', 'AP8941', 0, 4000), kind: 'pdu', hashrate_hs: undefined }, inputs(0.05));
-    expect(pdu.reason).toBe('no economics for a pdu');
+    expect(pdu.reason).toBe('a pdu only measures: its watts are the load of the devices behind it');
+    expect(pdu).toMatchObject({ metering_only: true });
+    expect(pdu.power_cost_usd_per_day).toBeUndefined();
   });
 
   it('marks an assessment stale when an input it used is stale, and says which', () => {
@@ -181,6 +220,45 @@ describe('assessDevice: GPUs', () => {
     expect(a.revenue_usd_per_day).toEqual({ leasing: 0.05 * 24 * 0.5 * 0.75 });
     expect(a.recommendation).toBe('curtail');
     expect(a.reason).toBe('curtail: leasing earns $0.45/day, power costs $0.60/day at $0.100/kWh; break-even $0.075/kWh');
+  });
+
+  describe('on whole-server power (the README worked example)', () => {
+    // An 8× H100 server whose outlet reads 7,000 W: seven GPUs at 650 W, one idle at 70 W, all rated 700 W.
+    const rated = (id: string, watts: number) =>
+      gpu(id, 'NVIDIA H100 80GB HBM3', watts, { address: 'gpu-node-1', gpu: { index: 0, uuid: id, name: 'NVIDIA H100 80GB HBM3', power_limit_w: 700 } });
+    const node = [...Array.from({ length: 7 }, (_, i) => rated(`GPU-busy-${i}`, 650)), rated('GPU-idle', 70)];
+    const gpuNodes = gpuNodePower(node, (address) => (address === 'gpu-node-1' ? 7000 : undefined));
+
+    it('judges an idle GPU on its rated draw plus its share of what the server draws beyond its GPUs', () => {
+      expect(gpuNodes.get('gpu-node-1')).toEqual({ gpus: 8, gpuW: 7 * 650 + 70, wallW: 7000 });
+      const idle = assessDevice(node[7]!, inputs(0.05), { gpuNodes });
+      // Overhead 7,000 − 4,620 = 2,380 W, 297.5 W a GPU: judged on 700 + 297.5 = 997.5 W.
+      expect(idle.power_w).toBe(70);
+      expect(idle.judged_power_w).toBeCloseTo(997.5, 10);
+      expect(idle.power_cost_usd_per_day).toBeCloseTo(0.9975 * 24 * 0.05, 10);
+      expect(idle.margin_usd_per_day.leasing).toBeCloseTo(30.72 - 1.197, 10);
+      // Break-even $1.283/kWh, not the $18.29 its 70 W alone would give.
+      expect(idle.break_even_usd_per_kwh).toBeCloseTo(30.72 / (0.9975 * 24), 10);
+      expect(idle.reason).toMatch(/\[judged on 998 W: rated 700 W \(drawing 70 W now\) \+ 298 W of its server's overhead \(wall 7000 W − GPUs 4620 W, ÷ 8\)\]$/);
+    });
+
+    it('uses the configured overhead when no outlet meters the server, and values one more MW leasing on judged watts', () => {
+      const unmetered = gpuNodePower(node, () => undefined);
+      const a = assessDevice(node[0]!, inputs(0.05, { gpu_node_overhead_w: 1800 }), { gpuNodes: unmetered });
+      expect(a.judged_power_w).toBeCloseTo(700 + 1800 / 8, 10);
+
+      const plan = planSite(node.map((g) => assessDevice(g, inputs(0.05), { gpuNodes })));
+      // Every GPU is judged on 997.5 W: 1 MW holds 1,002.5 of them at $30.72/day less 1,000 kW × 24 h × $0.05.
+      expect(plan.one_more_mw.leasing?.revenue_usd_per_day).toBeCloseTo((30.72 * 1e6) / 997.5, 6);
+      expect(plan.one_more_mw.leasing?.margin_usd_per_day).toBeCloseTo((30.72 * 1e6) / 997.5 - 1200, 6);
+      expect(plan.totals.leasing.power_kw).toBeCloseTo(8 * 0.9975, 10);
+
+      const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+      const idle = assessDevice(node[7]!, inputs(0.05), { gpuNodes });
+      expect(readme).toContain(`break-even $${idle.break_even_usd_per_kwh!.toFixed(3)}/kWh`);
+      expect(readme).toContain(`its $30.72/day lease nets $${idle.margin_usd_per_day.leasing!.toFixed(2)}`);
+      expect(readme).toContain(`= $${Math.round(plan.one_more_mw.leasing!.margin_usd_per_day).toLocaleString('en-US')}/day`);
+    });
   });
 
   it('has no recommendation for a GPU model without configured rates', () => {
@@ -226,7 +304,7 @@ describe('planSite', () => {
     expect(d['s21']?.activity).toBe('mining');
     expect(d['s19pro']).toMatchObject({ activity: 'curtailed', curtailed_by_cap: true });
     expect(d['s19jpro']).toMatchObject({ activity: 'curtailed', curtailed_by_cap: true });
-    expect(d['s19pro']?.reason).toMatch(/^curtail: site cap 8 kW reached; mining nets \$0\.28\/day over 3\.25 kW/);
+    expect(d['s19pro']?.reason).toMatch(/^curtail: site cap 8 kW; the best subset under it leaves out mining netting \$0\.28\/day over 3\.25 kW/);
     expect(plan.planned_kw).toBeCloseTo(5.2, 10);
     expect(plan.planned_kw).toBeLessThanOrEqual(cap);
     expect(plan.headroom_kw).toBeCloseTo(2.8, 10);
@@ -259,15 +337,15 @@ describe('planSite', () => {
     expect(plan.totals.unassessed.power_cost_usd_per_day).toBeCloseTo(1 * 24 * 0.05, 10);
   });
 
-  it('values one more MW of mining at the median J/TH and of leasing at the median lease value per watt', () => {
+  it('values one more MW of mining at the median J/TH of the measured ASICs the plan runs and of leasing at the median lease value per watt', () => {
     const plan = planSite(assessments);
-    const medianJPerTh = (3250 / 110 + 3050 / 100) / 2; // S21 17.5, S19 Pro 29.5, S19j Pro 30.5, S9 98
+    const medianJPerTh = 3250 / 110; // of the ASICs the plan runs: S21 17.5, S19 Pro 29.5, S19j Pro 30.5 (the S9 is curtailed)
     const costPerMw = 1000 * 24 * 0.05;
     expect(plan.one_more_mw.mining?.revenue_usd_per_day).toBeCloseTo(HASHPRICE * (1e6 / medianJPerTh), 8);
     expect(plan.one_more_mw.mining?.margin_usd_per_day).toBeCloseTo(HASHPRICE * (1e6 / medianJPerTh) - costPerMw, 8);
-    expect(plan.one_more_mw.mining?.basis).toMatch(/median 30\.0 J\/TH of 4 assessed/);
+    expect(plan.one_more_mw.mining?.basis).toMatch(/median 29\.5 J\/TH of 3 measured ASICs the plan runs/);
     expect(plan.one_more_mw.leasing?.revenue_usd_per_day).toBeCloseTo((30.72 / 700) * 1e6, 6);
-    expect(plan.one_more_mw.leasing?.basis).toMatch(/700 W per GPU, ~1429 GPUs/);
+    expect(plan.one_more_mw.leasing?.basis).toMatch(/median 700 W per GPU, ~1429 GPUs/);
     expect(plan.one_more_mw.better).toBe('leasing');
   });
 
@@ -275,5 +353,20 @@ describe('planSite', () => {
     const stale = assessDevices(fleet, inputs(0.05, { difficulty: { value: 152e12, origin: 'live', stale: true } }));
     expect(planSite(stale).stale).toBe(true);
     expect(planSite(assessments).stale).toBe(false);
+  });
+});
+
+describe('hashrate leasing for ASICs', () => {
+  it('sells an S21 Pro’s hashrate when the marketplace pays more than mining nets, and says so', () => {
+    // 234 TH/s = 0.234 PH/s at $45/PH/day less a 3 % fee: $10.21/day, against 234 × $0.0380 = $8.89 mining.
+    const lease = { usd_per_ph_day: 45, fee_ratio: 0.03 };
+    const a = assessDevice(asic('10.0.1.9', 'Antminer S21 Pro', 234, 3510), inputs(0.05, { hashrate_lease: lease }));
+    expect(a.revenue_usd_per_day.leasing).toBeCloseTo(45 * 0.234 * 0.97, 10);
+    expect(a.revenue_usd_per_day.mining).toBeCloseTo(234 * HASHPRICE, 10);
+    expect(a.best_activity).toBe('leasing');
+    expect(a.recommendation).toBe('lease');
+    expect(a.reason).toMatch(/^lease: leasing earns \$10\.21\/day vs mining \$8\.89\/day, power costs \$4\.21\/day/);
+    // At $30/PH/day mining wins again.
+    expect(assessDevice(asic('10.0.1.9', 'Antminer S21 Pro', 234, 3510), inputs(0.05, { hashrate_lease: { usd_per_ph_day: 30, fee_ratio: 0.03 } })).recommendation).toBe('mine');
   });
 });

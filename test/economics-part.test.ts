@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { findModel } from '../agent/catalog.js';
 import { hashpriceUsdPerThDay } from '../agent/economics/bitcoin.js';
 import { DEFAULT_ASSESS_INTERVAL_MS, EconomicsPart, NEW_DEVICE_DELAY_MS } from '../agent/economics/part.js';
+import { createLogger } from '../agent/log.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { DeviceStore } from '../agent/state.js';
 import type { EconomicsConfigInput } from '../config/economics-schema.js';
@@ -22,6 +24,9 @@ const ECONOMICS: EconomicsConfigInput = {
   power: { flat_usd_per_kwh: 0.06 },
   gpu_models: { 'NVIDIA H100 80GB HBM3': { rate_usd_per_hour: 2.1, occupancy_ratio: 0.75, platform_fee_ratio: 0.15 } },
   site_power_cap_kw: 4,
+  // The drifted S19 Pro sells for $1,000: an S21 XP at $2,000 pays back in 1,000 ÷ $5.23/day = 191 days;
+  // the S9 (no resale) in 2,000 ÷ $5.23 = 382 days, or 212 days at $0.01/kWh: both past the horizon.
+  replacement: { horizon_days: 200, options: [{ model: 'Antminer S21 XP', price_usd: 2000 }], resale_usd: { 'Antminer S19 Pro': 1000 } },
 };
 
 function asic(id: string, model: string, th: number, watts: number, over: Partial<DeviceSnapshot> = {}): DeviceSnapshot {
@@ -175,7 +180,16 @@ describe('EconomicsPart', () => {
     expect(sample(text, 'potencia_site_revenue_usd_per_day', undefined, 'activity="leasing"')).toBeCloseTo(2.1 * 24 * 0.75 * 0.85, 6);
     expect(sample(text, 'potencia_site_revenue_usd_per_day', undefined, 'activity="mining"')).toBe(0);
     expect(sample(text, 'potencia_site_margin_usd_per_day', undefined, 'activity="leasing"')).toBeCloseTo(2.1 * 24 * 0.75 * 0.85 - 0.7 * 24 * 0.06, 6);
-    expect(sample(text, 'potencia_site_value_of_one_more_megawatt_usd_per_day', undefined, 'activity="mining"')).toBeDefined();
+    // No ASIC runs under this cap, so there is no measured running miner to value a mining MW by.
+    expect(sample(text, 'potencia_site_value_of_one_more_megawatt_usd_per_day', undefined, 'activity="mining"')).toBeUndefined();
+    expect(sample(text, 'potencia_site_value_of_one_more_megawatt_usd_per_day', undefined, 'activity="leasing"')).toBeDefined();
+    // The S21 alone is worth less than the H100 in 4 kW: the plan is the best subset, the LP bound a fraction of the S21 more.
+    expect(sample(text, 'potencia_site_plan_margin_gap_usd_per_day')).toBeGreaterThan(0);
+    expect(sample(text, 'potencia_site_plan_changes')).toBe(0);
+    // The PDU's reading is its own family, never a device's draw; the site margin has no PDU cost in it.
+    expect(sample(text, 'potencia_pdu_power_watts', 'pdu/10.0.9.1')).toBe(10_023);
+    expect(sample(text, 'potencia_device_power_watts', 'pdu/10.0.9.1')).toBeUndefined();
+    expect(sample(text, 'potencia_site_margin_usd_per_day', undefined, 'activity="unassessed"')).toBe(0);
     expect(sample(text, 'potencia_economics_input_stale', undefined, 'input="btc_price_usd"')).toBe(0);
     expect(sample(text, 'potencia_economics_replace_drift_ratio')).toBe(0.25);
     // Static inputs have no age.
@@ -186,6 +200,47 @@ describe('EconomicsPart', () => {
       const check = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
       expect({ status: check.status, stdout: check.stdout, stderr: check.stderr }).toEqual({ status: 0, stdout: '', stderr: '' });
     }
+  });
+
+  it('exports the forward view over economics.forecast.horizon per activity and scenario', async () => {
+    const { part, render } = started({ ...ECONOMICS, forecast: { horizon: '90d', btc_price_usd: { p10: 60_000, p50: 95_000, p90: 140_000 } } });
+    const view = part.forecast()!;
+    expect(view.horizon_days).toBe(90);
+    // Under the 4 kW cap only the H100 runs: its lease is fixed income, the same in every scenario.
+    const lease = view.activities.leasing!.margin_usd;
+    expect(lease.p10).toBeCloseTo((2.1 * 24 * 0.75 * 0.85 - 0.7 * 24 * 0.06) * 90, 6);
+    expect(lease.p90).toBe(lease.p10);
+    expect(view.activities.mining).toBeUndefined();
+    // The S21's own forward figures rise with the price scenario.
+    const s21 = view.devices.find((d) => d.device_id === 'asic/10.0.0.1')!;
+    expect(s21.margin_usd.p10).toBeLessThan(s21.margin_usd.p50);
+    expect(s21.margin_usd.p50).toBeLessThan(s21.margin_usd.p90);
+    const text = await render();
+    expect(sample(text, 'potencia_site_forward_horizon_days')).toBe(90);
+    expect(sample(text, 'potencia_site_forward_margin_usd', undefined, 'activity="leasing",scenario="p50"')).toBeCloseTo(lease.p50, 6);
+  });
+
+  it('logs what the plan changed and why when a demand-response cap curtails a running device', () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const store = new DeviceStore();
+    for (const snapshot of farm()) store.upsert(snapshot);
+    const config = configSchema.parse({ economics: ECONOMICS });
+    const part = new EconomicsPart(config.economics!, { now: () => Date.parse(AT) });
+    parts.push(part);
+    part.start(detachedContext(store, { config: () => config, logger: createLogger({ destination }) }));
+    expect(part.sitePlan()!.changes).toEqual([]);
+    part.setCapOverrideKw(0.5);
+    expect(part.sitePlan()!.changes).toEqual([
+      { device_id: 'GPU-1', from: 'leasing', to: 'curtailed', reason: expect.stringMatching(/^curtail: site cap 0\.5 kW; the best subset/) },
+    ]);
+    const logged = lines.map((l) => JSON.parse(l) as { msg: string; changed?: number; changes?: { device_id: string }[] }).find((l) => l.msg === 'site plan changed');
+    expect(logged).toMatchObject({ changed: 1, changes: [{ device_id: 'GPU-1' }] });
   });
 
   it('takes a power-price override and a demand-response cap, re-assessing at once and naming the devices whose decision changed', async () => {
@@ -264,7 +319,7 @@ describe('EconomicsPart', () => {
     expect(await render()).toContain('potencia_hashprice_usd_per_terahash_day ');
   });
 
-  it('marks a live input that never arrived as stale and leaves the miners unjudged, saying why', async () => {
+  it('marks a live input that never arrived as stale and leaves the miners unassessed, saying why', async () => {
     const port = await freePort();
     const { part, render } = started({
       ...ECONOMICS,

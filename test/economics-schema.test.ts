@@ -32,12 +32,15 @@ describe('economicsSchema', () => {
           periods: [{ days: ['mon', 'fri'], start: '07:30', end: '24:00', usd_per_kwh: 0.12 }],
           default_usd_per_kwh: 0.05,
         },
-        reference_usd_per_kwh: 0.06,
       },
       gpu_models: { 'NVIDIA H100 80GB HBM3': { rate_usd_per_hour: 2, occupancy_ratio: 0.8, platform_fee_ratio: 0.2 } },
       site_power_cap_kw: 2500,
+      plan: { min_run: '15m', deadband_usd_per_day: 0.25 },
+      replacement: { options: [{ model: 'Antminer S21 XP', price_usd: 5800 }], resale_usd: { 'Antminer S19 Pro': 450 } },
       stale_after: '2h',
     });
+    expect(config.plan).toEqual({ min_run: 900_000, min_off: 0, deadband_usd_per_day: 0.25 });
+    expect(config.replacement).toEqual({ options: [{ model: 'Antminer S21 XP', price_usd: 5800 }], horizon_days: 540, resale_usd: { 'Antminer S19 Pro': 450 } });
     expect(config.bitcoin?.price_source).toEqual({ url: expect.any(String), interval: 30_000, max_age: 600_000 });
     expect(config.bitcoin?.source).toEqual({ url: 'https://mempool.space', interval: 600_000 });
     expect(config.power.time_of_use?.periods[0]).toMatchObject({ start: 450, end: 1440 });
@@ -49,6 +52,12 @@ describe('economicsSchema', () => {
     expect(issues({ ...minimal, power: { flat_usd_per_kwh: 0.05, currency: 'EUR' } })).toEqual([expect.stringMatching(/^power: .*currency/)]);
     expect(issues({ ...minimal, gpu_models: { 'NVIDIA H100 80GB HBM3': { rate_usd_per_hour: 2, occupancy_ratio: 1, platform_fee_ratio: 0, rate_per_day: 48 } } })).toEqual([
       expect.stringMatching(/^gpu_models\.NVIDIA H100 80GB HBM3: .*rate_per_day/),
+    ]);
+  });
+
+  it('refuses a replacement option the catalog does not know', () => {
+    expect(issues({ ...minimal, replacement: { options: [{ model: 'Antminer S99', price_usd: 1 }] } })).toEqual([
+      expect.stringMatching(/^replacement\.options\.0\.model: not a model in the catalog/),
     ]);
   });
 

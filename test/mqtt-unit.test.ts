@@ -139,8 +139,10 @@ describe('change detection and events', () => {
   });
 
   it('sums site totals over devices that are up', () => {
-    const totals = siteTotals('farm-1', [base, { ...base, id: 'b', hashrate_hs: 90e12, power_w: 3000 }, { ...base, id: 'c', up: false }], undefined, new Date(0));
-    expect(totals).toEqual({ site: 'farm-1', at: new Date(0).toISOString(), devices: 3, up: 2, hashrate_hs: 200e12, power_w: 6250 });
+    const pdu = { ...base, id: 'pdu-1', kind: 'pdu' as const, hashrate_hs: undefined, power_w: 6250 };
+    const totals = siteTotals('farm-1', [base, { ...base, id: 'b', hashrate_hs: 90e12, power_w: 3000 }, { ...base, id: 'c', up: false }, pdu], undefined, new Date(0));
+    // The PDU metering both miners is not added to their draw.
+    expect(totals).toEqual({ site: 'farm-1', at: new Date(0).toISOString(), devices: 4, up: 3, hashrate_hs: 200e12, power_w: 6250 });
   });
 });
 
@@ -204,7 +206,7 @@ describe('Home Assistant discovery', () => {
     expect(by.hashrate).toMatchObject({ unit_of_measurement: 'TH/s', state_class: 'measurement' });
     expect(by.hashrate!.device_class).toBeUndefined();
     expect(by.efficiency).toMatchObject({ unit_of_measurement: 'J/TH' });
-    expect(by.recommendation).toMatchObject({ device_class: 'enum', options: ['mine', 'lease', 'curtail', 'replace'] });
+    expect(by.recommendation).toMatchObject({ device_class: 'enum', options: ['mine', 'lease', 'curtail', 'replace', 'repair'] });
     expect(by.recommendation!.unit_of_measurement).toBeUndefined();
     for (const config of Object.values(by)) {
       expect(config.state_topic).toBe('potencia/farm-1/devices/asic%2F10.0.1.15/state');

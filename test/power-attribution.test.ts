@@ -92,6 +92,35 @@ describe('power attribution', () => {
     expect(store.get('asic/10.0.1.15')).toMatchObject({ power_w: 3000, power_source: 'reported' });
   });
 
+  it('gives a down miner its outlet draw, so the cap and the site count it, and accounts every metered watt once', () => {
+    const power = new PowerAttribution(settings);
+    const store = new DeviceStore();
+    // Outlet 3 feeds the down miner, 4 a running S9, 7 nothing mapped; the PDU's total adds 40 W of its own.
+    record(power, store, [
+      pdu(
+        [
+          { index: 3, power_w: 3480 },
+          { index: 4, power_w: 1390 },
+          { index: 7, power_w: 120 },
+        ],
+        { power_w: 3480 + 1390 + 120 + 40 },
+      ),
+    ]);
+    record(power, store, [
+      miner({ up: false, error: 'timeout', error_reason: 'timeout', hashrate_hs: undefined, power_w: undefined, power_source: undefined }),
+      miner({ id: 'asic/10.0.1.16', address: '10.0.1.16', model: 'Antminer S9', hashrate_hs: 13.5e12, power_w: 1300 }),
+      // Not on any outlet: counted by its own figure.
+      miner({ id: 'asic/10.0.1.99', address: '10.0.1.99', power_w: 3250 }),
+    ]);
+    expect(store.get('asic/10.0.1.15')).toMatchObject({ up: false, power_w: 3480, power_source: 'pdu' });
+    const { accounting, sitePowerW } = power.siteReadings(store);
+    expect(accounting.attributedW).toBe(3480 + 1390 + 3250);
+    expect(accounting.unattributedMeteredW).toBe(120 + 40);
+    // The PDUs' total is what they meter; the miner outside them is the difference a site meter would show.
+    expect(sitePowerW).toEqual({ watts: 5030, source: 'pdu_sum' });
+    expect(accounting.attributedW + accounting.unattributedMeteredW - 3250).toBe(sitePowerW!.watts);
+  });
+
   it('matches devices by id and by name label, and replaces a catalog estimate', () => {
     const power = new PowerAttribution(settings);
     const store = new DeviceStore();

@@ -97,6 +97,41 @@ describe.skipIf(!prometheusBin)('a real Prometheus scraping `potencia demo`', ()
     expect(gpus).toBe(12);
   });
 
+  it('counts every watt once: the site margin is mining + leasing less what unassessed devices draw, and site power reconciles with the PDUs within 1 %', async () => {
+    // The demo meters every miner and GPU node on a PDU: wait until the economics and the PDUs are scraped.
+    await eventually(
+      async () => ((await query('count(potencia_site_margin_usd_per_day) and count(potencia_site_power_watts{source="pdu_sum"})')).length > 0 ? true : undefined),
+      `site figures scraped (demo: ${demo.output().slice(-400)})`,
+      40_000,
+    );
+    const value = async (expr: string) => {
+      const r = await query(expr);
+      if (r.length !== 1) throw new Error(`${expr}: ${JSON.stringify(r)}`);
+      return Number(r[0]!.value[1]);
+    };
+    // Each check is one expression, so every series in it is read at the same instant.
+    const margin = 'sum(potencia_site_margin_usd_per_day)';
+    const activities = 'sum(potencia_site_margin_usd_per_day{activity=~"mining|leasing"})';
+    const unassessedCost = 'sum(potencia_site_power_cost_usd_per_day{activity="unassessed"})';
+    expect(await value(`${margin} - (${activities} - ${unassessedCost})`)).toBeCloseTo(0, 6);
+    expect(await value(activities)).toBeGreaterThan(0);
+    // No PDU is charged: everything the plan costs (running, and unassessed devices that draw) stays within
+    // what the consumers draw at $0.06/kWh (GPUs are costed on rated draw, a few % over); charging the PDUs
+    // as well would double it.
+    expect(await value('sum(potencia_site_power_cost_usd_per_day) / (sum(potencia_site_attributed_power_watts) / 1000 * 24 * 0.06)')).toBeLessThan(1.1);
+    expect((await query('potencia_device_power_watts and on (job, instance, device) potencia_device_info{kind="pdu"}')).length).toBe(0);
+    expect(await value('count(potencia_pdu_power_watts)')).toBeGreaterThan(1);
+
+    // Every consumer is metered in the demo: attributed + unattributed is the PDUs' total, within 1 %.
+    const mismatch = await value(
+      'abs(potencia_site_attributed_power_watts + potencia_site_unattributed_power_watts - on (job, instance) potencia_site_power_watts{source="pdu_sum"}) / on (job, instance) potencia_site_power_watts{source="pdu_sum"}',
+    );
+    expect(mismatch).toBeLessThan(0.01);
+    // And the consumers' own family (GPUs through their node's wall power) sums to what is attributed.
+    const consumers = '(sum(potencia_device_power_watts unless on (job, instance, device) potencia_device_info{kind="gpu"}) + sum(potencia_node_wall_power_watts))';
+    expect(await value(`abs(${consumers} - sum(potencia_site_attributed_power_watts)) / sum(potencia_site_attributed_power_watts)`)).toBeLessThan(0.01);
+  }, 60_000);
+
   it("runs every panel query with data, and the variables list the demo's site, rooms and racks", async () => {
     // The demo's economics arrive a moment after its first poll round: wait for them to be scraped.
     await eventually(

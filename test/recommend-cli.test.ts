@@ -44,7 +44,12 @@ describe('potencia recommend', () => {
     expect(byModel['Antminer S21']!.recommendation).toBe('mine');
     expect(byModel['Antminer S9']!.recommendation).toBe('curtail');
     expect(byModel['Antminer S9']!.reason).toMatch(/^curtail: mining earns \$0\.\d\d\/day, power costs \$\d\.\d\d\/day at \$0\.060\/kWh/);
+    // Every assessment says where its watts came from: these Antminers report none, so the catalog's estimate,
+    // and an estimate gives no efficiency.
+    expect(out.devices.map((d) => d.power_source)).toEqual(['estimated', 'estimated']);
+    expect(out.devices.map((d) => d.efficiency_j_per_th)).toEqual([undefined, undefined]);
     expect(out.site.cap_kw).toBe(10);
+    expect(out.site.optimality?.gap_usd_per_day).toBeGreaterThanOrEqual(0);
     expect(out.site.totals.mining.count).toBe(1);
     expect(out.site.totals.curtailed.count).toBe(1);
   });
@@ -54,13 +59,40 @@ describe('potencia recommend', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
     const header = lines.findIndex((l) => l.startsWith('DEVICE '));
-    expect(lines[header]).toMatch(/^DEVICE\s+MODEL\s+TH\/s\s+W\s+J\/TH\s+DRIFT\s+REVENUE\/d\s+COST\/d\s+MARGIN\/d\s+BREAK-EVEN \$\/kWh\s+ACTION\s+PLAN\s+REASON$/);
+    expect(lines[header]).toMatch(
+      /^DEVICE\s+MODEL\s+TH\/s\s+W\s+POWER\s+J\/TH\s+DRIFT\s+REVENUE\/d\s+COST\/d\s+MARGIN\/d\s+BREAK-EVEN \$\/kWh\s+PAYBACK d\s+ACTION\s+PLAN\s+REASON$/,
+    );
     // Highest margin first.
     expect(lines[header + 1]).toMatch(/Antminer S21 .* mine +mining +mine: /);
     expect(lines[header + 2]).toMatch(/Antminer S9 .* curtail +curtailed +curtail: /);
     expect(r.stdout).toMatch(/Recommendations: 1 mine, 1 curtail/);
     expect(r.stdout).toMatch(/Site: \d+\.\d kW planned under a 10 kW cap/);
-    expect(r.stdout).toMatch(/One more MW mining: margin \$-?\d+\/day/);
+    expect(lines[header + 1]).toMatch(/ estimated \(not measured\) +- /);
+    expect(r.stdout).toMatch(/One more MW mining: not valued, no ASIC the plan runs has measured watts/);
+  });
+
+  it('--horizon prints the forward table, and says what is missing or wrong with exit 2', async () => {
+    const forward = `${ECONOMICS}  forecast: { difficulty_growth_per_epoch: 0.02, btc_price_usd: { p10: 60000, p50: 95000, p90: 140000 } }\n`;
+    const r = await runCli(['recommend', '--config', config(forward), '--horizon', '90d']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Forward view over 90 days: difficulty \+2\.0% a 2,016-block epoch, halvings by block height, BTC P10 \$60,000 \/ P50 \$95,000 \/ P90 \$140,000/);
+    expect(r.stdout).toMatch(/^FORWARD\s+ACTIVITY\s+MARGIN P10\s+MARGIN P50\s+MARGIN P90\s+BREAK-EVEN BTC$/m);
+    expect(r.stdout).toMatch(/^site plan\s+mining\s+/m);
+    const json = await runCli(['recommend', '--config', config(forward), '--horizon', '12mo', '--json']);
+    const out = JSON.parse(json.stdout) as { forecast: { horizon_days: number; devices: { break_even_btc_usd?: number }[] } };
+    expect(out.forecast.horizon_days).toBe(365);
+    expect(out.forecast.devices).toHaveLength(2);
+    // The S9 needs a far higher BTC price than the S21 to pay its power over the year.
+    const [s21, s9] = out.forecast.devices.map((d) => d.break_even_btc_usd!);
+    expect(s9!).toBeGreaterThan(2 * s21!);
+
+    const bad = await runCli(['recommend', '--config', config(forward), '--horizon', 'a year']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--horizon "a year" is not a horizon like 12mo, 90d or 2y/);
+    const none = await runCli(['recommend', '--config', config(ECONOMICS), '--horizon', '12mo']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/--horizon needs an economics\.forecast section/);
   });
 
   it('says so when the config has no economics section (exit 2), and runs on a built-in farm without --config', async () => {

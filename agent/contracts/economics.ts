@@ -2,7 +2,7 @@
  * The one interface every exporter reads economics through: per-device assessments and plan entries,
  * the site plan, the site-wide figures the latest round used, and events when a round ends.
  */
-import type { DeviceAssessment, InputName, PlannedDevice, SitePlan } from '../economics/types.js';
+import type { DeviceAssessment, Forecast, InputName, PlannedDevice, SitePlan } from '../economics/types.js';
 
 /** One device's economics: its assessment and its place in the site plan. */
 export interface DeviceEconomics {
@@ -36,6 +36,8 @@ export interface EconomicsReader extends DeviceEconomicsSource {
   /** Every latest assessment, in store order. */
   assessments(): DeviceAssessment[];
   sitePlan(): SitePlan | undefined;
+  /** The forward view over economics.forecast.horizon, when the config has a forecast section. */
+  forecast(): Forecast | undefined;
   /** Undefined before the first round, or while economics is off. */
   figures(): EconomicsFigures | undefined;
   /** After every round, whatever changed: renderers bring their economics lines up to date then. */

@@ -81,6 +81,12 @@ export interface Health {
 /** Site power, heat load per room and rack, ambient per room and GPU nodes' wall power (agent/power.ts). */
 export interface SiteReadings {
   sitePowerW?: { watts: number; source: 'meter' | 'pdu_sum' };
+  /**
+   * Every watt counted once: the devices' own draw (an outlet's reading where mapped, a GPU node's wall
+   * power, else the device's own figure; a down device whose outlet still meters draw included) plus
+   * what the PDUs meter that no device was given. Their sum reconciles with `sitePowerW`.
+   */
+  accounting: { attributedW: number; unattributedMeteredW: number };
   heatLoadW: { room: string; rack: string; watts: number }[];
   ambient: AmbientReading[];
   nodes: { node: string; gpuPowerW: number; wallPowerW?: number }[];

@@ -1,4 +1,4 @@
-import type { EconomicsConfig, GpuModelEconomics } from '../../config/economics-schema.js';
+import type { EconomicsConfig, GpuModelEconomics, HashrateLease, ReplacementConfig } from '../../config/economics-schema.js';
 import { blockSubsidyBtc, hashpriceUsdPerThDay } from './bitcoin.js';
 import { timeOfUsePrice } from './power-price.js';
 import { LiveInput, parseCoinGeckoBtcUsd, parseMempoolDifficulty, parseNumberAt, parseRewardStatsFeesPerBlock, parseTipHeight } from './sources.js';
@@ -32,12 +32,16 @@ export interface EconomicInputs {
   /** The pool's cut, 0.02 for 2%. */
   pool_fee_ratio: number;
   power_price_usd_per_kwh?: InputReading;
-  /** Price a device must break even at to keep its place; absent: replacement by drift only. */
-  reference_usd_per_kwh?: number;
   /** Per GPU model name as configured. */
   gpu_models: Record<string, GpuModelEconomics>;
-  /** 0.25: efficiency 25% worse than nominal is grounds for replacement. */
+  /** A GPU server's draw beyond its GPUs when its outlet is not metered, W. */
+  gpu_node_overhead_w: number;
+  /** Selling ASIC hashrate on a marketplace, when configured. */
+  hashrate_lease?: HashrateLease;
+  /** 0.25: efficiency 25% worse than nominal is flagged. */
   replace_drift_ratio: number;
+  /** Replacement options, the payback horizon and resale values; absent: no device is appraised for replacement. */
+  replacement?: ReplacementConfig;
   site_power_cap_kw?: number;
   /** Figures that should be there but are not yet (never fetched): why, one line each. */
   missing: string[];
@@ -192,10 +196,12 @@ export class EconomicInputsProvider {
       at: new Date(now).toISOString(),
       pool_fee_ratio: config.bitcoin?.pool_fee_ratio ?? 0,
       gpu_models: config.gpu_models,
+      gpu_node_overhead_w: config.gpu_node_overhead_w ?? 0,
       replace_drift_ratio: config.replace_drift_ratio,
       missing,
     };
-    if (config.power.reference_usd_per_kwh !== undefined) inputs.reference_usd_per_kwh = config.power.reference_usd_per_kwh;
+    if (config.replacement) inputs.replacement = config.replacement;
+    if (config.hashrate_lease) inputs.hashrate_lease = config.hashrate_lease;
     if (config.site_power_cap_kw !== undefined) inputs.site_power_cap_kw = config.site_power_cap_kw;
 
     const btc = config.bitcoin;

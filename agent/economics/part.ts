@@ -1,12 +1,14 @@
-import type { EconomicsConfig } from '../../config/economics-schema.js';
+import { parseHorizonDays, type EconomicsConfig } from '../../config/economics-schema.js';
 import type { Config } from '../../config/schema.js';
 import type { AssessmentListener, DeviceEconomics, EconomicSignalSource, EconomicsFigures, EconomicsReader } from '../contracts/economics.js';
-import type { AgentContext, AgentPart, ClusterView, DeviceStoreView } from '../contracts/part.js';
+import type { AgentContext, AgentPart, ClusterView, DeviceStoreView, SiteReadings } from '../contracts/part.js';
+import type { Logger } from '../log.js';
 import type { DeviceSnapshot } from '../snapshot.js';
-import { assessDevice } from './assess.js';
+import { assessDevice, gpuNodePower, powerCostUsdPerDay } from './assess.js';
+import { forecast } from './forecast.js';
 import { EconomicInputsProvider, hashpriceFrom, type EconomicInputs, type EconomicInputsProviderOptions } from './inputs.js';
-import { planSite } from './plan.js';
-import type { DeviceAssessment, InputName, SitePlan } from './types.js';
+import { planSite, rememberPlan, type PlanMemory } from './plan.js';
+import type { DeviceAssessment, Forecast, InputName, SitePlan } from './types.js';
 
 /** How often every device is re-assessed: prices move slowly, devices are polled every 15-60 s. */
 export const DEFAULT_ASSESS_INTERVAL_MS = 15_000;
@@ -21,6 +23,9 @@ export interface EconomicsPartOptions {
   /** Passed to the EconomicInputsProvider (fetch timeouts). */
   provider?: Omit<EconomicInputsProviderOptions, 'now'>;
 }
+
+/** Plan changes quoted in the log per round; the rest are counted. */
+const LOGGED_PLAN_CHANGES = 20;
 
 /** Every input reading a series is exported for, in a stable order. */
 const INPUT_NAMES: readonly InputName[] = ['btc_price_usd', 'difficulty', 'fees_per_block_btc', 'block_height', 'subsidy_btc', 'power_price_usd_per_kwh'];
@@ -43,11 +48,17 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
   #store: DeviceStoreView | undefined;
   #cluster: ClusterView | undefined;
   #unsubscribeCluster: (() => void) | undefined;
+  /** The site's readings: GPU servers' wall power for judging GPUs on whole-server power. */
+  #site: (() => SiteReadings) | undefined;
+  #logger: Logger | undefined;
   #timer: NodeJS.Timeout | undefined;
   #soon: NodeJS.Timeout | undefined;
   #unsubscribeStore: (() => void) | undefined;
   #economics = new Map<string, DeviceEconomics>();
   #plan: SitePlan | undefined;
+  #forecast: Forecast | undefined;
+  /** What the plan's hysteresis remembers from the previous round. */
+  #planMemory: Map<string, PlanMemory> | undefined;
   #inputs: EconomicInputs | undefined;
   #version = 0;
   #powerPriceOverride: number | undefined;
@@ -86,6 +97,10 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
 
   sitePlan(): SitePlan | undefined {
     return this.#plan;
+  }
+
+  forecast(): Forecast | undefined {
+    return this.#forecast;
   }
 
   /** The inputs the latest round used (overrides applied). */
@@ -154,6 +169,8 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     this.#cluster = ctx.cluster;
     // The other agents' devices arrive once per cluster round: the plan follows them then.
     this.#unsubscribeCluster = ctx.cluster?.onRound(() => this.#assessSoon());
+    this.#site = () => ctx.site();
+    this.#logger = ctx.logger;
     this.#onListenerError = (err) => ctx.logger.error({ err }, 'economics listener threw');
     this.#provider.start();
     this.#unsubscribeStore = ctx.store.onChange((change) => {
@@ -211,6 +228,7 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     this.#cluster = undefined;
     this.#provider.stop();
     this.#store = undefined;
+    this.#site = undefined;
     this.#forget();
   }
 
@@ -218,6 +236,8 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
   #forget(): void {
     this.#economics = new Map();
     this.#plan = undefined;
+    this.#forecast = undefined;
+    this.#planMemory = undefined;
     this.#inputs = undefined;
     this.#version++;
     this.#emitRound();
@@ -238,11 +258,23 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     const inputs = this.readInputs();
     const previous = this.#economics;
     const assessments: DeviceAssessment[] = [];
-    for (const snapshot of store.values()) assessments.push(assessDevice(snapshot, inputs));
+    const walls = new Map((this.#site?.().nodes ?? []).flatMap((n) => (n.wallPowerW === undefined ? [] : [[n.node, n.wallPowerW] as const])));
+    const gpuNodes = gpuNodePower(store.values(), (node) => walls.get(node));
+    for (const snapshot of store.values()) assessments.push(assessDevice(snapshot, inputs, { gpuNodes }));
     const local = assessments.length;
     const cluster = this.#cluster;
-    if (cluster) for (const snapshot of cluster.devices()) if (!store.get(snapshot.id)) assessments.push(assessDevice(snapshot, inputs));
-    const plan = !cluster || cluster.plans() ? planSite(cluster ? withLostDraw(assessments, cluster.lostDraw()) : assessments, inputs.site_power_cap_kw) : undefined;
+    if (cluster) for (const snapshot of cluster.devices()) if (!store.get(snapshot.id)) assessments.push(assessDevice(snapshot, inputs, { gpuNodes }));
+    const nowMs = this.#now();
+    // In a split site only the planning agent plans, from every agent's devices (agent/cluster.ts).
+    const plan =
+      !cluster || cluster.plans()
+        ? planSite(cluster ? withLostDraw(assessments, cluster.lostDraw(), inputs.power_price_usd_per_kwh?.value) : assessments, inputs.site_power_cap_kw, {
+            hysteresis: this.#config.plan,
+            previous: this.#planMemory,
+            nowMs,
+          })
+        : undefined;
+    if (plan) this.#planMemory = rememberPlan(plan, this.#planMemory, nowMs);
     const plannedById = new Map(plan?.devices.map((d) => [d.device_id, d]));
     const next = new Map<string, DeviceEconomics>();
     const changed: string[] = [];
@@ -256,6 +288,12 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     for (const id of previous.keys()) if (!next.has(id)) changed.push(id);
     this.#economics = next;
     this.#plan = plan;
+    this.#forecast = plan && this.#forwardView(assessments, plan, inputs);
+    if (plan && plan.changes.length > 0) {
+      // Bounded: a price swing can move thousands of devices; the count says how many, the first few why.
+      const shown = plan.changes.slice(0, LOGGED_PLAN_CHANGES);
+      this.#logger?.info({ changed: plan.changes.length, changes: shown }, 'site plan changed');
+    }
     this.#inputs = inputs;
     const first = this.#version === 0;
     this.#version++;
@@ -272,6 +310,13 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
       inputs.site_power_cap_kw = Math.min(this.#capOverrideKw, inputs.site_power_cap_kw ?? Infinity);
     }
     return inputs;
+  }
+
+  #forwardView(assessments: readonly DeviceAssessment[], plan: SitePlan, inputs: EconomicInputs): Forecast | undefined {
+    const config = this.#config.forecast;
+    if (!config) return undefined;
+    const view = forecast(assessments, plan, inputs, config, parseHorizonDays(config.horizon)!);
+    return 'missing' in view ? undefined : view;
   }
 
   #newProvider(config: EconomicsConfig): EconomicInputsProvider {
@@ -327,13 +372,15 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
  * The plan's view of the devices of a lost agent: reported down, yet most likely still drawing what they
  * drew when last read, so they go into the plan as unassessed load at that draw, which comes off the cap.
  */
-function withLostDraw(assessments: DeviceAssessment[], lostDraw: ReadonlyMap<string, number>): DeviceAssessment[] {
+/** A lost agent's devices as fixed load: their last metered draw, and its cost at the price now (the plan counts drawing load by its cost). */
+function withLostDraw(assessments: DeviceAssessment[], lostDraw: ReadonlyMap<string, number>, usdPerKwh: number | undefined): DeviceAssessment[] {
   if (lostDraw.size === 0) return assessments;
   return assessments.map((a) => {
     const watts = lostDraw.get(a.device_id);
     if (watts === undefined || a.up) return a;
     const { recommendation: _none, ...rest } = a;
-    return { ...rest, up: true, power_w: watts, reason: `its agent is lost; counted at its last metered draw, ${Math.round(watts)} W` };
+    const cost = usdPerKwh === undefined ? {} : { power_cost_usd_per_day: powerCostUsdPerDay(watts, usdPerKwh) };
+    return { ...rest, ...cost, up: true, power_w: watts, reason: `its agent is lost; counted at its last metered draw, ${Math.round(watts)} W` };
   });
 }
 

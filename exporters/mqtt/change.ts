@@ -148,7 +148,8 @@ export function siteTotals(site: string, snapshots: Iterable<DeviceSnapshot>, pl
     if (!s.up) continue;
     up++;
     hashrate += s.hashrate_hs ?? 0;
-    power += s.power_w ?? 0;
+    // A PDU's or meter's watts are the load of the devices behind it: summing them would count it twice.
+    if (s.kind !== 'pdu' && s.kind !== 'sensor') power += s.power_w ?? 0;
   }
   return { site, at: at.toISOString(), devices, up, hashrate_hs: hashrate, power_w: power, ...(plan !== undefined && { plan }) };
 }

@@ -65,7 +65,11 @@ export const ECONOMICS_FAMILIES: readonly DeviceFamily[] = [
     'Expected revenue per day in USD, by activity the device can do (mining: hashprice × TH/s; leasing: rate × 24 × occupancy × (1 − platform fee)).',
     (a) => a.revenue_usd_per_day,
   ),
-  assessed('potencia_device_power_cost_usd_per_day', 'Cost per day in USD of the power the device draws now, at the current power price.', (a) => a.power_cost_usd_per_day),
+  assessed(
+    'potencia_device_power_cost_usd_per_day',
+    "Cost per day in USD of the power the device draws now at the current power price; a GPU's is of its rated draw plus its share of its server's overhead.",
+    (a) => a.power_cost_usd_per_day,
+  ),
   perActivity('potencia_device_margin_usd_per_day', 'Revenue minus power cost per day in USD, by activity.', (a) => a.margin_usd_per_day),
   assessed(
     'potencia_device_break_even_usd_per_kwh',
@@ -81,7 +85,7 @@ export const ECONOMICS_FAMILIES: readonly DeviceFamily[] = [
     name: 'potencia_device_recommendation',
     type: 'gauge',
     input: 'economics',
-    help: 'Recommended action as a state set: one series per action (mine, lease, curtail, replace), 1 for the chosen one; absent when the device cannot be judged.',
+    help: 'Recommended action as a state set: one series per action (mine, lease, curtail, replace, repair), 1 for the chosen one; absent when the device cannot be judged.',
     lines({ economics, labels }) {
       const chosen = economics?.assessment.recommendation;
       if (chosen === undefined) return '';

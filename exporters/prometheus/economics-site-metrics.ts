@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { EconomicsReader } from '../../agent/contracts/economics.js';
-import { ACTIVITIES } from '../../agent/economics/types.js';
+import { ACTIVITIES, SCENARIOS } from '../../agent/economics/types.js';
 
 const SITE_ACTIVITIES = ['mining', 'leasing', 'unassessed'] as const;
 
@@ -60,10 +60,15 @@ export function registerEconomicsSiteMetrics(registry: Registry, economics: Econ
     const cap = plan()?.cap_kw;
     if (cap !== undefined) g.set(cap * 1000);
   });
-  gauge('potencia_site_planned_power_watts', 'Draw of the devices the site plan keeps running plus those it cannot judge, in watts.', [], (g) => {
-    const p = plan();
-    if (p) g.set(p.planned_kw * 1000);
-  });
+  gauge(
+    'potencia_site_planned_power_watts',
+    'Draw of the devices the site plan keeps running plus those it cannot judge (a down miner still metered included), in watts.',
+    [],
+    (g) => {
+      const p = plan();
+      if (p) g.set(p.planned_kw * 1000);
+    },
+  );
   gauge('potencia_site_revenue_usd_per_day', 'Revenue per day of the devices the site plan keeps running, by activity (mining, leasing).', ['activity'], (g) => {
     const p = plan();
     if (p) for (const activity of ACTIVITIES) g.set({ activity }, p.totals[activity].revenue_usd_per_day);
@@ -84,6 +89,45 @@ export function registerEconomicsSiteMetrics(registry: Registry, economics: Econ
     (g) => {
       const p = plan();
       if (p) for (const activity of SITE_ACTIVITIES) g.set({ activity }, p.totals[activity].margin_usd_per_day);
+    },
+  );
+  gauge(
+    'potencia_site_plan_margin_gap_usd_per_day',
+    "Most margin per day the site plan under the cap can leave unearned: the LP relaxation's bound minus the plan's margin (hysteresis included); absent without a cap.",
+    [],
+    (g) => {
+      const gap = plan()?.optimality?.gap_usd_per_day;
+      if (gap !== undefined) g.set(gap);
+    },
+  );
+  gauge('potencia_site_plan_changes', 'Devices whose planned activity changed in the latest round of the site plan.', [], (g) => {
+    const p = plan();
+    if (p) g.set(p.changes.length);
+  });
+  gauge('potencia_site_forward_horizon_days', 'Days the forward view (economics.forecast) looks ahead.', [], (g) => {
+    const view = economics.forecast();
+    if (view) g.set(view.horizon_days);
+  });
+  gauge(
+    'potencia_site_forward_margin_usd',
+    'Margin in USD over the forward horizon of what the site plan runs, by activity and BTC price scenario (p10, p50, p90), with difficulty growth and halvings; leases are fixed income.',
+    ['activity', 'scenario'],
+    (g) => {
+      const view = economics.forecast();
+      if (!view) return;
+      for (const activity of ACTIVITIES) {
+        const figures = view.activities[activity];
+        if (figures) for (const scenario of SCENARIOS) g.set({ activity, scenario }, figures.margin_usd[scenario]);
+      }
+    },
+  );
+  gauge(
+    'potencia_site_forward_one_more_megawatt_margin_usd',
+    'Margin in USD over the forward horizon of one more MW of ASICs at the median J/TH of the measured miners the plan runs, by BTC price scenario.',
+    ['scenario'],
+    (g) => {
+      const mw = economics.forecast()?.one_more_mw_mining;
+      if (mw) for (const scenario of SCENARIOS) g.set({ scenario }, mw.margin_usd[scenario]);
     },
   );
   gauge(

@@ -64,10 +64,28 @@ export const DEVICE_FAMILIES: readonly DeviceFamily[] = [
   {
     name: 'potencia_device_power_watts',
     type: 'gauge',
-    help: 'Power drawn by the device, in watts, from the most trusted source available (pdu > reported > gpu_counter > nameplate > estimated); the source label says which.',
+    help: 'Power drawn by a consuming device (miner, GPU, host), in watts, from the most trusted source available (pdu > reported > gpu_counter > nameplate > estimated); the source label says which. PDUs and meters are in potencia_pdu_power_watts / potencia_meter_power_watts, so a sum of this family counts every watt once.',
     lines({ snapshot: s, labels }) {
-      if (s.power_w === undefined) return '';
+      if (s.power_w === undefined || s.kind === 'pdu' || s.kind === 'sensor') return '';
       return `potencia_device_power_watts{${labels},source="${s.power_source ?? 'unknown'}"} ${formatValue(s.power_w)}\n`;
+    },
+  },
+  {
+    name: 'potencia_pdu_power_watts',
+    type: 'gauge',
+    help: "Power a PDU meters in total, in watts: the load of the devices behind it (already in potencia_device_power_watts where mapped), not a consumer's draw.",
+    lines({ snapshot: s, labels }) {
+      if (s.power_w === undefined || s.kind !== 'pdu') return '';
+      return `potencia_pdu_power_watts{${labels}} ${formatValue(s.power_w)}\n`;
+    },
+  },
+  {
+    name: 'potencia_meter_power_watts',
+    type: 'gauge',
+    help: "Power a meter or sensor reads, in watts: a measurement of other devices' load, not a consumer's draw.",
+    lines({ snapshot: s, labels }) {
+      if (s.power_w === undefined || s.kind !== 'sensor') return '';
+      return `potencia_meter_power_watts{${labels}} ${formatValue(s.power_w)}\n`;
     },
   },
   {

@@ -16,6 +16,22 @@ export function registerSiteMetrics(registry: Registry, readings: () => SiteRead
     },
   });
   new Gauge({
+    name: 'potencia_site_attributed_power_watts',
+    help: "Power the site's consuming devices draw, in watts, every watt once: an outlet's reading where mapped (a down miner's too), a GPU node's wall power, else the device's own figure.",
+    registers,
+    collect() {
+      this.set(readings().accounting.attributedW);
+    },
+  });
+  new Gauge({
+    name: 'potencia_site_unattributed_power_watts',
+    help: 'Power the PDUs meter that no device was given, in watts (unmapped outlets, PDU losses); attributed + unattributed reconciles with potencia_site_power_watts.',
+    registers,
+    collect() {
+      this.set(readings().accounting.unattributedMeteredW);
+    },
+  });
+  new Gauge({
     name: 'potencia_site_heat_load_watts',
     help: 'Heat released per room and rack, in watts: all drawn power ends as heat. The PDUs labelled with that room and rack when there are any, else the sum of the devices there.',
     labelNames: ['room', 'rack'],
