@@ -79,8 +79,8 @@ const pollingSchema = z
       .int()
       .min(4096)
       .max(64 * 1024 * 1024)
-      .default(4 * 1024 * 1024)
-      .describe('A device reply larger than this is cut off and the device marked down (too_large).'),
+      .default(1024 * 1024)
+      .describe('A device reply larger than this is cut off and the device marked down (too_large); the largest real replies are under 200 KB.'),
     limits: limitsSchema,
   })
   .prefault({});

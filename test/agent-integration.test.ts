@@ -122,6 +122,9 @@ describe('agent polling a simulated farm', () => {
     expect(plain).toMatch(new RegExp(`potencia_miner_hashrate_hashes_per_second\\{device="asic/${farm.miners[0]!.host}",[^}]*\\} \\d`));
     expect(plain).toMatch(/potencia_collector_errors_total\{[^}]*reason="refused"[^}]*\} [1-9]/);
     expect(plain).toMatch(/potencia_collector_duration_seconds_bucket/);
+    // The site's own series carry the site, so one Prometheus can hold several sites.
+    expect(plain).toMatch(/^potencia_scheduler_targets\{site="test-farm"\} \d/m);
+    expect(plain).toMatch(/^potencia_build_info\{version="[^"]+",site="test-farm"\} 1/m);
     const promtool = findTool('promtool');
     if (!promtool) return;
     const lint = spawnSync(promtool, ['check', 'metrics'], { input: plain, encoding: 'utf8' });

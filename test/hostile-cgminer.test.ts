@@ -26,12 +26,15 @@ async function peer(kind: HostileKind): Promise<HostilePeer> {
   return p;
 }
 
+/** A cap an operator may configure: the default (1 MiB) refuses the 2 MB replies before the defences under test see them. */
+const LARGE_CAP = { maxResponseBytes: 4 * 1024 * 1024 };
+
 function targetOf(p: HostilePeer): Target {
   return { url: p.url, scheme: 'cgminer', host: p.host, port: p.port, labels: {}, intervalMs: 60_000, timeoutMs: 5_000 };
 }
 
 async function pollOnce(p: HostilePeer): Promise<DeviceSnapshot> {
-  const [snapshot, ...rest] = await collectOnce(createCgminerCollector(targetOf(p)), new AbortController().signal);
+  const [snapshot, ...rest] = await collectOnce(createCgminerCollector(targetOf(p), LARGE_CAP), new AbortController().signal);
   expect(rest).toEqual([]);
   return snapshot!;
 }
@@ -46,7 +49,7 @@ async function scheduledPoll(p: HostilePeer): Promise<{ snapshots: DeviceSnapsho
     jitterRatio: 0,
     backoffMaxMs: 60_000,
     wakeGridMs: 0,
-    createCollector: (t) => createCgminerCollector(t),
+    createCollector: (t) => createCgminerCollector(t, LARGE_CAP),
     onResult: (_t, snapshots) => resolve(snapshots),
     observer: stats,
   });
@@ -131,7 +134,7 @@ describe('hostile CGMiner peers over loopback', () => {
   it('finding 5: a 2 MB reply in newline-ended pieces costs CPU linear in its size', async () => {
     const p = await peer('chunked');
     const before = process.cpuUsage();
-    const text = await cgminerRequest({ host: p.host, port: p.port, command: 'summary', timeoutMs: 10_000 });
+    const text = await cgminerRequest({ host: p.host, port: p.port, command: 'summary', timeoutMs: 10_000, ...LARGE_CAP });
     const used = process.cpuUsage(before);
     expect(text.length).toBeGreaterThan(2_000_000);
     expect(JSON.parse(text).SUMMARY[0]['GHS 5s']).toBe('100000.0');

@@ -2,7 +2,7 @@ import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { ErrorReason } from '../../agent/snapshot.js';
 import { CgminerError } from './errors.js';
 
-export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 
 export interface CgminerRequestOptions {
   host: string;
@@ -113,7 +113,10 @@ export function cgminerRequest(opts: CgminerRequestOptions): Promise<string> {
     }
     // Copies of earlier reads; a reply that fits one read is decoded straight from READ_BUFFER.
     const chunks: Buffer[] = [];
-    const scanner = new JsonCloseScanner();
+    // Made at the first newline-ended read: most replies end in a NUL and are never scanned.
+    let scanner: JsonCloseScanner | undefined;
+    /** Chunks the scanner has seen; the rest are scanned at the next newline-ended read. */
+    let scannedChunks = 0;
     let received = 0;
     let settled = false;
 
@@ -139,8 +142,15 @@ export function cgminerRequest(opts: CgminerRequestOptions): Promise<string> {
       if (received > maxBytes) {
         return finish(new CgminerError('too_large', `${host}:${port}: reply to "${command}" exceeds the ${maxBytes}-byte limit`));
       }
-      const closes = scanner.feed(data, usable);
-      if (usable < nread || (closes && data[nread - 1] === NEWLINE)) return finish(undefined, replyText(chunks, data, usable, received));
+      if (usable < nread) return finish(undefined, replyText(chunks, data, usable, received));
+      if (data[nread - 1] === NEWLINE) {
+        // Firmware that ends with a newline rather than a NUL: complete once the JSON closes. Each byte is
+        // scanned once, however many newline-ended pieces the reply comes in.
+        scanner ??= new JsonCloseScanner();
+        for (; scannedChunks < chunks.length; scannedChunks++) scanner.feed(chunks[scannedChunks]!);
+        if (scanner.feed(data, usable)) return finish(undefined, replyText(chunks, data, usable, received));
+        scannedChunks++;
+      }
       chunks.push(Buffer.from(data));
       return true;
     };

@@ -72,6 +72,7 @@ export class PrometheusPart implements AgentPart {
     const discovery = this.deps.discovery;
     if (discovery) registerDiscoveryMetrics(metrics.registry, () => discovery.status);
     this.#metrics = metrics;
+    labelWithSite(metrics, ctx.config());
     this.#web = await this.#watch(this.#webConfigFile);
     try {
       this.#server = await this.#serve(this.#listen);
@@ -84,6 +85,7 @@ export class PrometheusPart implements AgentPart {
   async applyConfig(next: Config): Promise<void> {
     const ctx = this.#ctx;
     if (!ctx) return;
+    if (this.#metrics) labelWithSite(this.#metrics, next);
     const listen = this.deps.listenOverride ?? next.agent.listen;
     const webConfigFile = next.agent.web_config_file;
     if (webConfigFile === this.#webConfigFile) {
@@ -174,4 +176,14 @@ export class PrometheusPart implements AgentPart {
       throw err;
     }
   }
+}
+
+/**
+ * The site's name (`labels.site`) on every series of the registry: the site's power, economics and
+ * plan, and the agent's own, so one Prometheus can hold several sites. Device series carry it already,
+ * as one of the operator's labels.
+ */
+function labelWithSite(metrics: AgentMetrics, config: Config): void {
+  const site = config.labels.site;
+  metrics.registry.setDefaultLabels(site === undefined ? {} : { site });
 }
