@@ -49,24 +49,27 @@ describe('discovery in the daemon', () => {
     // Found by the scan too, but configured: its labels win and it is polled once, under one target.
     expect(agent.store.get(id(2))!.labels).toEqual({ site: 'test', rack: 'r9' });
     expect(agent.store.size).toBe(2);
-    expect(await metric('potencia_discovery_found{state="identified"}')).toBe(2);
-    expect(await metric('potencia_discovery_found{state="unidentified"}')).toBe(0);
-    expect(await metric('potencia_discovery_last_run_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
+    expect(await metric('potencia_discovery_found{state="identified",site="test"}')).toBe(2);
+    expect(await metric('potencia_discovery_found{state="unidentified",site="test"}')).toBe(0);
+    expect(await metric('potencia_discovery_last_run_timestamp_seconds{site="test"}')).toBeGreaterThan(Date.now() / 1000 - 60);
   });
 
   it('adds a miner that appears after start at the next scan', async () => {
     await farm.revive(2);
     const found = await eventually(() => (agent.store.get(id(3))?.up ? agent.store.get(id(3)) : undefined), 'the new miner found and polled');
     expect(found).toMatchObject({ up: true, model: farm.miners[2]!.model.model, labels: { site: 'test', found_by: 'scan' } });
-    expect(await metric('potencia_discovery_found{state="identified"}')).toBe(3);
+    expect(await metric('potencia_discovery_found{state="identified",site="test"}')).toBe(3);
   });
 
   it('keeps a found miner that stops answering as a target, reported down', async () => {
     await farm.kill(0);
     await eventually(() => agent.store.get(id(1))?.up === false || undefined, 'the dead miner reported down');
     const scannedAfterDeath = Date.now() / 1000;
-    await eventually(async () => (await metric('potencia_discovery_last_run_timestamp_seconds'))! > scannedAfterDeath + 0.1 || undefined, 'a scan after the miner died');
-    await eventually(async () => (await metric('potencia_discovery_found{state="identified"}')) === 2 || undefined, 'the scan no longer sees it');
+    await eventually(
+      async () => (await metric('potencia_discovery_last_run_timestamp_seconds{site="test"}'))! > scannedAfterDeath + 0.1 || undefined,
+      'a scan after the miner died',
+    );
+    await eventually(async () => (await metric('potencia_discovery_found{state="identified",site="test"}')) === 2 || undefined, 'the scan no longer sees it');
     expect(agent.store.get(id(1))).toMatchObject({ up: false, error_reason: 'refused' });
     expect(agent.store.size).toBe(3);
   });

@@ -73,7 +73,7 @@ describe('MQTT and economics in one agent', () => {
       await pub.client.publishAsync(`${PREFIX}/signals/demand_response`, JSON.stringify({ curtail: true, target_kw: 0 }), { qos: 1 });
       await eventually(() => (economics.sitePlan()?.planned_kw === 0 ? true : undefined), 'plan curtailed to the demand-response target');
       const metrics = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`)).text();
-      expect(metrics).toMatch(/^potencia_power_price_usd_per_kwh 0\.2$/m);
+      expect(metrics).toMatch(/^potencia_power_price_usd_per_kwh\{site="wired"\} 0\.2$/m);
       expect(metrics).not.toMatch(/potencia_device_planned_running\{[^}]*\} 1/);
     } finally {
       await pub.client.endAsync();
