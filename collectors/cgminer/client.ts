@@ -1,6 +1,7 @@
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { ErrorReason } from '../../agent/snapshot.js';
 import { CgminerError } from './errors.js';
+import { socketErrorReason } from '../net-errors.js';
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 
@@ -18,19 +19,6 @@ export interface CgminerRequestOptions {
 
 const NUL = 0;
 const NEWLINE = 0x0a;
-
-const REASON_BY_CODE: Record<string, ErrorReason> = {
-  ECONNREFUSED: 'refused',
-  EHOSTUNREACH: 'unreachable',
-  ENETUNREACH: 'unreachable',
-  EHOSTDOWN: 'unreachable',
-  ENOTFOUND: 'unreachable',
-  EAI_AGAIN: 'unreachable',
-  ECONNRESET: 'reset',
-  EPIPE: 'reset',
-  ECONNABORTED: 'reset',
-  ETIMEDOUT: 'timeout',
-};
 
 /**
  * Every socket reads into this one buffer (onread): a read is handed over and copied out before the
@@ -165,7 +153,7 @@ export function cgminerRequest(opts: CgminerRequestOptions): Promise<string> {
       } else finish(undefined, joined(chunks, received));
     };
     line.onError = (err) => {
-      const reason = REASON_BY_CODE[err.code ?? ''] ?? 'other';
+      const reason = socketErrorReason(err);
       finish(new CgminerError(reason, `${host}:${port}: ${describeSocketError(reason, err)} during "${command}"`));
     };
     socket.connect({ host, port });
