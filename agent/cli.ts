@@ -235,6 +235,7 @@ Validates FILE and lists every problem with its path and line. Exit 0 valid, 2 i
       if (positionals.length !== 1) throw new UsageError('check-config needs exactly one FILE');
       const config = loadConfigFile(positionals[0]!);
       const targets = buildTargets(config);
+      await (await import('./compose.js')).checkExporterFiles(config);
       io.out(
         `${positionals[0]}: valid — ${config.targets.length} target entr${config.targets.length === 1 ? 'y' : 'ies'} expanding to ${targets.length} endpoint(s); listens on ${config.agent.listen}`,
       );

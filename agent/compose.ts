@@ -63,3 +63,8 @@ export function createAgent(options: CreateAgentOptions): Agent {
     ...(options.configPath !== undefined && { configPath: options.configPath }),
   });
 }
+
+/** What check-config adds to the schema's checks: each exporter reads the files of its own the config names (a web config). */
+export async function checkExporterFiles(config: Config): Promise<void> {
+  for (const exporter of EXPORTERS) await exporter.check?.(config);
+}

@@ -151,5 +151,11 @@ describe.skipIf(!opensslBin || !curlBin)('HTTP over TLS with basic auth (agent.w
     expect(r.stderr).toMatch(/bad-web\.yml: invalid configuration\n\s+basic_auth_users\.prometheus: expected a bcrypt hash/);
     expect(r.stderr).not.toContain('my-plain-password');
     expect(r.stderr).not.toMatch(/\n\s+at /);
+    // check-config reads the web config too, and says the same.
+    const checked = await runCli(['check-config', join(dir, 'bad.yaml')]);
+    expect(checked.code).toBe(2);
+    expect(checked.stderr).toMatch(/bad-web\.yml: invalid configuration\n\s+basic_auth_users\.prometheus: expected a bcrypt hash/);
+    expect(checked.stderr).not.toContain('my-plain-password');
+    expect((await runCli(['check-config', join(dir, 'potencia.yaml')])).code).toBe(0);
   });
 });

@@ -24,4 +24,6 @@ export interface Exporter {
   readonly name: string;
   /** The part to run, or undefined when the config does not ask for this exporter. */
   create(config: Config, deps: ExporterDeps): ExporterPart | undefined;
+  /** For check-config: reads the files of its own the config names, rejecting with a ConfigError that says what is wrong. */
+  check?(config: Config): Promise<void>;
 }
