@@ -23,6 +23,7 @@ export const RESERVED_LABELS = [
   'phase',
   'storage',
   'activity',
+  'scenario',
   'action',
   'instance',
   'job',

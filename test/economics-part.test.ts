@@ -218,6 +218,12 @@ describe('EconomicsPart', () => {
     const text = await render();
     expect(sample(text, 'potencia_site_forward_horizon_days')).toBe(90);
     expect(sample(text, 'potencia_site_forward_margin_usd', undefined, 'activity="leasing",scenario="p50"')).toBeCloseTo(lease.p50, 6);
+    // And per device, as recommend --horizon shows it.
+    for (const scenario of ['p10', 'p50', 'p90'] as const) {
+      expect(sample(text, 'potencia_device_forward_margin_usd', 'asic/10.0.0.1', `scenario="${scenario}"`)).toBeCloseTo(s21.margin_usd[scenario], 3);
+    }
+    expect(sample(text, 'potencia_device_forward_break_even_btc_price_usd', 'asic/10.0.0.1')).toBeCloseTo(s21.break_even_btc_usd!, 3);
+    expect(sample(text, 'potencia_device_forward_break_even_btc_price_usd', 'GPU-1')).toBeUndefined();
   });
 
   it('logs what the plan changed and why when a demand-response cap curtails a running device', () => {

@@ -2,13 +2,15 @@
  * The one interface every exporter reads economics through: per-device assessments and plan entries,
  * the site plan, the site-wide figures the latest round used, and events when a round ends.
  */
-import type { DeviceAssessment, Forecast, InputName, PlannedDevice, SitePlan } from '../economics/types.js';
+import type { DeviceAssessment, Forecast, ForwardDevice, InputName, PlannedDevice, SitePlan } from '../economics/types.js';
 
 /** One device's economics: its assessment and its place in the site plan. */
 export interface DeviceEconomics {
   readonly assessment: DeviceAssessment;
   /** Absent until the first plan that includes the device. */
   readonly planned?: PlannedDevice;
+  /** Its margin over the forecast's horizon per BTC price scenario, when economics.forecast is set. */
+  readonly forward?: ForwardDevice;
 }
 
 /** Called after a round with the devices whose recommendation, activity, staleness or plan changed; undefined: all may have. */

@@ -278,9 +278,13 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     const plannedById = new Map(plan?.devices.map((d) => [d.device_id, d]));
     const next = new Map<string, DeviceEconomics>();
     const changed: string[] = [];
+    const forward = plan && this.#forwardView(assessments, plan, inputs);
+    const forwardById = new Map(forward?.devices.map((d) => [d.device_id, d]));
     for (const assessment of assessments.slice(0, local)) {
       const planned = plannedById.get(assessment.device_id);
-      const entry: DeviceEconomics = planned ? { assessment, planned } : { assessment };
+      const ahead = forwardById.get(assessment.device_id);
+      // One shape for every entry, absent parts undefined: the renderer reads 10,000 of them per round.
+      const entry: DeviceEconomics = { assessment, planned, forward: ahead };
       next.set(assessment.device_id, entry);
       const before = previous.get(assessment.device_id);
       if (!before || decisionChanged(before, entry)) changed.push(assessment.device_id);
@@ -288,7 +292,7 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     for (const id of previous.keys()) if (!next.has(id)) changed.push(id);
     this.#economics = next;
     this.#plan = plan;
-    this.#forecast = plan && this.#forwardView(assessments, plan, inputs);
+    this.#forecast = forward;
     if (plan && plan.changes.length > 0) {
       // Bounded: a price swing can move thousands of devices; the count says how many, the first few why.
       const shown = plan.changes.slice(0, LOGGED_PLAN_CHANGES);

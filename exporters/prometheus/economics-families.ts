@@ -1,4 +1,4 @@
-import { ACTIVITIES, RECOMMENDATIONS, type DeviceAssessment } from '../../agent/economics/types.js';
+import { ACTIVITIES, RECOMMENDATIONS, SCENARIOS, type DeviceAssessment } from '../../agent/economics/types.js';
 import type { DeviceFamily, DeviceView } from './family.js';
 import { formatValue } from './text-format.js';
 
@@ -103,6 +103,29 @@ export const ECONOMICS_FAMILIES: readonly DeviceFamily[] = [
       const activity = economics?.planned?.activity;
       if (activity === undefined || activity === 'unassessed') return '';
       return `potencia_device_planned_running{${labels}} ${activity === 'curtailed' ? 0 : 1}\n`;
+    },
+  },
+  {
+    name: 'potencia_device_forward_margin_usd',
+    type: 'gauge',
+    input: 'economics',
+    help: 'Margin in USD the device would make at its planned activity over the forecast horizon (economics.forecast), per BTC price scenario (p10, p50, p90), with difficulty growth and halvings.',
+    lines({ economics, labels }) {
+      const forward = economics?.forward;
+      if (forward === undefined) return '';
+      let out = '';
+      for (const scenario of SCENARIOS) out += `potencia_device_forward_margin_usd{${labels},scenario="${scenario}"} ${formatValue(round4(forward.margin_usd[scenario]))}\n`;
+      return out;
+    },
+  },
+  {
+    name: 'potencia_device_forward_break_even_btc_price_usd',
+    type: 'gauge',
+    input: 'economics',
+    help: 'BTC price in USD at which mining with the device nets zero over the forecast horizon; absent for leasing.',
+    lines({ economics, labels }) {
+      const price = economics?.forward?.break_even_btc_usd;
+      return price === undefined ? '' : `potencia_device_forward_break_even_btc_price_usd{${labels}} ${formatValue(round4(price))}\n`;
     },
   },
 ];
