@@ -15,12 +15,32 @@ import { gunzipSync } from 'node:zlib';
 import { intToIpv4, ipv4ToInt } from '../collectors/target.js';
 import { DEPLOYED_NODE_OPTIONS, freePort, median, startFarmProcess } from './support.js';
 
-const DEVICES = Number(process.env.BENCH_DAEMON_DEVICES ?? 10_000);
 const FIRST_HOST = '127.21.0.1';
-const INTERVAL_S = 10;
 const SCRAPE_EVERY_MS = 5000;
 const WARM_UP_MS = 25_000;
-const MEASURE_MS = Number(process.env.BENCH_DAEMON_MEASURE_MS ?? 40_000);
+
+export interface DaemonRun {
+  devices: number;
+  intervalS: number;
+  measureMs: number;
+  /** The agent's `metrics:` section, YAML flow style; all series when absent. */
+  metrics?: string;
+}
+
+export interface DaemonFigures {
+  polls: number;
+  scrapes: number;
+  cpuUsPerPoll: number;
+  cpuPercent: number;
+  scrapeMedianMs: number;
+  peakRssBytes: number;
+  heapAtPeakBytes: number;
+  externalAtPeakBytes: number;
+  /** The last page, decoded. */
+  page: Buffer;
+  /** Series on the page that carry a device label, per device. */
+  seriesPerDevice: number;
+}
 
 /** The sample values of the agent's own metrics, summed over label sets. */
 function totals(text: string): Map<string, number> {
@@ -33,9 +53,17 @@ function totals(text: string): Map<string, number> {
   return out;
 }
 
+/** Sample lines that carry a device label: the page's per-device cardinality, the agent's own series aside. */
+function deviceSeries(text: string): number {
+  let series = 0;
+  for (let at = text.indexOf('{device="'); at >= 0; at = text.indexOf('{device="', at + 9)) series++;
+  return series;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function benchDaemon(): Promise<void> {
+export async function runDaemon(run: DaemonRun): Promise<DaemonFigures> {
+  const { devices: DEVICES, intervalS: INTERVAL_S, measureMs: MEASURE_MS } = run;
   const farm = await startFarmProcess(DEVICES, FIRST_HOST, 5);
   const dir = mkdtempSync(join(tmpdir(), 'potencia-bench-'));
   const port = await freePort();
@@ -43,12 +71,15 @@ export async function benchDaemon(): Promise<void> {
   const config = join(dir, 'potencia.yaml');
   writeFileSync(
     config,
-    `agent: { listen: "127.0.0.1:${port}" }\npolling: { interval: ${INTERVAL_S}s, timeout: 5s, concurrency: 256 }\ntargets:\n  - url: cgminer://${FIRST_HOST}-${last}\n`,
+    `agent: { listen: "127.0.0.1:${port}" }\npolling: { interval: ${INTERVAL_S}s, timeout: 5s, concurrency: 256 }\ntargets:\n  - url: cgminer://${FIRST_HOST}-${last}\n${run.metrics ? `metrics: ${run.metrics}\n` : ''}`,
   );
   const bin = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'agent', 'bin.js');
-  const agent = spawn(process.execPath, [bin, 'run', '--config', config], { stdio: 'ignore', env: { ...process.env, NODE_OPTIONS: DEPLOYED_NODE_OPTIONS.join(' ') } });
+  const agent = spawn(process.execPath, [bin, 'run', '--config', config], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, NODE_OPTIONS: DEPLOYED_NODE_OPTIONS.join(' ') },
+  });
   // As Prometheus asks: gzip. The time is until the last compressed byte arrives; decoding is ours.
-  const scrape = (): Promise<{ text: string; ms: number }> =>
+  const scrape = (): Promise<{ body: Buffer; text: string; ms: number }> =>
     new Promise((done, fail) => {
       const t0 = performance.now();
       const req = get({ host: '127.0.0.1', port, path: '/metrics', headers: { 'accept-encoding': 'gzip' } }, (res) => {
@@ -56,17 +87,20 @@ export async function benchDaemon(): Promise<void> {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const ms = performance.now() - t0;
-          const body = Buffer.concat(chunks);
-          done({ text: (res.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body).toString('utf8'), ms });
+          const received = Buffer.concat(chunks);
+          const body = res.headers['content-encoding'] === 'gzip' ? gunzipSync(received) : received;
+          done({ body, text: body.toString('utf8'), ms });
         });
         res.on('error', fail);
       });
       req.on('error', fail);
     });
   try {
-    const deadline = Date.now() + 120_000;
+    // A first sweep takes about a millisecond of CPU per miner on a small machine: give it twice that.
+    const patienceMs = Math.max(120_000, DEVICES * 2 * 1.2);
+    const deadline = Date.now() + patienceMs;
     for (;;) {
-      if (Date.now() > deadline) throw new Error('the agent did not poll every miner within 120 s');
+      if (Date.now() > deadline) throw new Error(`the agent did not poll every miner within ${(patienceMs / 1000).toFixed(0)} s`);
       await sleep(1000);
       const text = await scrape().then(
         (s) => s.text,
@@ -77,31 +111,66 @@ export async function benchDaemon(): Promise<void> {
     await sleep(WARM_UP_MS);
     const before = totals((await scrape()).text);
     const scrapeMs: number[] = [];
-    let peakRss = before.get('process_resident_memory_bytes') ?? 0;
+    let peakRss = 0;
+    let heapAtPeak = 0;
+    let externalAtPeak = 0;
     const t0 = Date.now();
     let after = before;
+    let page: Buffer = Buffer.alloc(0);
     while (Date.now() - t0 < MEASURE_MS) {
       await sleep(SCRAPE_EVERY_MS);
-      const { text, ms } = await scrape();
+      const { body, text, ms } = await scrape();
       scrapeMs.push(ms);
+      page = body;
       after = totals(text);
-      peakRss = Math.max(peakRss, after.get('process_resident_memory_bytes') ?? 0);
+      if ((after.get('process_resident_memory_bytes') ?? 0) >= peakRss) {
+        peakRss = after.get('process_resident_memory_bytes') ?? 0;
+        heapAtPeak = after.get('nodejs_heap_size_used_bytes') ?? 0;
+        externalAtPeak = after.get('nodejs_external_memory_bytes') ?? 0;
+      }
     }
     const cpuS = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
     const polls = cpuS('potencia_collector_polls_total');
     const cpuUs = (cpuS('process_cpu_user_seconds_total') + cpuS('process_cpu_system_seconds_total')) * 1e6;
-    const pct = (cpuUs / 1e6 / ((Date.now() - t0) / 1000)) * 100;
-    console.log(`\nDaemon: ${DEVICES} simulated ASICs every ${INTERVAL_S} s, /metrics scraped (gzip) every ${SCRAPE_EVERY_MS / 1000} s, node ${DEPLOYED_NODE_OPTIONS.join(' ')}`);
-    console.log(`  over ${((Date.now() - t0) / 1000).toFixed(0)} s after a ${WARM_UP_MS / 1000} s warm-up: ${polls} polls, ${scrapeMs.length} scrapes`);
-    console.log(`  CPU ${(cpuUs / polls).toFixed(0)} µs per poll, rendering and scrapes included (${pct.toFixed(0)}% of one core)`);
-    console.log(`  scrape ${median(scrapeMs).toFixed(0)} ms median, request to last gzip byte`);
-    console.log(`  RSS ${(peakRss / 2 ** 20).toFixed(0)} MB highest sampled at the scrapes (/metrics caches included)`);
+    return {
+      polls,
+      scrapes: scrapeMs.length,
+      cpuUsPerPoll: cpuUs / polls,
+      cpuPercent: (cpuUs / 1e6 / ((Date.now() - t0) / 1000)) * 100,
+      scrapeMedianMs: median(scrapeMs),
+      peakRssBytes: peakRss,
+      heapAtPeakBytes: heapAtPeak,
+      externalAtPeakBytes: externalAtPeak,
+      page,
+      seriesPerDevice: deviceSeries(page.toString('utf8')) / DEVICES,
+    };
   } finally {
     agent.kill('SIGTERM');
     await new Promise((done) => agent.once('exit', done));
     await farm.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+
+export async function benchDaemon(): Promise<void> {
+  const run: DaemonRun = {
+    devices: Number(process.env.BENCH_DAEMON_DEVICES ?? 10_000),
+    intervalS: Number(process.env.BENCH_DAEMON_INTERVAL_S ?? 10),
+    measureMs: Number(process.env.BENCH_DAEMON_MEASURE_MS ?? 40_000),
+  };
+  const f = await runDaemon(run);
+  console.log(
+    `\nDaemon: ${run.devices} simulated ASICs every ${run.intervalS} s, /metrics scraped (gzip) every ${SCRAPE_EVERY_MS / 1000} s, node ${DEPLOYED_NODE_OPTIONS.join(' ')}`,
+  );
+  console.log(`  over ${(run.measureMs / 1000).toFixed(0)} s after a ${WARM_UP_MS / 1000} s warm-up: ${f.polls} polls, ${f.scrapes} scrapes`);
+  console.log(`  CPU ${f.cpuUsPerPoll.toFixed(0)} µs per poll, rendering and scrapes included (${f.cpuPercent.toFixed(0)}% of one core)`);
+  console.log(`  scrape ${f.scrapeMedianMs.toFixed(0)} ms median, request to last gzip byte`);
+  console.log(
+    `  RSS ${mb(f.peakRssBytes)} MB highest sampled at the scrapes (/metrics caches included): V8 heap used ${mb(f.heapAtPeakBytes)} MB, off-heap buffers ${mb(f.externalAtPeakBytes)} MB`,
+  );
+  console.log(`  the page: ${mb(f.page.length)} MB, ${f.seriesPerDevice.toFixed(1)} series per device`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await benchDaemon();

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { intToIpv4, ipv4ToInt } from '../collectors/target.js';
 
 /**
  * The Node options the shipped launchers run the agent with (the Docker image and the systemd unit set
@@ -108,10 +109,32 @@ export interface FarmProcess {
 }
 
 /**
- * A simulated farm in a child process (`simulator/cli.js`), so its CPU is not counted against the
- * agent being measured; resolves once it announces it is listening.
+ * A simulated farm in child processes (`simulator/cli.js`), so its CPU is not counted against the
+ * agent being measured; resolves once every one announces it is listening. Each miner holds a
+ * listening socket, so a farm larger than one process's file-descriptor limit is split across
+ * processes over consecutive addresses.
  */
 export async function startFarmProcess(devices: number, firstHost: string, seed: number, { failures = true }: { failures?: boolean } = {}): Promise<FarmProcess> {
+  const first = ipv4ToInt(firstHost);
+  if (first === undefined) throw new Error(`not an IPv4 address: ${firstHost}`);
+  const parts: FarmProcess[] = [];
+  try {
+    for (let offset = 0; offset < devices; offset += DEVICES_PER_FARM_PROCESS) {
+      const count = Math.min(DEVICES_PER_FARM_PROCESS, devices - offset);
+      const part = await startOneFarmProcess(count, intToIpv4(first + offset), seed + offset, failures);
+      parts.push({ dead: part.dead.map((index) => index + offset), stop: part.stop });
+    }
+  } catch (err) {
+    await Promise.all(parts.map((part) => part.stop()));
+    throw err;
+  }
+  return { dead: parts.flatMap((part) => part.dead), stop: async () => void (await Promise.all(parts.map((part) => part.stop()))) };
+}
+
+/** Below the 20,000 open files these machines allow a process, with room for the agent's connections. */
+const DEVICES_PER_FARM_PROCESS = 15_000;
+
+async function startOneFarmProcess(devices: number, firstHost: string, seed: number, failures: boolean): Promise<FarmProcess> {
   const cli = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'simulator', 'cli.js');
   const args = [cli, '--devices', String(devices), '--host', firstHost, '--seed', String(seed), ...(failures ? [] : ['--no-failures'])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -128,6 +151,7 @@ export async function startFarmProcess(devices: number, firstHost: string, seed:
     dead,
     stop: () =>
       new Promise<void>((done) => {
+        if (child.exitCode !== null) return done();
         child.once('exit', () => done());
         child.kill('SIGTERM');
       }),

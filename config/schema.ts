@@ -12,6 +12,7 @@ import { labelsSchema } from './labels-schema.js';
 import { hostProblem, listenProblem } from './address.js';
 import { economicsSchema } from './economics-schema.js';
 import { clusterSchema } from './cluster-schema.js';
+import { metricsSchema } from './metrics-schema.js';
 
 const LISTEN = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
 
@@ -123,6 +124,7 @@ export const configSchema = z
     power: powerSchema.optional(),
     economics: economicsSchema.optional(),
     cluster: clusterSchema.optional(),
+    metrics: metricsSchema,
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();

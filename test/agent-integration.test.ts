@@ -132,6 +132,39 @@ describe('agent polling a simulated farm', () => {
     expect(lint.status).toBe(0);
   });
 
+  it('leaves per-board and per-fan series out when `metrics:` says so, on reload, and brings them back', async () => {
+    const config = (metrics: { per_board: boolean; per_fan: boolean }) =>
+      configSchema.parse({
+        agent: { listen: `127.0.0.1:${agent.port}` },
+        labels: { site: 'test-farm' },
+        polling: { interval: '2s', timeout: '1500ms', concurrency: 8 },
+        targets: [
+          { url: `cgminer://${block.host(1)}-${block.host(12)}`, labels: { rack: 'r1' } },
+          { url: `cgminer://${block.host(13)}-24`, labels: { rack: 'r2' } },
+        ],
+        metrics,
+      });
+    const page = async () => (await fetch(`${base}/metrics`)).text();
+    const device = `device="asic/${farm.miners[0]!.host}"`;
+    const full = await page();
+    expect(full).toMatch(new RegExp(`^potencia_miner_board_status\\{${device},`, 'm'));
+    expect(full).toMatch(new RegExp(`^potencia_device_fan_speed_rpm\\{${device},`, 'm'));
+    expect(full).toMatch(new RegExp(`^potencia_device_temperature_celsius\\{${device},[^}]*sensor="board0_chip"`, 'm'));
+
+    await agent.applyConfig(config({ per_board: false, per_fan: false }));
+    const lean = await page();
+    expect(lean).not.toMatch(/^potencia_miner_board_/m);
+    expect(lean).not.toMatch(/^potencia_device_fan_speed_rpm\{/m);
+    expect(lean).not.toMatch(/sensor="board\d+_(chip|pcb)"/);
+    expect(lean).toMatch(new RegExp(`^potencia_device_temperature_celsius\\{${device},[^}]*sensor="chip_max"\\} \\d`, 'm'));
+    expect(lean).toMatch(new RegExp(`^potencia_miner_hashrate_hashes_per_second\\{${device},[^}]*\\} \\d`, 'm'));
+    const seriesOf = (text: string) => text.split('\n').filter((line) => line.startsWith(`potencia_`) && line.includes(device)).length;
+    expect(seriesOf(lean)).toBeLessThan(seriesOf(full) / 2);
+
+    await agent.applyConfig(config({ per_board: true, per_fan: true }));
+    expect(seriesOf(await page())).toBe(seriesOf(full));
+  });
+
   it('reloads targets in place: removed miners vanish, added ones appear, the server stays up', async () => {
     const next = configSchema.parse({
       agent: { listen: `127.0.0.1:${agent.port}` },

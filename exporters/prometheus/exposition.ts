@@ -2,6 +2,7 @@ import type { EconomicsReader } from '../../agent/contracts/economics.js';
 import type { DeviceStoreView, PollStatsView, SelfMetrics } from '../../agent/contracts/part.js';
 import type { AgentMetrics, DeviceCount } from './metrics.js';
 import { DEVICE_FAMILIES } from './families.js';
+import type { DeviceFamily } from './family.js';
 import { DeviceMetricsRenderer } from './renderer.js';
 import { writeSelfFamilies } from './self-families.js';
 import { TargetSuccessFamily } from './target-family.js';
@@ -14,6 +15,8 @@ export interface ExpositionSources {
   readonly economics?: EconomicsReader | undefined;
   /** Series other parts keep of their own work. */
   readonly selfMetrics?: SelfMetrics | undefined;
+  /** The device families on the page; all of them unless the operator's `metrics:` leaves some parts out. */
+  readonly families?: readonly DeviceFamily[];
 }
 
 /** One rendered body; its bytes stay valid until release(), which hands the buffer back for reuse. */
@@ -22,12 +25,16 @@ export interface RenderedExposition {
   release(): void;
 }
 
-/** Buffers kept for reuse: one per scrape in flight, and Prometheus servers rarely overlap scrapes. */
-const POOLED_BUFFERS = 2;
+/**
+ * Buffers kept for reuse. One: Prometheus servers rarely overlap scrapes, and a page at 50,000
+ * devices is a couple of hundred megabytes, too much to keep a spare of for the rare overlap.
+ */
+const POOLED_BUFFERS = 1;
 
 /** The whole `/metrics` body: device families from the store, each target's poll success, then the agent's own metrics. */
 export class MetricsExposition {
-  readonly renderer: DeviceMetricsRenderer;
+  #renderer: DeviceMetricsRenderer;
+  readonly #economics: EconomicsReader | undefined;
   readonly #targets: TargetSuccessFamily;
   readonly #free: TextBuffer[] = [];
   readonly #unsubscribeEconomics: () => void;
@@ -40,10 +47,22 @@ export class MetricsExposition {
     this.#store = store;
     this.#selfMetrics = sources.selfMetrics;
     this.#metrics = metrics;
-    this.renderer = new DeviceMetricsRenderer(store, DEVICE_FAMILIES, economics && (() => economics));
+    this.#economics = economics;
+    this.#renderer = new DeviceMetricsRenderer(store, sources.families ?? DEVICE_FAMILIES, economics && (() => economics));
     this.#targets = new TargetSuccessFamily(sources.polls);
     // Render on write for economics too: a round's new assessments are rendered as it ends, not at the next scrape.
-    this.#unsubscribeEconomics = economics ? economics.onRound(() => this.renderer.refreshEconomics()) : () => {};
+    this.#unsubscribeEconomics = economics ? economics.onRound(() => this.#renderer.refreshEconomics()) : () => {};
+  }
+
+  get renderer(): DeviceMetricsRenderer {
+    return this.#renderer;
+  }
+
+  /** Renders these families from now on (a reload that changed `metrics:`); the next scrape renders every device anew. */
+  useFamilies(families: readonly DeviceFamily[]): void {
+    const economics = this.#economics;
+    this.#renderer.close();
+    this.#renderer = new DeviceMetricsRenderer(this.#store, families, economics && (() => economics));
   }
 
   async render(): Promise<RenderedExposition> {
@@ -56,7 +75,7 @@ export class MetricsExposition {
       if (this.#free.length < POOLED_BUFFERS) this.#free.push(out);
     };
     try {
-      this.renderer.writeTo(out);
+      this.#renderer.writeTo(out);
       this.#targets.writeTo(out);
       this.#metrics.setDeviceCounts(countDevices(this.#store));
       out.write(await this.#metrics.render());
@@ -71,7 +90,7 @@ export class MetricsExposition {
   /** Stops the renderer's render-on-write subscription to the store (a server that closes, a reload that moves it). */
   close(): void {
     this.#unsubscribeEconomics();
-    this.renderer.close();
+    this.#renderer.close();
   }
 
   async renderText(): Promise<string> {

@@ -14,6 +14,7 @@ function perBoard(name: string, help: string, pick: (b: BoardSnapshot) => number
     name,
     type: 'gauge',
     help,
+    part: 'board',
     lines({ snapshot, labels }) {
       const boards = snapshot.boards;
       if (boards === undefined) return '';
@@ -40,6 +41,41 @@ const SHARE_RESULTS = [
   ['rejected', 'rejected_shares'],
   ['stale', 'stale_shares'],
 ] as const;
+
+/** Temperature sensor names that belong to one hashboard (`board2_chip`, `board2_pcb`, `board2`), as the dialects name them. */
+const BOARD_SENSOR = /^board\d+(?:_|$)/;
+
+const TEMPERATURE_FAMILY = 'potencia_device_temperature_celsius';
+
+function temperatureFamily(boardSensors: boolean): DeviceFamily {
+  return {
+    name: TEMPERATURE_FAMILY,
+    type: 'gauge',
+    help: 'Temperature per sensor, in degrees Celsius; sensor names are stable per firmware dialect (inlet, outlet, chip_max, …).',
+    lines({ snapshot: s, labels }) {
+      let out = '';
+      for (const sensor in s.temperatures_c) {
+        if (!boardSensors && BOARD_SENSOR.test(sensor)) continue;
+        out += `potencia_device_temperature_celsius{${labels},sensor="${escapeLabelValue(sensor)}"} ${formatValue(s.temperatures_c[sensor]!)}\n`;
+      }
+      return out;
+    },
+  };
+}
+
+/** Which parts' series a device puts on the page (config `metrics:`). */
+export interface SeriesParts {
+  readonly per_board: boolean;
+  readonly per_fan: boolean;
+}
+
+/** DEVICE_FAMILIES less the per-part series the operator left out. */
+export function deviceFamilies(parts: SeriesParts): readonly DeviceFamily[] {
+  if (parts.per_board && parts.per_fan) return DEVICE_FAMILIES;
+  return DEVICE_FAMILIES.filter((family) => (family.part !== 'board' || parts.per_board) && (family.part !== 'fan' || parts.per_fan)).map((family) =>
+    family.name === TEMPERATURE_FAMILY && !parts.per_board ? temperatureFamily(false) : family,
+  );
+}
 
 export const DEVICE_FAMILIES: readonly DeviceFamily[] = [
   scalar('potencia_device_up', 'gauge', '1 when the device answered its last poll, 0 when it did not.', (s) => (s.up ? 1 : 0)),
@@ -113,21 +149,11 @@ export const DEVICE_FAMILIES: readonly DeviceFamily[] = [
     'Energy per unit of work in joules per terahash (J/TH), the unit the mining industry quotes efficiency in; lower is better.',
     (s) => s.efficiency_j_per_th,
   ),
-  {
-    name: 'potencia_device_temperature_celsius',
-    type: 'gauge',
-    help: 'Temperature per sensor, in degrees Celsius; sensor names are stable per firmware dialect (inlet, outlet, chip_max, …).',
-    lines({ snapshot: s, labels }) {
-      let out = '';
-      for (const sensor in s.temperatures_c) {
-        out += `potencia_device_temperature_celsius{${labels},sensor="${escapeLabelValue(sensor)}"} ${formatValue(s.temperatures_c[sensor]!)}\n`;
-      }
-      return out;
-    },
-  },
+  temperatureFamily(true),
   {
     name: 'potencia_device_fan_speed_rpm',
     type: 'gauge',
+    part: 'fan',
     help: "Fan speed in revolutions per minute, one series per fan in the device's fan order.",
     lines({ snapshot: s, labels }) {
       const fans = s.fans_rpm;
@@ -142,6 +168,7 @@ export const DEVICE_FAMILIES: readonly DeviceFamily[] = [
   {
     name: 'potencia_miner_board_temperature_celsius',
     type: 'gauge',
+    part: 'board',
     help: 'Hashboard temperature in degrees Celsius: sensor="chip" is the hottest chip, sensor="pcb" the board sensor.',
     lines({ snapshot: s, labels }) {
       if (s.boards === undefined) return '';
@@ -160,6 +187,7 @@ export const DEVICE_FAMILIES: readonly DeviceFamily[] = [
   {
     name: 'potencia_miner_board_status',
     type: 'gauge',
+    part: 'board',
     help: 'Hashboard state as a state set: one series per status (ok, degraded, dead), 1 for the current one.',
     lines({ snapshot: s, labels }) {
       if (s.boards === undefined) return '';

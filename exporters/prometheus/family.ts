@@ -26,6 +26,8 @@ export interface DeviceFamily {
    * and never on a reading; such a family must not read the snapshot.
    */
   readonly input?: 'reading' | 'economics';
+  /** Series of one part of the device rather than the whole, which `metrics.per_board` / `per_fan` can leave out. */
+  readonly part?: 'board' | 'fan';
   /** This device's sample lines, each ending in a line feed; '' when the snapshot does not report the quantity. */
   lines(device: DeviceView): string;
 }

@@ -4,6 +4,7 @@ import type { Config } from '../../config/schema.js';
 import { registerDiscoveryMetrics } from './discovery-metrics.js';
 import { registerEconomicsSiteMetrics } from './economics-site-metrics.js';
 import { MetricsExposition } from './exposition.js';
+import { deviceFamilies, type SeriesParts } from './families.js';
 import { AgentMetrics, type AgentMetricsOptions } from './metrics.js';
 import { type HttpLimits, startHttpServer, type HttpServer } from './server.js';
 import { registerSiteMetrics } from './site-metrics.js';
@@ -50,6 +51,8 @@ export class PrometheusPart implements AgentPart {
   #listen: string;
   #webConfigFile: string | undefined;
   #web: WebConfigWatcher | undefined;
+  #seriesParts: SeriesParts;
+  #exposition: MetricsExposition | undefined;
 
   constructor(
     config: Config,
@@ -57,6 +60,7 @@ export class PrometheusPart implements AgentPart {
   ) {
     this.#listen = deps.listenOverride ?? config.agent.listen;
     this.#webConfigFile = config.agent.web_config_file;
+    this.#seriesParts = config.metrics;
   }
 
   /** The agent's own series (for tests and tools that render them alone). */
@@ -86,6 +90,10 @@ export class PrometheusPart implements AgentPart {
     const ctx = this.#ctx;
     if (!ctx) return;
     if (this.#metrics) labelWithSite(this.#metrics, next);
+    if (next.metrics.per_board !== this.#seriesParts.per_board || next.metrics.per_fan !== this.#seriesParts.per_fan) {
+      this.#seriesParts = next.metrics;
+      this.#exposition?.useFamilies(deviceFamilies(next.metrics));
+    }
     const listen = this.deps.listenOverride ?? next.agent.listen;
     const webConfigFile = next.agent.web_config_file;
     if (webConfigFile === this.#webConfigFile) {
@@ -154,7 +162,14 @@ export class PrometheusPart implements AgentPart {
 
   async #serve(listen: string, web = this.#web): Promise<HttpServer> {
     const ctx = this.#ctx!;
-    const exposition = new MetricsExposition({ store: ctx.store, metrics: this.#metrics!, polls: ctx.polls, economics: this.deps.economics, selfMetrics: ctx.selfMetrics });
+    const exposition = new MetricsExposition({
+      store: ctx.store,
+      metrics: this.#metrics!,
+      polls: ctx.polls,
+      economics: this.deps.economics,
+      selfMetrics: ctx.selfMetrics,
+      families: deviceFamilies(this.#seriesParts),
+    });
     const { host, port } = splitListen(listen);
     const security = (): WebSecurity => web?.security ?? {};
     try {
@@ -170,6 +185,7 @@ export class PrometheusPart implements AgentPart {
       });
       const warning = openServerWarning(host, security());
       if (warning !== undefined) ctx.logger.warn({ listen }, warning);
+      this.#exposition = exposition;
       return server;
     } catch (err) {
       exposition.close();

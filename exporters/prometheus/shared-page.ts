@@ -1,9 +1,7 @@
-import { promisify } from 'node:util';
-import { constants as zlibConstants, gzip } from 'node:zlib';
+import { constants as zlibConstants } from 'node:zlib';
 import type { DeviceStoreView } from '../../agent/contracts/part.js';
 import type { MetricsExposition, RenderedExposition } from './exposition.js';
-
-const gzipAsync = promisify(gzip);
+import { gzipInPieces } from './parallel-gzip.js';
 
 /** One rendered /metrics body held by the responses that send it; its buffer is reused once the last lets go. */
 export interface PageLease {
@@ -60,7 +58,7 @@ export class SharedMetricsPage {
       bytes: page.rendered.bytes,
       gzipped: () => {
         // Level 1: /metrics bodies are large and repetitive, so the fastest level already shrinks them manyfold (bench/README.md).
-        page.gzip ??= gzipAsync(page.rendered.bytes, { level: zlibConstants.Z_BEST_SPEED });
+        page.gzip ??= gzipInPieces(page.rendered.bytes, zlibConstants.Z_BEST_SPEED);
         return page.gzip;
       },
       release: () => {

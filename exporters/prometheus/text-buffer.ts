@@ -45,7 +45,9 @@ export class TextBuffer {
   }
 
   #grow(needed: number): void {
-    const next = Buffer.allocUnsafe(Math.max(needed, this.#bytes.length * 2));
+    // An eighth over what is needed, not double: at 50,000 devices the page is hundreds of megabytes,
+    // and the renderer reserves the devices' bytes up front, so only the small tail grows it further.
+    const next = Buffer.allocUnsafe(Math.max(needed + (needed >> 3), this.#bytes.length + 64 * 1024));
     this.#bytes.copy(next, 0, 0, this.#length);
     this.#bytes = next;
   }
