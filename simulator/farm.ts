@@ -287,7 +287,17 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
     const minerHost = mode === 'address' ? intToIp(firstAddress + i) : host;
     const port = mode === 'address' ? (twin?.defaultPort ?? firstPort) : firstPort === 0 ? 0 : firstPort + i;
     const protocol = twin?.scheme ?? 'cgminer';
-    miners.push({ index: i, host: minerHost, port, url: `${protocol}://${urlHost(minerHost)}:${port}`, model, firmware, dialect: twin?.scheme ?? dialect!.name, protocol, alsoUrls: [] });
+    miners.push({
+      index: i,
+      host: minerHost,
+      port,
+      url: `${protocol}://${urlHost(minerHost)}:${port}`,
+      model,
+      firmware,
+      dialect: twin?.scheme ?? dialect!.name,
+      protocol,
+      alsoUrls: [],
+    });
   }
 
   const startListening = async (i: number) => {

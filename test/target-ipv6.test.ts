@@ -128,7 +128,10 @@ describe.skipIf(!HAVE_IPV6 && process.env.CI !== 'true')('polls over the IPv6 lo
     await new Promise((resolve) => probe.close(resolve));
     const [target] = targetsFromUrls([`cgminer://[::1]:${port}`], 2000);
     const collector = createCollector(target!, { maxResponseBytes: 1 << 20 });
-    await expect(collector.collect(new AbortController().signal)).rejects.toMatchObject({ reason: 'refused', message: expect.stringMatching(new RegExp(`^\\[::1\\]:${port}: connection refused`)) });
+    await expect(collector.collect(new AbortController().signal)).rejects.toMatchObject({
+      reason: 'refused',
+      message: expect.stringMatching(new RegExp(`^\\[::1\\]:${port}: connection refused`)),
+    });
     expect(collector.placeholder()).toMatchObject({ id: `asic/[::1]:${port}`, address: '::1' });
   });
 });

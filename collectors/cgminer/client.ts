@@ -167,7 +167,8 @@ export function cgminerRequest(opts: CgminerRequestOptions): Promise<string> {
     // validating and copying them, on every request.
     signal?.addEventListener('abort', onAbort);
     const timer = setTimeout(
-      () => finish(new CgminerError('timeout', `${hostPort(host, port)}: no complete reply to "${command}" within ${timeoutMs} ms${received ? ` (${received} bytes received)` : ''}`)),
+      () =>
+        finish(new CgminerError('timeout', `${hostPort(host, port)}: no complete reply to "${command}" within ${timeoutMs} ms${received ? ` (${received} bytes received)` : ''}`)),
       timeoutMs,
     );
   });
