@@ -2,11 +2,14 @@
  * Nominal figures per miner model, from the manufacturers' published specifications.
  * Used for nominal hashrate, efficiency drift and, when nothing better exists, a power estimate.
  *
- * Every row names the spec it was taken from. The figures are the manufacturer's headline bin
- * (most models ship in several hashrate bins; the row says which one). They were written from the
- * published spec sheets as remembered when this file was written, not re-fetched: a row whose
- * `source` says "not re-verified" is the one to check first if a figure looks off.
- * Chip and board counts where given agree with real captures in shared/fixtures (chain_acnN).
+ * Every row names where its figures come from. Hashrate and power are the manufacturer's headline bin
+ * (most models ship in several hashrate bins; the row says which one). Where no manufacturer page was
+ * found in public sources the row says so and names who it quotes (a reseller listing, a news report,
+ * asicminervalue.com as quoted by a public compiled catalog): those rows are the ones to check first if a
+ * figure looks off. Board, chip and fan counts come from real captures in shared/fixtures (chain_acnN) or
+ * from the model tables of pyasic (pyasic/miners/device/models, expected_hashboards/chips/fans) and
+ * asic-rs (asic-rs-makes/<make>/src/hardware.rs), cited by commit. Bitaxe rows are ESP-Miner's own
+ * defaults: expected hashrate = frequency (MHz) × small cores ÷ 1000 GH/s, power = its self-test target.
  */
 
 export type Cooling = 'air' | 'hydro' | 'immersion';
@@ -73,7 +76,8 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
     chips_per_board: 30,
     fans: 4,
     cooling: 'air',
-    source: 'Bitmain Antminer T17 spec: 40 TH/s, 2200 W, 55 J/TH (not re-verified; chips/board from memory)',
+    source:
+      'Bitmain Antminer T17 spec: 40 TH/s, 2200 W, 55 J/TH (Bitmain page not found in public sources; as listed in MineROI-Net miner_specs.py, huggingface.co/spaces/amaai-lab/MineROI-Net); 3 boards × 30 chips, 4 fans per pyasic@e2b9d357 pyasic/miners/device/models/antminer/X17/T17.py and asic-rs@fdcd1018 asic-rs-makes/antminer/src/hardware.rs',
   }),
   bitmain('Antminer S19', 95, 3250, {
     aliases: ['S19'],
@@ -110,9 +114,11 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
   bitmain('Antminer S19 XP Hyd.', 255, 5304, {
     aliases: ['S19 XP Hyd.', 'S19 XP Hydro', 'Antminer S19 XP Hydro', 'S19XPHyd'],
     hashboards: 3,
+    chips_per_board: 204,
     fans: 0,
     cooling: 'hydro',
-    source: 'Bitmain Antminer S19 XP Hyd. spec: 255 TH/s, 5304 W ±10%, 20.8 J/TH (not re-verified)',
+    source:
+      "Bitmain Antminer S19 XP Hyd. spec: 255 TH/s, 5304 W, 20.8 J/TH (Bitmain page not found; the same 255 TH/s, 5304 W in Glassnode's reference-rig list, studio.glassnode.com/charts/btc-asic-fleet-count); 3 boards × 204 chips per pyasic@e2b9d357 pyasic/miners/device/models/antminer/X19/S19.py (S19XPHydro)",
   }),
   bitmain('Antminer S19k Pro', 120, 2760, {
     aliases: ['S19k Pro', 'S19kPro'],
@@ -124,17 +130,21 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
   }),
   bitmain('Antminer S19 Pro Hyd.', 177, 5221, {
     aliases: ['S19 Pro Hyd.', 'S19 Pro Hydro', 'Antminer S19 Pro Hydro', 'S19ProHyd'],
-    hashboards: 3,
+    hashboards: 4,
+    chips_per_board: 180,
     fans: 0,
     cooling: 'hydro',
-    source: 'Bitmain Antminer S19 Pro Hyd. spec: 177 TH/s, 5221 W ±10%, 29.5 J/TH (not re-verified)',
+    source:
+      'Bitmain Antminer S19 Pro Hyd. spec: 177 TH/s, 5221 W, 29.5 J/TH (no maker page found in public sources; figures as a public compiled catalog quotes asicminervalue.com/miners/antminer-s19-pro-hyd-177th); 4 boards × 180 chips (was 3 boards here) per pyasic@e2b9d357 pyasic/miners/device/models/antminer/X19/S19.py (S19ProHydro) and asic-rs@fdcd1018 asic-rs-makes/antminer/src/hardware.rs',
   }),
   bitmain('Antminer S19 Pro+ Hyd.', 198, 5445, {
     aliases: ['S19 Pro+ Hyd.', 'S19 Pro+ Hydro', 'S19Pro+Hyd'],
-    hashboards: 3,
+    hashboards: 4,
+    chips_per_board: 180,
     fans: 0,
     cooling: 'hydro',
-    source: 'Bitmain Antminer S19 Pro+ Hyd. spec: 198 TH/s, 5445 W ±10%, 27.5 J/TH (not re-verified)',
+    source:
+      'Bitmain Antminer S19 Pro+ Hyd. spec: 198 TH/s, 5445 W, 27.5 J/TH (no maker page found in public sources; figures as a public compiled catalog quotes asicminervalue.com/miners/antminer-s19-pro-hyd-198th); 4 boards × 180 chips (was 3 boards here) per pyasic@e2b9d357 pyasic/miners/device/models/antminer/X19/S19.py (S19ProPlusHydro) and asic-rs@fdcd1018 asic-rs-makes/antminer/src/hardware.rs',
   }),
   bitmain('Antminer S21', 200, 3500, {
     aliases: ['S21'],
@@ -142,7 +152,8 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
     chips_per_board: 108,
     fans: 4,
     cooling: 'air',
-    source: 'Bitmain Antminer S21 spec: 200 TH/s, 3500 W ±5%, 17.5 J/TH',
+    source:
+      "Bitmain Antminer S21 spec: 200 TH/s, 3500 W ±5%, 17.5 J/TH (200T and 17.5 J/T as Bitmain announced it, per BTCWire's S21 review on hackernoon.com); 3 boards × 108 chips, 4 fans per pyasic@e2b9d357 pyasic/miners/device/models/antminer/X21/S21.py",
   }),
   bitmain('Antminer S21 Pro', 234, 3510, {
     aliases: ['S21 Pro', 'S21Pro'],
@@ -150,42 +161,52 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
     chips_per_board: 65,
     fans: 4,
     cooling: 'air',
-    source: 'Bitmain Antminer S21 Pro spec: 234 TH/s, 3510 W, 15 J/TH',
+    source:
+      'Bitmain Antminer S21 Pro spec: 234 TH/s, 3510 W, 15 J/TH (234 TH/s and 3 boards × 65 chips also per the bitaxeGamma readme, bitaxeorg/bitaxeGamma@d7fca641 readme.md); 65 chips/board per pyasic@e2b9d357 pyasic/miners/device/models/antminer/X21/S21.py',
   }),
   bitmain('Antminer S21 XP', 270, 3645, {
     aliases: ['S21 XP', 'S21XP'],
     hashboards: 3,
+    chips_per_board: 91,
     fans: 4,
     cooling: 'air',
-    source: 'Bitmain Antminer S21 XP spec: 270 TH/s, 3645 W, 13.5 J/TH',
+    source:
+      'Bitmain Antminer S21 XP spec: 270 TH/s (±3%), 13.5 J/TH (±5%) on the wall at 25 °C → 3645 W (Bitmain page not found; spec as reproduced by btcminermarketplace.com, "How to calculate ROI for Bitcoin Miner S21 XP"); 3 boards × 91 chips per pyasic@e2b9d357 pyasic/miners/device/models/antminer/X21/S21.py',
   }),
   bitmain('Antminer S21 Hyd.', 335, 5360, {
     aliases: ['S21 Hyd.', 'S21 Hydro', 'Antminer S21 Hydro', 'S21Hyd'],
     hashboards: 3,
+    chips_per_board: 216,
     fans: 0,
     cooling: 'hydro',
-    source: 'Bitmain Antminer S21 Hyd. spec: 335 TH/s, 5360 W, 16 J/TH',
+    source:
+      'Bitmain Antminer S21 Hyd. spec: 335 TH/s, 5360 W, 16 J/TH (no maker page found in public sources; figures as a public compiled catalog quotes asicminervalue.com/miners/antminer-s21-hyd-335th); 3 boards × 216 chips per pyasic@e2b9d357 pyasic/miners/device/models/antminer/X21/S21.py (S21Hydro)',
   }),
   bitmain('Antminer S21+', 216, 3564, {
     aliases: ['S21+', 'S21 Plus', 'Antminer S21 Plus'],
     hashboards: 3,
+    chips_per_board: 55,
     fans: 4,
     cooling: 'air',
-    source: 'Bitmain Antminer S21+ spec: 216 TH/s, 3564 W, 16.5 J/TH (216T launch bin; third-party listings agree on 216 TH/s)',
+    source:
+      'Bitmain Antminer S21+ spec: 216 TH/s, 3564 W, 16.5 J/TH (216T launch bin; no maker page found in public sources; figures as a public compiled catalog quotes asicminervalue.com/miners/antminer-s21-plus-216th, and 216 TH/s with four fans per btcminermarketplace.com); 3 boards × 55 chips per pyasic@e2b9d357 pyasic/miners/device/models/antminer/X21/S21.py',
   }),
   bitmain('Antminer S21+ Hyd.', 319, 4785, {
     aliases: ['S21+ Hyd.', 'S21+ Hydro', 'Antminer S21+ Hydro'],
     hashboards: 3,
+    chips_per_board: 95,
     fans: 0,
     cooling: 'hydro',
-    source: 'Bitmain Antminer S21+ Hyd. spec: 319 TH/s, 4785 W, 15 J/TH (as quoted by third-party listings; not re-verified on bitmain.com)',
+    source:
+      'Bitmain Antminer S21+ Hyd. spec: 319 TH/s, 4785 W, 15 J/TH (Bitmain page not found; as listed by top-crypto-mining-asics.com and for asicminervalue.com/miners/antminer-s21-plus-hyd-319th); 3 boards × 95 chips per pyasic@e2b9d357 pyasic/miners/device/models/antminer/X21/S21.py (S21PlusHydro)',
   }),
-  bitmain('Antminer S23', 318, 3021, {
+  bitmain('Antminer S23', 318, 3498, {
     aliases: ['S23'],
     hashboards: 3,
     fans: 4,
     cooling: 'air',
-    source: 'Bitmain Antminer S23 spec (2025 launch): 318 TH/s, 9.5 J/TH → 3021 W (from memory, not re-verified)',
+    source:
+      'Bitmain Antminer S23 spec (air, 2026): 318 TH/s, 11 J/TH → 3498 W (no maker page found in public sources; figures as a public compiled catalog quotes asicminervalue.com/miners/antminer-s23-318th; was 9.5 J/TH here, the hydro figure); not in pyasic or asic-rs, board and fan counts as the S21',
   }),
   bitmain('Antminer S23 Hyd.', 580, 5510, {
     aliases: ['S23 Hyd.', 'S23 Hydro', 'Antminer S23 Hydro', 'S23Hyd'],
@@ -194,64 +215,113 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
     fans: 0,
     cooling: 'hydro',
     source:
-      'Bitmain Antminer S23 Hyd. spec (2025 launch): 580 TH/s, 9.5 J/TH → 5510 W (from memory, not re-verified); 3 chains of 84 chips per the captured stats.cgi in shared/fixtures/antminer-web (rate_ideal 582 TH/s, 5525 W)',
+      'Bitmain Antminer S23 Hyd. spec (2026): 580 TH/s, 9.5 J/TH → 5510 W (Bitmain page not found; 580 TH/s at 9.5 J/TH as reported by Bitcoin.com News, quoted on salmoncrypto.com; TheMinerMag gave 9.7 J/TH at the WDMS launch); 3 chains of 84 chips per the captured stats.cgi in shared/fixtures/antminer-web (rate_ideal 582 TH/s, 5525 W)',
   }),
   bitmain('Antminer S21 XP Hyd.', 473, 5676, {
     aliases: ['S21 XP Hyd.', 'S21 XP Hydro', 'Antminer S21 XP Hydro', 'S21XPHyd'],
     hashboards: 3,
     fans: 0,
     cooling: 'hydro',
-    source: 'Bitmain Antminer S21 XP Hyd. spec: 473 TH/s, 5676 W, 12 J/TH',
+    source:
+      'Bitmain Antminer S21 XP Hyd. spec: 473 TH/s, 5676 W, 12 J/TH (no maker page found in public sources; figures as a public compiled catalog quotes asicminervalue.com/miners/antminer-s21-xp-hyd-473th)',
   }),
-  bitmain('Antminer T21', 190, 3610, { aliases: ['T21'], hashboards: 3, fans: 4, cooling: 'air', source: 'Bitmain Antminer T21 spec: 190 TH/s, 3610 W, 19 J/TH' }),
+  bitmain('Antminer T21', 190, 3610, {
+    aliases: ['T21'],
+    hashboards: 3,
+    chips_per_board: 108,
+    fans: 4,
+    cooling: 'air',
+    source:
+      'Bitmain Antminer T21 spec: 190 TH/s, 3610 W, 19 J/TH (no maker page found in public sources; figures as a public compiled catalog quotes asicminervalue.com/miners/antminer-t21-190th); 3 boards × 108 chips, 4 fans per pyasic@e2b9d357 pyasic/miners/device/models/antminer/X21/T21.py',
+  }),
 
   // ── MicroBT Whatsminer (firmware reports e.g. "M50S.VH40", "M30S+_VE40": the suffix is a chip/bin variant) ──
   microbt('Whatsminer M30S', 88, 3344, { aliases: ['M30S'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M30S spec: 88 TH/s, 3344 W, 38 J/TH (88T bin)' }),
   microbt('Whatsminer M30S+', 100, 3400, { aliases: ['M30S+'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M30S+ spec: 100 TH/s, 3400 W, 34 J/TH (100T bin)' }),
   microbt('Whatsminer M30S++', 112, 3472, { aliases: ['M30S++'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M30S++ spec: 112 TH/s, 3472 W, 31 J/TH (112T bin)' }),
-  microbt('Whatsminer M50', 114, 3306, { aliases: ['M50'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M50 spec: 114 TH/s, 29 J/TH → 3306 W (114T bin; not re-verified)' }),
+  microbt('Whatsminer M50', 114, 3306, {
+    aliases: ['M50'],
+    ...WHATSMINER_AIR,
+    source:
+      'MicroBT Whatsminer M50 spec: 114 TH/s, 29 J/TH → 3306 W (114T bin; no maker page found in public sources; figures as a public compiled catalog quotes asicminervalue.com/miners/whatsminer-m50); 3 boards, 2 fans for the VH/VJ variants per pyasic@e2b9d357 pyasic/miners/device/models/whatsminer/M5X/M50.py (M50VE30 has 4)',
+  }),
   microbt('Whatsminer M50S', 126, 3276, { aliases: ['M50S'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M50S spec: 126 TH/s, 26 J/TH → 3276 W (126T bin)' }),
   microbt('Whatsminer M50S+', 140, 3360, { aliases: ['M50S+'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M50S+ spec: 140 TH/s, 24 J/TH → 3360 W (140T bin)' }),
   microbt('Whatsminer M50S++', 150, 3300, { aliases: ['M50S++'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M50S++ spec: 150 TH/s, 22 J/TH → 3300 W (150T bin)' }),
-  microbt('Whatsminer M53', 226, 6554, {
+  microbt('Whatsminer M53', 230, 6670, {
     aliases: ['M53'],
     hashboards: 4,
     fans: 0,
     cooling: 'hydro',
-    source: 'MicroBT Whatsminer M53 (hydro) spec: 226 TH/s, 29 J/TH → 6554 W (not re-verified; board count from memory)',
+    source:
+      'MicroBT Whatsminer M53 (hydro) spec: 230 TH/s, 29 J/TH → 6670 W (was 226 TH/s here; MicroBT page not found, as listed by asicmarketplace.com for the M53 hydro); 4 boards, no fans in every M53 variant per pyasic@e2b9d357 pyasic/miners/device/models/whatsminer/M5X/M53.py',
   }),
   microbt('Whatsminer M60', 172, 3422, { aliases: ['M60'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M60 spec: 172 TH/s, 19.9 J/TH → 3422 W (172T bin)' }),
   microbt('Whatsminer M60S', 186, 3441, { aliases: ['M60S'], ...WHATSMINER_AIR, source: 'MicroBT Whatsminer M60S spec: 186 TH/s, 18.5 J/TH → 3441 W (186T bin)' }),
-  microbt('Whatsminer M60S+', 212, 3922, {
+  microbt('Whatsminer M60S+', 212, 3600, {
     aliases: ['M60S+'],
     ...WHATSMINER_AIR,
-    source: 'MicroBT Whatsminer M60S+ spec (2024): 212 TH/s, 18.5 J/TH → 3922 W (from memory, not re-verified)',
+    source:
+      'MicroBT Whatsminer M60S+ spec (2024): 212 TH/s, 3600 W, 17 J/TH (was 18.5 J/TH here; no maker page found in public sources; figures as a public compiled catalog quotes asicminervalue.com/miners/whatsminer-m60s-plus); 3 boards, 2 fans for most variants per pyasic@e2b9d357 pyasic/miners/device/models/whatsminer/M6X/M60S_Plus.py (VK40/VK50 have 4 boards)',
   }),
-  microbt('Whatsminer M61', 206, 3800, {
+  microbt('Whatsminer M61', 202, 4000, {
     aliases: ['M61'],
     ...WHATSMINER_AIR,
-    source: 'MicroBT Whatsminer M61 spec (2024): 206 TH/s, 3800 W, 18.4 J/TH (from memory, not re-verified)',
+    source:
+      'MicroBT Whatsminer M61 spec (2024): 202 TH/s, 4000 W, 19.8 J/TH (was 206 TH/s, 3800 W here; no manufacturer or listing page found: figure as a public compiled catalog gives it, unsourced, so still to be checked); 3 boards, 2 fans per pyasic@e2b9d357 pyasic/miners/device/models/whatsminer/M6X/M61.py',
   }),
   microbt('Whatsminer M63S', 390, 7215, {
     aliases: ['M63S'],
     hashboards: 4,
     fans: 0,
     cooling: 'hydro',
-    source: 'MicroBT Whatsminer M63S (hydro) spec (2024): 390 TH/s, 18.5 J/TH → 7215 W (from memory, not re-verified; board count as the M63)',
+    source:
+      'MicroBT Whatsminer M63S (hydro) spec (2024): 390 TH/s, 18.5 J/TH → 7215 W (no maker page found in public sources; figures as a public compiled catalog quotes asicminervalue.com/miners/whatsminer-m63s); 4 boards, no fans per pyasic@e2b9d357 pyasic/miners/device/models/whatsminer/M6X/M63S.py',
   }),
   microbt('Whatsminer M66S', 298, 5513, {
     aliases: ['M66S'],
     hashboards: 4,
     fans: 0,
     cooling: 'immersion',
-    source: 'MicroBT Whatsminer M66S (immersion) spec (2024): 298 TH/s, 18.5 J/TH → 5513 W (from memory, not re-verified; board count from memory)',
+    source:
+      'MicroBT Whatsminer M66S (immersion) spec (2024): 298 TH/s, 18.5 J/TH → 5513 W (no maker page found in public sources; figures as a public compiled catalog quotes asicminervalue.com/miners/whatsminer-m66s); 4 boards, no fans for the VK40-60 and VL variants per pyasic@e2b9d357 pyasic/miners/device/models/whatsminer/M6X/M66S.py (VK20/VK30 have 3)',
   }),
   microbt('Whatsminer M63', 334, 6646, {
     aliases: ['M63'],
     hashboards: 4,
     fans: 0,
     cooling: 'hydro',
-    source: 'MicroBT Whatsminer M63 (hydro) spec: 334 TH/s, 6646 W, 19.9 J/TH (not re-verified; board count from memory)',
+    source:
+      'MicroBT Whatsminer M63 (hydro) spec: 334 TH/s, 6646 W, 19.9 J/TH (no maker page found in public sources; figures as a public compiled catalog quotes asicminervalue.com/miners/whatsminer-m63); 4 boards, no fans per pyasic@e2b9d357 pyasic/miners/device/models/whatsminer/M6X/M63.py',
+  }),
+  // The M70 family (announced December 2025): air M70/M70S, hydro M73, immersion M76.
+  microbt('Whatsminer M70', 214, 3140, {
+    aliases: ['M70'],
+    ...WHATSMINER_AIR,
+    source:
+      'MicroBT Whatsminer M70 spec: 214 TH/s, 3140 W, 14.7 J/TH (no maker page found in public sources; figures as a public compiled catalog quotes asicminervalue.com/miners/whatsminer-m70; another public listing gives 214 TH/s at 3103 W); 3 boards, 2 fans per asic-rs@fdcd1018 asic-rs-makes/whatsminer/src/hardware.rs (M70VM10-VM80) and pyasic@e2b9d357 pyasic/miners/device/models/whatsminer/M7X/M70.py',
+  }),
+  microbt('Whatsminer M70S', 226, 3140, {
+    aliases: ['M70S'],
+    ...WHATSMINER_AIR,
+    source:
+      'MicroBT Whatsminer M70S spec: 226 TH/s, 3140 W, 13.9 J/TH (226T bin; no maker page found in public sources; figures as a public compiled catalog quotes asicminervalue.com/miners/whatsminer-m70s; other listings sell 248-258T bins); 3 boards, 2 fans per asic-rs@fdcd1018 asic-rs-makes/whatsminer/src/hardware.rs (M70SVM30)',
+  }),
+  microbt('Whatsminer M73', 470, 7200, {
+    aliases: ['M73'],
+    hashboards: 4,
+    fans: 0,
+    cooling: 'hydro',
+    source:
+      'MicroBT Whatsminer M73 (hydro) spec: 470 TH/s, 7200 W, 15.3 J/TH (no maker page found in public sources; figures as a public compiled catalog quotes asicminervalue.com/miners/whatsminer-m73); 4 boards, no fans per asic-rs@fdcd1018 asic-rs-makes/whatsminer/src/hardware.rs (M73VL30-VM70)',
+  }),
+  microbt('Whatsminer M76', 336, 5200, {
+    aliases: ['M76'],
+    hashboards: 3,
+    fans: 0,
+    cooling: 'immersion',
+    source:
+      'MicroBT Whatsminer M76 (immersion) spec: 336 TH/s, 5200 W, 15.5 J/TH (no maker page found in public sources; figures as a public compiled catalog quotes asicminervalue.com/miners/whatsminer-m76); 3 boards, no fans per asic-rs@fdcd1018 asic-rs-makes/whatsminer/src/hardware.rs (M76VL30, M76VM30)',
   }),
 
   // ── Canaan AvalonMiner (firmware reports "Avalon1246", MODEL "1246-83" / "15-194": family-then-TH) ──
@@ -267,7 +337,8 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
     hashboards: 3,
     fans: 2,
     cooling: 'air',
-    source: 'Canaan AvalonMiner A1346 spec: 110 TH/s, 3300 W, 30 J/TH (110T bin; not re-verified)',
+    source:
+      'Canaan AvalonMiner A1346 spec: 110 TH/s, 30 J/TH → 3300 W (110T bin; as Canaan announced the A13 series, reported on blog.zeusmining.co, which gives the A1366 130 TH/s at 25 J/TH too)',
   }),
   canaan('AvalonMiner A1366', 130, 3250, {
     aliases: ['A1366', 'Avalon1366', '1366'],
@@ -296,42 +367,49 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
   auradine('Teraflux AT1500', 190, 3800, {
     aliases: ['AT1500'],
     hashboards: 3,
+    chips_per_board: 132,
     fans: 4,
     cooling: 'air',
-    source: 'Auradine Teraflux AT1500 spec (2023): ~190 TH/s, ~20 J/TH → 3800 W (from memory, not re-verified); model name as the asic-rs AT1500 capture reports it',
+    source:
+      'Auradine Teraflux AT1500 spec (2023): 190 TH/s, 20 J/TH → 3800 W is unconfirmed: no Auradine spec found in public sources; 3 boards × 132 chips, 4 fans per asic-rs@fdcd1018 asic-rs-makes/auradine/src/hardware.rs and pyasic@e2b9d357 pyasic/miners/device/models/auradine/AT/AT1.py; model name as the asic-rs AT1500 capture reports it',
   }),
   auradine('Teraflux AH3880', 600, 8700, {
     aliases: ['AH3880'],
-    hashboards: 4,
+    hashboards: 2,
     fans: 0,
     cooling: 'hydro',
-    source: 'Auradine Teraflux AH3880 (hydro) spec (2024): 600 TH/s, 14.5 J/TH → 8700 W (from memory, not re-verified; board count from memory)',
+    source:
+      "Auradine Teraflux AH3880 (hydro, 2U, March 2025) spec: 600 TH/s per Blockspace Media's report of its launch; 14.5 J/TH → 8700 W is unconfirmed (no Auradine spec found in public sources); 2 boards (was 4 here) as an operator's public fleet notes record for their AH3880s, which asic-rs and pyasic do not list",
   }),
 
   // ── Bitaxe (open-source single-board miners running ESP-Miner / AxeOS) ─────────────────────────
-  bitaxe('Bitaxe Max', 0.4, 15, {
+  bitaxe('Bitaxe Max', 0.2856, 12, {
     aliases: ['Bitaxe BM1397'],
     ...BITAXE_BOARD,
     chips_per_board: 1,
-    source: 'bitaxe.org Bitaxe Max (BM1397) spec: ~400 GH/s at ~15 W (from memory, not re-verified)',
+    source:
+      'ESP-Miner spec for the Max (BM1397): 425 MHz × 672 small cores = 285.6 GH/s expected, 12 W self-test power target (boards 2.2, 102), bitaxeorg/ESP-Miner@5c27713 main/device_config.h (was ~400 GH/s, 15 W here)',
   }),
-  bitaxe('Bitaxe Ultra', 0.5, 12, {
+  bitaxe('Bitaxe Ultra', 0.43359, 12, {
     aliases: ['Bitaxe BM1366'],
     ...BITAXE_BOARD,
     chips_per_board: 1,
-    source: 'bitaxe.org Bitaxe Ultra (BM1366) spec: ~500 GH/s at ~12 W (from memory, not re-verified)',
+    source:
+      'ESP-Miner spec for the Ultra (BM1366): 485 MHz × 894 small cores = 433.6 GH/s expected, 12 W self-test power target (boards 0.11, 201-207), bitaxeorg/ESP-Miner@5c27713 main/device_config.h (was ~500 GH/s here)',
   }),
-  bitaxe('Bitaxe Supra', 0.6, 13, {
+  bitaxe('Bitaxe Supra', 0.62524, 12, {
     aliases: ['Bitaxe BM1368'],
     ...BITAXE_BOARD,
     chips_per_board: 1,
-    source: 'bitaxe.org Bitaxe Supra (BM1368) spec: ~600 GH/s at ~13 W (from memory, not re-verified)',
+    source:
+      'ESP-Miner spec for the Supra (BM1368): 490 MHz × 1276 small cores = 625.2 GH/s expected, 12 W self-test power target (boards 400, 401; 8 W on 402, 403), bitaxeorg/ESP-Miner@5c27713 main/device_config.h (was ~600 GH/s, 13 W here)',
   }),
-  bitaxe('Bitaxe Gamma', 1.2, 18, {
+  bitaxe('Bitaxe Gamma', 1.071, 19, {
     aliases: ['Bitaxe BM1370'],
     ...BITAXE_BOARD,
     chips_per_board: 1,
-    source: 'bitaxe.org Bitaxe Gamma (BM1370) spec: ~1.2 TH/s at ~18 W, 15 J/TH (from memory, not re-verified)',
+    source:
+      'ESP-Miner spec for the Gamma (BM1370): 525 MHz × 2040 small cores = 1071 GH/s expected, 19 W self-test power target (boards 600, 601; 22 W on 602, 603), bitaxeorg/ESP-Miner@5c27713 main/device_config.h; the bitaxeGamma readme says "about 1.2 TH/s" from the S21 Pro\'s 234 TH/s over 195 chips (was 1.2 TH/s, 18 W here)',
   }),
 ];
 

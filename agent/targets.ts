@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalUrl, endpointBudgetMessage, parseTargetUrl } from '../collectors/target.js';
-import { TargetError, type ParsedTargetUrl, type Target } from '../collectors/contract.js';
+import { hostPort, TargetError, type ParsedTargetUrl, type Target } from '../collectors/contract.js';
 import type { ClusterConfig } from '../config/cluster-schema.js';
 import { hostProblem } from '../config/address.js';
 import type { Config, TargetConfig } from '../config/schema.js';
@@ -47,7 +47,7 @@ export function buildTargets(config: Config): Target[] {
 function qualifySharedEndpoints(targets: Target[]): void {
   const byEndpoint = new Map<string, Target[]>();
   for (const target of targets) {
-    const endpoint = `${target.scheme}://${target.host}:${target.port}`;
+    const endpoint = `${target.scheme}://${hostPort(target.host, target.port)}`;
     const group = byEndpoint.get(endpoint);
     if (group) group.push(target);
     else byEndpoint.set(endpoint, [target]);

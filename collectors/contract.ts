@@ -117,6 +117,16 @@ export interface TargetSchemeDescriptor<Name extends string = string> {
 
 export class TargetError extends Error {}
 
+/** A host as a URL writes it: an IPv6 address in brackets (`[fd00::15]`), anything else unchanged. */
+export function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** `HOST:PORT` for ids and messages, an IPv6 address bracketed so that its colons are not read as the port's. */
+export function hostPort(host: string, port: number): string {
+  return `${urlHost(host)}:${port}`;
+}
+
 /** `snmp://public@10.0.0.9` → `snmp://<secret>@10.0.0.9`, for messages and logs. */
 export function redactUserinfo(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/?#]*@/i, '$1<secret>@');

@@ -6,6 +6,7 @@
  */
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { PollError } from '../agent/snapshot.js';
+import { hostPort } from './contract.js';
 import { abortReason, socketErrorReason, socketErrorText } from './net-errors.js';
 
 export interface HttpGetOptions {
@@ -28,7 +29,7 @@ export interface HttpReply {
 
 export function httpGet(opts: HttpGetOptions): Promise<HttpReply> {
   const { host, port, path, timeoutMs, signal, maxResponseBytes } = opts;
-  const where = `${host}:${port}${path}`;
+  const where = `${hostPort(host, port)}${path}`;
   return new Promise<HttpReply>((resolve, reject) => {
     if (signal?.aborted) {
       reject(new PollError(abortReason(signal), `${where}: aborted`));

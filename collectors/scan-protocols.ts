@@ -6,7 +6,7 @@ import { PollError, type DeviceSnapshot } from '../agent/snapshot.js';
 import { parseDigestChallenge } from './antminer-web/digest.js';
 import { DEFAULT_MAX_RESPONSE_BYTES } from './cgminer/client.js';
 import type { ScanIdentity, ScanProtocol } from './cgminer/discovery.js';
-import type { Target } from './contract.js';
+import { hostPort, type Target } from './contract.js';
 import { httpGet, jsonObjectOf } from './http-get.js';
 import { createCollector, type TargetScheme } from './registry.js';
 import { canonicalUrl } from './target.js';
@@ -47,7 +47,7 @@ async function identifyAntminerWeb(host: string, port: number, options: Options)
     signal: options.signal,
     maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
   });
-  const where = `${host}:${port}${SYSTEM_INFO}`;
+  const where = `${hostPort(host, port)}${SYSTEM_INFO}`;
   if (reply.status === 401) {
     const challenge = parseDigestChallenge(reply.headers['www-authenticate']);
     if (challenge && ANTMINER_REALM.test(challenge.realm)) return { vendor: 'Bitmain', dialect: 'antminer-web' };

@@ -1,4 +1,5 @@
-import { decodeComponent, redactUserinfo, TargetError, type ParamCheck, type ParsedTargetUrl } from './contract.js';
+import { isIPv6 } from 'node:net';
+import { decodeComponent, redactUserinfo, TargetError, urlHost, type ParamCheck, type ParsedTargetUrl } from './contract.js';
 import { schemeNamed, TARGET_SCHEMES, type TargetScheme } from './registry.js';
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -100,17 +101,43 @@ export function parseTargetUrl(url: string): ParsedTargetUrl<TargetScheme> {
   let port = s.defaultPort;
   const cidrSuffix = /\/\d{1,2}$/.exec(authority)?.[0] ?? '';
   authority = authority.slice(0, authority.length - cidrSuffix.length);
-  const portMatch = /^(.*):(\d{1,5})$/.exec(authority);
-  if (portMatch && !authority.startsWith('[')) {
-    authority = portMatch[1]!;
-    port = Number(portMatch[2]);
-    if (port < 1 || port > 65535) throw new TargetError(`port ${port} out of range in "${url}"`);
-  }
-  if (!authority) throw new TargetError(`"${redactUserinfo(url)}" has no host`);
-  const parsed: ParsedTargetUrl<TargetScheme> = { scheme: s.name, hosts: expandHosts(authority + cidrSuffix), port };
+  const { host, port: givenPort } = splitHostPort(authority, url);
+  if (givenPort !== undefined) port = givenPort;
+  if (!host) throw new TargetError(`"${redactUserinfo(url)}" has no host`);
+  if (cidrSuffix && host.includes(':')) throw new TargetError(`"${redactUserinfo(url)}": IPv6 ranges and CIDRs are not supported; list the addresses one per URL`);
+  const parsed: ParsedTargetUrl<TargetScheme> = { scheme: s.name, hosts: host.includes(':') ? [host] : expandHosts(host + cidrSuffix), port };
   if (userinfo !== undefined) parsed.userinfo = userinfo;
   if (params !== undefined) parsed.params = params;
   return parsed;
+}
+
+/**
+ * `HOST[:PORT]` → host and port. An IPv6 address comes in brackets (`[fd00::15]:4028`) and leaves without
+ * them, as sockets want it; canonicalUrl() puts them back. A bare `fd00::15` is refused rather than read
+ * as host `fd00:` and port 15.
+ */
+export function splitHostPort(authority: string, url: string): { host: string; port?: number } {
+  let host = authority;
+  let portText: string | undefined;
+  if (authority.startsWith('[')) {
+    const m = /^\[([^\]]*)\](?::(\d{1,5}))?$/.exec(authority);
+    if (!m || !isIPv6(m[1]!)) throw new TargetError(`"${redactUserinfo(url)}": "${authority}" is not an IPv6 address in brackets like [fd00::15] or [fd00::15]:4028`);
+    host = m[1]!;
+    portText = m[2];
+  } else {
+    if ((authority.match(/:/g)?.length ?? 0) > 1) {
+      throw new TargetError(`"${redactUserinfo(url)}": an IPv6 address goes in brackets, like [${isIPv6(authority) ? authority : 'fd00::15'}]:4028`);
+    }
+    const m = /^(.*):(\d{1,5})$/.exec(authority);
+    if (m) {
+      host = m[1]!;
+      portText = m[2];
+    }
+  }
+  if (portText === undefined) return { host };
+  const port = Number(portText);
+  if (port < 1 || port > 65535) throw new TargetError(`port ${port} out of range in "${redactUserinfo(url)}"`);
+  return { host, port };
 }
 
 function parseParams(scheme: TargetScheme, allowed: Readonly<Record<string, ParamCheck>>, query: string, url: string): Record<string, string> {
@@ -142,5 +169,5 @@ export function canonicalUrl(scheme: TargetScheme, host: string, port: number, p
         .map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(params[k]!)}`)
         .join('&')
     : '';
-  return `${scheme}://${host}:${port}${query ? `?${query}` : ''}`;
+  return `${scheme}://${urlHost(host)}:${port}${query ? `?${query}` : ''}`;
 }

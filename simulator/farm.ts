@@ -13,6 +13,7 @@
 import net from 'node:net';
 import type { Server, Socket } from 'node:net';
 import type { ModelSpec } from '../agent/catalog.js';
+import { urlHost } from '../collectors/contract.js';
 import { findModel } from '../agent/catalog.js';
 import { dialectFor, type Firmware } from './dialects/index.js';
 import type { MinerReading, MinerTraits } from './physics.js';
@@ -222,7 +223,8 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
   const failures = opts.failures ?? true;
   const host = opts.host ?? (mode === 'address' ? '127.1.0.1' : '127.0.0.1');
   const firstPort = opts.port ?? (mode === 'address' ? 4028 : 14028);
-  const firstAddress = ipToInt(host);
+  // Port mode may listen on an IPv6 address (`::1`); only address mode counts addresses up from it.
+  const firstAddress = mode === 'address' ? ipToInt(host) : 0;
   if (mode === 'address' && firstAddress + devices - 1 > 0xffffffff) throw new Error('simulator: address range overflows');
   if (mode === 'port' && firstPort !== 0 && firstPort + devices - 1 > 65535) throw new Error(`simulator: ports ${firstPort}+${devices} exceed 65535`);
 
@@ -285,7 +287,17 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
     const minerHost = mode === 'address' ? intToIp(firstAddress + i) : host;
     const port = mode === 'address' ? (twin?.defaultPort ?? firstPort) : firstPort === 0 ? 0 : firstPort + i;
     const protocol = twin?.scheme ?? 'cgminer';
-    miners.push({ index: i, host: minerHost, port, url: `${protocol}://${minerHost}:${port}`, model, firmware, dialect: twin?.scheme ?? dialect!.name, protocol, alsoUrls: [] });
+    miners.push({
+      index: i,
+      host: minerHost,
+      port,
+      url: `${protocol}://${urlHost(minerHost)}:${port}`,
+      model,
+      firmware,
+      dialect: twin?.scheme ?? dialect!.name,
+      protocol,
+      alsoUrls: [],
+    });
   }
 
   const startListening = async (i: number) => {
@@ -295,13 +307,13 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
     slot.listening = true;
     if (miner.port === 0 || miner.port !== port) {
       miner.port = port;
-      miner.url = `${miner.protocol}://${miner.host}:${port}`;
+      miner.url = `${miner.protocol}://${urlHost(miner.host)}:${port}`;
     }
     miner.alsoUrls = [];
     for (const extra of slot.extras) {
       const extraPort = await listen(extra.server, miner.host, mode === 'address' ? extra.twin.defaultPort : 0);
       extra.listening = true;
-      miner.alsoUrls.push(`${extra.twin.scheme}://${miner.host}:${extraPort}`);
+      miner.alsoUrls.push(`${extra.twin.scheme}://${urlHost(miner.host)}:${extraPort}`);
     }
   };
 

@@ -18,6 +18,8 @@ describe('MODEL_CATALOG', () => {
       expect(m.nominal_efficiency_j_per_th, m.model).toBeCloseTo(m.nominal_power_w / (m.nominal_hashrate_hs / 1e12), 1);
       expect(m.hashboards, m.model).toBeGreaterThan(0);
       expect(m.source, m.model).toMatch(/spec/i);
+      // Issue 15: every figure says where it comes from, or that no source was found.
+      expect(m.source, m.model).not.toMatch(/from memory|not re-verified/i);
       if (m.cooling === 'hydro') expect(m.fans, m.model).toBe(0);
     }
     const names = MODEL_CATALOG.map((m) => m.model);
@@ -33,6 +35,50 @@ describe('MODEL_CATALOG', () => {
     expect(findModel('Antminer S19j Pro')?.chips_per_board).toBe(126);
     expect(findModel('Antminer S19 XP')?.chips_per_board).toBe(110);
     expect(findModel('Antminer S21')?.chips_per_board).toBe(108);
+  });
+
+  it('carries the board, chip and fan counts of pyasic and asic-rs, where those disagreed with the old rows', () => {
+    const counts = (name: string) => {
+      const m = findModel(name)!;
+      return [m.hashboards, m.chips_per_board, m.fans, m.cooling];
+    };
+    // pyasic S19ProHydro / S19ProPlusHydro and asic-rs: four boards of 180 chips, not three.
+    expect(counts('Antminer S19 Pro Hyd.')).toEqual([4, 180, 0, 'hydro']);
+    expect(counts('Antminer S19 Pro+ Hyd.')).toEqual([4, 180, 0, 'hydro']);
+    expect(counts('Antminer S19 XP Hyd.')).toEqual([3, 204, 0, 'hydro']);
+    expect(counts('Antminer S21 XP')).toEqual([3, 91, 4, 'air']);
+    expect(counts('Antminer S21+')).toEqual([3, 55, 4, 'air']);
+    expect(counts('Antminer S21+ Hyd.')).toEqual([3, 95, 0, 'hydro']);
+    expect(counts('Antminer S21 Hyd.')).toEqual([3, 216, 0, 'hydro']);
+    expect(counts('Antminer T17')).toEqual([3, 30, 4, 'air']);
+    expect(counts('Teraflux AT1500')).toEqual([3, 132, 4, 'air']);
+  });
+
+  it('holds the Whatsminer M70 family: air M70/M70S, hydro M73, immersion M76', () => {
+    const row = (name: string) => {
+      const m = findModel(name)!;
+      return [m.model, m.nominal_hashrate_hs / 1e12, m.nominal_power_w, m.nominal_efficiency_j_per_th, m.hashboards, m.fans, m.cooling];
+    };
+    expect(row('M70_VM30')).toEqual(['Whatsminer M70', 214, 3140, 14.67, 3, 2, 'air']);
+    expect(row('WhatsMiner M70S_VM30')).toEqual(['Whatsminer M70S', 226, 3140, 13.89, 3, 2, 'air']);
+    expect(row('M73.VM30')).toEqual(['Whatsminer M73', 470, 7200, 15.32, 4, 0, 'hydro']);
+    expect(row('M76_VL30')).toEqual(['Whatsminer M76', 336, 5200, 15.48, 3, 0, 'immersion']);
+    // A bin the catalog does not list is not guessed from its family.
+    expect(findModel('M70S+_VM30')).toBeUndefined();
+  });
+
+  it("gives a Bitaxe ESP-Miner's expected hashrate (MHz × small cores ÷ 1000 GH/s) at its self-test power target", () => {
+    const esp = [
+      ['Bitaxe Max', 425, 672, 12, 42.02],
+      ['Bitaxe Ultra', 485, 894, 12, 27.68],
+      ['Bitaxe Supra', 490, 1276, 12, 19.19],
+      ['Bitaxe Gamma', 525, 2040, 19, 17.74],
+    ] as const;
+    for (const [model, mhz, smallCores, watts, jPerTh] of esp) {
+      const m = findModel(model)!;
+      expect(m.nominal_hashrate_hs, model).toBeCloseTo(((mhz * smallCores) / 1000) * 1e9, -6);
+      expect([m.nominal_power_w, m.nominal_efficiency_j_per_th], model).toEqual([watts, jPerTh]);
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { PollError, type DeviceSnapshot } from '../../agent/snapshot.js';
 import { asicIdentity } from '../asic-identity.js';
 import type { Row } from '../cgminer/dialects/fields.js';
-import type { Collector, CollectorOptions, Target } from '../contract.js';
+import { hostPort, type Collector, type CollectorOptions, type Target } from '../contract.js';
 import { httpGet, jsonObjectOf, type HttpReply } from '../http-get.js';
 import { digestAuthorization, parseDigestChallenge, type DigestChallenge } from './digest.js';
 import { normalizeAntminerWeb, type AntminerWebReplies } from './normalize.js';
@@ -23,7 +23,7 @@ const PATHS = {
  */
 export function createAntminerWebCollector(target: Target, options: CollectorOptions): Collector {
   const identity = asicIdentity(target, ANTMINER_WEB_PORT);
-  const where = `${target.host}:${target.port}`;
+  const where = hostPort(target.host, target.port);
   let challenge: DigestChallenge | undefined;
   let nonceCount = 0;
 

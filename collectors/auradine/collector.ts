@@ -4,7 +4,7 @@ import { cgminerRequest } from '../cgminer/client.js';
 import type { Row } from '../cgminer/dialects/fields.js';
 import { statusOf } from '../cgminer/reply.js';
 import { parseCgminerJson } from '../cgminer/repair.js';
-import type { Collector, CollectorOptions, Target } from '../contract.js';
+import { hostPort, type Collector, type CollectorOptions, type Target } from '../contract.js';
 import { httpGet, jsonValueOf } from '../http-get.js';
 import { normalizeAuradine, type AuradineReplies } from './normalize.js';
 
@@ -24,7 +24,7 @@ const MAX_QUOTED_CHARS = 120;
  */
 export function createAuradineCollector(target: Target, options: CollectorOptions): Collector {
   const identity = asicIdentity(target, AURADINE_WEB_PORT);
-  const where = `${target.host}:${target.port}`;
+  const where = hostPort(target.host, target.port);
   let token: string | undefined;
   const rpcPort = target.params?.['rpc_port'] === undefined ? AURADINE_RPC_PORT : Number(target.params['rpc_port']);
 
@@ -37,7 +37,7 @@ export function createAuradineCollector(target: Target, options: CollectorOption
       signal,
       maxResponseBytes: options.maxResponseBytes,
     });
-    return checked(parseCgminerJson(text).value, `${target.host}:${rpcPort} "${command}"`);
+    return checked(parseCgminerJson(text).value, `${hostPort(target.host, rpcPort)} "${command}"`);
   };
 
   const web = async (command: string, deadline: number, signal: AbortSignal, account: { user: string; password: string }): Promise<Row> => {

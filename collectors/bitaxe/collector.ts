@@ -1,6 +1,6 @@
 import type { DeviceSnapshot } from '../../agent/snapshot.js';
 import { asicIdentity } from '../asic-identity.js';
-import type { Collector, CollectorOptions, Target } from '../contract.js';
+import { hostPort, type Collector, type CollectorOptions, type Target } from '../contract.js';
 import { httpGet, jsonObjectOf } from '../http-get.js';
 import { normalizeBitaxe } from './normalize.js';
 
@@ -14,7 +14,7 @@ export function createBitaxeCollector(target: Target, options: CollectorOptions)
     target,
     async collect(signal: AbortSignal): Promise<DeviceSnapshot[]> {
       const reply = await httpGet({ host: target.host, port: target.port, path: INFO_PATH, timeoutMs: target.timeoutMs, signal, maxResponseBytes: options.maxResponseBytes });
-      return [normalizeBitaxe(jsonObjectOf(reply, `${target.host}:${target.port}${INFO_PATH}`), identity, new Date())];
+      return [normalizeBitaxe(jsonObjectOf(reply, `${hostPort(target.host, target.port)}${INFO_PATH}`), identity, new Date())];
     },
     placeholder: () => identity,
   };

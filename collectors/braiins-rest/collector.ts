@@ -1,7 +1,7 @@
 import { PollError, type DeviceSnapshot } from '../../agent/snapshot.js';
 import { asicIdentity } from '../asic-identity.js';
 import type { Row } from '../cgminer/dialects/fields.js';
-import type { Collector, CollectorOptions, Target } from '../contract.js';
+import { hostPort, type Collector, type CollectorOptions, type Target } from '../contract.js';
 import { httpGet, jsonObjectOf, jsonValueOf } from '../http-get.js';
 import { normalizeBraiinsRest, type BraiinsRestReplies } from './normalize.js';
 
@@ -24,7 +24,7 @@ const READS = {
  */
 export function createBraiinsRestCollector(target: Target, options: CollectorOptions): Collector {
   const identity = asicIdentity(target, BRAIINS_REST_PORT);
-  const where = `${target.host}:${target.port}`;
+  const where = hostPort(target.host, target.port);
   let token: string | undefined;
 
   return {

@@ -1,6 +1,7 @@
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { ErrorReason } from '../../agent/snapshot.js';
 import { CgminerError } from './errors.js';
+import { hostPort } from '../contract.js';
 import { socketErrorReason } from '../net-errors.js';
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -128,7 +129,7 @@ export function cgminerRequest(opts: CgminerRequestOptions): Promise<string> {
       const usable = nul === -1 ? nread : nul;
       received += usable;
       if (received > maxBytes) {
-        return finish(new CgminerError('too_large', `${host}:${port}: reply to "${command}" exceeds the ${maxBytes}-byte limit`));
+        return finish(new CgminerError('too_large', `${hostPort(host, port)}: reply to "${command}" exceeds the ${maxBytes}-byte limit`));
       }
       if (usable < nread) return finish(undefined, replyText(chunks, data, usable, received));
       if (data[nread - 1] === NEWLINE) {
@@ -149,12 +150,12 @@ export function cgminerRequest(opts: CgminerRequestOptions): Promise<string> {
     line.onEnd = () => {
       if (received === 0) {
         // cgminer closes silently on clients outside its api-allow list.
-        finish(new CgminerError('reset', `${host}:${port}: closed the connection without replying to "${command}" (is this host allowed by the miner's api-allow?)`));
+        finish(new CgminerError('reset', `${hostPort(host, port)}: closed the connection without replying to "${command}" (is this host allowed by the miner's api-allow?)`));
       } else finish(undefined, joined(chunks, received));
     };
     line.onError = (err) => {
       const reason = socketErrorReason(err);
-      finish(new CgminerError(reason, `${host}:${port}: ${describeSocketError(reason, err)} during "${command}"`));
+      finish(new CgminerError(reason, `${hostPort(host, port)}: ${describeSocketError(reason, err)} during "${command}"`));
     };
     socket.connect({ host, port });
     // Written straight away: net queues it until the connection opens. cgminer serves one client at a
@@ -166,7 +167,8 @@ export function cgminerRequest(opts: CgminerRequestOptions): Promise<string> {
     // validating and copying them, on every request.
     signal?.addEventListener('abort', onAbort);
     const timer = setTimeout(
-      () => finish(new CgminerError('timeout', `${host}:${port}: no complete reply to "${command}" within ${timeoutMs} ms${received ? ` (${received} bytes received)` : ''}`)),
+      () =>
+        finish(new CgminerError('timeout', `${hostPort(host, port)}: no complete reply to "${command}" within ${timeoutMs} ms${received ? ` (${received} bytes received)` : ''}`)),
       timeoutMs,
     );
   });
@@ -200,7 +202,7 @@ function describeSocketError(reason: ErrorReason, err: NodeJS.ErrnoException): s
 function abortError(signal: AbortSignal, host: string, port: number, command: string): CgminerError {
   const why = signal.reason as { name?: string; message?: string } | undefined;
   const isTimeout = why?.name === 'TimeoutError';
-  return new CgminerError(isTimeout ? 'timeout' : 'other', `${host}:${port}: "${command}" aborted${why?.message ? `: ${why.message}` : ''}`);
+  return new CgminerError(isTimeout ? 'timeout' : 'other', `${hostPort(host, port)}: "${command}" aborted${why?.message ? `: ${why.message}` : ''}`);
 }
 
 /**

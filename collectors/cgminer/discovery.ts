@@ -22,7 +22,7 @@ import { connect, type Socket } from 'node:net';
 import { errorText, PollError, type DeviceSnapshot, type ErrorReason } from '../../agent/snapshot.js';
 import type { TargetScheme } from '../registry.js';
 import { canonicalUrl, expandHosts, ipv4ToInt } from '../target.js';
-import type { Target } from '../contract.js';
+import { hostPort, type Target } from '../contract.js';
 import { cgminerRequest } from './client.js';
 import { normalizeReply } from './dialects/index.js';
 import { CgminerError } from './errors.js';
@@ -366,7 +366,7 @@ async function identifyHost(host: string, port: number, timeoutMs: number, signa
     }
   }
   if (!snapshot) {
-    const why = failure ?? new CgminerError('other', `${host}:${port}: no reply`);
+    const why = failure ?? new CgminerError('other', `${hostPort(host, port)}: no reply`);
     return { url, host, port, reason: why.reason, error: why.message };
   }
   const miner: IdentifiedMiner = { url, host, port, protocol: 'cgminer' };
@@ -380,7 +380,7 @@ async function identifyHost(host: string, port: number, timeoutMs: number, signa
 
 /** The reply read as a miner, or why it is not one: it must carry a CGMiner STATUS somewhere, not just any JSON. */
 function read(reply: CgminerReply, target: Target): { snapshot?: DeviceSnapshot; failure?: CgminerError } {
-  const where = `${target.host}:${target.port}`;
+  const where = hostPort(target.host, target.port);
   if (!Object.values(reply).some((response) => statusOf(response) !== undefined)) {
     return { failure: new CgminerError('malformed', `${where}: answers JSON that is not a CGMiner API reply (no STATUS)`) };
   }

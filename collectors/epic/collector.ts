@@ -1,7 +1,7 @@
 import type { DeviceSnapshot } from '../../agent/snapshot.js';
 import { asicIdentity } from '../asic-identity.js';
 import type { Row } from '../cgminer/dialects/fields.js';
-import type { Collector, CollectorOptions, Target } from '../contract.js';
+import { hostPort, type Collector, type CollectorOptions, type Target } from '../contract.js';
 import { httpGet, jsonObjectOf } from '../http-get.js';
 import { normalizeEpic } from './normalize.js';
 
@@ -23,7 +23,7 @@ export function createEpicCollector(target: Target, options: CollectorOptions): 
       const get = async (path: string): Promise<Row> =>
         jsonObjectOf(
           await httpGet({ host: target.host, port: target.port, path, timeoutMs: Math.max(1, deadline - Date.now()), signal, maxResponseBytes: options.maxResponseBytes }),
-          `${target.host}:${target.port}${path}`,
+          `${hostPort(target.host, target.port)}${path}`,
         );
       const summary = await get('/summary');
       fixed ??= { capabilities: await get('/capabilities'), network: await get('/network') };

@@ -1,5 +1,5 @@
 import type { DeviceSnapshot, GpuSnapshot } from '../../agent/snapshot.js';
-import { idSuffix } from '../contract.js';
+import { idSuffix, urlHost } from '../contract.js';
 import { decodeClockEventReasons, isAbsent, parseHex, parseNumber, type Quantity, type QueryPlan } from './fields.js';
 
 const MIB = 1024 * 1024;
@@ -28,7 +28,7 @@ const GPU_UUID = /^(GPU|MIG)-[0-9A-Za-z-]+$/;
  * so no node can report a device of another node or another kind. Without a UUID, the node's own id.
  */
 export function gpuIdOf(host: string, uuid?: string): string {
-  return uuid === undefined || uuid === '' ? `gpu/${host}` : `gpu/${host}/${uuid}`;
+  return uuid === undefined || uuid === '' ? `gpu/${urlHost(host)}` : `gpu/${urlHost(host)}/${uuid}`;
 }
 
 /**

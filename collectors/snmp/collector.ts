@@ -1,6 +1,6 @@
 import type { DeviceIdentity, DeviceKind, DeviceSnapshot } from '../../agent/snapshot.js';
 import { DEFAULT_SNMP_SETTINGS, type SnmpSettings } from '../../config/snmp-schema.js';
-import { idSuffix, type Collector, type Target } from '../contract.js';
+import { hostPort, idSuffix, urlHost, type Collector, type Target } from '../contract.js';
 import { detectProfiles, FALLBACK_PROFILE, profileByName } from './profiles/index.js';
 import { createNetSnmpTransport, SnmpError, type NetSnmpTransportOptions, type SnmpAuth } from './transport.js';
 import { SnmpData, toNumber, type ProfileReading, type SnmpProfile, type SnmpTransport, type SystemInfo } from './types.js';
@@ -27,7 +27,7 @@ export function createSnmpCollector(target: Target, options: SnmpCollectorOption
   const kindNow = (): DeviceKind => (explicit ?? detected)?.[0]?.kind ?? 'pdu';
   const identity = (): DeviceIdentity => {
     const kind = kindNow();
-    const endpoint = target.port === 161 ? target.host : `${target.host}:${target.port}`;
+    const endpoint = target.port === 161 ? urlHost(target.host) : hostPort(target.host, target.port);
     return { id: `${kind}/${endpoint}${idSuffix(target)}`, kind, target: target.url, labels: target.labels, address: target.host };
   };
 

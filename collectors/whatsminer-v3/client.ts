@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import { PollError } from '../../agent/snapshot.js';
+import { hostPort } from '../contract.js';
 import { abortReason, socketErrorReason, socketErrorText } from '../net-errors.js';
 
 export interface V3RequestOptions {
@@ -28,7 +29,7 @@ const HEADER_BYTES = 4;
  */
 export function v3Request(opts: V3RequestOptions): Promise<V3Reply> {
   const { host, port, cmd, timeoutMs, signal, maxResponseBytes } = opts;
-  const where = `${host}:${port}`;
+  const where = hostPort(host, port);
   return new Promise<V3Reply>((resolve, reject) => {
     if (signal?.aborted) {
       reject(new PollError(abortReason(signal), `${where}: "${cmd}" aborted`));

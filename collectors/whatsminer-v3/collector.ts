@@ -1,6 +1,6 @@
 import { PollError, type DeviceSnapshot } from '../../agent/snapshot.js';
 import { asicIdentity } from '../asic-identity.js';
-import type { Collector, CollectorOptions, Target } from '../contract.js';
+import { hostPort, type Collector, type CollectorOptions, type Target } from '../contract.js';
 import { v3Request, type V3Reply } from './client.js';
 import { normalizeV3 } from './normalize.js';
 import type { Row } from '../cgminer/dialects/fields.js';
@@ -25,7 +25,7 @@ export function createWhatsminerV3Collector(target: Target, options: CollectorOp
       const deadline = Date.now() + target.timeoutMs;
       const ask = async (cmd: string, param?: string): Promise<Row> => {
         const request = { host: target.host, port: target.port, cmd, timeoutMs: Math.max(1, deadline - Date.now()), signal, maxResponseBytes: options.maxResponseBytes };
-        return payloadOf(await v3Request(param === undefined ? request : { ...request, param }), `${target.host}:${target.port}`, cmd);
+        return payloadOf(await v3Request(param === undefined ? request : { ...request, param }), hostPort(target.host, target.port), cmd);
       };
       const info = await ask('get.device.info');
       let status: Row | undefined;

@@ -5,7 +5,7 @@
  */
 import type { ModelSpec } from '../../../agent/catalog.js';
 import type { BoardSnapshot, DeviceSnapshot, PoolSnapshot } from '../../../agent/snapshot.js';
-import type { Target } from '../../contract.js';
+import { hostPort, urlHost, type Target } from '../../contract.js';
 import { descriptionOf, rowsOf, type CgminerReply, type CgminerResponse } from '../reply.js';
 
 export type Row = Record<string, unknown>;
@@ -169,7 +169,7 @@ const IDENTITIES = new WeakMap<Target, CgminerIdentity>();
 export function cgminerIdentity(target: Target): CgminerIdentity {
   let identity = IDENTITIES.get(target);
   if (identity === undefined) {
-    const id = target.port === 4028 ? `asic/${target.host}` : `asic/${target.host}:${target.port}`;
+    const id = target.port === 4028 ? `asic/${urlHost(target.host)}` : `asic/${hostPort(target.host, target.port)}`;
     identity = Object.freeze({ id, kind: 'asic', target: target.url, labels: target.labels, address: target.host });
     IDENTITIES.set(target, identity);
   }
