@@ -142,15 +142,18 @@ or nvidia-smi: (this machine's GPUs), nvidia-smi:///PATH/TO/nvidia-smi, nvidia-s
     },
   },
   scan: {
-    help: `Usage: potencia scan CIDR|RANGE... [--port N] [--json] [--write-config FILE [--force]]
-                     [--concurrency N] [--timeout DURATION] [--list-silent]
+    help: `Usage: potencia scan CIDR|RANGE... [--port N] [--ports SCHEME=N,...] [--json]
+                     [--write-config FILE [--force]] [--concurrency N] [--timeout DURATION] [--list-silent]
 
-Finds miners: a TCP connect to the API port of every address (closed at once, nothing sent), then
-each open port read as a CGMiner API to tell its vendor, model, firmware and hashrate. Prints the
-miners found, then the open ports that gave no CGMiner reply we could read, then how many addresses
+Finds miners: a TCP connect to the API ports of every address (closed at once, nothing sent), then
+each open port read by the protocols that listen there (the CGMiner API, the Whatsminer API v3, the
+Antminer web login, ESP-Miner, ePIC) to tell its vendor, model, firmware and hashrate. Prints the
+miners found, then the open ports that gave no reply we could read, then how many addresses
 were silent. A range is a CIDR (10.0.0.0/16), 10.0.1.10-200 or 10.0.1.10-10.0.2.50 (at most 65,536
 addresses each). A progress bar goes to stderr when it is a terminal. Exit 0 when the scan ran.
-  --port N             API port (default 4028)
+  --port N             CGMiner API port (default 4028)
+  --ports SCHEME=N,... the other protocols' ports where a NAT or port-forward moved them (defaults
+                       whatsminer-v3=4433, antminer-web=80, bitaxe=80, epic=4028)
   --json               print the result as JSON
   --write-config FILE  write a config with one target per miner found; refuses an existing FILE
   --force              let --write-config overwrite FILE
@@ -161,6 +164,7 @@ addresses each). A progress bar goes to stderr when it is a terminal. Exit 0 whe
                        identify round taking its whole timeout, twice over)`,
     options: {
       port: { type: 'string' },
+      ports: { type: 'string', multiple: true },
       json: { type: 'boolean' },
       'write-config': { type: 'string' },
       force: { type: 'boolean' },
@@ -178,11 +182,14 @@ addresses each). A progress bar goes to stderr when it is a terminal. Exit 0 whe
       if (timeoutMs === undefined) throw new UsageError(`--timeout: expected a duration like "5s", got "${String(values.timeout)}"`);
       if (values.force && values['write-config'] === undefined) throw new UsageError('--force only goes with --write-config FILE');
       const deadlineMs = durationOption(values.deadline, '--deadline');
-      const { runScanCommand } = await import('./scan-cli.js');
+      const { parseProtocolPorts, runScanCommand } = await import('./scan-cli.js');
+      const protocolPorts = parseProtocolPorts((values.ports as string[] | undefined) ?? []);
+      if (typeof protocolPorts === 'string') throw new UsageError(protocolPorts);
       return runScanCommand(
         {
           ranges: positionals,
           port,
+          protocolPorts,
           probeConcurrency: positiveInt(values.concurrency, 2048, '--concurrency'),
           identifyTimeoutMs: timeoutMs,
           json: values.json === true,

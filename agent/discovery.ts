@@ -1,7 +1,7 @@
 import { scan, scanHosts, type IdentifiedMiner } from '../collectors/cgminer/discovery.js';
 import type { Target } from '../collectors/contract.js';
 import type { TargetScheme } from '../collectors/registry.js';
-import { FLOOR_PROTOCOLS } from '../collectors/scan-protocols.js';
+import { floorProtocols } from '../collectors/scan-protocols.js';
 import type { DiscoveryConfig } from '../config/discovery-schema.js';
 import type { Config } from '../config/schema.js';
 import type { AgentContext, AgentPart, DiscoveryStatus } from './contracts/part.js';
@@ -30,7 +30,7 @@ export class DiscoveryPart implements AgentPart {
   private scanning: { controller: AbortController; done: Promise<void> } | undefined;
   /** A reload changed what to scan while a scan ran: scan again as soon as it ends. */
   private rescanSoon = false;
-  /** What is being scanned (ranges and port), to tell a reload that changes it from one that does not. */
+  /** What is being scanned (ranges and ports), to tell a reload that changes it from one that does not. */
   private scope: string | undefined;
   private intervalMs: number | undefined;
   private stopped = false;
@@ -59,7 +59,8 @@ export class DiscoveryPart implements AgentPart {
     }
     if (scopeChanged) {
       const inScope = new Set(scanHosts(settings.ranges));
-      for (const [host, miner] of this.found) if ((miner.protocol === 'cgminer' && miner.port !== settings.port) || !inScope.has(miner.host)) this.found.delete(host);
+      const ports = portsOf(settings);
+      for (const [host, miner] of this.found) if (miner.port !== ports.get(miner.protocol) || !inScope.has(miner.host)) this.found.delete(host);
     }
     this.publish(config);
     if (this.scanning) this.rescanSoon ||= scopeChanged;
@@ -114,7 +115,7 @@ export class DiscoveryPart implements AgentPart {
         identifyTimeoutMs: config.polling.timeout,
         maxResponseBytes: config.polling.max_response_bytes,
         signal,
-        protocols: FLOOR_PROTOCOLS,
+        protocols: floorProtocols(settings.ports),
       });
       const added = result.identified.filter((miner) => this.found.get(miner.host)?.url !== miner.url);
       for (const miner of result.identified) this.found.set(miner.host, miner);
@@ -138,17 +139,23 @@ export class DiscoveryPart implements AgentPart {
     }
   }
 
-  /** Hands the agent one target per found miner, labelled and timed by the config in force. */
+  /**
+   * Hands the agent one target per found miner, labelled, timed and logged in by the config in force: a
+   * miner found over a protocol that needs an account gets the one `discovery.accounts` names, and
+   * without one it is polled as it is, so it is reported down saying what to configure.
+   */
   private publish(config: Config): void {
     const settings: DiscoveryConfig | undefined = config.discovery;
     const labels = { ...config.labels, ...settings?.labels };
     const targets: Target[] = [];
     for (const miner of this.found.values()) {
+      const account = settings?.accounts[miner.protocol];
       targets.push({
         url: miner.url,
         scheme: miner.protocol as TargetScheme,
         host: miner.host,
         port: miner.port,
+        ...(account !== undefined && { userinfo: account }),
         labels,
         intervalMs: config.polling.interval,
         timeoutMs: config.polling.timeout,
@@ -159,5 +166,10 @@ export class DiscoveryPart implements AgentPart {
 }
 
 function scopeOf(settings: DiscoveryConfig | undefined): string | undefined {
-  return settings ? JSON.stringify([settings.ranges, settings.port]) : undefined;
+  return settings ? JSON.stringify([settings.ranges, [...portsOf(settings)]]) : undefined;
+}
+
+/** The port each protocol is scanned on, the CGMiner API's included. */
+function portsOf(settings: DiscoveryConfig): Map<string, number> {
+  return new Map([['cgminer', settings.port], ...floorProtocols(settings.ports).map((p): [string, number] => [p.scheme, p.port])]);
 }

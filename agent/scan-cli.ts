@@ -4,13 +4,15 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { expandHosts } from '../collectors/target.js';
-import { DEFAULT_IDENTIFY_CONCURRENCY, DEFAULT_PROBE_TIMEOUT_MS, scan, type ScanProgress, type ScanResult } from '../collectors/cgminer/discovery.js';
-import { FLOOR_PROTOCOLS } from '../collectors/scan-protocols.js';
+import { DEFAULT_IDENTIFY_CONCURRENCY, DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_SCAN_PORT, scan, type ScanProgress, type ScanResult } from '../collectors/cgminer/discovery.js';
+import { ACCOUNT_SCHEMES, FLOOR_PROTOCOLS, FLOOR_SCHEMES, floorProtocols } from '../collectors/scan-protocols.js';
 import { formatTable, left } from './table.js';
 
 export interface ScanCommand {
   ranges: string[];
   port: number;
+  /** Ports of the other protocols an operator set (`--ports whatsminer-v3=14433`), by scheme. */
+  protocolPorts?: Record<string, number>;
   probeConcurrency: number;
   identifyTimeoutMs: number;
   json: boolean;
@@ -22,6 +24,25 @@ export interface ScanCommand {
 }
 
 class ScanDeadline extends Error {}
+
+/**
+ * `--ports SCHEME=PORT[,SCHEME=PORT]` (the option may repeat) read into ports by scheme, or the
+ * one-line reason it cannot be.
+ */
+export function parseProtocolPorts(values: readonly string[]): Record<string, number> | string {
+  const ports: Record<string, number> = {};
+  for (const item of values.flatMap((v) => v.split(','))) {
+    const match = /^([a-z0-9-]+)=(\d{1,5})$/.exec(item.trim());
+    if (!match) return `--ports: expected SCHEME=PORT like "whatsminer-v3=14433", got "${item}"`;
+    const [, scheme, text] = match as unknown as [string, string, string];
+    if (scheme === 'cgminer') return '--ports: the CGMiner API port is --port N';
+    if (!FLOOR_SCHEMES.includes(scheme)) return `--ports: unknown protocol "${scheme}"; one of ${FLOOR_SCHEMES.join(', ')}`;
+    const port = Number(text);
+    if (port < 1 || port > 65535) return `--ports: ${scheme}: expected 1-65535, got ${port}`;
+    ports[scheme] = port;
+  }
+  return ports;
+}
 
 /** Every probe round and every identify round taking its whole timeout, twice over: a bound, not an estimate. */
 function defaultScanDeadlineMs(command: ScanCommand): number {
@@ -58,7 +79,7 @@ export async function runScanCommand(command: ScanCommand, io: Io, progressStrea
       listSilent: command.listSilent,
       onProgress: bar?.update,
       signal: controller.signal,
-      protocols: FLOOR_PROTOCOLS,
+      protocols: floorProtocols(command.protocolPorts),
     });
   } catch (err) {
     if (!(err instanceof ScanDeadline)) throw err;
@@ -134,10 +155,22 @@ function commentText(text: string): string {
   return text.replace(/[\x00-\x1f\x7f\u0085\u2028\u2029]+/g, ' ').trim();
 }
 
-/** A config `potencia run` accepts: one target per identified miner, what was found noted beside it. */
+/** The scan's own options that moved a port, as the command line takes them. */
+function portOptions(result: ScanResult): string {
+  const moved = FLOOR_PROTOCOLS.filter((p) => result.protocol_ports[p.scheme] !== undefined && result.protocol_ports[p.scheme] !== p.port);
+  return (
+    (result.port === DEFAULT_SCAN_PORT ? '' : ` --port ${result.port}`) +
+    (moved.length ? ` --ports ${moved.map((p) => `${p.scheme}=${result.protocol_ports[p.scheme]}`).join(',')}` : '')
+  );
+}
+
+/**
+ * A config `potencia run` accepts: one target per identified miner, what was found noted beside it. A
+ * miner found over an API that needs a login is written without one, with a note saying how to add it.
+ */
 export function scanConfigYaml(result: ScanResult, at: Date): string {
   const lines = [
-    `# Written by "potencia scan ${result.ranges.join(' ')}${result.port === 4028 ? '' : ` --port ${result.port}`}" at ${at.toISOString()}.`,
+    `# Written by "potencia scan ${result.ranges.join(' ')}${portOptions(result)}" at ${at.toISOString()}.`,
     `# ${plural(result.identified.length, 'miner')} identified; open ports that gave no miner reply (${result.unidentified.length}) and silent addresses (${result.silent.count}) are left out.`,
     '# Check it with "potencia check-config FILE" and run it with "potencia run --config FILE".',
     '# Add labels per target (site, room, rack) as needed; a `discovery:` section can keep finding new miners.',
@@ -146,7 +179,9 @@ export function scanConfigYaml(result: ScanResult, at: Date): string {
   lines.push('targets:');
   for (const miner of result.identified) {
     const note = commentText([[miner.vendor, miner.model].filter((v) => v !== undefined).join(' '), miner.firmware].filter((v) => v).join(', '));
-    lines.push(`  - url: ${miner.url}${note ? ` # ${note}` : ''}`);
+    const login = ACCOUNT_SCHEMES.includes(miner.protocol) ? `needs an account: ${miner.protocol}://NAME@HOST with miner_credentials.NAME` : '';
+    const comment = [note, login].filter((part) => part).join('; ');
+    lines.push(`  - url: ${miner.url}${comment ? ` # ${comment}` : ''}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -24,6 +24,24 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** `count` distinct TCP ports free right now on 127.0.0.1: each is held until all are picked, so none repeats. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((listening, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => listening());
+      });
+    }
+    return servers.map((server) => (server.address() as { port: number }).port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise<void>((closed) => (server.listening ? server.close(() => closed()) : closed()))));
+  }
+}
+
 /**
  * Second octets of 127.X.0.0/16 that other users of this machine take: 127.0 (localhost and the tests'
  * own 127.0.0.1 servers), 127.1 and 127.2 (`potencia demo` and the second demo its help suggests), and

@@ -8,7 +8,7 @@ import { DEFAULT_MAX_RESPONSE_BYTES } from './cgminer/client.js';
 import type { ScanIdentity, ScanProtocol } from './cgminer/discovery.js';
 import { hostPort, type Target } from './contract.js';
 import { httpGet, jsonObjectOf } from './http-get.js';
-import { createCollector, type TargetScheme } from './registry.js';
+import { createCollector, schemeNamed, type TargetScheme } from './registry.js';
 import { canonicalUrl } from './target.js';
 
 type Options = Parameters<ScanProtocol['identify']>[2];
@@ -64,3 +64,20 @@ export const FLOOR_PROTOCOLS: readonly ScanProtocol[] = [
   { scheme: 'bitaxe', port: 80, identify: (host, port, options) => viaCollector('bitaxe', host, port, options) },
   { scheme: 'epic', port: 4028, identify: (host, port, options) => viaCollector('epic', host, port, options) },
 ];
+
+/** The schemes of FLOOR_PROTOCOLS, whose ports `potencia scan --ports` and `discovery.ports` set. */
+export const FLOOR_SCHEMES: readonly string[] = FLOOR_PROTOCOLS.map((p) => p.scheme);
+
+/**
+ * The FLOOR_PROTOCOLS schemes whose reads need an account (their target URL takes `NAME@`): a scan
+ * names such a miner by its login page, and polling it needs `discovery.accounts`.
+ */
+export const ACCOUNT_SCHEMES: readonly string[] = FLOOR_SCHEMES.filter((scheme) => schemeNamed(scheme)?.takesUserinfo);
+
+/** FLOOR_PROTOCOLS at the ports an operator set (a port-forward, a NAT); a protocol not named keeps its own. */
+export function floorProtocols(ports: Readonly<Record<string, number | undefined>> = {}): ScanProtocol[] {
+  return FLOOR_PROTOCOLS.map((protocol) => {
+    const port = ports[protocol.scheme];
+    return port === undefined || port === protocol.port ? protocol : { ...protocol, port };
+  });
+}

@@ -6,9 +6,11 @@ import { z } from 'zod';
  * secrets; a target's canonical URL carries only the name, and no log, metric, /api or MQTT message
  * carries the account.
  */
+export const credentialNameSchema = z.string().regex(/^[A-Za-z0-9_-]+$/, 'a credential name is letters, digits, "_" and "-"');
+
 export const minerCredentialsSchema = z
   .record(
-    z.string().regex(/^[A-Za-z0-9_-]+$/, 'a credential name is letters, digits, "_" and "-"'),
+    credentialNameSchema,
     z
       .strictObject({
         user: z.string().min(1).describe('Account name on the miner.'),

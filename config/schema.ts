@@ -7,7 +7,7 @@ import { checkNvidiaTargetOptions, commandPrefixSchema, sshOptionsSchema } from 
 import { endpointBudgetProblem, parseTargetUrl } from '../collectors/target.js';
 import { TargetError } from '../collectors/contract.js';
 import { mqttSchema } from './mqtt-schema.js';
-import { discoverySchema } from './discovery-schema.js';
+import { discoverySchema, missingAccounts } from './discovery-schema.js';
 import { labelsSchema } from './labels-schema.js';
 import { hostProblem, listenProblem } from './address.js';
 import { economicsSchema } from './economics-schema.js';
@@ -144,6 +144,7 @@ export const configSchema = z
       config.polling.limits.endpoints,
     );
     if (overBudget) ctx.addIssue({ code: 'custom', path: ['targets'], message: overBudget });
+    for (const { path, message } of missingAccounts(config.discovery, config.miner_credentials)) ctx.addIssue({ code: 'custom', path, message });
   });
 
 export type Config = z.output<typeof configSchema>;

@@ -32,6 +32,11 @@ export interface FarmOptions {
   /** 4028 in address mode; the first port in port mode (default 14028). 0: any free port per miner. */
   port?: number;
   /**
+   * Address mode: the port each protocol twin listens on instead of its own (`antminer-web` on 80), as
+   * behind a port-forward, and so a suite run without root binds no port below 1024.
+   */
+  protocolPorts?: Partial<Record<TwinnedProtocol, number>>;
+  /**
    * Catalog model names (running their stock firmware) or `{ model, firmware }`, assigned round-robin;
    * default a realistic mix (see DEFAULT_MIX).
    */
@@ -232,6 +237,7 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
   const mix = (opts.mix ?? DEFAULT_MIX).map((m) => ({ ...resolveSpec(m), weight: m.weight }));
   const mixTotal = mix.reduce((a, m) => a + m.weight, 0);
 
+  const twinPort = (twin: ProtocolTwin) => opts.protocolPorts?.[twin.scheme as TwinnedProtocol] ?? twin.defaultPort;
   const sockets = new Set<Socket>();
   const slots: Slot[] = [];
   const miners: SimulatedMiner[] = [];
@@ -285,7 +291,7 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
     slot.extras = also.map((extra) => ({ twin: extra, server: createServer(slot, extra), listening: false }));
     slots.push(slot);
     const minerHost = mode === 'address' ? intToIp(firstAddress + i) : host;
-    const port = mode === 'address' ? (twin?.defaultPort ?? firstPort) : firstPort === 0 ? 0 : firstPort + i;
+    const port = mode === 'address' ? (twin ? twinPort(twin) : firstPort) : firstPort === 0 ? 0 : firstPort + i;
     const protocol = twin?.scheme ?? 'cgminer';
     miners.push({
       index: i,
@@ -311,7 +317,7 @@ export async function startFarm(opts: FarmOptions): Promise<Farm> {
     }
     miner.alsoUrls = [];
     for (const extra of slot.extras) {
-      const extraPort = await listen(extra.server, miner.host, mode === 'address' ? extra.twin.defaultPort : 0);
+      const extraPort = await listen(extra.server, miner.host, mode === 'address' ? twinPort(extra.twin) : 0);
       extra.listening = true;
       miner.alsoUrls.push(`${extra.twin.scheme}://${urlHost(miner.host)}:${extraPort}`);
     }

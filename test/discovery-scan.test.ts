@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { probePort, scan, scanHosts, type ScanProgress } from '../collectors/cgminer/discovery.js';
 import { TargetError } from '../collectors/contract.js';
 import { startFarm, type Farm } from '../simulator/farm.js';
-import { freeLoopbackBlock } from './helpers.js';
+import { freeLoopbackBlock, freePort } from './helpers.js';
 
 function listenOn(host: string, port: number, reply: (request: string) => string): Promise<Server> {
   const server = createServer((socket) => {
@@ -24,7 +24,9 @@ function listenOn(host: string, port: number, reply: (request: string) => string
 
 const close = (server: Server | undefined) => new Promise<void>((r) => (server ? server.close(() => r()) : r()));
 
-const { net: NET } = await freeLoopbackBlock();
+// The CGMiner API on a free port the scan is told, as behind a port-forward; nothing here needs 4028.
+const PORT = await freePort();
+const { net: NET } = await freeLoopbackBlock({ ports: [PORT] });
 
 /** A /27 of a free loopback block: 20 simulated miners (.1–.20, two killed), a web server and a picky firmware among them. */
 describe('scan() over real TCP on loopback', () => {
@@ -34,12 +36,12 @@ describe('scan() over real TCP on loopback', () => {
   let versionOnly: Server;
 
   beforeAll(async () => {
-    farm = await startFarm({ devices: 20, seed: 11, mode: 'address', host: `${NET}.1`, failures: false });
+    farm = await startFarm({ devices: 20, seed: 11, mode: 'address', host: `${NET}.1`, port: PORT, failures: false });
     for (const index of KILLED) await farm.kill(index);
-    // An HTTP server on 4028: the port is open, but nothing there speaks CGMiner.
-    garbage = await listenOn(`${NET}.25`, 4028, () => 'HTTP/1.1 400 Bad Request\r\nServer: lighttpd\r\nContent-Length: 0\r\n\r\n');
+    // An HTTP server on the API port: the port is open, but nothing there speaks CGMiner.
+    garbage = await listenOn(`${NET}.25`, PORT, () => 'HTTP/1.1 400 Bad Request\r\nServer: lighttpd\r\nContent-Length: 0\r\n\r\n');
     // Refuses the usual commands but names itself to `version`: identification must fall back to it.
-    versionOnly = await listenOn(`${NET}.26`, 4028, (request) =>
+    versionOnly = await listenOn(`${NET}.26`, PORT, (request) =>
       /"command":"version"/.test(request)
         ? '{"STATUS":[{"STATUS":"S","Code":22,"Msg":"CGMiner versions","Description":"cgminer 4.12.1"}],"VERSION":[{"CGMiner":"4.12.1","API":"3.7","Type":"Antminer S9"}],"id":1}\0'
         : '{"STATUS":[{"STATUS":"E","Code":45,"Msg":"Access denied to \'summary\' command","Description":"cgminer 4.12.1"}],"id":1}\0',
@@ -54,13 +56,20 @@ describe('scan() over real TCP on loopback', () => {
 
   it('identifies every answering miner, names the unreadable hosts with a reason and counts the silent ones', async () => {
     const seen: ScanProgress[] = [];
-    const result = await scan({ ranges: [`${NET}.0/27`], probeConcurrency: 64, identifyConcurrency: 8, identifyTimeoutMs: 3000, onProgress: (p) => seen.push({ ...p }) });
+    const result = await scan({
+      ranges: [`${NET}.0/27`],
+      port: PORT,
+      probeConcurrency: 64,
+      identifyConcurrency: 8,
+      identifyTimeoutMs: 3000,
+      onProgress: (p) => seen.push({ ...p }),
+    });
 
     const expected = farm.miners.filter((m) => !KILLED.includes(m.index));
     const miners = result.identified.filter((m) => m.host !== `${NET}.26`);
     expect(miners.map((m) => m.url)).toEqual(expected.map((m) => m.url));
     for (const [i, miner] of miners.entries()) {
-      expect(miner).toMatchObject({ host: expected[i]!.host, port: 4028, vendor: expected[i]!.model.vendor, model: expected[i]!.model.model, dialect: expect.any(String) });
+      expect(miner).toMatchObject({ host: expected[i]!.host, port: PORT, vendor: expected[i]!.model.vendor, model: expected[i]!.model.model, dialect: expect.any(String) });
       expect(miner.firmware).toBeTruthy();
       // Against the simulator's own reading, not the nameplate: a miner that rebooted lately is still warming up.
       const truthHs = farm.readingOf(expected[i]!.index).ghs5s * 1e9;
@@ -69,11 +78,11 @@ describe('scan() over real TCP on loopback', () => {
     }
 
     const picky = result.identified.find((m) => m.host === `${NET}.26`);
-    expect(picky).toMatchObject({ url: `cgminer://${NET}.26:4028`, vendor: 'Bitmain', model: 'Antminer S9', firmware: expect.stringContaining('4.12.1') });
+    expect(picky).toMatchObject({ url: `cgminer://${NET}.26:${PORT}`, vendor: 'Bitmain', model: 'Antminer S9', firmware: expect.stringContaining('4.12.1') });
     expect(picky).not.toHaveProperty('hashrate_hs');
     expect(result.identified).toHaveLength(expected.length + 1);
 
-    expect(result.unidentified).toEqual([expect.objectContaining({ url: `cgminer://${NET}.25:4028`, host: `${NET}.25`, reason: 'malformed' })]);
+    expect(result.unidentified).toEqual([expect.objectContaining({ url: `cgminer://${NET}.25:${PORT}`, host: `${NET}.25`, reason: 'malformed' })]);
     expect(result.unidentified[0]!.error).toMatch(/not valid JSON/);
 
     // .1–.30 in a /27; 18 miners + the picky one answered, the web server is open but unreadable.
@@ -90,7 +99,7 @@ describe('scan() over real TCP on loopback', () => {
   });
 
   it('lists the silent addresses only on request, in address order, overlapping ranges probed once', async () => {
-    const result = await scan({ ranges: [`${NET}.1-10`, `${NET}.8-${NET}.12`], listSilent: true, identifyTimeoutMs: 3000 });
+    const result = await scan({ ranges: [`${NET}.1-10`, `${NET}.8-${NET}.12`], port: PORT, listSilent: true, identifyTimeoutMs: 3000 });
     expect(result.scanned).toBe(12);
     expect(result.silent).toEqual({ count: 2, hosts: [`${NET}.4`, `${NET}.8`] });
     expect(result.identified.map((m) => m.host)).toEqual([1, 2, 3, 5, 6, 7, 9, 10, 11, 12].map((n) => `${NET}.${n}`));
@@ -102,6 +111,7 @@ describe('scan() over real TCP on loopback', () => {
     const controller = new AbortController();
     const scanning = scan({
       ranges: [`${NET}.0/27`],
+      port: PORT,
       signal: controller.signal,
       onProgress: (p) => {
         if (p.stage === 'probe' && p.done === 5) controller.abort(new Error('operator pressed ^C'));
@@ -113,17 +123,17 @@ describe('scan() over real TCP on loopback', () => {
 
 describe('probePort', () => {
   it('counts a port as open when its connect completed while the event loop was stalled past the timeout', async () => {
-    const block = await freeLoopbackBlock();
-    const server = await listenOn(block.host(1), 4028, () => '');
+    const block = await freeLoopbackBlock({ ports: [PORT] });
+    const server = await listenOn(block.host(1), PORT, () => '');
     try {
-      const probing = probePort(block.host(1), 4028, 20);
+      const probing = probePort(block.host(1), PORT, 20);
       // A starved scanner: the handshake completes in the kernel while this process is busy elsewhere.
       setImmediate(() => {
         const until = Date.now() + 150;
         while (Date.now() < until);
       });
       expect(await probing).toBe(true);
-      expect(await probePort(block.host(2), 4028, 1000)).toBe(false);
+      expect(await probePort(block.host(2), PORT, 1000)).toBe(false);
     } finally {
       await close(server);
     }

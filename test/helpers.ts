@@ -8,7 +8,7 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SHARED_FIXTURES = resolve(REPO_ROOT, '..', 'shared', 'fixtures');
 export const CLI = resolve(REPO_ROOT, 'dist', 'agent', 'bin.js');
 
-export { freeLoopbackBlock, freePort, type LoopbackBlock } from '../bench/support.js';
+export { freeLoopbackBlock, freePort, freePorts, type LoopbackBlock } from '../bench/support.js';
 
 const CGMINER = resolve(REPO_ROOT, 'collectors', 'cgminer');
 

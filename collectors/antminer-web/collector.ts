@@ -45,7 +45,13 @@ export function createAntminerWebCollector(target: Target, options: CollectorOpt
     if (reply.status === 401) {
       const offered = parseDigestChallenge(headerText(reply.headers['www-authenticate']));
       if (!offered) throw new PollError('api_error', `${where}${path}: HTTP 401 without a Digest MD5 challenge`);
-      if (!creds) throw new PollError('api_error', `${where}: asks for a login; name an account with antminer-web://NAME@HOST and miner_credentials.NAME`);
+      if (!creds) {
+        // A found miner gets its account from discovery.accounts, a configured one from its URL: name both ways.
+        throw new PollError(
+          'api_error',
+          `${where}: asks for a login; name a miner_credentials account in the target URL (antminer-web://NAME@HOST) or, for found miners, in discovery.accounts.antminer-web`,
+        );
+      }
       challenge = offered;
       nonceCount = 0;
       reply = await ask(authorized());

@@ -111,6 +111,8 @@ export interface ScanResult {
   port: number;
   /** Every port probed: the CGMiner API's and the other protocols'. */
   ports: number[];
+  /** The port each other protocol was probed on, by scheme. */
+  protocol_ports: Record<string, number>;
   /** Distinct addresses probed. */
   scanned: number;
   identified: IdentifiedMiner[];
@@ -211,6 +213,7 @@ export async function scan(opts: ScanOptions): Promise<ScanResult> {
       ranges: [...opts.ranges],
       port,
       ports,
+      protocol_ports: Object.fromEntries(protocols.map((p) => [p.scheme, p.port])),
       scanned: hosts.length,
       identified: identified.sort(byAddress),
       unidentified: unidentified.sort(byAddress),
