@@ -42,6 +42,7 @@ const microbt = (model: string, th: number, w: number, rest: SpecRest) => spec('
 const canaan = (model: string, th: number, w: number, rest: SpecRest) => spec('Canaan', model, th, w, rest);
 const auradine = (model: string, th: number, w: number, rest: SpecRest) => spec('Auradine', model, th, w, rest);
 const bitaxe = (model: string, th: number, w: number, rest: SpecRest) => spec('Bitaxe', model, th, w, rest);
+const proto = (model: string, th: number, w: number, rest: SpecRest) => spec('Proto', model, th, w, rest);
 
 /** Bitaxe boards: one hashboard with one ASIC (two on the GT), one fan. */
 const BITAXE_BOARD = { hashboards: 1, fans: 1, cooling: 'air' } as const;
@@ -306,6 +307,15 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
     fans: 0,
     cooling: 'hydro',
     source: 'Auradine Teraflux AH3880 (hydro) spec (2024): 600 TH/s, 14.5 J/TH → 8700 W (from memory, not re-verified; board count from memory)',
+  }),
+
+  // ── Proto (Block) ──────────────────────────────────────────────────────────────────────────────
+  proto('Proto Rig', 140, 3400, {
+    hashboards: 4,
+    fans: 4,
+    cooling: 'air',
+    source:
+      'Proto Rig: no published spec sheet found; 140 TH/s at 3400 W are the figures Block’s own Proto Rig simulator calls realistic defaults (github.com/block/proto-fleet server/fake-proto-rig/README.md, commit 2dc174bb), 4 hashboards and 4 fans as that simulator and the asic-rs capture report; boards are hot-swappable, so a rig may hold fewer',
   }),
 
   // ── Bitaxe (open-source single-board miners running ESP-Miner / AxeOS) ─────────────────────────
