@@ -181,7 +181,9 @@ describe('Proto login against a bare HTTP server', () => {
   let server: Server;
   let base: string;
   let logins = 0;
-  let behaviour: 'stale-token' | 'locked' | 'bad-token' = 'stale-token';
+  let behaviour: 'stale-token' | 'locked' | 'bad-token' | 'rebooting' = 'stale-token';
+  let systemReads = 0;
+  let uptime = 0;
   const data = JSON.parse(readFileSync(path.join(REPO_ROOT, 'collectors/proto/testdata/degraded-rig.json'), 'utf8')) as Record<string, unknown>;
 
   beforeAll(async () => {
@@ -199,11 +201,12 @@ describe('Proto login against a bare HTTP server', () => {
         live = behaviour === 'bad-token' ? 'abc\r\nx-injected: 1' : `t${logins}`;
         return send(200, { access_token: live, refresh_token: 'r' });
       }
+      if (name === 'system') systemReads++;
       if (name in data && ['system', 'network', 'hardware'].includes(name)) return send(200, data[name]);
       if (req.headers.authorization !== `Bearer ${live}`) return send(401, { message: 'Unauthorized' });
       // A token is good for one read here: every poll must renew it once, and only once per read.
       if (behaviour === 'stale-token') live = 'expired';
-      if (name === 'mining') return send(204, undefined);
+      if (name === 'mining') return behaviour === 'rebooting' ? send(200, { 'mining-status': { reboot_uptime_s: uptime } }) : send(204, undefined);
       return send(200, data[name.split('?')[0]!]);
     });
     await new Promise<void>((resolve) => server.listen(0, block.host(1), resolve));
@@ -220,6 +223,18 @@ describe('Proto login against a bare HTTP server', () => {
     expect(s).toMatchObject({ up: true, model: 'Proto Rig', hashrate_hs: 40e12, fans_rpm: [0, 3000] });
     expect(s!.power_limit_w).toBeUndefined();
     expect(s!.error).not.toMatch(/mining status/);
+  });
+
+  it('reads system once, and again only after the rig rebooted (a firmware update takes effect then)', async () => {
+    behaviour = 'rebooting';
+    systemReads = 0;
+    const rig = collector(base);
+    const signal = new AbortController().signal;
+    for (const seconds of [100, 200, 5, 30]) {
+      uptime = seconds;
+      await rig.collect(signal);
+    }
+    expect(systemReads).toBe(2);
   });
 
   it('says a rig still on its factory password is locked, and refuses a token that is no header', async () => {
