@@ -45,6 +45,7 @@ const microbt = (model: string, th: number, w: number, rest: SpecRest) => spec('
 const canaan = (model: string, th: number, w: number, rest: SpecRest) => spec('Canaan', model, th, w, rest);
 const auradine = (model: string, th: number, w: number, rest: SpecRest) => spec('Auradine', model, th, w, rest);
 const bitaxe = (model: string, th: number, w: number, rest: SpecRest) => spec('Bitaxe', model, th, w, rest);
+const proto = (model: string, th: number, w: number, rest: SpecRest) => spec('Proto', model, th, w, rest);
 
 /** Bitaxe boards: one hashboard with one ASIC (two on the GT), one fan. */
 const BITAXE_BOARD = { hashboards: 1, fans: 1, cooling: 'air' } as const;
@@ -380,6 +381,15 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
     cooling: 'hydro',
     source:
       "Auradine Teraflux AH3880 (hydro, 2U, March 2025) spec: 600 TH/s per Blockspace Media's report of its launch; 14.5 J/TH → 8700 W is unconfirmed (no Auradine spec found in public sources); 2 boards (was 4 here) as an operator's public fleet notes record for their AH3880s, which asic-rs and pyasic do not list",
+  }),
+
+  // ── Proto (Block) ──────────────────────────────────────────────────────────────────────────────
+  proto('Proto Rig', 140, 3400, {
+    hashboards: 4,
+    fans: 4,
+    cooling: 'air',
+    source:
+      'Proto Rig: no published spec sheet found; 140 TH/s at 3400 W are the figures Block’s own Proto Rig simulator calls realistic defaults (github.com/block/proto-fleet server/fake-proto-rig/README.md, commit 2dc174bb), 4 hashboards and 4 fans as that simulator and the asic-rs capture report; boards are hot-swappable, so a rig may hold fewer',
   }),
 
   // ── Bitaxe (open-source single-board miners running ESP-Miner / AxeOS) ─────────────────────────

@@ -7,6 +7,7 @@ import { parseDuration } from '../config/duration.js';
 import { configSchema } from '../config/schema.js';
 import { startDemoPdus, type DemoPdus } from '../simulator/demo-pdu.js';
 import { MODERN_MIX, startFarm, type SimulatedMiner } from '../simulator/farm.js';
+import { PROTO_TWIN_PASSWORD } from '../simulator/protocols/proto.js';
 import { DEMO_GPU_NODES, fakeGpuTargets } from '../simulator/nvidia-smi/demo.js';
 import { createAgent } from './compose.js';
 import { runUntilSignalled } from './daemon.js';
@@ -29,6 +30,7 @@ export interface DemoCommand {
 function demoUrl(miner: SimulatedMiner): string {
   if (miner.protocol === 'antminer-web') return miner.url.replace('://', '://antminers@');
   if (miner.protocol === 'braiins-rest') return miner.url.replace('://', '://bos@');
+  if (miner.protocol === 'proto') return miner.url.replace('://', '://protos@');
   const auradine = miner.alsoUrls.find((url) => url.startsWith('auradine://'));
   // Its socket is the miner's CGMiner port, wherever the farm put it.
   if (auradine) return `${auradine.replace('://', '://auradines@')}?rpc_port=${miner.port}`;
@@ -52,8 +54,13 @@ export async function runDemo(command: DemoCommand): Promise<number> {
       labels: { site: 'demo' },
       polling: { interval: command.interval, timeout: `${Math.min(5000, Math.floor(parseDuration(command.interval)! / 2))}ms` },
       targets: [...farm.miners.map((m, i) => ({ url: demoUrl(m), labels: rackLabels(i) })), ...(pdus?.targets ?? []), ...fakeGpuTargets()],
-      // The simulated web APIs take their makers' factory logins.
-      miner_credentials: { antminers: { user: 'root', password: 'root' }, auradines: { user: 'admin', password: 'admin' }, bos: { user: 'root', password: 'root' } },
+      // The simulated web APIs take their makers' factory logins; a Proto rig takes the password set at onboarding (its login ignores `user`).
+      miner_credentials: {
+        antminers: { user: 'root', password: 'root' },
+        auradines: { user: 'admin', password: 'admin' },
+        bos: { user: 'root', password: 'root' },
+        protos: { user: 'admin', password: PROTO_TWIN_PASSWORD },
+      },
       ...(pdus && { power: pdus.power }),
       economics: demoEconomics(farm.miners.reduce((kw, m) => kw + m.model.nominal_power_w / 1000, 0)),
       ...(command.mqttUrl !== undefined && { mqtt: { url: command.mqttUrl } }),

@@ -8,6 +8,7 @@ import { DEFAULT_MAX_RESPONSE_BYTES } from './cgminer/client.js';
 import type { ScanIdentity, ScanProtocol } from './cgminer/discovery.js';
 import { hostPort, type Target } from './contract.js';
 import { httpGet, jsonObjectOf } from './http-get.js';
+import { identifyProto } from './proto/collector.js';
 import { createCollector, schemeNamed, type TargetScheme } from './registry.js';
 import { canonicalUrl } from './target.js';
 
@@ -62,6 +63,12 @@ export const FLOOR_PROTOCOLS: readonly ScanProtocol[] = [
   { scheme: 'whatsminer-v3', port: 4433, identify: (host, port, options) => viaCollector('whatsminer-v3', host, port, options) },
   { scheme: 'antminer-web', port: 80, identify: identifyAntminerWeb },
   { scheme: 'bitaxe', port: 80, identify: (host, port, options) => viaCollector('bitaxe', host, port, options) },
+  // ProtoOS's /api/v1/system needs no login: one more GET on a host whose port 80 is open, no new probe.
+  {
+    scheme: 'proto',
+    port: 80,
+    identify: (host, port, options) => identifyProto(host, port, { ...options, maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES }),
+  },
   { scheme: 'epic', port: 4028, identify: (host, port, options) => viaCollector('epic', host, port, options) },
 ];
 

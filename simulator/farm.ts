@@ -119,7 +119,8 @@ export const DEFAULT_MIX: readonly (MinerSpec & { weight: number })[] = [
 /**
  * A floor of today: DEFAULT_MIX, and machines read over their own APIs rather than the CGMiner socket
  * (Whatsminers on API v3 firmware, an Antminer fleet read over its web API, ePIC firmware, Bitaxes,
- * Auradines answering their socket and their web API, Braiins OS over its REST API).
+ * Auradines answering their socket and their web API, Braiins OS over its REST API, Proto Rigs over
+ * ProtoOS's REST API).
  */
 export const MODERN_MIX: readonly (MinerSpec & { weight: number })[] = [
   ...DEFAULT_MIX,
@@ -130,6 +131,7 @@ export const MODERN_MIX: readonly (MinerSpec & { weight: number })[] = [
   { model: 'Bitaxe Gamma', protocol: 'bitaxe', weight: 1 },
   { model: 'Teraflux AT1500', also: ['auradine'], weight: 2 },
   { model: 'Antminer S21', protocol: 'braiins-rest', weight: 2 },
+  { model: 'Proto Rig', protocol: 'proto', weight: 2 },
 ];
 
 const LISTEN_BATCH = 256;
