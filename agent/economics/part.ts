@@ -56,6 +56,8 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
   #unsubscribeStore: (() => void) | undefined;
   #economics = new Map<string, DeviceEconomics>();
   #plan: SitePlan | undefined;
+  /** In a split site, on an agent that does not plan: the planner's plan its devices' decisions came from. */
+  #peerPlan: SitePlan | undefined;
   #forecast: Forecast | undefined;
   /** What the plan's hysteresis remembers from the previous round. */
   #planMemory: Map<string, PlanMemory> | undefined;
@@ -95,8 +97,14 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     return [...this.#economics.values()].map((e) => e.assessment);
   }
 
+  /** The plan this agent made: undefined on an agent of a split site that does not plan, so only the planner exports the site's figures. */
   sitePlan(): SitePlan | undefined {
     return this.#plan;
+  }
+
+  /** The site plan as this agent knows it (/api/plan): its own, or the one its latest round took from the agent that plans. */
+  knownSitePlan(): SitePlan | undefined {
+    return this.#plan ?? this.#peerPlan;
   }
 
   forecast(): Forecast | undefined {
@@ -236,6 +244,7 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
   #forget(): void {
     this.#economics = new Map();
     this.#plan = undefined;
+    this.#peerPlan = undefined;
     this.#forecast = undefined;
     this.#planMemory = undefined;
     this.#inputs = undefined;
@@ -251,7 +260,8 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
   /**
    * One round: reads the inputs, assesses every stored device, plans the site. Never throws for a device.
    * In a site split across agents, the agent that plans adds the other agents' devices to the plan (their
-   * assessments stay with their own agents), and the others plan nothing.
+   * assessments stay with their own agents); the others plan nothing and take their devices' decisions
+   * from the plan they read from it.
    */
   assessNow(store: DeviceStoreView | undefined = this.#store): void {
     if (!store || !this.#enabled) return;
@@ -275,10 +285,16 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
           })
         : undefined;
     if (plan) this.#planMemory = rememberPlan(plan, this.#planMemory, nowMs);
-    const plannedById = new Map(plan?.devices.map((d) => [d.device_id, d]));
+    // An agent that does not plan reports the planner's decision for the devices it polls itself; the
+    // planner reports only its own store's, so each device's planned state comes from one agent.
+    const peerPlan = plan ? undefined : cluster?.sitePlan();
+    // Remembered as if made here: should the planner be lost, this agent's first plan keeps its hysteresis.
+    if (peerPlan) this.#planMemory = rememberPlan(peerPlan, this.#planMemory, nowMs);
+    const decided = plan ?? peerPlan;
+    const plannedById = new Map(decided?.devices.map((d) => [d.device_id, d]));
     const next = new Map<string, DeviceEconomics>();
     const changed: string[] = [];
-    const forward = plan && this.#forwardView(assessments, plan, inputs);
+    const forward = decided && this.#forwardView(assessments, decided, inputs);
     const forwardById = new Map(forward?.devices.map((d) => [d.device_id, d]));
     for (const assessment of assessments.slice(0, local)) {
       const planned = plannedById.get(assessment.device_id);
@@ -292,7 +308,9 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     for (const id of previous.keys()) if (!next.has(id)) changed.push(id);
     this.#economics = next;
     this.#plan = plan;
-    this.#forecast = forward;
+    this.#peerPlan = peerPlan;
+    // The forward view's site figures sum what the plan runs: only the planner's cover the whole site.
+    this.#forecast = plan && forward;
     if (plan && plan.changes.length > 0) {
       // Bounded: a price swing can move thousands of devices; the count says how many, the first few why.
       const shown = plan.changes.slice(0, LOGGED_PLAN_CHANGES);
