@@ -1,7 +1,7 @@
 import { parseHorizonDays, type EconomicsConfig } from '../../config/economics-schema.js';
 import type { Config } from '../../config/schema.js';
 import type { AssessmentListener, DeviceEconomics, EconomicSignalSource, EconomicsFigures, EconomicsReader } from '../contracts/economics.js';
-import type { AgentContext, AgentPart, ClusterView, DeviceStoreView, SiteReadings } from '../contracts/part.js';
+import type { AgentContext, AgentPart, ClusterView, DeviceStoreView, SelfMetricFamily, SiteReadings } from '../contracts/part.js';
 import type { Logger } from '../log.js';
 import type { DeviceSnapshot } from '../snapshot.js';
 import { assessDevice, gpuNodePower, powerCostUsdPerDay } from './assess.js';
@@ -62,6 +62,9 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
   /** What the plan's hysteresis remembers from the previous round. */
   #planMemory: Map<string, PlanMemory> | undefined;
   #inputs: EconomicInputs | undefined;
+  /** Wall time of the latest round and of its plan, in ms; undefined before the first (or on an agent that does not plan, the plan's). */
+  #roundMs: number | undefined;
+  #planMs: number | undefined;
   #version = 0;
   #powerPriceOverride: number | undefined;
   #capOverrideKw: number | undefined;
@@ -179,6 +182,7 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     this.#unsubscribeCluster = ctx.cluster?.onRound(() => this.#assessSoon());
     this.#site = () => ctx.site();
     this.#logger = ctx.logger;
+    for (const family of this.#families()) ctx.selfMetrics.add(family);
     this.#onListenerError = (err) => ctx.logger.error({ err }, 'economics listener threw');
     this.#provider.start();
     this.#unsubscribeStore = ctx.store.onChange((change) => {
@@ -248,6 +252,8 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     this.#forecast = undefined;
     this.#planMemory = undefined;
     this.#inputs = undefined;
+    this.#roundMs = undefined;
+    this.#planMs = undefined;
     this.#version++;
     this.#emitRound();
   }
@@ -265,6 +271,7 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
    */
   assessNow(store: DeviceStoreView | undefined = this.#store): void {
     if (!store || !this.#enabled) return;
+    const startedAt = performance.now();
     const inputs = this.readInputs();
     const previous = this.#economics;
     const assessments: DeviceAssessment[] = [];
@@ -275,6 +282,7 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     const cluster = this.#cluster;
     if (cluster) for (const snapshot of cluster.devices()) if (!store.get(snapshot.id)) assessments.push(assessDevice(snapshot, inputs, { gpuNodes }));
     const nowMs = this.#now();
+    const planStartedAt = performance.now();
     // In a split site only the planning agent plans, from every agent's devices (agent/cluster.ts).
     const plan =
       !cluster || cluster.plans()
@@ -285,6 +293,7 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
           })
         : undefined;
     if (plan) this.#planMemory = rememberPlan(plan, this.#planMemory, nowMs);
+    this.#planMs = plan ? performance.now() - planStartedAt : undefined;
     // An agent that does not plan reports the planner's decision for the devices it polls itself; the
     // planner reports only its own store's, so each device's planned state comes from one agent.
     const peerPlan = plan ? undefined : cluster?.sitePlan();
@@ -317,6 +326,7 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
       this.#logger?.info({ changed: plan.changes.length, changes: shown }, 'site plan changed');
     }
     this.#inputs = inputs;
+    this.#roundMs = performance.now() - startedAt;
     const first = this.#version === 0;
     this.#version++;
     this.#emitRound();
@@ -363,6 +373,25 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
         this.#onListenerError(err);
       }
     }
+  }
+
+  /** How long the rounds take, for the operator sizing a site and for bench/fleet.ts. */
+  #families(): SelfMetricFamily[] {
+    const seconds = (ms: number | undefined) => (ms === undefined ? [] : [{ value: ms / 1000 }]);
+    return [
+      {
+        name: 'potencia_economics_round_duration_seconds',
+        help: 'Wall time of the latest economics round: assess every device, plan the site (on the agent that plans it), the forward view.',
+        type: 'gauge',
+        samples: () => seconds(this.#roundMs),
+      },
+      {
+        name: 'potencia_economics_plan_duration_seconds',
+        help: 'Wall time of the site plan in the latest economics round; absent on an agent of a split site that does not plan.',
+        type: 'gauge',
+        samples: () => seconds(this.#planMs),
+      },
+    ];
   }
 
   /** Every input the round read, in a stable order; one the config asks for but that has no value yet is stale. */
