@@ -242,10 +242,20 @@ function report(label: string, f: FleetFigures, baseline?: FleetFigures): void {
   const ratio = (now: number, then: number | undefined) => (then ? ` (${(now / then).toFixed(2)}× one site alone)` : '');
   const perSite = f.samplesPerS / f.sites;
   console.log(`  ${label}: ${f.sites} site(s) × ${DEVICES} miners`);
-  console.log(`    VictoriaMetrics accepted ${f.samplesPerS.toFixed(0)} samples/s, ${perSite.toFixed(0)} per site${ratio(perSite, baseline?.samplesPerS)}; ${f.series} series; its CPU ${f.store.cpuPct.toFixed(0)}% of one core, RSS ${f.store.rssMb.toFixed(0)} MB`);
-  console.log(`    agents: CPU ${mid((a) => a.cpuPct).toFixed(0)}% of one core median, ${worst((a) => a.cpuPct).toFixed(0)}% highest${ratio(worst((a) => a.cpuPct), baseline?.agents[0]?.cpuPct)}; RSS ${worst((a) => a.rssMb).toFixed(0)} MB highest`);
   console.log(
-    `    economics: round ${mid((a) => a.roundMs).toFixed(1)} ms median over sites, ${worst((a) => a.roundMs).toFixed(1)} ms slowest site${ratio(worst((a) => a.roundMs), baseline?.agents[0]?.roundMs)}; plan ${mid((a) => a.planMs).toFixed(1)} ms median, ${worst((a) => a.planMs).toFixed(1)} ms slowest`,
+    `    VictoriaMetrics accepted ${f.samplesPerS.toFixed(0)} samples/s, ${perSite.toFixed(0)} per site${ratio(perSite, baseline?.samplesPerS)}; ${f.series} series; its CPU ${f.store.cpuPct.toFixed(0)}% of one core, RSS ${f.store.rssMb.toFixed(0)} MB`,
+  );
+  console.log(
+    `    agents: CPU ${mid((a) => a.cpuPct).toFixed(0)}% of one core median, ${worst((a) => a.cpuPct).toFixed(0)}% highest${ratio(
+      worst((a) => a.cpuPct),
+      baseline?.agents[0]?.cpuPct,
+    )}; RSS ${worst((a) => a.rssMb).toFixed(0)} MB highest`,
+  );
+  console.log(
+    `    economics: round ${mid((a) => a.roundMs).toFixed(1)} ms median over sites, ${worst((a) => a.roundMs).toFixed(1)} ms slowest site${ratio(
+      worst((a) => a.roundMs),
+      baseline?.agents[0]?.roundMs,
+    )}; plan ${mid((a) => a.planMs).toFixed(1)} ms median, ${worst((a) => a.planMs).toFixed(1)} ms slowest`,
   );
 }
 

@@ -1,4 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterPeers } from '../agent/cluster.js';
 import { createAgent } from '../agent/compose.js';
 import type { Agent } from '../agent/daemon.js';
 import { demoEconomics } from '../agent/economics/demo.js';
@@ -312,6 +315,52 @@ describe('a cluster: change on reload', () => {
     } finally {
       await Promise.all([alone.stop(), other.stop()]);
       await farm.stop();
+    }
+  });
+});
+
+describe('the site plan read from another agent', () => {
+  it('is taken only when it is a whole plan: a bad or missing one leaves no plan, the agent still up', async () => {
+    let plan: unknown = { devices: [{ device_id: 'asic/x', activity: 'mining' }] };
+    const server = createServer((req, res) => {
+      if (req.url === '/api/devices') return res.end('[]');
+      if (plan === undefined) {
+        res.writeHead(404);
+        return res.end('{"error":"no site plan yet"}');
+      }
+      res.end(typeof plan === 'string' ? plan : JSON.stringify(plan));
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const { port } = server.address() as AddressInfo;
+    const peers = new ClusterPeers(
+      { shard_index: 1, shard_count: 2, peers: [`http://127.0.0.1:${port}`, 'http://127.0.0.1:1'], interval: 1000, timeout: 500, max_response_bytes: 4096 },
+      silentLogger,
+    );
+    try {
+      const whole = {
+        planned_kw: 3.2,
+        devices: [{ device_id: 'asic/x', activity: 'mining', power_kw: 3.2, curtailed_by_cap: false, reason: 'r' }],
+        totals: Object.fromEntries(
+          ['mining', 'leasing', 'curtailed', 'unassessed'].map((a) => [a, { count: 0, power_kw: 0, revenue_usd_per_day: 0, power_cost_usd_per_day: 0, margin_usd_per_day: 0 }]),
+        ),
+        one_more_mw: {},
+        stale: false,
+        changes: [],
+        extra: 'dropped',
+      };
+      for (const bad of [plan, 'not json', JSON.stringify({ ...whole, planned_kw: 'NaN' }), JSON.stringify({ ...whole, pad: 'x'.repeat(5000) }), undefined]) {
+        plan = bad;
+        await peers.runRound();
+        expect(peers.plans()).toBe(false);
+        expect(peers.sitePlan()).toBeUndefined();
+      }
+      plan = whole;
+      await peers.runRound();
+      expect(peers.sitePlan()?.devices.map((d) => d.activity)).toEqual(['mining']);
+      expect(peers.sitePlan()).not.toHaveProperty('extra');
+    } finally {
+      await peers.stop();
+      server.close();
     }
   });
 });
