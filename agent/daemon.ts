@@ -50,8 +50,10 @@ export class Agent {
   /** PDU outlets → device power, and site totals; see agent/power.ts. */
   readonly power: PowerAttribution;
   private discovered: readonly Target[] = [];
-  /** The other agents of a split site; see agent/cluster.ts. */
-  private readonly cluster: ClusterPeers | undefined;
+  /** The other agents of a split site (none for an agent alone); see agent/cluster.ts. */
+  private readonly cluster: ClusterPeers;
+  /** Whether the cluster's own series are registered: from the first config with a cluster on. */
+  private clusterFamilies = false;
   /** Devices of lost agents this agent reports down while it plans the site. */
   private lostPeerDeviceIds = new Set<string>();
   private readonly reject: RejectSink = (field, reason, count = 1) => this.polls.valueRejected(field, reason, count);
@@ -59,7 +61,7 @@ export class Agent {
   constructor(private readonly opts: AgentOptions) {
     this.config = opts.config;
     this.selfFamilies.push(this.polls.rejectedFamily());
-    this.cluster = opts.config.cluster && new ClusterPeers(opts.config.cluster, opts.logger);
+    this.cluster = new ClusterPeers(opts.config.cluster, opts.logger);
     this.power = new PowerAttribution(opts.config.power);
     this.scheduler = this.createScheduler(opts.config);
   }
@@ -92,11 +94,9 @@ export class Agent {
     }
     this.applyTargets(this.config);
     this.scheduler.start();
-    if (this.cluster) {
-      for (const family of this.cluster.families()) ctx.selfMetrics.add(family);
-      this.cluster.onRound(() => this.reportLostPeers());
-      this.cluster.start();
-    }
+    this.registerClusterFamilies(ctx.selfMetrics);
+    this.cluster.onRound(() => this.reportLostPeers());
+    this.cluster.start();
     this.opts.logger.info({ listen: this.address, targets: this.scheduler.targetCount, parts: this.opts.parts.map((p) => p.name) }, 'potencia agent started');
   }
 
@@ -114,8 +114,15 @@ export class Agent {
       site: (): SiteReadings => this.power.readings(this.store),
       health: () => this.health(),
       setDiscoveredTargets: (targets) => this.setDiscoveredTargets(targets),
-      ...(this.cluster && { cluster: this.cluster }),
+      cluster: this.cluster,
     };
+  }
+
+  /** An agent alone shows no cluster series; they appear with the first config that splits its site. */
+  private registerClusterFamilies(selfMetrics: SelfMetrics): void {
+    if (this.clusterFamilies || !this.cluster.configured) return;
+    this.clusterFamilies = true;
+    for (const family of this.cluster.families()) selfMetrics.add(family);
   }
 
   private listening(): { host: string; port: number } | undefined {
@@ -146,13 +153,19 @@ export class Agent {
 
   async applyConfig(next: Config): Promise<void> {
     const pollingChanged = JSON.stringify(next.polling) !== JSON.stringify(this.config.polling);
-    if (JSON.stringify(next.cluster) !== JSON.stringify(this.config.cluster)) {
-      this.opts.logger.warn("the cluster section changed: the agents of the site and this agent's shard change on restart, not on reload");
-      next = { ...next, cluster: this.config.cluster };
-    }
+    const clusterChanged = JSON.stringify(next.cluster) !== JSON.stringify(this.config.cluster);
     if (next.agent.log_level !== this.config.agent.log_level) this.opts.logger.level = next.agent.log_level;
     this.config = next;
     this.power.configure(next.power);
+    if (clusterChanged) {
+      // Other agents, or another shard: what was read from the old ones goes (their lost devices leave
+      // the store now), and the targets are shared out again below, so this agent starts polling its new
+      // share and drops the devices of the targets it no longer owns.
+      await this.cluster.configure(next.cluster);
+      this.reportLostPeers();
+      if (this.started.length > 0) this.registerClusterFamilies(this.context().selfMetrics);
+      this.opts.logger.info({ shard: next.cluster?.shard_index, shards: next.cluster?.shard_count ?? 1 }, 'cluster section applied');
+    }
     if (pollingChanged) {
       // Concurrency and backoff live in the scheduler: rebuild it, keeping the store's data.
       const before = this.scheduler.targetUrls();
@@ -167,7 +180,7 @@ export class Agent {
 
   /** Stops polling, then every part; bounded so SIGTERM always exits within 5 s. */
   async stop(): Promise<void> {
-    await this.cluster?.stop();
+    await this.cluster.stop();
     await this.scheduler.stop(2000);
     await Promise.allSettled(this.started.splice(0).map(async (part) => part.stop()));
     this.opts.logger.info('potencia agent stopped');
@@ -222,7 +235,7 @@ export class Agent {
    * the reason, so the site's view and plan never lose them silently; they leave when their agent is back.
    */
   private reportLostPeers(): void {
-    const lost = this.cluster!.lostDevices().filter((d) => this.lostPeerDeviceIds.has(d.id) || !this.store.has(d.id));
+    const lost = this.cluster.lostDevices().filter((d) => this.lostPeerDeviceIds.has(d.id) || !this.store.has(d.id));
     const ids = new Set(lost.map((d) => d.id));
     for (const id of this.lostPeerDeviceIds) if (!ids.has(id)) this.store.remove(id);
     for (const device of lost) this.store.upsert(device);

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEPLOYED_NODE_OPTIONS } from './support.js';
 
-const SUITES = ['render', 'poll', 'daemon', 'scale', 'hostile', 'scan', 'economics'] as const;
+const SUITES = ['render', 'poll', 'daemon', 'scale', 'hostile', 'scan', 'economics', 'fleet'] as const;
 /**
  * The poll sweep measures the agent as deployed, so it runs with the launchers' Node options. The
  * render suite holds a 50,000-device prom-client registry for comparison, which needs the default heap.

@@ -45,9 +45,12 @@ export async function freePorts(count: number): Promise<number[]> {
 /**
  * Second octets of 127.X.0.0/16 that other users of this machine take: 127.0 (localhost and the tests'
  * own 127.0.0.1 servers), 127.1 and 127.2 (`potencia demo` and the second demo its help suggests), and
- * the benches' farms (poll 127.20, daemon 127.21, scan 127.50, which scans its whole /16).
+ * the benches' farms (poll 127.20, daemon 127.21, scan 127.50, which scans its whole /16, fleet 127.30–39).
  */
-const LOOPBACK_OCTETS_IN_USE: ReadonlySet<number> = new Set([0, 1, 2, 20, 21, 50]);
+const LOOPBACK_OCTETS_IN_USE: ReadonlySet<number> = new Set([0, 1, 2, 20, 21, 50, ...Array.from({ length: 10 }, (_, i) => 30 + i)]);
+
+/** The fleet bench's sites, a /16 each: 127.30 for the first site, up to ten sites. */
+export const FLEET_LOOPBACK_OCTETS: readonly number[] = [...LOOPBACK_OCTETS_IN_USE].filter((octet) => octet >= 30 && octet < 40);
 
 /** A /24 of loopback addresses, 127.X.Y.1–254, that one suite has to itself. */
 export interface LoopbackBlock {

@@ -1,4 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterPeers } from '../agent/cluster.js';
 import { createAgent } from '../agent/compose.js';
 import type { Agent } from '../agent/daemon.js';
 import { demoEconomics } from '../agent/economics/demo.js';
@@ -149,6 +152,40 @@ describe('a site split across three agents', () => {
     expect(await (await fetch(`http://${shards[0]!.address}/metrics`)).text()).toMatch(/^potencia_cluster_planner 1$/m);
   });
 
+  it("reports each device's planned state from exactly one agent, the agent that polls it, as a lone agent plans it", async () => {
+    const planned = (text: string) => [...text.matchAll(/^potencia_device_planned_running\{[^}]*device="([^"]+)"[^}]*\} ([01])$/gm)].map((m) => [m[1]!, m[2]!] as const);
+    const page = async (agent: Agent) => (await fetch(`http://${agent.address}/metrics`)).text();
+    // Every device the lone agent can judge, with its planned state: what the three agents together must show.
+    const expected = await eventually(async () => {
+      const lone = planned(await page(single));
+      return lone.length > 0 && JSON.stringify(comparable(economicsOf(single).sitePlan())) === JSON.stringify(comparable(economicsOf(shards[0]!).sitePlan())) ? lone : undefined;
+    }, 'the lone agent’s planned states, its plan the planner’s');
+    const split = await eventually(
+      async () => {
+        const pages = await Promise.all(shards.map(page));
+        const seen = pages.map(planned);
+        // Each agent shows its own devices only, and together they show the lone agent's figures.
+        const all = seen.flat().sort();
+        return JSON.stringify(all) === JSON.stringify([...expected].sort()) ? { seen, pages } : undefined;
+      },
+      'the three agents’ planned states to add up to the lone agent’s',
+      15_000,
+    ).catch(async () => ({ seen: (await Promise.all(shards.map(page))).map(planned), pages: [] as string[] }));
+    expect(split.seen.flat().sort()).toEqual([...expected].sort());
+    for (const [i, agent] of shards.entries()) {
+      const own = new Set([...agent.store.values()].map((d) => d.id));
+      expect(split.seen[i]!.length, `shard ${i} shows a planned state`).toBeGreaterThan(0);
+      for (const [device] of split.seen[i]!) expect(own.has(device), `shard ${i} shows ${device}, which another agent polls`).toBe(true);
+    }
+    // The site's figures come from the planner alone.
+    expect(split.pages[0]).toMatch(/^potencia_site_planned_power_watts(\{[^}]*\})? /m);
+    for (const text of split.pages.slice(1)) expect(text).not.toMatch(/^potencia_site_planned_power_watts(\{[^}]*\})? /m);
+    // /api/plan: the planner's plan on every agent (the others serve the one they read, up to a round old).
+    const decisions = (plan: SitePlan) => plan.devices.map((d) => `${d.device_id} ${d.activity}`).sort();
+    const plans = await Promise.all(shards.map(async (a) => (await fetch(`http://${a.address}/api/plan`)).json() as Promise<SitePlan>));
+    for (const plan of plans) expect(decisions(plan)).toEqual(decisions(economicsOf(single).sitePlan()!));
+  });
+
   it('hands the plan to the next shard when the planner is lost, and reports the lost agent’s miners down with why', async () => {
     const lastReadings = new Map([...shards[0]!.store.values()].map((d) => [d.id, d]));
     const lostIds = [...lastReadings.keys()];
@@ -215,6 +252,115 @@ describe('an agent of a split site', () => {
       expect(await targetsPolled()).toBe([...configured, ...found.map((t) => t.url)].filter((url) => shardOf(url, 3) === 1).length);
     } finally {
       await agent.stop();
+    }
+  });
+});
+
+describe('a cluster: change on reload', () => {
+  it('splits a lone agent’s site: it polls only its new share, drops the rest, and plans from the other agent’s devices; and joins it again', async () => {
+    const DEVICES = 12;
+    const block = await freeLoopbackBlock();
+    const frozen = Date.parse('2026-01-01T00:00:00Z');
+    const farm = await startFarm({ devices: DEVICES, seed: 4, mode: 'address', host: block.host(1), clock: () => frozen, failures: false });
+    const ports = await Promise.all([0, 1].map(() => freePort()));
+    const peers = ports.map((port) => `http://127.0.0.1:${port}`);
+    const nameplateKw = farm.miners.reduce((kw, m) => kw + m.model.nominal_power_w / 1000, 0);
+    const base = (shard_index: number): ConfigInput => ({
+      agent: { listen: `127.0.0.1:${ports[shard_index]}` },
+      polling: { interval: '1s', timeout: '800ms' },
+      targets: [{ url: `cgminer://${block.host(1)}-${block.host(DEVICES)}` }],
+      economics: demoEconomics(nameplateKw, 0.5),
+    });
+    const cluster = (shard_index: number) => ({ shard_index, shard_count: 2, peers, interval: '1s', timeout: '500ms' });
+    const all = farm.miners.map((m) => `asic/${m.host}`).sort();
+    const shareOfShard = (i: number) =>
+      farm.miners
+        .filter((m) => shardOf(`cgminer://${m.host}:4028`, 2) === i)
+        .map((m) => `asic/${m.host}`)
+        .sort();
+    const alone = createAgent({ config: configSchema.parse(base(0)), logger: silentLogger });
+    const other = createAgent({ config: configSchema.parse({ ...base(1), cluster: cluster(1) }), logger: silentLogger });
+    const ids = (agent: Agent) => [...agent.store.values()].map((d) => d.id).sort();
+    const same = (a: readonly string[], b: readonly string[]) => JSON.stringify(a) === JSON.stringify(b);
+    await Promise.all([alone.start(), other.start()]);
+    try {
+      await eventually(() => same(ids(alone), all) || undefined, 'the lone agent polling every miner');
+      expect(shareOfShard(0).length).toBeGreaterThan(0);
+      expect(shareOfShard(1).length).toBeGreaterThan(0);
+      const page = async () => (await fetch(`http://${alone.address}/metrics`)).text();
+      expect(await page()).not.toMatch(/^potencia_cluster_planner /m);
+
+      await alone.applyConfig(configSchema.parse({ ...base(0), cluster: cluster(0) }));
+      // Its share only: the other shard's miners leave its store at once and are not polled again.
+      expect(ids(alone)).toEqual(shareOfShard(0));
+      const targets = ((await (await fetch(`http://${alone.address}/healthz`)).json()) as { targets: number }).targets;
+      expect(targets).toBe(shareOfShard(0).length);
+      // The new peers: it plans, from its own miners and the ones the other agent polls.
+      const plan = await eventually(() => {
+        const p = (alone.parts.find((x) => x.name === 'economics') as EconomicsPart).sitePlan();
+        return p && same(p.devices.map((d) => d.device_id).sort(), all) ? p : undefined;
+      }, 'a plan of the whole site on the split agent');
+      expect(plan.devices).toHaveLength(DEVICES);
+      expect(await page()).toMatch(/^potencia_cluster_planner 1$/m);
+      expect(await page()).toMatch(/^potencia_cluster_peer_up\{shard="1"\} 1$/m);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(ids(alone)).toEqual(shareOfShard(0));
+
+      // And back: a cluster of one polls everything again and shows no cluster series.
+      await alone.applyConfig(configSchema.parse(base(0)));
+      await eventually(() => same(ids(alone), all) || undefined, 'the agent polling every miner again');
+      const text = await page();
+      expect(text).not.toMatch(/^potencia_cluster_planner /m);
+      expect(text).not.toMatch(/^potencia_cluster_peer_up\{/m);
+    } finally {
+      await Promise.all([alone.stop(), other.stop()]);
+      await farm.stop();
+    }
+  });
+});
+
+describe('the site plan read from another agent', () => {
+  it('is taken only when it is a whole plan: a bad or missing one leaves no plan, the agent still up', async () => {
+    let plan: unknown = { devices: [{ device_id: 'asic/x', activity: 'mining' }] };
+    const server = createServer((req, res) => {
+      if (req.url === '/api/devices') return res.end('[]');
+      if (plan === undefined) {
+        res.writeHead(404);
+        return res.end('{"error":"no site plan yet"}');
+      }
+      res.end(typeof plan === 'string' ? plan : JSON.stringify(plan));
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const { port } = server.address() as AddressInfo;
+    const peers = new ClusterPeers(
+      { shard_index: 1, shard_count: 2, peers: [`http://127.0.0.1:${port}`, 'http://127.0.0.1:1'], interval: 1000, timeout: 500, max_response_bytes: 4096 },
+      silentLogger,
+    );
+    try {
+      const whole = {
+        planned_kw: 3.2,
+        devices: [{ device_id: 'asic/x', activity: 'mining', power_kw: 3.2, curtailed_by_cap: false, reason: 'r' }],
+        totals: Object.fromEntries(
+          ['mining', 'leasing', 'curtailed', 'unassessed'].map((a) => [a, { count: 0, power_kw: 0, revenue_usd_per_day: 0, power_cost_usd_per_day: 0, margin_usd_per_day: 0 }]),
+        ),
+        one_more_mw: {},
+        stale: false,
+        changes: [],
+        extra: 'dropped',
+      };
+      for (const bad of [plan, 'not json', JSON.stringify({ ...whole, planned_kw: 'NaN' }), JSON.stringify({ ...whole, pad: 'x'.repeat(5000) }), undefined]) {
+        plan = bad;
+        await peers.runRound();
+        expect(peers.plans()).toBe(false);
+        expect(peers.sitePlan()).toBeUndefined();
+      }
+      plan = whole;
+      await peers.runRound();
+      expect(peers.sitePlan()?.devices.map((d) => d.activity)).toEqual(['mining']);
+      expect(peers.sitePlan()).not.toHaveProperty('extra');
+    } finally {
+      await peers.stop();
+      server.close();
     }
   });
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceAssessment, SitePlan } from '../agent/economics/index.js';
+import type { PlannedDevice } from '../agent/economics/types.js';
 import { MqttMetrics } from '../exporters/mqtt/metrics.js';
 import { createAgent } from '../agent/compose.js';
 import { createLogger, silentLogger } from '../agent/log.js';
@@ -353,8 +354,10 @@ describe('MQTT publisher (aedes)', () => {
     const assessments = new Map<string, DeviceAssessment>([[A, { device_id: A, recommendation: 'mine', reason: 'margin $3.10/day', stale: false } as DeviceAssessment]]);
     const listeners = new Set<(ids: readonly string[] | undefined) => void>();
     const plan = { planned_kw: 3.25, devices: [], stale: false } as unknown as SitePlan;
+    const planned = new Map<string, PlannedDevice>([[A, { device_id: A, activity: 'mining', power_kw: 3.25, curtailed_by_cap: false, reason: 'margin $3.10/day' }]]);
     const economics: EconomicsView = {
       assessment: (id) => assessments.get(id),
+      get: (id) => ({ assessment: assessments.get(id)!, planned: planned.get(id) }),
       sitePlan: () => plan,
       onChange: (l) => {
         listeners.add(l);
@@ -368,7 +371,14 @@ describe('MQTT publisher (aedes)', () => {
     expect(JSON.parse(site.payload).plan).toEqual(plan);
     const state = await sub.waitFor((m) => m.topic === stateTopic(A), 'state');
     expect(JSON.parse(state.payload).assessment).toMatchObject({ recommendation: 'mine' });
-    const mark = sub.messages.length;
+    expect(JSON.parse(state.payload).planned).toMatchObject({ activity: 'mining' });
+    // A new planned activity alone is a new state (an agent of a split site learns it from the planner).
+    let mark = sub.messages.length;
+    planned.set(A, { ...planned.get(A)!, activity: 'curtailed', curtailed_by_cap: true });
+    for (const l of listeners) l([A]);
+    const curtailed = await sub.waitFor((m) => m.topic === stateTopic(A), 'state with the new planned activity', mark);
+    expect(JSON.parse(curtailed.payload).planned).toMatchObject({ activity: 'curtailed', curtailed_by_cap: true });
+    mark = sub.messages.length;
     assessments.set(A, { device_id: A, recommendation: 'curtail', reason: 'loses $0.40/day', stale: false } as DeviceAssessment);
     for (const l of listeners) l([A]);
     const event = await sub.waitFor((m) => m.topic === `${PREFIX}/events`, 'recommendation event', mark);

@@ -37,7 +37,10 @@ export interface EconomicsReader extends DeviceEconomicsSource {
   assessment(deviceId: string): DeviceAssessment | undefined;
   /** Every latest assessment, in store order. */
   assessments(): DeviceAssessment[];
+  /** The plan this agent made; undefined on an agent of a split site that does not plan. */
   sitePlan(): SitePlan | undefined;
+  /** The site plan as this agent knows it: its own, or the one it read from the agent that plans (served at /api/plan). */
+  knownSitePlan(): SitePlan | undefined;
   /** The forward view over economics.forecast.horizon, when the config has a forecast section. */
   forecast(): Forecast | undefined;
   /** Undefined before the first round, or while economics is off. */

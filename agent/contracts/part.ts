@@ -7,6 +7,7 @@ import type { Config } from '../../config/schema.js';
 import type { Target } from '../../collectors/contract.js';
 import type { Logger } from 'pino';
 import type { DeviceSnapshot, ErrorReason } from '../snapshot.js';
+import type { SitePlan } from '../economics/types.js';
 
 /** The latest reading of one device, with what consumers need to tell whether it changed. */
 export interface StoredDevice {
@@ -113,7 +114,10 @@ export interface AgentContext {
   health(): Health;
   /** Replaces the targets found by discovery; they are polled beside the configured ones. */
   setDiscoveredTargets(targets: readonly Target[]): void;
-  /** The other agents of a site split across agents (config `cluster:`); absent for an agent alone. */
+  /**
+   * The other agents of a site split across agents (config `cluster:`). An agent alone has one too, with
+   * no other agents (it plans, reads nothing), so a reload can split its site.
+   */
   readonly cluster?: ClusterView;
 }
 
@@ -128,6 +132,11 @@ export interface ClusterView {
    * as far as anyone knows, so the plan counts it against the cap. Empty unless this agent plans.
    */
   lostDraw(): ReadonlyMap<string, number>;
+  /**
+   * The site plan of the agent that plans, as last read (its /api/plan); undefined while this agent
+   * plans, or when it could not be read. An agent that does not plan takes its own devices' decisions from it.
+   */
+  sitePlan(): SitePlan | undefined;
   /** Called after each round of reading the other agents. */
   onRound(listener: () => void): () => void;
 }

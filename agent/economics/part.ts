@@ -1,7 +1,7 @@
 import { parseHorizonDays, type EconomicsConfig } from '../../config/economics-schema.js';
 import type { Config } from '../../config/schema.js';
 import type { AssessmentListener, DeviceEconomics, EconomicSignalSource, EconomicsFigures, EconomicsReader } from '../contracts/economics.js';
-import type { AgentContext, AgentPart, ClusterView, DeviceStoreView, SiteReadings } from '../contracts/part.js';
+import type { AgentContext, AgentPart, ClusterView, DeviceStoreView, SelfMetricFamily, SiteReadings } from '../contracts/part.js';
 import type { Logger } from '../log.js';
 import type { DeviceSnapshot } from '../snapshot.js';
 import { assessDevice, gpuNodePower, powerCostUsdPerDay } from './assess.js';
@@ -56,10 +56,15 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
   #unsubscribeStore: (() => void) | undefined;
   #economics = new Map<string, DeviceEconomics>();
   #plan: SitePlan | undefined;
+  /** In a split site, on an agent that does not plan: the planner's plan its devices' decisions came from. */
+  #peerPlan: SitePlan | undefined;
   #forecast: Forecast | undefined;
   /** What the plan's hysteresis remembers from the previous round. */
   #planMemory: Map<string, PlanMemory> | undefined;
   #inputs: EconomicInputs | undefined;
+  /** Wall time of the latest round and of its plan, in ms; undefined before the first (or on an agent that does not plan, the plan's). */
+  #roundMs: number | undefined;
+  #planMs: number | undefined;
   #version = 0;
   #powerPriceOverride: number | undefined;
   #capOverrideKw: number | undefined;
@@ -95,8 +100,14 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     return [...this.#economics.values()].map((e) => e.assessment);
   }
 
+  /** The plan this agent made: undefined on an agent of a split site that does not plan, so only the planner exports the site's figures. */
   sitePlan(): SitePlan | undefined {
     return this.#plan;
+  }
+
+  /** The site plan as this agent knows it (/api/plan): its own, or the one its latest round took from the agent that plans. */
+  knownSitePlan(): SitePlan | undefined {
+    return this.#plan ?? this.#peerPlan;
   }
 
   forecast(): Forecast | undefined {
@@ -171,6 +182,7 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     this.#unsubscribeCluster = ctx.cluster?.onRound(() => this.#assessSoon());
     this.#site = () => ctx.site();
     this.#logger = ctx.logger;
+    for (const family of this.#families()) ctx.selfMetrics.add(family);
     this.#onListenerError = (err) => ctx.logger.error({ err }, 'economics listener threw');
     this.#provider.start();
     this.#unsubscribeStore = ctx.store.onChange((change) => {
@@ -236,9 +248,12 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
   #forget(): void {
     this.#economics = new Map();
     this.#plan = undefined;
+    this.#peerPlan = undefined;
     this.#forecast = undefined;
     this.#planMemory = undefined;
     this.#inputs = undefined;
+    this.#roundMs = undefined;
+    this.#planMs = undefined;
     this.#version++;
     this.#emitRound();
   }
@@ -251,10 +266,12 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
   /**
    * One round: reads the inputs, assesses every stored device, plans the site. Never throws for a device.
    * In a site split across agents, the agent that plans adds the other agents' devices to the plan (their
-   * assessments stay with their own agents), and the others plan nothing.
+   * assessments stay with their own agents); the others plan nothing and take their devices' decisions
+   * from the plan they read from it.
    */
   assessNow(store: DeviceStoreView | undefined = this.#store): void {
     if (!store || !this.#enabled) return;
+    const startedAt = performance.now();
     const inputs = this.readInputs();
     const previous = this.#economics;
     const assessments: DeviceAssessment[] = [];
@@ -265,6 +282,7 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     const cluster = this.#cluster;
     if (cluster) for (const snapshot of cluster.devices()) if (!store.get(snapshot.id)) assessments.push(assessDevice(snapshot, inputs, { gpuNodes }));
     const nowMs = this.#now();
+    const planStartedAt = performance.now();
     // In a split site only the planning agent plans, from every agent's devices (agent/cluster.ts).
     const plan =
       !cluster || cluster.plans()
@@ -275,10 +293,17 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
           })
         : undefined;
     if (plan) this.#planMemory = rememberPlan(plan, this.#planMemory, nowMs);
-    const plannedById = new Map(plan?.devices.map((d) => [d.device_id, d]));
+    this.#planMs = plan ? performance.now() - planStartedAt : undefined;
+    // An agent that does not plan reports the planner's decision for the devices it polls itself; the
+    // planner reports only its own store's, so each device's planned state comes from one agent.
+    const peerPlan = plan ? undefined : cluster?.sitePlan();
+    // Remembered as if made here: should the planner be lost, this agent's first plan keeps its hysteresis.
+    if (peerPlan) this.#planMemory = rememberPlan(peerPlan, this.#planMemory, nowMs);
+    const decided = plan ?? peerPlan;
+    const plannedById = new Map(decided?.devices.map((d) => [d.device_id, d]));
     const next = new Map<string, DeviceEconomics>();
     const changed: string[] = [];
-    const forward = plan && this.#forwardView(assessments, plan, inputs);
+    const forward = decided && this.#forwardView(assessments, decided, inputs);
     const forwardById = new Map(forward?.devices.map((d) => [d.device_id, d]));
     for (const assessment of assessments.slice(0, local)) {
       const planned = plannedById.get(assessment.device_id);
@@ -292,13 +317,16 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
     for (const id of previous.keys()) if (!next.has(id)) changed.push(id);
     this.#economics = next;
     this.#plan = plan;
-    this.#forecast = forward;
+    this.#peerPlan = peerPlan;
+    // The forward view's site figures sum what the plan runs: only the planner's cover the whole site.
+    this.#forecast = plan && forward;
     if (plan && plan.changes.length > 0) {
       // Bounded: a price swing can move thousands of devices; the count says how many, the first few why.
       const shown = plan.changes.slice(0, LOGGED_PLAN_CHANGES);
       this.#logger?.info({ changed: plan.changes.length, changes: shown }, 'site plan changed');
     }
     this.#inputs = inputs;
+    this.#roundMs = performance.now() - startedAt;
     const first = this.#version === 0;
     this.#version++;
     this.#emitRound();
@@ -345,6 +373,25 @@ export class EconomicsPart implements AgentPart, EconomicsReader {
         this.#onListenerError(err);
       }
     }
+  }
+
+  /** How long the rounds take, for the operator sizing a site and for bench/fleet.ts. */
+  #families(): SelfMetricFamily[] {
+    const seconds = (ms: number | undefined) => (ms === undefined ? [] : [{ value: ms / 1000 }]);
+    return [
+      {
+        name: 'potencia_economics_round_duration_seconds',
+        help: 'Wall time of the latest economics round: assess every device, plan the site (on the agent that plans it), the forward view.',
+        type: 'gauge',
+        samples: () => seconds(this.#roundMs),
+      },
+      {
+        name: 'potencia_economics_plan_duration_seconds',
+        help: 'Wall time of the site plan in the latest economics round; absent on an agent of a split site that does not plan.',
+        type: 'gauge',
+        samples: () => seconds(this.#planMs),
+      },
+    ];
   }
 
   /** Every input the round read, in a stable order; one the config asks for but that has no value yet is stale. */

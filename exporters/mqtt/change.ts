@@ -1,5 +1,5 @@
 import type { EconomicsReader } from '../../agent/contracts/economics.js';
-import type { DeviceAssessment, SitePlan } from '../../agent/economics/types.js';
+import type { DeviceAssessment, PlannedDevice, SitePlan } from '../../agent/economics/types.js';
 import type { DeviceSnapshot } from '../../agent/snapshot.js';
 import { redactSecrets } from '../../agent/redact.js';
 import type { DeviceRemovalReason } from '../../agent/contracts/part.js';
@@ -8,10 +8,13 @@ import type { DeviceRemovalReason } from '../../agent/contracts/part.js';
  * What the MQTT publisher reads of economics: the latest assessment per device, the site plan and the
  * rounds that changed a decision. Without it, state carries no `assessment` and site no `plan`.
  */
-export type EconomicsView = Pick<EconomicsReader, 'assessment' | 'sitePlan' | 'onChange'>;
+export type EconomicsView = Pick<EconomicsReader, 'assessment' | 'sitePlan' | 'onChange'> & Partial<Pick<EconomicsReader, 'get'>>;
 
-/** A device's state as published: the snapshot exactly as /api/devices gives it, plus its assessment. */
-export type PublishedState = DeviceSnapshot & { assessment?: DeviceAssessment };
+/**
+ * A device's state as published: the snapshot exactly as /api/devices gives it, plus its assessment and
+ * its entry in the site plan (on every agent of a split site, for the devices it polls).
+ */
+export type PublishedState = DeviceSnapshot & { assessment?: DeviceAssessment; planned?: PlannedDevice };
 
 export type DeviceEvent =
   | { type: 'device_down'; device: string; at: string; error?: string; error_reason?: string }

@@ -39,6 +39,8 @@ interface DeviceTrack {
   /** The state last queued or sent: change detection compares against it, so a slow drift adds up. */
   state?: DeviceSnapshot;
   assessment?: DeviceAssessment;
+  /** The planned activity last published: a change is a new state. */
+  plannedActivity?: string;
   /** Whether the assessment was read before: the first reading of one is no change to report. */
   assessed?: boolean;
   lastSentAt: number;
@@ -182,12 +184,14 @@ export class ChangePlanner implements Backlog {
     return ids;
   }
 
-  /** Reads the device's assessment; true when it changed what subscribers act on (and then emits the event). */
+  /** Reads the device's assessment and planned activity; true when either changed what subscribers act on (and then emits the event). */
   #refreshAssessment(id: string, track: DeviceTrack): boolean {
     const economics = this.#opts.economics;
     if (!economics) return false;
     const next = economics.assessment(id);
-    const changed = track.assessed === true && meaningfulAssessmentChange(track.assessment, next);
+    const plannedActivity = economics.get?.(id)?.planned?.activity;
+    const changed = track.assessed === true && (meaningfulAssessmentChange(track.assessment, next) || plannedActivity !== track.plannedActivity);
+    track.plannedActivity = plannedActivity;
     if (track.assessed) {
       const event = recommendationEvent(id, track.assessment, next, new Date(this.#timers.now()));
       if (event) this.#event(event);
@@ -209,8 +213,9 @@ export class ChangePlanner implements Backlog {
   #stateMessage(snapshot: DeviceSnapshot, track: DeviceTrack): OutboundMessage {
     track.state = snapshot;
     const assessment = this.#opts.economics?.assessment(snapshot.id);
+    const planned = this.#opts.economics?.get?.(snapshot.id)?.planned;
     const published = redactSnapshot(snapshot);
-    const state: PublishedState = assessment === undefined ? published : { ...published, assessment };
+    const state: PublishedState = assessment === undefined ? published : { ...published, assessment, ...(planned && { planned }) };
     return {
       topic: this.#topics.deviceState(snapshot.id),
       payload: JSON.stringify(state),

@@ -40,7 +40,7 @@ export function splitListen(listen: string): { host: string; port: number } {
 
 /**
  * The HTTP exporter: /metrics (device families rendered on write, the agent's own series read at
- * scrape), /healthz and /api/devices. A reload that changes `agent.listen` moves the server; while the
+ * scrape), /healthz, /api/devices and /api/plan. A reload that changes `agent.listen` moves the server; while the
  * new address cannot be bound, the old one keeps serving.
  */
 export class PrometheusPart implements AgentPart {
@@ -180,6 +180,7 @@ export class PrometheusPart implements AgentPart {
         exposition,
         logger: ctx.logger,
         health: () => ctx.health(),
+        ...(this.deps.economics && { sitePlan: () => this.deps.economics?.knownSitePlan() }),
         security,
         ...(this.deps.http && { limits: this.deps.http }),
       });

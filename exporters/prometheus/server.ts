@@ -7,6 +7,7 @@ import type { Logger } from '../../agent/log.js';
 import { LogLimiter } from '../../agent/log-limit.js';
 import { redactSnapshot } from '../../agent/redact.js';
 import type { DeviceKind, DeviceSnapshot } from '../../agent/snapshot.js';
+import type { SitePlan } from '../../agent/economics/types.js';
 import type { MetricsExposition } from './exposition.js';
 import { SharedMetricsPage } from './shared-page.js';
 import { TEXT_CONTENT_TYPE } from './text-format.js';
@@ -34,6 +35,8 @@ export interface HttpServerOptions {
   exposition: MetricsExposition;
   logger?: Logger;
   health?: () => Health;
+  /** The site plan /api/plan serves (economics' knownSitePlan); absent without economics. */
+  sitePlan?: () => SitePlan | undefined;
   /** TLS and basic auth (agent.web_config_file); read at each connection and request, so a reload applies at once. */
   security?: () => WebSecurity;
   limits?: Partial<HttpLimits>;
@@ -61,6 +64,7 @@ const LANDING_PAGE = Buffer.from(
 <li><a href="metrics">/metrics</a>: Prometheus metrics</li>
 <li><a href="healthz">/healthz</a>: health</li>
 <li><a href="api/devices">/api/devices</a>: every device's latest reading (JSON)</li>
+<li><a href="api/plan">/api/plan</a>: the site plan under the power cap (JSON)</li>
 </ul>
 </body></html>
 `,
@@ -72,6 +76,7 @@ const OPEN_PATHS = new Set(['/healthz']);
 
 const DEVICE_KIND_SET: Record<DeviceKind, true> = { asic: true, gpu: true, pdu: true, sensor: true, host: true };
 const DEVICES_PATH = '/api/devices';
+const PLAN_PATH = '/api/plan';
 
 class HttpError extends Error {
   constructor(
@@ -140,6 +145,13 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     },
     [DEVICES_PATH]: (_req, res, url) => {
       sendJson(res, 200, filterDevices(opts.store, url.searchParams).map(redactSnapshot));
+    },
+    // The other agents of a split site read it here (agent/cluster.ts); a 404 tells them there is none yet.
+    [PLAN_PATH]: (_req, res) => {
+      if (!opts.sitePlan) throw new HttpError(404, 'no site plan: the config has no economics section');
+      const plan = opts.sitePlan();
+      if (plan === undefined) throw new HttpError(404, 'no site plan yet');
+      sendJson(res, 200, plan);
     },
   };
 
