@@ -29,6 +29,7 @@ export interface DemoCommand {
 function demoUrl(miner: SimulatedMiner): string {
   if (miner.protocol === 'antminer-web') return miner.url.replace('://', '://antminers@');
   if (miner.protocol === 'braiins-rest') return miner.url.replace('://', '://bos@');
+  if (miner.protocol === 'goldshell') return miner.url.replace('://', '://goldshells@');
   const auradine = miner.alsoUrls.find((url) => url.startsWith('auradine://'));
   // Its socket is the miner's CGMiner port, wherever the farm put it.
   if (auradine) return `${auradine.replace('://', '://auradines@')}?rpc_port=${miner.port}`;
@@ -53,7 +54,12 @@ export async function runDemo(command: DemoCommand): Promise<number> {
       polling: { interval: command.interval, timeout: `${Math.min(5000, Math.floor(parseDuration(command.interval)! / 2))}ms` },
       targets: [...farm.miners.map((m, i) => ({ url: demoUrl(m), labels: rackLabels(i) })), ...(pdus?.targets ?? []), ...fakeGpuTargets()],
       // The simulated web APIs take their makers' factory logins.
-      miner_credentials: { antminers: { user: 'root', password: 'root' }, auradines: { user: 'admin', password: 'admin' }, bos: { user: 'root', password: 'root' } },
+      miner_credentials: {
+        antminers: { user: 'root', password: 'root' },
+        auradines: { user: 'admin', password: 'admin' },
+        bos: { user: 'root', password: 'root' },
+        goldshells: { user: 'admin', password: '123456789' },
+      },
       ...(pdus && { power: pdus.power }),
       economics: demoEconomics(farm.miners.reduce((kw, m) => kw + m.model.nominal_power_w / 1000, 0)),
       ...(command.mqttUrl !== undefined && { mqtt: { url: command.mqttUrl } }),

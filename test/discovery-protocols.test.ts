@@ -1,6 +1,6 @@
 /**
  * A mixed floor found by one scan: miners speaking the CGMiner API, the Whatsminer API v3, the
- * Antminer web API, ESP-Miner (Bitaxe) and ePIC's HTTP API on 4028, each on its own loopback address
+ * Antminer web API, ESP-Miner (Bitaxe), Goldshell's web API and ePIC's HTTP API on 4028, each on its own loopback address
  * at its protocol's own port, and a stock Antminer answering both 4028 and its web API. Each is found
  * once, with the protocol it answered; the two-way Antminer is one miner, over the API that named it.
  */
@@ -18,6 +18,7 @@ const FLOOR: MinerSpec[] = [
   { model: 'Antminer S19 XP', protocol: 'epic' },
   { model: 'Antminer S19 Pro' },
   { model: 'Whatsminer M50S' },
+  { model: 'Goldshell KD6', protocol: 'goldshell' },
 ];
 
 describe('scan() of a mixed floor over loopback', () => {
@@ -45,6 +46,8 @@ describe('scan() of a mixed floor over loopback', () => {
       [block.host(5), 'epic', 4028, 'Antminer S19 XP'],
       [block.host(6), 'cgminer', 4028, 'Antminer S19 Pro'],
       [block.host(7), 'cgminer', 4028, 'Whatsminer M50S'],
+      // Named by its /mcb/status, which needs no login.
+      [block.host(8), 'goldshell', 80, 'Goldshell KD6'],
     ]);
     expect(result.identified.map((m) => m.url)).toEqual(farm.miners.map((m) => m.url));
   });

@@ -7,6 +7,7 @@ import { auradineTwin } from './auradine.js';
 import { bitaxeTwin } from './bitaxe.js';
 import { braiinsRestTwin } from './braiins-rest.js';
 import { epicTwin } from './epic.js';
+import { goldshellTwin } from './goldshell.js';
 import type { ProtocolTwin } from './types.js';
 import { whatsminerV3Twin } from './whatsminer-v3.js';
 
@@ -17,6 +18,7 @@ export const PROTOCOL_TWINS = {
   epic: epicTwin,
   auradine: auradineTwin,
   'braiins-rest': braiinsRestTwin,
+  goldshell: goldshellTwin,
 } as const satisfies Readonly<Record<string, ProtocolTwin>>;
 
 export type TwinnedProtocol = keyof typeof PROTOCOL_TWINS;
