@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findModel } from '../agent/catalog.js';
 import { enrichSnapshot } from '../agent/enrich.js';
+import { normalizeReply, parseCgminerJson, toCgminerReply } from '../collectors/cgminer/index.js';
 import type { Target } from '../collectors/contract.js';
 import { encipher } from '../collectors/goldshell/collector.js';
 import { normalizeGoldshell, type GoldshellReplies } from '../collectors/goldshell/normalize.js';
@@ -141,6 +142,14 @@ describe('Goldshell captures beside the plugin', () => {
     expect(findModel('Goldshell-SCBox')?.model).toBe('Goldshell SC Box');
     expect(findModel('Goldshell-CK5')?.algorithm).toBe('eaglesong');
     expect(findModel('Goldshell')).toBeUndefined();
+  });
+
+  it('the CGMiner socket of an SC5 Pro II (intminer) read by the generic reader: Goldshell, never SHA-256', () => {
+    const text = readFileSync(path.join(TESTDATA, 'sc5proii/api4028_summary.json'), 'utf8');
+    const t: Target = { url: 'cgminer://192.168.1.60:4028', scheme: 'cgminer', host: '192.168.1.60', port: 4028, labels: {}, intervalMs: 10_000, timeoutMs: 3000 };
+    const s = normalizeReply(toCgminerReply(parseCgminerJson(text).value, 'summary'), { target: t, observedAt: new Date() });
+    // The generic reader knows no 20 s window ("MHS 20s"): it takes "MHS av".
+    expect(s).toMatchObject({ dialect: 'cgminer', vendor: 'Goldshell', algorithm: 'unknown', hashrate_hs: 13_985_507_461_000, uptime_s: 8317 });
   });
 
   it("enciphers a password as the web UI does (pyasic's cipher of the factory password)", () => {
