@@ -12,10 +12,14 @@
  * defaults: expected hashrate = frequency (MHz) × small cores ÷ 1000 GH/s, power = its self-test target.
  */
 
+import type { HashAlgorithm } from './snapshot.js';
+
 export type Cooling = 'air' | 'hydro' | 'immersion';
 
 export interface ModelSpec {
   vendor: string;
+  /** What it hashes; its hashrate figures are in hashes of that algorithm. */
+  algorithm: HashAlgorithm;
   /** Canonical model name as operators write it, e.g. "Antminer S19 Pro". */
   model: string;
   /** Other spellings firmware reports ("S19Pro", "Antminer S19 Pro (110Th)"). */
@@ -34,10 +38,12 @@ export interface ModelSpec {
 
 const TH = 1e12;
 
-type SpecRest = Omit<ModelSpec, 'vendor' | 'model' | 'nominal_hashrate_hs' | 'nominal_power_w' | 'nominal_efficiency_j_per_th'>;
+/** A row's other fields; `algorithm` is SHA-256 unless the row says otherwise. */
+type SpecRest = Omit<ModelSpec, 'vendor' | 'model' | 'algorithm' | 'nominal_hashrate_hs' | 'nominal_power_w' | 'nominal_efficiency_j_per_th'> & { algorithm?: HashAlgorithm };
 
+/** `th` in TH/s of the row's algorithm, so J/TH is per TH/s of that algorithm too. */
 function spec(vendor: string, model: string, th: number, w: number, rest: SpecRest): ModelSpec {
-  return { vendor, model, nominal_hashrate_hs: th * TH, nominal_power_w: w, nominal_efficiency_j_per_th: Math.round((w / th) * 100) / 100, ...rest };
+  return { vendor, model, algorithm: 'sha256', nominal_hashrate_hs: th * TH, nominal_power_w: w, nominal_efficiency_j_per_th: Math.round((w / th) * 100) / 100, ...rest };
 }
 
 const bitmain = (model: string, th: number, w: number, rest: SpecRest) => spec('Bitmain', model, th, w, rest);
@@ -46,6 +52,9 @@ const canaan = (model: string, th: number, w: number, rest: SpecRest) => spec('C
 const auradine = (model: string, th: number, w: number, rest: SpecRest) => spec('Auradine', model, th, w, rest);
 const bitaxe = (model: string, th: number, w: number, rest: SpecRest) => spec('Bitaxe', model, th, w, rest);
 const proto = (model: string, th: number, w: number, rest: SpecRest) => spec('Proto', model, th, w, rest);
+const goldshell = (model: string, th: number, w: number, rest: SpecRest & { algorithm: HashAlgorithm }) => spec('Goldshell', model, th, w, rest);
+/** Goldshell quotes scrypt machines in MH/s and GH/s. */
+const MH_IN_TH = 1e-6;
 
 /** Bitaxe boards: one hashboard with one ASIC (two on the GT), one fan. */
 const BITAXE_BOARD = { hashboards: 1, fans: 1, cooling: 'air' } as const;
@@ -421,19 +430,123 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
     source:
       'ESP-Miner spec for the Gamma (BM1370): 525 MHz × 2040 small cores = 1071 GH/s expected, 19 W self-test power target (boards 600, 601; 22 W on 602, 603), bitaxeorg/ESP-Miner@5c27713 main/device_config.h; the bitaxeGamma readme says "about 1.2 TH/s" from the S21 Pro\'s 234 TH/s over 195 chips (was 1.2 TH/s, 18 W here)',
   }),
+  // ── Goldshell (none mines SHA-256: each row names its algorithm; /mcb/status reports "Goldshell-<MODEL>") ──
+  goldshell('Goldshell KD6', 29.2, 2630, {
+    aliases: ['KD6'],
+    algorithm: 'blake2s',
+    hashboards: 4,
+    fans: 4,
+    cooling: 'air',
+    source: 'Goldshell KD6 spec: 29.2 TH/s Kadena (Blake2s), 2630 W (from memory, not re-verified; boards and fans from memory)',
+  }),
+  goldshell('Goldshell KD Max', 40.2, 3350, {
+    aliases: ['KD Max', 'KDMax'],
+    algorithm: 'blake2s',
+    hashboards: 4,
+    fans: 4,
+    cooling: 'air',
+    source: 'Goldshell KD Max spec: 40.2 TH/s Kadena (Blake2s), 3350 W (from memory, not re-verified; boards and fans from memory)',
+  }),
+  goldshell('Goldshell KD Box Pro', 2.6, 230, {
+    aliases: ['KD Box Pro', 'KDBoxPro'],
+    algorithm: 'blake2s',
+    hashboards: 1,
+    fans: 2,
+    cooling: 'air',
+    source: 'Goldshell KD Box Pro spec: 2.6 TH/s Kadena (Blake2s), 230 W (from memory, not re-verified)',
+  }),
+  goldshell('Goldshell LT5', 2050 * MH_IN_TH, 2080, {
+    aliases: ['LT5'],
+    algorithm: 'scrypt',
+    hashboards: 4,
+    fans: 2,
+    cooling: 'air',
+    source: 'Goldshell LT5 spec: 2.05 GH/s Scrypt, 2080 W (from memory, not re-verified); 4 boards and 2 fans per the LT5 /mcb/cgminer capture in collectors/goldshell/testdata',
+  }),
+  goldshell('Goldshell LT6', 3350 * MH_IN_TH, 3200, {
+    aliases: ['LT6'],
+    algorithm: 'scrypt',
+    hashboards: 4,
+    fans: 2,
+    cooling: 'air',
+    source: 'Goldshell LT6 spec: 3.35 GH/s Scrypt, 3200 W (from memory, not re-verified; boards and fans as the LT5)',
+  }),
+  goldshell('Goldshell Mini-DOGE Pro', 205 * MH_IN_TH, 220, {
+    aliases: ['Mini-DOGE Pro', 'MiniDogePro', 'Mini DOGE Pro'],
+    algorithm: 'scrypt',
+    hashboards: 1,
+    fans: 2,
+    cooling: 'air',
+    source: 'Goldshell Mini-DOGE Pro spec: 205 MH/s Scrypt, 220 W (from memory, not re-verified)',
+  }),
+  goldshell('Goldshell KA Box Pro', 1.6, 600, {
+    aliases: ['KA Box Pro', 'KABoxPro'],
+    algorithm: 'kheavyhash',
+    hashboards: 1,
+    fans: 2,
+    cooling: 'air',
+    source: 'Goldshell KA Box Pro spec: 1.6 TH/s kHeavyHash (Kaspa), 600 W (from memory, not re-verified)',
+  }),
+  goldshell('Goldshell AL Box', 0.36, 180, {
+    aliases: ['AL Box', 'ALBox'],
+    algorithm: 'blake3',
+    hashboards: 1,
+    fans: 2,
+    cooling: 'air',
+    source: 'Goldshell AL Box spec: 360 GH/s Blake3 (Alephium), 180 W (from memory, not re-verified)',
+  }),
+  goldshell('Goldshell CK5', 12, 2400, {
+    aliases: ['CK5'],
+    algorithm: 'eaglesong',
+    hashboards: 4,
+    fans: 4,
+    cooling: 'air',
+    source: 'Goldshell CK5 spec: 12 TH/s Eaglesong (Nervos), 2400 W (from memory, not re-verified); 4 boards and 4 fans per the foreman-apps CK5 /mcb/cgminer capture',
+  }),
+  goldshell('Goldshell SC5 Pro II', 14, 3300, {
+    aliases: ['SC5 Pro II'],
+    algorithm: 'blake2b',
+    hashboards: 4,
+    fans: 4,
+    cooling: 'air',
+    source:
+      'Goldshell SC5 Pro II spec sheet as quoted by crProductGuy/goldshell-box-tools-productguy gbox/models.py: 14 TH/s Blake2b (Siacoin), 3300 W; 4 boards, 4 fans and the model string "Goldshell-SC5Pro\u2161" per its sc5proii capture',
+  }),
+  goldshell('Goldshell SC Lite', 4.4, 950, {
+    aliases: ['SC Lite', 'SCLite'],
+    algorithm: 'blake2b',
+    hashboards: 4,
+    fans: 4,
+    cooling: 'air',
+    source:
+      'goldshell.company/sclite spec as quoted by crProductGuy/goldshell-box-tools-productguy gbox/models.py: 4.4 TH/s Blake2b (Siacoin), 950 W; 4 boards, 4 fans per its sclite capture',
+  }),
+  goldshell('Goldshell SC Box', 0.9, 200, {
+    aliases: ['SC Box', 'SCBox', 'SC-BOX'],
+    algorithm: 'blake2b',
+    hashboards: 1,
+    fans: 2,
+    cooling: 'air',
+    source:
+      'Goldshell SC-BOX spec via retailer listings as quoted by crProductGuy/goldshell-box-tools-productguy gbox/models.py: 900 GH/s Blake2b (Siacoin), 200 W, 1 board, 2 fans',
+  }),
 ];
 
 /** Firmware brand words that some custom firmware appends to the model ("Antminer S9 Hiveon"). */
-const NOISE_WORDS = /antminer|whatsminer|avalon(miner)?|bitmain|microbt|canaan|hiveon|vnish|asicseer|mskminer|braiins|luxos/g;
+const NOISE_WORDS = /antminer|whatsminer|avalon(miner)?|bitmain|microbt|canaan|goldshell|hiveon|vnish|asicseer|mskminer|braiins|luxos/g;
 
 function normalizeName(name: string): string {
-  return name
-    .toLowerCase()
-    .replace(/\(.*?\)/g, '')
-    .replace(NOISE_WORDS, '')
-    .replace(/hydro/g, 'hyd')
-    .replace(/plus/g, '+')
-    .replace(/[^a-z0-9+]/g, '');
+  return (
+    name
+      .toLowerCase()
+      .replace(/\(.*?\)/g, '')
+      .replace(NOISE_WORDS, '')
+      .replace(/hydro/g, 'hyd')
+      .replace(/plus/g, '+')
+      // Goldshell writes the roman numeral two as one character ("Goldshell-SC5ProⅡ"), lower-cased above to ⅱ.
+      .replace(/[\u2161\u2171]/g, 'ii')
+      .replace(/[^a-z0-9+]/g, '')
+  );
 }
 
 const BY_KEY = new Map<string, ModelSpec>();

@@ -31,6 +31,7 @@ function demoUrl(miner: SimulatedMiner): string {
   if (miner.protocol === 'antminer-web') return miner.url.replace('://', '://antminers@');
   if (miner.protocol === 'braiins-rest') return miner.url.replace('://', '://bos@');
   if (miner.protocol === 'proto') return miner.url.replace('://', '://protos@');
+  if (miner.protocol === 'goldshell') return miner.url.replace('://', '://goldshells@');
   const auradine = miner.alsoUrls.find((url) => url.startsWith('auradine://'));
   // Its socket is the miner's CGMiner port, wherever the farm put it.
   if (auradine) return `${auradine.replace('://', '://auradines@')}?rpc_port=${miner.port}`;
@@ -60,6 +61,7 @@ export async function runDemo(command: DemoCommand): Promise<number> {
         auradines: { user: 'admin', password: 'admin' },
         bos: { user: 'root', password: 'root' },
         protos: { user: 'admin', password: PROTO_TWIN_PASSWORD },
+        goldshells: { user: 'admin', password: '123456789' },
       },
       ...(pdus && { power: pdus.power }),
       economics: demoEconomics(farm.miners.reduce((kw, m) => kw + m.model.nominal_power_w / 1000, 0)),

@@ -20,6 +20,25 @@ export const POWER_SOURCE_PRECEDENCE: readonly PowerSource[] = ['pdu', 'reported
 export type ErrorReason = 'timeout' | 'refused' | 'unreachable' | 'reset' | 'malformed' | 'too_large' | 'api_error' | 'exec' | 'backoff' | 'other';
 export const ERROR_REASONS: readonly ErrorReason[] = ['timeout', 'refused', 'unreachable', 'reset', 'malformed', 'too_large', 'api_error', 'exec', 'backoff', 'other'];
 
+/**
+ * The proof of work a miner hashes. Bitcoin's is `sha256`; a hashrate of any other is not Bitcoin's
+ * and is never priced by the Bitcoin hashprice (agent/economics/assess.ts). `unknown`: a machine known
+ * not to mine SHA-256 (every Goldshell) whose model the catalog lacks.
+ */
+export type HashAlgorithm = 'sha256' | 'scrypt' | 'kheavyhash' | 'blake3' | 'blake2s' | 'blake2b' | 'eaglesong' | 'unknown';
+
+/** How each algorithm is named to people: the algorithm, and the coin it is best known by. */
+export const HASH_ALGORITHM_NAMES: Readonly<Record<HashAlgorithm, string>> = {
+  sha256: 'SHA-256',
+  scrypt: 'Scrypt (Litecoin, Dogecoin)',
+  kheavyhash: 'kHeavyHash (Kaspa)',
+  blake3: 'Blake3 (Alephium)',
+  blake2s: 'Blake2s (Kadena)',
+  blake2b: 'Blake2b (Siacoin)',
+  eaglesong: 'Eaglesong (Nervos)',
+  unknown: 'an algorithm the catalog does not name',
+};
+
 export type BoardStatus = 'ok' | 'degraded' | 'dead';
 
 export interface BoardSnapshot {
@@ -123,6 +142,8 @@ export interface DeviceSnapshot {
   firmware?: string;
   /** Which parser read this device (e.g. `antminer`, `whatsminer`). */
   dialect?: string;
+  /** What it hashes, where the device or its catalog row says; absent means SHA-256 unless the catalog says otherwise. */
+  algorithm?: HashAlgorithm;
   serial?: string;
   mac?: string;
 
@@ -180,13 +201,14 @@ export function downSnapshot(base: DeviceIdentity, reason: ErrorReason, error: s
 
 /**
  * A device that answered before and failed now: down with the reason, keeping what names it (make,
- * model, firmware, serial, the GPU's index and UUID) and none of its readings.
+ * model, firmware, algorithm, serial, the GPU's index and UUID) and none of its readings.
  */
 export function downSince(last: DeviceSnapshot, reason: ErrorReason, error: string, at = new Date()): DeviceSnapshot {
   const identity: DeviceIdentity = { id: last.id, kind: last.kind, target: last.target, labels: last.labels };
   if (last.address !== undefined) identity.address = last.address;
   const down = downSnapshot(identity, reason, error, at);
   for (const key of IDENTITY_KEYS) if (last[key] !== undefined) down[key] = last[key];
+  if (last.algorithm !== undefined) down.algorithm = last.algorithm;
   if (last.gpu) down.gpu = { index: last.gpu.index, uuid: last.gpu.uuid, ...(last.gpu.name !== undefined && { name: last.gpu.name }) };
   return down;
 }

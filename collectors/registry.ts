@@ -6,6 +6,7 @@ import { bitaxeScheme } from './bitaxe/scheme.js';
 import { braiinsRestScheme } from './braiins-rest/scheme.js';
 import { cgminerScheme } from './cgminer/scheme.js';
 import { epicScheme } from './epic/scheme.js';
+import { goldshellScheme } from './goldshell/scheme.js';
 import { nvidiaSmiScheme, nvidiaSmiSshScheme } from './nvidia/scheme.js';
 import { protoScheme } from './proto/scheme.js';
 import { snmpScheme } from './snmp/scheme.js';
@@ -27,6 +28,7 @@ export const SCHEMES = [
   auradineScheme,
   braiinsRestScheme,
   protoScheme,
+  goldshellScheme,
 ] as const satisfies readonly TargetSchemeDescriptor[];
 
 export type TargetScheme = (typeof SCHEMES)[number]['name'];

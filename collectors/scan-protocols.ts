@@ -7,6 +7,8 @@ import { parseDigestChallenge } from './antminer-web/digest.js';
 import { DEFAULT_MAX_RESPONSE_BYTES } from './cgminer/client.js';
 import type { ScanIdentity, ScanProtocol } from './cgminer/discovery.js';
 import { hostPort, type Target } from './contract.js';
+import { GOLDSHELL_STATUS_PATH } from './goldshell/collector.js';
+import { normalizeGoldshell } from './goldshell/normalize.js';
 import { httpGet, jsonObjectOf } from './http-get.js';
 import { identifyProto } from './proto/collector.js';
 import { createCollector, schemeNamed, type TargetScheme } from './registry.js';
@@ -59,6 +61,29 @@ async function identifyAntminerWeb(host: string, port: number, options: Options)
   return { vendor: 'Bitmain', model: info['minertype'].slice(0, 80), dialect: 'antminer-web' };
 }
 
+/**
+ * A Goldshell, known without a login by its `/mcb/status` (`"model": "Goldshell-…"`), which names the
+ * model and firmware; the boards behind it want an account a scan does not hold.
+ */
+async function identifyGoldshell(host: string, port: number, options: Options): Promise<ScanIdentity> {
+  const where = `${host}:${port}${GOLDSHELL_STATUS_PATH}`;
+  const status = jsonObjectOf(
+    await httpGet({
+      host,
+      port,
+      path: GOLDSHELL_STATUS_PATH,
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    }),
+    where,
+  );
+  const model = typeof status['model'] === 'string' ? status['model'] : '';
+  if (!/^goldshell/i.test(model)) throw new PollError('malformed', `${where}: not a Goldshell's status`);
+  const snapshot = normalizeGoldshell({ status }, { id: '', kind: 'asic', target: '', labels: {} }, new Date());
+  return identityOf(snapshot);
+}
+
 export const FLOOR_PROTOCOLS: readonly ScanProtocol[] = [
   { scheme: 'whatsminer-v3', port: 4433, identify: (host, port, options) => viaCollector('whatsminer-v3', host, port, options) },
   { scheme: 'antminer-web', port: 80, identify: identifyAntminerWeb },
@@ -69,6 +94,7 @@ export const FLOOR_PROTOCOLS: readonly ScanProtocol[] = [
     port: 80,
     identify: (host, port, options) => identifyProto(host, port, { ...options, maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES }),
   },
+  { scheme: 'goldshell', port: 80, identify: identifyGoldshell },
   { scheme: 'epic', port: 4028, identify: (host, port, options) => viaCollector('epic', host, port, options) },
 ];
 

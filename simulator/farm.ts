@@ -132,6 +132,9 @@ export const MODERN_MIX: readonly (MinerSpec & { weight: number })[] = [
   { model: 'Teraflux AT1500', also: ['auradine'], weight: 2 },
   { model: 'Antminer S21', protocol: 'braiins-rest', weight: 2 },
   { model: 'Proto Rig', protocol: 'proto', weight: 2 },
+  // Miners of other algorithms, which the economics leave unassessed but count as load.
+  { model: 'Goldshell KD6', protocol: 'goldshell', weight: 2 },
+  { model: 'Goldshell Mini-DOGE Pro', protocol: 'goldshell', weight: 1 },
 ];
 
 const LISTEN_BATCH = 256;

@@ -13,8 +13,14 @@ describe('MODEL_CATALOG', () => {
     for (const m of MODEL_CATALOG) {
       // Single-chip home miners (Bitaxe) run at well under a terahash and a few tens of watts.
       const home = m.hashboards === 1 && m.chips_per_board !== undefined && m.chips_per_board <= 4;
-      expect(m.nominal_hashrate_hs, m.model).toBeGreaterThan(home ? 1e11 : 1e12);
-      expect(m.nominal_power_w, m.model).toBeGreaterThan(home ? 5 : 1000);
+      if (m.algorithm === 'sha256') {
+        expect(m.nominal_hashrate_hs, m.model).toBeGreaterThan(home ? 1e11 : 1e12);
+        expect(m.nominal_power_w, m.model).toBeGreaterThan(home ? 5 : 1000);
+      } else {
+        // Other algorithms hash at their own scale: a Scrypt box at 200 MH/s, a Kadena one at 40 TH/s.
+        expect(m.nominal_hashrate_hs, m.model).toBeGreaterThan(1e8);
+        expect(m.nominal_power_w, m.model).toBeGreaterThan(100);
+      }
       expect(m.nominal_efficiency_j_per_th, m.model).toBeCloseTo(m.nominal_power_w / (m.nominal_hashrate_hs / 1e12), 1);
       expect(m.hashboards, m.model).toBeGreaterThan(0);
       expect(m.source, m.model).toMatch(/spec/i);
@@ -24,6 +30,15 @@ describe('MODEL_CATALOG', () => {
     }
     const names = MODEL_CATALOG.map((m) => m.model);
     expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('says what each row hashes: SHA-256 unless it says otherwise, and never SHA-256 for a Goldshell', () => {
+    for (const m of MODEL_CATALOG) {
+      if (m.vendor === 'Goldshell') expect(m.algorithm, m.model).not.toMatch(/^(sha256|unknown)$/);
+      else expect(m.algorithm, m.model).toBe('sha256');
+    }
+    expect(findModel('Goldshell-KD6')?.algorithm).toBe('blake2s');
+    expect(findModel('Goldshell-LT5')?.algorithm).toBe('scrypt');
   });
 
   it('carries the published headline figures for the reference models', () => {

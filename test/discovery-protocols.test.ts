@@ -1,6 +1,6 @@
 /**
  * A mixed floor found by one scan: miners speaking the CGMiner API, the Whatsminer API v3, the
- * Antminer web API, ESP-Miner (Bitaxe), ProtoOS's REST API and ePIC's HTTP API on the CGMiner port, each on its own
+ * Antminer web API, ESP-Miner (Bitaxe), ProtoOS's REST API, Goldshell's web API and ePIC's HTTP API on the CGMiner port, each on its own
  * loopback address, and a stock Antminer answering both the CGMiner API and its web API. Each is found
  * once, with the protocol it answered; the two-way Antminer is one miner, over the API that named it.
  * The floor sits behind "port-forwards": every protocol on a free port the scan is told, as an
@@ -22,6 +22,7 @@ const FLOOR: MinerSpec[] = [
   { model: 'Antminer S19 Pro' },
   { model: 'Whatsminer M50S' },
   { model: 'Proto Rig', protocol: 'proto' },
+  { model: 'Goldshell KD6', protocol: 'goldshell' },
 ];
 
 describe('scan() of a mixed floor over loopback', () => {
@@ -40,19 +41,19 @@ describe('scan() of a mixed floor over loopback', () => {
       seed: 15,
       host: block.host(1),
       port: CGMINER,
-      protocolPorts: { 'whatsminer-v3': V3, 'antminer-web': WEB, bitaxe: WEB, proto: WEB, epic: CGMINER },
+      protocolPorts: { 'whatsminer-v3': V3, 'antminer-web': WEB, bitaxe: WEB, proto: WEB, goldshell: WEB, epic: CGMINER },
       models: FLOOR,
       failures: false,
       clock: () => 1_760_000_000_000,
     });
-    const protocols = floorProtocols({ 'whatsminer-v3': V3, 'antminer-web': WEB, bitaxe: WEB, proto: WEB, epic: CGMINER });
+    const protocols = floorProtocols({ 'whatsminer-v3': V3, 'antminer-web': WEB, bitaxe: WEB, proto: WEB, goldshell: WEB, epic: CGMINER });
     result = await scan({ ranges: [block.cidr(28)], port: CGMINER, protocols, identifyTimeoutMs: 5000, probeConcurrency: 64 });
   });
   afterAll(() => farm?.stop());
 
   it('finds every miner once, with the protocol it answered and the model it reported', () => {
     expect(result.ports).toEqual([CGMINER, V3, WEB]);
-    expect(result.protocol_ports).toEqual({ 'whatsminer-v3': V3, 'antminer-web': WEB, bitaxe: WEB, proto: WEB, epic: CGMINER });
+    expect(result.protocol_ports).toEqual({ 'whatsminer-v3': V3, 'antminer-web': WEB, bitaxe: WEB, proto: WEB, goldshell: WEB, epic: CGMINER });
     expect(result.unidentified).toEqual([]);
     expect(result.silent.count).toBe(14 - FLOOR.length);
     expect(result.identified.map((m) => [m.host, m.protocol, m.port, m.model])).toEqual([
@@ -65,6 +66,8 @@ describe('scan() of a mixed floor over loopback', () => {
       [block.host(6), 'cgminer', CGMINER, 'Antminer S19 Pro'],
       [block.host(7), 'cgminer', CGMINER, 'Whatsminer M50S'],
       [block.host(8), 'proto', WEB, 'Proto Rig'],
+      // Named by its /mcb/status, which needs no login.
+      [block.host(9), 'goldshell', WEB, 'Goldshell KD6'],
     ]);
     expect(result.identified.map((m) => m.url)).toEqual(farm.miners.map((m) => m.url));
   });
@@ -97,6 +100,7 @@ describe('floorProtocols', () => {
       ['antminer-web', 80],
       ['bitaxe', 80],
       ['proto', 80],
+      ['goldshell', 80],
       ['epic', 4028],
     ]);
     expect(floorProtocols({ 'antminer-web': 8081 }).map((p) => [p.scheme, p.port])).toEqual([
@@ -104,6 +108,7 @@ describe('floorProtocols', () => {
       ['antminer-web', 8081],
       ['bitaxe', 80],
       ['proto', 80],
+      ['goldshell', 80],
       ['epic', 4028],
     ]);
     expect(floorProtocols()).toEqual(FLOOR_PROTOCOLS);

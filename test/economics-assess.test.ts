@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { enrichSnapshot } from '../agent/enrich.js';
+import { usd } from '../agent/economics/format.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import type { EconomicInputs, InputReading } from '../agent/economics/inputs.js';
 import { hashpriceUsdPerThDay } from '../agent/economics/bitcoin.js';
@@ -368,5 +370,38 @@ describe('hashrate leasing for ASICs', () => {
     expect(a.reason).toMatch(/^lease: leasing earns \$10\.21\/day vs mining \$8\.89\/day, power costs \$4\.21\/day/);
     // At $30/PH/day mining wins again.
     expect(assessDevice(asic('10.0.1.9', 'Antminer S21 Pro', 234, 3510), inputs(0.05, { hashrate_lease: { usd_per_ph_day: 30, fee_ratio: 0.03 } })).recommendation).toBe('mine');
+  });
+});
+
+describe('miners of other algorithms (README "Miners of other algorithms")', () => {
+  it('leaves a Goldshell KD6 unassessed with its algorithm as the reason, yet costs its estimated draw and counts it under the cap', () => {
+    // The README's example: 29.2 TH/s of Blake2s, no watts reported, the catalog row's 90.07 J/TH.
+    const kd6 = enrichSnapshot(asic('10.0.7.1', 'Goldshell KD6', 29.2, 0, { power_w: undefined, power_source: undefined, algorithm: 'blake2s' }));
+    expect([kd6.power_w, kd6.power_source]).toEqual([2630, 'estimated']);
+    const a = assessDevice(kd6, inputs(0.06));
+    expect(a.reason).toBe('mines Blake2s (Kadena), not SHA-256: no revenue model');
+    expect(a.recommendation).toBeUndefined();
+    expect(a.revenue_usd_per_day).toEqual({});
+    expect(a.power_cost_usd_per_day).toBeCloseTo(2.63 * 24 * 0.06, 10);
+    expect(usd(a.power_cost_usd_per_day!)).toBe('$3.79');
+
+    const s21 = assessDevice(asic('10.0.7.2', 'Antminer S21', 200, 3500), inputs(0.06));
+    const plan = planSite([a, s21], 10);
+    expect(plan.devices.find((d) => d.device_id === '10.0.7.1')).toMatchObject({ activity: 'unassessed', power_kw: 2.63 });
+    expect(plan.totals.unassessed).toMatchObject({ count: 1, power_kw: 2.63 });
+    expect(plan.totals.unassessed.margin_usd_per_day).toBeCloseTo(-3.7872, 10);
+    // 10 kW less the KD6's 2.63 leaves 7.37 kW: the S21's 3.5 kW fits.
+    expect(plan.devices.find((d) => d.device_id === '10.0.7.2')?.activity).toBe('mining');
+    expect(plan.planned_kw).toBeCloseTo(6.13, 10);
+  });
+
+  it('takes the algorithm from the catalog when the snapshot does not carry it, and prices SHA-256 rows as before', () => {
+    expect(assessDevice(asic('10.0.7.3', 'Goldshell KA Box Pro', 1.6, 600), inputs(0.06)).reason).toBe('mines kHeavyHash (Kaspa), not SHA-256: no revenue model');
+    expect(assessDevice(asic('10.0.7.4', 'Goldshell-Foo', 1, 500, { algorithm: 'unknown' }), inputs(0.06)).reason).toMatch(
+      /^mines an algorithm the catalog does not name, not SHA-256/,
+    );
+    expect(assessDevice(asic('10.0.7.5', 'Antminer S21', 200, 3500), inputs(0.06)).recommendation).toBe('mine');
+    // A model the catalog lacks, with no algorithm said, is taken as SHA-256 and priced.
+    expect(assessDevice(asic('10.0.7.6', 'Some Unlisted Miner', 100, 3000), inputs(0.06)).revenue_usd_per_day.mining).toBeCloseTo(100 * HASHPRICE, 10);
   });
 });

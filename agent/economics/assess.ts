@@ -23,12 +23,15 @@
  *   3. curtail  — every activity's margin is negative at the current price
  *   4. mine | lease — the activity with the highest margin
  * A device that is down, not a miner or GPU, or lacks a power or hashrate reading or a needed input
- * gets no recommendation, only a reason. A device that only measures (PDU, meter, sensor) carries no
+ * gets no recommendation, only a reason. So does an ASIC that mines anything but SHA-256 (its
+ * snapshot's `algorithm`, else its catalog row's, else SHA-256): the hashprice is Bitcoin's, and there
+ * is no revenue model for Kadena, Scrypt, Kaspa and the rest. It still draws power: its power cost is
+ * reported, and the plan counts it as fixed load under the cap and charges it to the site margin. A device that only measures (PDU, meter, sensor) carries no
  * cost: its watts are the load of the devices behind it. A down device whose outlet still meters draw
  * carries that draw's cost.
  */
 import { findModel as catalogFindModel, type ModelSpec } from '../catalog.js';
-import { efficiencyJPerTh, type DeviceSnapshot, type PowerSource } from '../snapshot.js';
+import { efficiencyJPerTh, HASH_ALGORITHM_NAMES, type DeviceSnapshot, type PowerSource } from '../snapshot.js';
 import type { GpuModelEconomics, HashrateLease, ReplacementConfig } from '../../config/economics-schema.js';
 import { jPerTh, percent, perKwh, usd } from './format.js';
 import { hashpriceFrom, type EconomicInputs } from './inputs.js';
@@ -155,6 +158,10 @@ export function assessDevice(snapshot: DeviceSnapshot, inputs: EconomicInputs, o
 
   if (snapshot.kind !== 'asic' && snapshot.kind !== 'gpu') return noRecommendation(a, `no economics for a ${snapshot.kind}`);
   if (!snapshot.up) return noRecommendation(a, `down: ${snapshot.error ?? 'no reason given'}`);
+  if (snapshot.kind === 'asic') {
+    const algorithm = snapshot.algorithm ?? (opts.findModel ?? catalogFindModel)(snapshot.model)?.algorithm ?? 'sha256';
+    if (algorithm !== 'sha256') return noRecommendation(a, `mines ${HASH_ALGORITHM_NAMES[algorithm]}, not SHA-256: no revenue model`);
+  }
   if (a.power_w === undefined) return noRecommendation(a, 'no power reading');
   if (!(a.power_w > 0)) return noRecommendation(a, `power reads ${a.power_w} W`);
 

@@ -135,7 +135,7 @@ export interface SiteTotals {
   at: string;
   devices: number;
   up: number;
-  /** Sums over devices that are up and report the figure. */
+  /** Sums over devices that are up and report the figure; hashrate over SHA-256 miners only, as other algorithms' hashes are not the same unit. */
   hashrate_hs: number;
   power_w: number;
   plan?: SitePlan;
@@ -150,7 +150,7 @@ export function siteTotals(site: string, snapshots: Iterable<DeviceSnapshot>, pl
     devices++;
     if (!s.up) continue;
     up++;
-    hashrate += s.hashrate_hs ?? 0;
+    if (s.algorithm === undefined || s.algorithm === 'sha256') hashrate += s.hashrate_hs ?? 0;
     // A PDU's or meter's watts are the load of the devices behind it: summing them would count it twice.
     if (s.kind !== 'pdu' && s.kind !== 'sensor') power += s.power_w ?? 0;
   }

@@ -8,6 +8,7 @@ import { bitaxeTwin } from './bitaxe.js';
 import { braiinsRestTwin } from './braiins-rest.js';
 import { epicTwin } from './epic.js';
 import { protoTwin } from './proto.js';
+import { goldshellTwin } from './goldshell.js';
 import type { ProtocolTwin } from './types.js';
 import { whatsminerV3Twin } from './whatsminer-v3.js';
 
@@ -19,6 +20,7 @@ export const PROTOCOL_TWINS = {
   auradine: auradineTwin,
   'braiins-rest': braiinsRestTwin,
   proto: protoTwin,
+  goldshell: goldshellTwin,
 } as const satisfies Readonly<Record<string, ProtocolTwin>>;
 
 export type TwinnedProtocol = keyof typeof PROTOCOL_TWINS;

@@ -11,6 +11,11 @@ import type { CgminerDialect, NormalizeContext } from '../types.js';
 
 /** VERSION keys that name the mining program, most specific first. */
 const PROGRAM_KEYS = ['LUXminer', 'BOSminer+', 'BOSminer', 'BOSer', 'BMMiner', 'CGMiner', 'BFGMiner', 'Miner'];
+/**
+ * Goldshell's cgminer (`intminer`, from Intchains, its maker; the names asic-rs recognises it by): its
+ * machines hash Kadena, Scrypt, Blake2b and the like, never SHA-256, so the snapshot says so.
+ */
+const GOLDSHELL_PROGRAM = /intminer|goldshell|kdaminer|intchains_qomo/i;
 const DEVICE_STATUS: Record<string, BoardStatus> = { Alive: 'ok', Sick: 'degraded', Dead: 'dead', NoStart: 'dead', Initialising: 'ok', Disabled: 'dead' };
 
 export const genericDialect: CgminerDialect<'cgminer'> = {
@@ -30,6 +35,10 @@ function normalizeGeneric(reply: CgminerReply, ctx: NormalizeContext): DeviceSna
   setIfDefined(snapshot, 'model', spec?.model ?? type?.split(/\r?\n/, 1)[0]);
   setIfDefined(snapshot, 'vendor', spec?.vendor);
   setIfDefined(snapshot, 'firmware', programOf(version) ?? programOf(statsHeader) ?? firstDescription(reply));
+  if (GOLDSHELL_PROGRAM.test(firstDescription(reply) ?? '')) {
+    snapshot.vendor ??= 'Goldshell';
+    snapshot.algorithm = spec?.algorithm ?? 'unknown';
+  }
 
   const summary = firstRowOf(reply.summary, 'SUMMARY');
   applySummaryCounters(snapshot, summary);
