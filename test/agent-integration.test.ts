@@ -159,6 +159,9 @@ describe('agent polling a simulated farm', () => {
     expect(lean).toMatch(new RegExp(`^potencia_device_temperature_celsius\\{${device},[^}]*sensor="chip_max"\\} \\d`, 'm'));
     expect(lean).toMatch(new RegExp(`^potencia_miner_hashrate_hashes_per_second\\{${device},[^}]*\\} \\d`, 'm'));
     const seriesOf = (text: string) => text.split('\n').filter((line) => line.startsWith(`potencia_`) && line.includes(device)).length;
+    // README "Series per device": the farm's first miner, a Whatsminer M30S++ with three hashboards and two fans.
+    expect(full).toContain(`potencia_device_info{${device},rack="r1",site="test-farm",kind="asic",vendor="MicroBT",model="Whatsminer M30S++"`);
+    expect([seriesOf(full), seriesOf(lean)]).toEqual([46, 17]);
     expect(seriesOf(lean)).toBeLessThan(seriesOf(full) / 2);
 
     await agent.applyConfig(config({ per_board: true, per_fan: true }));
