@@ -437,15 +437,17 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
     hashboards: 4,
     fans: 4,
     cooling: 'air',
-    source: 'Goldshell KD6 spec: 29.2 TH/s Kadena (Blake2s), 2630 W (from memory, not re-verified; boards and fans from memory)',
+    source:
+      'Goldshell KD6 spec: 29.2 TH/s Kadena (Blake2s), 2630 W (no maker page found in public sources; figures as quoted by a public compiled catalog (the Goldshell table of a miner discovery and profitability tracker in the public code index) and by a public mining-hardware database; another listing quotes asicminervalue.com/miners/goldshell/kd6-26th, a later 26.3 TH/s bin at the same 2630 W); the KD6 is in neither pyasic nor asic-rs, 4 boards and 4 fans assumed as the KD5 in pyasic@0729d6b4 pyasic/miners/device/models/goldshell/X5/KD5.py',
   }),
   goldshell('Goldshell KD Max', 40.2, 3350, {
     aliases: ['KD Max', 'KDMax'],
     algorithm: 'blake2s',
-    hashboards: 4,
+    hashboards: 3,
     fans: 4,
     cooling: 'air',
-    source: 'Goldshell KD Max spec: 40.2 TH/s Kadena (Blake2s), 3350 W (from memory, not re-verified; boards and fans from memory)',
+    source:
+      'Goldshell KD Max spec: 40.2 TH/s Kadena (Blake2s), 3350 W (no maker page found in public sources; figures as quoted by a public compiled catalog (the Goldshell table of a miner discovery and profitability tracker in the public code index) and by storefront listings in public code ("KD Max 40.2T", 3350 W)); 3 boards × 84 chips (was 4 boards here) and 4 fans per pyasic@0729d6b4 pyasic/miners/device/models/goldshell/XMax/KDMax.py',
   }),
   goldshell('Goldshell KD Box Pro', 2.6, 230, {
     aliases: ['KD Box Pro', 'KDBoxPro'],
@@ -453,7 +455,8 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
     hashboards: 1,
     fans: 2,
     cooling: 'air',
-    source: 'Goldshell KD Box Pro spec: 2.6 TH/s Kadena (Blake2s), 230 W (from memory, not re-verified)',
+    source:
+      'Goldshell KD Box Pro spec: 2.6 TH/s Kadena (Blake2s), 230 W (no maker page found in public sources; figures as quoted by a public compiled catalog (the Goldshell table of a miner discovery and profitability tracker in the public code index)); 1 board × 16 chips per pyasic@03caa9fe pyasic/miners/device/models/goldshell/XBox/KDBox.py, 2 fans per an earlier version of that KDBoxPro class',
   }),
   goldshell('Goldshell LT5', 2050 * MH_IN_TH, 2080, {
     aliases: ['LT5'],
@@ -461,7 +464,8 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
     hashboards: 4,
     fans: 2,
     cooling: 'air',
-    source: 'Goldshell LT5 spec: 2.05 GH/s Scrypt, 2080 W (from memory, not re-verified); 4 boards and 2 fans per the LT5 /mcb/cgminer capture in collectors/goldshell/testdata',
+    source:
+      'Goldshell LT5 spec: 2.05 GH/s Scrypt, 2080 W (no maker page found in public sources; figures as quoted by a public compiled catalog (the Goldshell table of a miner discovery and profitability tracker in the public code index); another public device table gives 2080 W too); 4 boards and 2 fans per the LT5 /mcb/cgminer capture in collectors/goldshell/testdata',
   }),
   goldshell('Goldshell LT6', 3350 * MH_IN_TH, 3200, {
     aliases: ['LT6'],
@@ -469,7 +473,8 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
     hashboards: 4,
     fans: 2,
     cooling: 'air',
-    source: 'Goldshell LT6 spec: 3.35 GH/s Scrypt, 3200 W (from memory, not re-verified; boards and fans as the LT5)',
+    source:
+      'Goldshell LT6 spec: 3.35 GH/s Scrypt, 3200 W (no maker page found in public sources; figures as quoted by a public compiled catalog (the Goldshell table of a miner discovery and profitability tracker in the public code index) and by another public device table, 3.35 GH/s at 3200 W; one public listing gives 3060 MH/s at 3100 W); no public board or fan count found, 4 boards and 2 fans assumed as the LT5 capture',
   }),
   goldshell('Goldshell Mini-DOGE Pro', 205 * MH_IN_TH, 220, {
     aliases: ['Mini-DOGE Pro', 'MiniDogePro', 'Mini DOGE Pro'],
@@ -477,7 +482,8 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
     hashboards: 1,
     fans: 2,
     cooling: 'air',
-    source: 'Goldshell Mini-DOGE Pro spec: 205 MH/s Scrypt, 220 W (from memory, not re-verified)',
+    source:
+      'Goldshell Mini-DOGE Pro spec: 205 MH/s Scrypt, 220 W (no maker page found in public sources; figures as quoted by a public compiled catalog (the Goldshell table of a miner discovery and profitability tracker in the public code index); another public device table gives about 233 MH/s at 250 W); 1 board and 2 fans assumed as the Mini-DOGE in pyasic@05d4ce8a pyasic/miners/device/models/goldshell/MiniDoge/MiniDoge.py',
   }),
   goldshell('Goldshell KA Box Pro', 1.6, 600, {
     aliases: ['KA Box Pro', 'KABoxPro'],
@@ -485,7 +491,8 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
     hashboards: 1,
     fans: 2,
     cooling: 'air',
-    source: 'Goldshell KA Box Pro spec: 1.6 TH/s kHeavyHash (Kaspa), 600 W (from memory, not re-verified)',
+    source:
+      'Goldshell KA Box Pro spec: 1.6 TH/s kHeavyHash (Kaspa), 600 W (no maker page found in public sources; figures as quoted by a public compiled catalog (the Goldshell table of a miner discovery and profitability tracker in the public code index)); not in pyasic or asic-rs, 1 board and 2 fans assumed as the other Box models',
   }),
   goldshell('Goldshell AL Box', 0.36, 180, {
     aliases: ['AL Box', 'ALBox'],
@@ -493,7 +500,8 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
     hashboards: 1,
     fans: 2,
     cooling: 'air',
-    source: 'Goldshell AL Box spec: 360 GH/s Blake3 (Alephium), 180 W (from memory, not re-verified)',
+    source:
+      'Goldshell AL Box spec: 360 GH/s Blake3 (Alephium), 180 W (no maker page found in public sources; figures as quoted by a public compiled catalog (the Goldshell table of a miner discovery and profitability tracker in the public code index) and in two other public notes, "AL-BOX 360 GH/s 180 W"); not in pyasic or asic-rs, 1 board and 2 fans assumed as the other Box models',
   }),
   goldshell('Goldshell CK5', 12, 2400, {
     aliases: ['CK5'],
@@ -501,7 +509,8 @@ export const MODEL_CATALOG: readonly ModelSpec[] = [
     hashboards: 4,
     fans: 4,
     cooling: 'air',
-    source: 'Goldshell CK5 spec: 12 TH/s Eaglesong (Nervos), 2400 W (from memory, not re-verified); 4 boards and 4 fans per the foreman-apps CK5 /mcb/cgminer capture',
+    source:
+      'Goldshell CK5 spec: 12 TH/s Eaglesong (Nervos), 2400 W (no maker page found in public sources; figures as a public profitability script quotes asicminervalue.com/miners/goldshell/ck5, and as a public compiled catalog (the Goldshell table of a miner discovery and profitability tracker in the public code index)); 4 boards × 46 chips and 4 fans per pyasic@0729d6b4 pyasic/miners/device/models/goldshell/X5/CK5.py and the foreman-apps CK5 /mcb/cgminer capture',
   }),
   goldshell('Goldshell SC5 Pro II', 14, 3300, {
     aliases: ['SC5 Pro II'],
