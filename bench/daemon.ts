@@ -6,7 +6,7 @@
  * own process metrics, so its CPU per poll includes rendering and the scrapes.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -34,8 +34,8 @@ export interface DaemonFigures {
   cpuPercent: number;
   scrapeMedianMs: number;
   peakRssBytes: number;
-  heapAtPeakBytes: number;
-  externalAtPeakBytes: number;
+  heapUsedBytes: number;
+  externalBytes: number;
   /** The last page, decoded. */
   page: Buffer;
   /** Series on the page that carry a device label, per device. */
@@ -51,6 +51,12 @@ function totals(text: string): Map<string, number> {
     out.set(name, (out.get(name) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
   }
   return out;
+}
+
+/** The process's resident set now, from /proc (Linux). */
+function residentBytes(pid: number): number {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return kb === undefined ? 0 : Number(kb) * 1024;
 }
 
 /** Sample lines that carry a device label: the page's per-device cardinality, the agent's own series aside. */
@@ -95,6 +101,18 @@ export async function runDaemon(run: DaemonRun): Promise<DaemonFigures> {
       });
       req.on('error', fail);
     });
+  // The gzip body as received, timed until its last byte; nothing decoded.
+  const scrapeRaw = (): Promise<{ received: Buffer; ms: number }> =>
+    new Promise((done, fail) => {
+      const t0 = performance.now();
+      const req = get({ host: '127.0.0.1', port, path: '/metrics', headers: { 'accept-encoding': 'gzip' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done({ received: Buffer.concat(chunks), ms: performance.now() - t0 }));
+        res.on('error', fail);
+      });
+      req.on('error', fail);
+    });
   try {
     // A first sweep takes about a millisecond of CPU per miner on a small machine: give it twice that.
     const patienceMs = Math.max(120_000, DEVICES * 2 * 1.2);
@@ -111,24 +129,26 @@ export async function runDaemon(run: DaemonRun): Promise<DaemonFigures> {
     await sleep(WARM_UP_MS);
     const before = totals((await scrape()).text);
     const scrapeMs: number[] = [];
+    // Sampled from /proc rather than decoded from each page: decoding a 200 MB page here would take
+    // this machine's second core from the agent while it compresses the next one.
     let peakRss = 0;
-    let heapAtPeak = 0;
-    let externalAtPeak = 0;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, residentBytes(agent.pid!));
+    }, 100);
     const t0 = Date.now();
-    let after = before;
-    let page: Buffer = Buffer.alloc(0);
+    let last: Buffer = Buffer.alloc(0);
     while (Date.now() - t0 < MEASURE_MS) {
       await sleep(SCRAPE_EVERY_MS);
-      const { body, text, ms } = await scrape();
+      const { received, ms } = await scrapeRaw();
       scrapeMs.push(ms);
-      page = body;
-      after = totals(text);
-      if ((after.get('process_resident_memory_bytes') ?? 0) >= peakRss) {
-        peakRss = after.get('process_resident_memory_bytes') ?? 0;
-        heapAtPeak = after.get('nodejs_heap_size_used_bytes') ?? 0;
-        externalAtPeak = after.get('nodejs_external_memory_bytes') ?? 0;
-      }
+      last = received;
     }
+    clearInterval(sampler);
+    const page = gunzipSync(last);
+    const text = page.toString('utf8');
+    const after = totals(text);
+    const heapUsed = after.get('nodejs_heap_size_used_bytes') ?? 0;
+    const external = after.get('nodejs_external_memory_bytes') ?? 0;
     const cpuS = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
     const polls = cpuS('potencia_collector_polls_total');
     const cpuUs = (cpuS('process_cpu_user_seconds_total') + cpuS('process_cpu_system_seconds_total')) * 1e6;
@@ -139,10 +159,10 @@ export async function runDaemon(run: DaemonRun): Promise<DaemonFigures> {
       cpuPercent: (cpuUs / 1e6 / ((Date.now() - t0) / 1000)) * 100,
       scrapeMedianMs: median(scrapeMs),
       peakRssBytes: peakRss,
-      heapAtPeakBytes: heapAtPeak,
-      externalAtPeakBytes: externalAtPeak,
+      heapUsedBytes: heapUsed,
+      externalBytes: external,
       page,
-      seriesPerDevice: deviceSeries(page.toString('utf8')) / DEVICES,
+      seriesPerDevice: deviceSeries(text) / DEVICES,
     };
   } finally {
     agent.kill('SIGTERM');
@@ -168,7 +188,7 @@ export async function benchDaemon(): Promise<void> {
   console.log(`  CPU ${f.cpuUsPerPoll.toFixed(0)} µs per poll, rendering and scrapes included (${f.cpuPercent.toFixed(0)}% of one core)`);
   console.log(`  scrape ${f.scrapeMedianMs.toFixed(0)} ms median, request to last gzip byte`);
   console.log(
-    `  RSS ${mb(f.peakRssBytes)} MB highest sampled at the scrapes (/metrics caches included): V8 heap used ${mb(f.heapAtPeakBytes)} MB, off-heap buffers ${mb(f.externalAtPeakBytes)} MB`,
+    `  RSS ${mb(f.peakRssBytes)} MB at most (sampled every 100 ms, scrapes included); at the last scrape V8 heap used ${mb(f.heapUsedBytes)} MB, off-heap buffers ${mb(f.externalBytes)} MB`,
   );
   console.log(`  the page: ${mb(f.page.length)} MB, ${f.seriesPerDevice.toFixed(1)} series per device`);
 }

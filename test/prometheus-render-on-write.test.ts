@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { DeviceEconomics, DeviceEconomicsSource } from '../agent/contracts/economics.js';
 import type { DeviceAssessment } from '../agent/economics/types.js';
@@ -125,6 +126,25 @@ describe('DeviceMetricsRenderer render on write', () => {
     const closedAt = readingCalls();
     store.upsert(antminer({ uptime_s: 1 }));
     expect(readingCalls()).toBe(closedAt);
+  });
+
+  it('keeps a frozen page as it was while readings arrive, and renders them at the thaw', () => {
+    const store = new DeviceStore();
+    const renderer = new DeviceMetricsRenderer(store);
+    store.upsert(antminer());
+    const frozen = renderer.freeze();
+    const page = Buffer.concat(frozen.views).toString('utf8');
+    expect(Buffer.concat(frozen.views).length).toBe(frozen.length);
+    // Lines that grow (more fans, longer values) would move the device's slots and compact the slabs.
+    for (let round = 1; round <= 50; round++) store.upsert(antminer({ fans_rpm: Array.from({ length: 4 + round }, () => 100_000 + round), uptime_s: round }));
+    store.upsert(downWhatsminer());
+    expect(Buffer.concat(frozen.views).toString('utf8')).toBe(page);
+    frozen.thaw();
+    const after = renderer.render();
+    expect(after).toContain('potencia_device_uptime_seconds{device="asic/10.0.1.15",rack="r12",room="",site="dal1"} 50\n');
+    expect(after).toContain('fan="53"} 100050\n');
+    expect(byFamily(after)).toEqual(freshRender(store));
+    renderer.close();
   });
 
   it('renders every device itself at the first scrape when the store filled before the renderer existed', () => {
@@ -275,12 +295,17 @@ describe('DeviceMetricsRenderer render on write', () => {
     };
     writeRound();
     const server = await startHttpServer({ host: '127.0.0.1', port: 0, store, exposition: new MetricsExposition({ store, metrics, polls }) });
-    const scrape = () =>
+    // Half the scrapes ask for gzip, which compresses straight from the slabs while the rounds go on.
+    const scrape = (gzip: boolean) =>
       new Promise<string>((resolve, reject) => {
-        request({ host: '127.0.0.1', port: server.port, path: '/metrics' }, (res) => {
+        request({ host: '127.0.0.1', port: server.port, path: '/metrics', headers: gzip ? { 'accept-encoding': 'gzip' } : {} }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+          res.on('end', () => {
+            const body = Buffer.concat(chunks);
+            expect(res.headers['content-encoding']).toBe(gzip ? 'gzip' : undefined);
+            resolve((gzip ? gunzipSync(body) : body).toString('utf8'));
+          });
           res.on('error', reject);
         })
           .on('error', reject)
@@ -293,7 +318,7 @@ describe('DeviceMetricsRenderer render on write', () => {
       for (let i = 0; i < 16; i++) {
         pending++;
         scrapes.push(
-          scrape().then((body) => {
+          scrape(i % 2 === 1).then((body) => {
             bodies.push(body);
             pending--;
           }),

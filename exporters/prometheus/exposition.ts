@@ -87,6 +87,21 @@ export class MetricsExposition {
     return { bytes: out.bytes, release };
   }
 
+  /**
+   * The page as views, without a copy: the device families straight from the renderer's slabs, which
+   * stay frozen until release(), then each target's poll success and the agent's own series.
+   */
+  async renderViews(): Promise<{ views: Buffer[]; release: () => void }> {
+    const tail = new TextBuffer();
+    this.#targets.writeTo(tail);
+    this.#metrics.setDeviceCounts(countDevices(this.#store));
+    tail.write(await this.#metrics.render());
+    if (this.#selfMetrics) writeSelfFamilies(tail, this.#selfMetrics.families());
+    const { views, thaw } = this.#renderer.freeze();
+    views.push(tail.bytes);
+    return { views, release: thaw };
+  }
+
   /** Stops the renderer's render-on-write subscription to the store (a server that closes, a reload that moves it). */
   close(): void {
     this.#unsubscribeEconomics();

@@ -11,46 +11,71 @@ const EMPTY_FINAL_BLOCK = Buffer.from([0x03, 0x00]);
 const SYNC_FLUSH_MARKER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
 /**
- * `data` as one gzip member, compressed in pieces at once on libuv's thread pool, as pigz does: each
- * piece is deflated on its own and ends on a byte boundary (a sync flush), so the pieces' deflate
- * streams join into one, and the pieces' CRC-32s, which zlib computes in the same threads, combine
- * into the member's. One member, not several concatenated: every gzip reader reads it, while readers
- * that stop after the first member (curl among them) would cut a multi-member body short.
+ * The bytes of `views`, in order, as one gzip member, compressed in pieces at once on libuv's thread
+ * pool, as pigz does: each piece is deflated on its own and ends on a byte boundary (a sync flush), so
+ * the pieces' deflate streams join into one, and the pieces' CRC-32s, which zlib computes in the same
+ * threads, combine into the member's. One member, not several concatenated: every gzip reader reads
+ * it, while readers that stop after the first member (curl among them) would cut a multi-member body
+ * short. The views are read until the promise settles.
  *
  * Pieces do not share a dictionary, which costs a little ratio at each piece's start; at megabyte
- * pieces that is a fraction of a percent (bench/README.md).
+ * pieces that is a fraction of a percent (test/parallel-gzip.test.ts checks it stays under 2 %).
  */
-export async function gzipInPieces(data: Buffer, level: number = zlibConstants.Z_BEST_SPEED): Promise<Buffer> {
-  const count = Math.max(1, Math.min(MAX_PIECES, Math.floor(data.length / MIN_PIECE_BYTES)));
-  const size = Math.ceil(data.length / count);
-  const members = await Promise.all(Array.from({ length: count }, (_, i) => gzipMember(data.subarray(i * size, Math.min(data.length, (i + 1) * size)), level, i === count - 1)));
-  if (count === 1) return members[0]!;
+export async function gzipInPieces(views: readonly Buffer[], level: number = zlibConstants.Z_BEST_SPEED): Promise<Buffer> {
+  const pieces = splitIntoPieces(views);
+  const members = await Promise.all(pieces.map((piece, i) => gzipMember(piece.views, level, i === pieces.length - 1)));
+  if (members.length === 1) return members[0]!;
   const parts: Buffer[] = [members[0]!.subarray(0, GZIP_HEADER_BYTES)];
   let crc = 0;
+  let total = 0;
   members.forEach((member, i) => {
-    const last = i === count - 1;
+    const last = i === members.length - 1;
     const body = member.subarray(gzipHeaderLength(member), member.length - GZIP_TRAILER_BYTES);
     if (!last && !endsWithFlushedEmptyFinalBlock(body)) throw new Error('zlib did not end a piece with a sync flush and an empty final block');
     parts.push(last ? body : body.subarray(0, body.length - EMPTY_FINAL_BLOCK.length));
-    const pieceLength = Math.min(data.length, (i + 1) * size) - i * size;
-    crc = i === 0 ? member.readUInt32LE(member.length - GZIP_TRAILER_BYTES) : crc32Combine(crc, member.readUInt32LE(member.length - GZIP_TRAILER_BYTES), pieceLength);
+    const pieceCrc = member.readUInt32LE(member.length - GZIP_TRAILER_BYTES);
+    crc = i === 0 ? pieceCrc : crc32Combine(crc, pieceCrc, pieces[i]!.length);
+    total += pieces[i]!.length;
   });
   const trailer = Buffer.allocUnsafe(GZIP_TRAILER_BYTES);
   trailer.writeUInt32LE(crc >>> 0, 0);
-  trailer.writeUInt32LE(data.length % 2 ** 32, 4);
+  trailer.writeUInt32LE(total % 2 ** 32, 4);
   parts.push(trailer);
   return Buffer.concat(parts);
 }
 
-/** One gzip member of `piece`; unless it is the last, its deflate data ends with a sync flush before the empty final block. */
-function gzipMember(piece: Buffer, level: number, last: boolean): Promise<Buffer> {
+/** The views regrouped into at most MAX_PIECES pieces of at least MIN_PIECE_BYTES (one piece for a small page), views cut where a piece ends. */
+function splitIntoPieces(views: readonly Buffer[]): { views: Buffer[]; length: number }[] {
+  const total = views.reduce((sum, view) => sum + view.length, 0);
+  const target = Math.max(MIN_PIECE_BYTES, Math.ceil(total / MAX_PIECES));
+  const pieces: { views: Buffer[]; length: number }[] = [];
+  let current: { views: Buffer[]; length: number } = { views: [], length: 0 };
+  for (const view of views) {
+    let offset = 0;
+    while (offset < view.length) {
+      const take = Math.min(view.length - offset, target - current.length);
+      current.views.push(view.subarray(offset, offset + take));
+      current.length += take;
+      offset += take;
+      if (current.length === target) {
+        pieces.push(current);
+        current = { views: [], length: 0 };
+      }
+    }
+  }
+  if (current.length > 0 || pieces.length === 0) pieces.push(current);
+  return pieces;
+}
+
+/** One gzip member of the piece; unless it is the last, its deflate data ends with a sync flush before the empty final block. */
+function gzipMember(piece: readonly Buffer[], level: number, last: boolean): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const gzip = createGzip({ level });
     const chunks: Buffer[] = [];
     gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
     gzip.once('error', reject);
     gzip.once('end', () => resolve(Buffer.concat(chunks)));
-    gzip.write(piece);
+    for (const view of piece) gzip.write(view);
     if (last) gzip.end();
     else gzip.flush(zlibConstants.Z_SYNC_FLUSH, () => gzip.end());
   });

@@ -76,6 +76,8 @@ export class DeviceMetricsRenderer {
   #fullSyncNeeded = true;
   #pass = 0;
   #scrapes = 0;
+  /** Pages whose views of the slabs are still being read (compressed): until they thaw, nothing is written to a slab. */
+  #frozen = 0;
   #changedSinceScrape = 0;
   readonly #economicsSource: (() => DeviceEconomicsSource | undefined) | undefined;
   readonly #economicsSeen = new EconomicsSeen();
@@ -120,23 +122,54 @@ export class DeviceMetricsRenderer {
 
   /** Appends every device family to `out`. */
   writeTo(out: TextBuffer): void {
-    const { renderedAtScrape, economicsAtScrape } = this.#sync();
-    const slabs = this.#slabs;
-    let cachedBytes = 0;
-    let bound = 0;
-    for (const slab of slabs) {
-      cachedBytes += slab.bytes.length;
-      bound += slab.header.length + slab.live;
+    const { views, length, thaw } = this.freeze();
+    try {
+      out.reserve(length);
+      for (const view of views) out.writeBytes(view, 0, view.length);
+    } finally {
+      thaw();
     }
-    out.reserve(bound);
+  }
+
+  /**
+   * Every device family as views of the slabs, in page order, with no copy: a 50,000-device page is a
+   * couple of hundred megabytes, which a copy would hold twice. Until `thaw()` the slabs stay as they
+   * are: readings and assessments that arrive meanwhile are not rendered on write, and the thaw of
+   * the last frozen page renders them (a pass like a scrape's). A page frozen while another is brings
+   * nothing up to date: it shows the same slabs.
+   */
+  freeze(): { views: Buffer[]; length: number; thaw: () => void } {
+    const { renderedAtScrape, economicsAtScrape } = this.#frozen === 0 ? this.#sync() : { renderedAtScrape: 0, economicsAtScrape: 0 };
+    this.#frozen++;
+    const views: Buffer[] = [];
+    let length = 0;
+    let cachedBytes = 0;
     const slotCount = this.#slotOwners.length;
-    for (const slab of slabs) slab.writeTo(out, slotCount);
+    for (const slab of this.#slabs) {
+      cachedBytes += slab.bytes.length;
+      length += slab.appendRuns(views, slotCount);
+    }
     this.#stats = { devices: this.#entries.size, changed: this.#changedSinceScrape, renderedAtScrape, economicsAtScrape, cachedBytes };
     this.#changedSinceScrape = 0;
     this.#scrapes++;
+    let thawed = false;
+    const thaw = () => {
+      if (thawed) return;
+      thawed = true;
+      this.#frozen--;
+      // A family that throws here throws again at the next scrape, which reports it.
+      if (this.#frozen === 0) {
+        try {
+          this.#sync();
+        } catch {}
+      }
+    };
+    return { views, length, thaw };
   }
 
   readonly #onChange = (change: DeviceChange): void => {
+    // Frozen: the thaw's pass finds this change, since the synced generation stays behind.
+    if (this.#frozen > 0) return;
     const generation = this.#store.generation;
     const wasInSync = this.#syncedGeneration === generation - 1;
     if (change.type === 'upsert') this.#applyReading(change.device);
@@ -156,6 +189,7 @@ export class DeviceMetricsRenderer {
 
   /** Re-renders the economics lines whose assessment moved, ahead of the next scrape. */
   refreshEconomics(): void {
+    if (this.#frozen > 0) return;
     const economics = this.#economicsSource?.();
     if (this.#groupFamilies[ECONOMICS].length === 0 || economics === undefined) return;
     if (!this.#economicsSeen.moved(economics)) return;

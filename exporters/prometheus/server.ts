@@ -122,10 +122,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
         // The socket may still be reading the buffer after end(): reuse it only once the response is done.
         lease?.release();
       });
-      lease = await page.acquire();
-      if (res.destroyed) return lease.release();
       const gzipped = acceptsGzip(req.headers['accept-encoding']);
-      const payload = gzipped ? await lease.gzipped() : lease.bytes;
+      lease = await page.acquire(gzipped ? 'gzip' : 'identity');
+      if (res.destroyed) return lease.release();
+      const payload = lease.body;
       res.writeHead(200, {
         'Content-Type': TEXT_CONTENT_TYPE,
         'Content-Length': payload.length,

@@ -1,22 +1,24 @@
 import { constants as zlibConstants } from 'node:zlib';
 import type { DeviceStoreView } from '../../agent/contracts/part.js';
-import type { MetricsExposition, RenderedExposition } from './exposition.js';
+import type { MetricsExposition } from './exposition.js';
 import { gzipInPieces } from './parallel-gzip.js';
+
+/** How a body is sent: gzip, as Prometheus asks, or as it is. */
+export type PageEncoding = 'gzip' | 'identity';
 
 /** One rendered /metrics body held by the responses that send it; its buffer is reused once the last lets go. */
 export interface PageLease {
-  readonly bytes: Buffer;
-  /** The body gzipped, compressed once per page however many scrapes ask. */
-  gzipped(): Promise<Buffer>;
+  readonly body: Buffer;
   release(): void;
 }
 
 interface Page {
-  readonly rendered: RenderedExposition;
+  readonly encoding: PageEncoding;
+  readonly body: Buffer;
   readonly generation: number;
   readonly renderedAtMs: number;
+  readonly release: () => void;
   refs: number;
-  gzip?: Promise<Buffer>;
 }
 
 export interface SharedPageLimits {
@@ -29,15 +31,19 @@ export interface SharedPageLimits {
 const DEFAULT_LIMITS: SharedPageLimits = { shareForMs: 1_000, maxLivePages: 3 };
 
 /**
- * Scrapes that overlap share one rendered page (and one gzip of it): a render in progress is joined,
- * and a page still being sent is reused while the store has not changed since it was rendered, or for
- * a second. So however many responses are queued (pipelined on one connection, or many connections
- * that do not read), they hold a few bodies between them, not one each; a scrape that comes after the
- * last one was sent renders anew, so a lone scraper always reads the store as it is.
+ * Scrapes that overlap share one rendered page per encoding: a render in progress is joined, and a
+ * page still being sent is reused while the store has not changed since it was rendered, or for a
+ * second. So however many responses are queued (pipelined on one connection, or many connections that
+ * do not read), they hold a few bodies between them, not one each; a scrape that comes after the last
+ * one was sent renders anew, so a lone scraper always reads the store as it is.
+ *
+ * A gzip page is compressed straight from the renderer's slabs, which stay frozen only while it is
+ * compressed: no uncompressed copy of the page is made. An uncompressed page is copied into a reused
+ * buffer, which the responses hold until sent.
  */
 export class SharedMetricsPage {
-  #current: Page | undefined;
-  #pending: Promise<Page> | undefined;
+  readonly #current = new Map<PageEncoding, Page>();
+  readonly #pending = new Map<PageEncoding, Promise<Page>>();
   readonly #live = new Set<Page>();
   readonly #limits: SharedPageLimits;
 
@@ -49,51 +55,64 @@ export class SharedMetricsPage {
     this.#limits = { ...DEFAULT_LIMITS, ...limits };
   }
 
-  async acquire(): Promise<PageLease> {
-    const page = this.#shareable() ?? (await this.#render());
+  async acquire(encoding: PageEncoding): Promise<PageLease> {
+    const page = this.#shareable(encoding) ?? (await this.#render(encoding));
     if (page.refs === 0) this.#live.add(page);
     page.refs++;
     let released = false;
     return {
-      bytes: page.rendered.bytes,
-      gzipped: () => {
-        // Level 1: /metrics bodies are large and repetitive, so the fastest level already shrinks them manyfold (bench/README.md).
-        page.gzip ??= gzipInPieces(page.rendered.bytes, zlibConstants.Z_BEST_SPEED);
-        return page.gzip;
-      },
+      body: page.body,
       release: () => {
         if (released) return;
         released = true;
         page.refs--;
         if (page.refs === 0) {
           this.#live.delete(page);
-          if (this.#current === page) this.#current = undefined;
-          page.rendered.release();
+          for (const [key, current] of this.#current) if (current === page) this.#current.delete(key);
+          page.release();
         }
       },
     };
   }
 
-  #shareable(): Page | undefined {
-    // At the bound, the page added last (pages join the live set when first held, so it is the newest held).
-    if (this.#live.size >= this.#limits.maxLivePages) return [...this.#live].at(-1);
-    const current = this.#current;
+  #shareable(encoding: PageEncoding): Page | undefined {
+    // At the bound, the newest held page of this encoding (pages join the live set when first held).
+    if (this.#live.size >= this.#limits.maxLivePages) return [...this.#live].filter((page) => page.encoding === encoding).at(-1);
+    const current = this.#current.get(encoding);
     if (current === undefined || current.refs === 0) return undefined;
     return current.generation === this.store.generation || Date.now() - current.renderedAtMs < this.#limits.shareForMs ? current : undefined;
   }
 
-  #render(): Promise<Page> {
-    this.#pending ??= (async () => {
-      try {
-        const generation = this.store.generation;
-        const rendered = await this.exposition.render();
-        const page: Page = { rendered, generation, renderedAtMs: Date.now(), refs: 0 };
-        this.#current = page;
-        return page;
-      } finally {
-        this.#pending = undefined;
-      }
-    })();
-    return this.#pending;
+  #render(encoding: PageEncoding): Promise<Page> {
+    let pending = this.#pending.get(encoding);
+    if (pending === undefined) {
+      pending = (async () => {
+        try {
+          const generation = this.store.generation;
+          const page: Page = { ...(encoding === 'gzip' ? await this.#gzipped() : await this.#plain()), encoding, generation, renderedAtMs: Date.now(), refs: 0 };
+          this.#current.set(encoding, page);
+          return page;
+        } finally {
+          this.#pending.delete(encoding);
+        }
+      })();
+      this.#pending.set(encoding, pending);
+    }
+    return pending;
+  }
+
+  async #plain(): Promise<{ body: Buffer; release: () => void }> {
+    const rendered = await this.exposition.render();
+    return { body: rendered.bytes, release: rendered.release };
+  }
+
+  async #gzipped(): Promise<{ body: Buffer; release: () => void }> {
+    const views = await this.exposition.renderViews();
+    try {
+      // Level 1: /metrics bodies are large and repetitive, so the fastest level already shrinks them manyfold (bench/README.md).
+      return { body: await gzipInPieces(views.views, zlibConstants.Z_BEST_SPEED), release: () => {} };
+    } finally {
+      views.release();
+    }
   }
 }

@@ -78,11 +78,30 @@ export class FamilySlab {
 
   /** Appends the header and every slot's lines among the first `slotCount`, in as few copies as the gaps allow; nothing when all are empty. */
   writeTo(out: TextBuffer, slotCount: number): void {
+    const views: Buffer[] = [];
+    this.appendRuns(views, slotCount);
+    for (const view of views) out.writeBytes(view, 0, view.length);
+  }
+
+  /**
+   * Appends to `views` the header and the runs of every slot's lines among the first `slotCount`, as
+   * views of this slab (valid until its next change); the bytes appended, 0 when all slots are empty.
+   */
+  appendRuns(views: Buffer[], slotCount: number): number {
     const meta = this.meta;
     const bytes = this.bytes;
     let runStart = 0;
     let runEnd = 0;
-    let headerWritten = false;
+    let appended = 0;
+    const flush = () => {
+      if (runEnd === runStart) return;
+      if (appended === 0) {
+        views.push(this.header);
+        appended += this.header.length;
+      }
+      views.push(bytes.subarray(runStart, runEnd));
+      appended += runEnd - runStart;
+    };
     for (let k = 0, end = slotCount * SLOT_FIELDS; k < end; k += SLOT_FIELDS) {
       const length = meta[k + LENGTH]!;
       if (length === 0) continue;
@@ -91,20 +110,12 @@ export class FamilySlab {
         runEnd += length;
         continue;
       }
-      if (runEnd > runStart) {
-        if (!headerWritten) {
-          out.writeBytes(this.header, 0, this.header.length);
-          headerWritten = true;
-        }
-        out.writeBytes(bytes, runStart, runEnd);
-      }
+      flush();
       runStart = start;
       runEnd = start + length;
     }
-    if (runEnd > runStart) {
-      if (!headerWritten) out.writeBytes(this.header, 0, this.header.length);
-      out.writeBytes(bytes, runStart, runEnd);
-    }
+    flush();
+    return appended;
   }
 
   /** Rewrites the slab with every live slot in slot order and no moved-out space, leaving room for `extra` bytes. */
