@@ -4,6 +4,10 @@ import { constants as zlibConstants, createGzip } from 'node:zlib';
 const MIN_PIECE_BYTES = 1024 * 1024;
 /** More pieces than libuv's threads keep every thread busy when pieces finish unevenly. */
 const MAX_PIECES = 16;
+/** libuv's thread pool, where zlib runs: more pieces at once would only queue, holding their copies. */
+const PIECES_IN_FLIGHT = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+/** Output per thread-pool round trip; zlib's 16 KB default makes a megabyte piece take dozens. */
+const OUTPUT_CHUNK_BYTES = 256 * 1024;
 const GZIP_HEADER_BYTES = 10;
 const GZIP_TRAILER_BYTES = 8;
 /** The empty final block zlib writes on Z_FINISH after a sync flush (BFINAL=1, fixed Huffman, end of block). */
@@ -23,7 +27,20 @@ const SYNC_FLUSH_MARKER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
  */
 export async function gzipInPieces(views: readonly Buffer[], level: number = zlibConstants.Z_BEST_SPEED): Promise<Buffer> {
   const pieces = splitIntoPieces(views);
-  const members = await Promise.all(pieces.map((piece, i) => gzipMember(piece.views, level, i === pieces.length - 1)));
+  const members: Buffer[] = new Array(pieces.length);
+  let next = 0;
+  // Each piece is gathered into one buffer first: a slab page is thousands of views (one per run of
+  // slots), and zlib streams cost a thread-pool round trip per write. At most a thread pool's worth
+  // are gathered at once, so the copies hold a few pieces, not the page.
+  const compressPieces = async () => {
+    while (next < pieces.length) {
+      const i = next++;
+      const piece = pieces[i]!;
+      const bytes = piece.views.length === 1 ? piece.views[0]! : Buffer.concat(piece.views, piece.length);
+      members[i] = await gzipMember(bytes, level, i === pieces.length - 1);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PIECES_IN_FLIGHT, pieces.length) }, compressPieces));
   if (members.length === 1) return members[0]!;
   const parts: Buffer[] = [members[0]!.subarray(0, GZIP_HEADER_BYTES)];
   let crc = 0;
@@ -68,14 +85,14 @@ function splitIntoPieces(views: readonly Buffer[]): { views: Buffer[]; length: n
 }
 
 /** One gzip member of the piece; unless it is the last, its deflate data ends with a sync flush before the empty final block. */
-function gzipMember(piece: readonly Buffer[], level: number, last: boolean): Promise<Buffer> {
+function gzipMember(piece: Buffer, level: number, last: boolean): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const gzip = createGzip({ level });
+    const gzip = createGzip({ level, chunkSize: OUTPUT_CHUNK_BYTES });
     const chunks: Buffer[] = [];
     gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
     gzip.once('error', reject);
     gzip.once('end', () => resolve(Buffer.concat(chunks)));
-    for (const view of piece) gzip.write(view);
+    gzip.write(piece);
     if (last) gzip.end();
     else gzip.flush(zlibConstants.Z_SYNC_FLUSH, () => gzip.end());
   });
