@@ -157,15 +157,20 @@ export class DeviceMetricsRenderer {
       if (thawed) return;
       thawed = true;
       this.#frozen--;
-      // A family that throws here throws again at the next scrape, which reports it.
-      if (this.#frozen === 0) {
-        try {
-          this.#sync();
-        } catch {}
-      }
+      if (this.#frozen === 0) setImmediate(this.#catchUp);
     };
     return { views, length, thaw };
   }
+
+  /** After a thaw, once the response that froze the page is on its way: what arrived meanwhile. */
+  readonly #catchUp = (): void => {
+    if (this.#frozen > 0 || this.#syncedGeneration < 0) return;
+    try {
+      this.#sync();
+    } catch {
+      // A family that throws throws again at the next scrape, which reports it.
+    }
+  };
 
   readonly #onChange = (change: DeviceChange): void => {
     // Frozen: the thaw's pass finds this change, since the synced generation stays behind.
