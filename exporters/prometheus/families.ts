@@ -84,7 +84,7 @@ export const DEVICE_FAMILIES: readonly DeviceFamily[] = [
     type: 'gauge',
     help: 'Identity of the device; always 1. Join on the device label to add kind, vendor, model, algorithm, firmware, dialect or address to other series; sum hashrate across devices over algorithm="sha256" only.',
     lines({ snapshot: s, labels }) {
-      return `potencia_device_info{${labels},kind="${s.kind}",vendor="${escapeLabelValue(s.vendor ?? '')}",model="${escapeLabelValue(s.model ?? '')}",algorithm="${hashAlgorithmOf(s)}",firmware="${escapeLabelValue(s.firmware ?? '')}",dialect="${escapeLabelValue(s.dialect ?? '')}",address="${escapeLabelValue(s.address ?? '')}"} 1\n`;
+      return `potencia_device_info{${labels},kind="${s.kind}",vendor="${escapeLabelValue(s.vendor ?? '')}",model="${escapeLabelValue(s.model ?? '')}",algorithm="${hashAlgorithmOf(s) ?? ''}",firmware="${escapeLabelValue(s.firmware ?? '')}",dialect="${escapeLabelValue(s.dialect ?? '')}",address="${escapeLabelValue(s.address ?? '')}"} 1\n`;
     },
   },
   {
