@@ -6,7 +6,8 @@
 import { parseDuration } from '../config/duration.js';
 import { configSchema } from '../config/schema.js';
 import { startDemoPdus, type DemoPdus } from '../simulator/demo-pdu.js';
-import { MODERN_MIX, startFarm, type SimulatedMiner } from '../simulator/farm.js';
+import { MODERN_MIX, startFarm, type Farm, type FarmOptions, type SimulatedMiner } from '../simulator/farm.js';
+import { PROTOCOL_TWINS, unprivilegedTwinPorts, type TwinnedProtocol } from '../simulator/protocols/index.js';
 import { PROTO_TWIN_PASSWORD } from '../simulator/protocols/proto.js';
 import { DEMO_GPU_NODES, fakeGpuTargets } from '../simulator/nvidia-smi/demo.js';
 import { createAgent } from './compose.js';
@@ -78,15 +79,29 @@ export async function runDemo(command: DemoCommand): Promise<number> {
   return runUntilSignalled(agent, logger, stopSimulators);
 }
 
-async function startDemoFarm(devices: number, seed: number, logger: Logger, host?: string) {
+type StartFarm = (opts: FarmOptions) => Promise<Farm>;
+
+/**
+ * The farm in address mode, as a real one looks to the agent. Without the privilege to bind the web
+ * APIs' port 80 it stays in address mode with those twins 10000 higher (their targets carry the port);
+ * where 127.x.y.z is not routed, one port per miner on 127.0.0.1.
+ */
+export async function startDemoFarm(devices: number, seed: number, logger: Logger, host?: string, start: StartFarm = startFarm): Promise<Farm> {
+  const address: FarmOptions = { devices, seed, mode: 'address', ...(host !== undefined && { host }), mix: MODERN_MIX };
   try {
-    return await startFarm({ devices, seed, mode: 'address', host, mix: MODERN_MIX });
+    return await start(address).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+      const protocolPorts = unprivilegedTwinPorts();
+      const moved = Object.entries(protocolPorts).map(([scheme, port]) => `${scheme} ${PROTOCOL_TWINS[scheme as TwinnedProtocol].defaultPort} → ${port}`);
+      logger.warn(`cannot listen on ports below 1024 without privileges (${(err as Error).message}): the demo's web-API miners listen higher (${moved.join(', ')})`);
+      return start({ ...address, protocolPorts });
+    });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new Error(`the demo farm's addresses are taken (${(err as Error).message}): is another demo running? Give this one --farm-host 127.2.0.1`);
     }
     // macOS and some containers only route 127.0.0.1: fall back to one port per miner there.
     logger.warn({ err: (err as Error).message }, 'cannot listen on 127.x.y.z addresses; using consecutive ports on 127.0.0.1');
-    return startFarm({ devices, seed, mode: 'port', port: 14028, mix: MODERN_MIX });
+    return start({ devices, seed, mode: 'port', port: 14028, mix: MODERN_MIX });
   }
 }

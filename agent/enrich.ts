@@ -3,7 +3,8 @@ import { efficiencyJPerTh, POWER_SOURCE_PRECEDENCE, type DeviceSnapshot, type Po
 
 /**
  * Completes a collector's snapshot with what the agent knows beyond the device: the model's nominal
- * hashrate, which power figure to trust, and efficiency. Runs once per poll, before the snapshot is stored.
+ * hashrate and, where its collector did not say, an algorithm other than SHA-256, which power figure to
+ * trust, and efficiency. Runs once per poll, before the snapshot is stored.
  *
  * Power precedence is pdu > reported > gpu_counter > nameplate > estimated. An estimate (catalog J/TH ×
  * measured hashrate) is kept only when nothing was measured, and efficiency is never derived from it:
@@ -13,6 +14,8 @@ export function enrichSnapshot(snapshot: DeviceSnapshot): DeviceSnapshot {
   if (!snapshot.up) return snapshot;
   const spec = snapshot.kind === 'asic' ? findModel(snapshot.model) : undefined;
   if (spec && snapshot.nominal_hashrate_hs === undefined) snapshot.nominal_hashrate_hs = spec.nominal_hashrate_hs;
+  // Said once here, every reader (economics, /metrics, MQTT) takes the same algorithm for it.
+  if (spec && snapshot.algorithm === undefined && spec.algorithm !== 'sha256') snapshot.algorithm = spec.algorithm;
 
   const bySource: Partial<Record<PowerSource, number>> = { ...snapshot.power_by_source_w };
   if (snapshot.power_w !== undefined && snapshot.power_source !== undefined && bySource[snapshot.power_source] === undefined) {

@@ -27,6 +27,16 @@ export const ERROR_REASONS: readonly ErrorReason[] = ['timeout', 'refused', 'unr
  */
 export type HashAlgorithm = 'sha256' | 'scrypt' | 'kheavyhash' | 'blake3' | 'blake2s' | 'blake2b' | 'eaglesong' | 'unknown';
 
+/**
+ * The algorithm a device's hashrate is in, as the exporters label it: its own, else SHA-256 for an ASIC
+ * (a collector or, from the catalog row, agent/enrich.ts sets any other); none for a device that hashes
+ * nothing (GPU, PDU, sensor, host). Sums of hashrate across devices (the MQTT site message, the shipped
+ * dashboards) take `sha256` only.
+ */
+export function hashAlgorithmOf(s: Pick<DeviceSnapshot, 'kind' | 'algorithm'>): HashAlgorithm | undefined {
+  return s.algorithm ?? (s.kind === 'asic' ? 'sha256' : undefined);
+}
+
 /** How each algorithm is named to people: the algorithm, and the coin it is best known by. */
 export const HASH_ALGORITHM_NAMES: Readonly<Record<HashAlgorithm, string>> = {
   sha256: 'SHA-256',

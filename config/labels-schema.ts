@@ -6,6 +6,7 @@ export const RESERVED_LABELS = [
   'kind',
   'vendor',
   'model',
+  'algorithm',
   'firmware',
   'dialect',
   'address',

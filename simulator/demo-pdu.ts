@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import type { Logger } from '../agent/log.js';
 import type { Farm } from './farm.js';
+import { PROTOCOL_TWINS, type TwinnedProtocol } from './protocols/index.js';
 import { fakeNvidiaSmiPath, type FakeGpuNode } from './nvidia-smi/demo.js';
 import { apcRpdu2Recording, findSnmpsimd, startSnmpSim, type DemoOutlet, type SnmpSim } from './snmp.js';
 
@@ -52,6 +53,11 @@ interface MeteredPdu {
   energyKwh: number;
 }
 
+/** The port its collector names a miner without (collectors/asic-identity.ts): its protocol's own, 4028 for CGMiner. */
+function ownPort(protocol: string): number {
+  return protocol === 'cgminer' ? 4028 : PROTOCOL_TWINS[protocol as TwinnedProtocol].defaultPort;
+}
+
 /**
  * APC rPDU2s served by snmpsimd whose outlets meter the simulated machines' live draw: a miner's
  * outlet reads what the simulator's physics says it draws now (a warming or failed-board miner less,
@@ -85,7 +91,7 @@ export async function startDemoPdus(
     const nominalW = miner.model.nominal_power_w;
     open.outlets.push({
       name: `miner-${miner.index}`,
-      device: miner.port === 4028 ? `asic/${miner.host}` : `asic/${miner.host}:${miner.port}`,
+      device: miner.port === ownPort(miner.protocol) ? `asic/${miner.host}` : `asic/${miner.host}:${miner.port}`,
       draw: () => (dead.has(miner.index) ? Math.round(nominalW * DEAD_MINER_STANDBY_RATIO) : farm.readingOf(miner.index).powerW),
       energyKwh: 0,
     });

@@ -19,7 +19,7 @@ interface RuleFile {
   groups: { rules: { alert?: string; labels?: { severity?: string }; annotations?: { summary?: string; description?: string } }[] }[];
 }
 interface TestFile {
-  tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[];
+  tests: { alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[] }[];
 }
 
 const YES_NO_ALERTS = new Set([
@@ -49,7 +49,7 @@ describe('deploy/prometheus/alerts.test.yml', () => {
       'PotenciaConfigReloadFailed',
       'PotenciaMqttDisconnected',
     ]);
-    const cases = tests.tests.flatMap((t) => t.alert_rule_test);
+    const cases = tests.tests.flatMap((t) => t.alert_rule_test ?? []);
     for (const alert of alerts) {
       expect(['critical', 'warning', 'info'], alert.alert).toContain(alert.labels?.severity);
       const text = `${alert.annotations?.summary} ${alert.annotations?.description}`;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { enrichSnapshot } from '../agent/enrich.js';
 import { usd } from '../agent/economics/format.js';
-import type { DeviceSnapshot } from '../agent/snapshot.js';
+import { hashAlgorithmOf, type DeviceSnapshot } from '../agent/snapshot.js';
 import type { EconomicInputs, InputReading } from '../agent/economics/inputs.js';
 import { hashpriceUsdPerThDay } from '../agent/economics/bitcoin.js';
 import { assessDevice, assessDevices, gpuNodePower } from '../agent/economics/assess.js';
@@ -397,6 +397,11 @@ describe('miners of other algorithms (README "Miners of other algorithms")', () 
 
   it('takes the algorithm from the catalog when the snapshot does not carry it, and prices SHA-256 rows as before', () => {
     expect(assessDevice(asic('10.0.7.3', 'Goldshell KA Box Pro', 1.6, 600), inputs(0.06)).reason).toBe('mines kHeavyHash (Kaspa), not SHA-256: no revenue model');
+    // Enriched, the snapshot says it too, so /metrics and the MQTT site message leave it out of SHA-256 sums.
+    const kaspa = enrichSnapshot(asic('10.0.7.3', 'Goldshell KA Box Pro', 1.6, 600));
+    expect([kaspa.algorithm, hashAlgorithmOf(kaspa)]).toEqual(['kheavyhash', 'kheavyhash']);
+    const s21 = enrichSnapshot(asic('10.0.7.5', 'Antminer S21', 200, 3500));
+    expect([s21.algorithm, hashAlgorithmOf(s21)]).toEqual([undefined, 'sha256']);
     expect(assessDevice(asic('10.0.7.4', 'Goldshell-Foo', 1, 500, { algorithm: 'unknown' }), inputs(0.06)).reason).toMatch(
       /^mines an algorithm the catalog does not name, not SHA-256/,
     );

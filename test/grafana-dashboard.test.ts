@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { dashboard, fleetDashboard, fleetQueries } from './grafana-support.js';
+import { dashboard, fleetDashboard, fleetQueries, queries, substitute } from './grafana-support.js';
 import { REPO_ROOT } from './helpers.js';
 
 describe('deploy/grafana/potencia.json', () => {
@@ -21,6 +21,19 @@ describe('deploy/grafana/potencia.json', () => {
       for (const target of panel.targets!) expect(target.datasource?.uid, `${panel.title} ${target.refId}`).toBe('${DS_PROMETHEUS}');
     }
     expect(new Set(dashboard.panels.map((p) => p.id)).size).toBe(dashboard.panels.length);
+  });
+
+  it('adds hashrate up across devices over SHA-256 miners only, with the figures deploy/prometheus/alerts.test.yml checks', () => {
+    // Another algorithm's hashes are another unit: a Kadena box's TH/s added to an Antminer's is no figure at all.
+    const sums = queries.filter((q) => /potencia_miner_(nominal_)?hashrate_hashes_per_second/.test(q.expr) && /\b(sum|avg|min|max|count|quantile)\b/.test(q.expr));
+    expect(sums.map((q) => `${q.panel} ${q.refId}`)).toEqual(['Total hashrate A', 'Fleet efficiency A', 'Hashrate by room A', 'Hashrate by room B']);
+    const tests = parse(readFileSync(join(REPO_ROOT, 'deploy', 'prometheus', 'alerts.test.yml'), 'utf8')) as { tests: { promql_expr_test?: { expr: string }[] }[] };
+    const tested = tests.tests.flatMap((t) => t.promql_expr_test ?? []).map((t) => t.expr);
+    for (const q of sums) {
+      const joins = q.expr.match(/ and on \(job, instance, device\) potencia_device_info\{algorithm="sha256"\}/g) ?? [];
+      expect(joins.length, `${q.panel} ${q.refId}`).toBe(q.expr.match(/potencia_miner_(nominal_)?hashrate_hashes_per_second\b/g)!.length);
+      expect(tested, `${q.panel} ${q.refId}`).toContain(substitute(q.expr));
+    }
   });
 });
 

@@ -76,6 +76,17 @@ describe('DeviceMetricsRenderer', () => {
     for (const line of samples(text)) expect(line).toMatch(/^[a-z_]+\{.*\} \S+$/);
   });
 
+  it('labels each device with the algorithm its hashrate is in: its own, else sha256', () => {
+    const kadena = antminer({ id: 'asic/10.0.3.1', vendor: 'Goldshell', model: 'Goldshell KD6', algorithm: 'blake2s' });
+    const unnamed = antminer({ id: 'asic/10.0.3.2', vendor: 'Goldshell', model: 'Goldshell XX', algorithm: 'unknown' });
+    const pdu = antminer({ id: 'pdu/10.0.9.1', kind: 'pdu', vendor: 'APC', model: 'AP8959' });
+    const info = samples(render(antminer(), kadena, unnamed, pdu)).filter((l) => l.startsWith('potencia_device_info{'));
+    // A PDU hashes nothing: its label is empty, so no join on algorithm picks it either way.
+    expect(info.map((l) => /,algorithm="([^"]*)",/.exec(l)?.[1])).toEqual(['sha256', 'blake2s', 'unknown', '']);
+    // An operator label may not shadow it, or a join on algorithm="sha256" would read the operator's value.
+    expect(render(antminer({ labels: { algorithm: 'mine' } }))).toContain(',label_algorithm="mine"');
+  });
+
   it('sanitizes operator label names and renames the ones the families use themselves', () => {
     const text = render(antminer({ labels: { 'rack-id': 'r1', '9th': 'x', sensor: 'mine', __meta: 'm' } }));
     expect(text).toContain('potencia_device_up{device="asic/10.0.1.15",_9th="x",label__meta="m",label_sensor="mine",rack_id="r1"} 1\n');

@@ -1,6 +1,6 @@
 import type { EconomicsReader } from '../../agent/contracts/economics.js';
 import type { DeviceAssessment, PlannedDevice, SitePlan } from '../../agent/economics/types.js';
-import type { DeviceSnapshot } from '../../agent/snapshot.js';
+import { hashAlgorithmOf, type DeviceSnapshot } from '../../agent/snapshot.js';
 import { redactSecrets } from '../../agent/redact.js';
 import type { DeviceRemovalReason } from '../../agent/contracts/part.js';
 
@@ -150,7 +150,7 @@ export function siteTotals(site: string, snapshots: Iterable<DeviceSnapshot>, pl
     devices++;
     if (!s.up) continue;
     up++;
-    if (s.algorithm === undefined || s.algorithm === 'sha256') hashrate += s.hashrate_hs ?? 0;
+    if (hashAlgorithmOf(s) === 'sha256') hashrate += s.hashrate_hs ?? 0;
     // A PDU's or meter's watts are the load of the devices behind it: summing them would count it twice.
     if (s.kind !== 'pdu' && s.kind !== 'sensor') power += s.power_w ?? 0;
   }

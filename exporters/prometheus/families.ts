@@ -1,4 +1,4 @@
-import { POWER_SOURCE_PRECEDENCE, type BoardSnapshot, type BoardStatus } from '../../agent/snapshot.js';
+import { POWER_SOURCE_PRECEDENCE, hashAlgorithmOf, type BoardSnapshot, type BoardStatus } from '../../agent/snapshot.js';
 import { escapeLabelValue, formatValue } from './text-format.js';
 import { scalar } from './scalar-family.js';
 import { GPU_FAMILIES } from './gpu-families.js';
@@ -82,9 +82,9 @@ export const DEVICE_FAMILIES: readonly DeviceFamily[] = [
   {
     name: 'potencia_device_info',
     type: 'gauge',
-    help: 'Identity of the device; always 1. Join on the device label to add kind, vendor, model, firmware, dialect or address to other series.',
+    help: 'Identity of the device; always 1. Join on the device label to add kind, vendor, model, algorithm, firmware, dialect or address to other series; sum hashrate across devices over algorithm="sha256" only.',
     lines({ snapshot: s, labels }) {
-      return `potencia_device_info{${labels},kind="${s.kind}",vendor="${escapeLabelValue(s.vendor ?? '')}",model="${escapeLabelValue(s.model ?? '')}",firmware="${escapeLabelValue(s.firmware ?? '')}",dialect="${escapeLabelValue(s.dialect ?? '')}",address="${escapeLabelValue(s.address ?? '')}"} 1\n`;
+      return `potencia_device_info{${labels},kind="${s.kind}",vendor="${escapeLabelValue(s.vendor ?? '')}",model="${escapeLabelValue(s.model ?? '')}",algorithm="${hashAlgorithmOf(s) ?? ''}",firmware="${escapeLabelValue(s.firmware ?? '')}",dialect="${escapeLabelValue(s.dialect ?? '')}",address="${escapeLabelValue(s.address ?? '')}"} 1\n`;
     },
   },
   {

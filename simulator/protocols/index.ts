@@ -24,3 +24,13 @@ export const PROTOCOL_TWINS = {
 } as const satisfies Readonly<Record<string, ProtocolTwin>>;
 
 export type TwinnedProtocol = keyof typeof PROTOCOL_TWINS;
+
+/**
+ * Each twin whose own port is privileged (below 1024: the web APIs' 80), 10000 higher, where a user who
+ * may not bind it can listen (80 → 10080; clear of 4028, 4433 and 8080, which a miner may answer too).
+ */
+export function unprivilegedTwinPorts(): Partial<Record<TwinnedProtocol, number>> {
+  const ports: Partial<Record<TwinnedProtocol, number>> = {};
+  for (const [scheme, twin] of Object.entries(PROTOCOL_TWINS) as [TwinnedProtocol, ProtocolTwin][]) if (twin.defaultPort < 1024) ports[scheme] = twin.defaultPort + 10_000;
+  return ports;
+}
