@@ -1,11 +1,17 @@
+import { availableParallelism } from 'node:os';
 import { constants as zlibConstants, createGzip } from 'node:zlib';
 
 /** Below this a page is compressed in one piece: the pieces' own overhead would outweigh the threads. */
 const MIN_PIECE_BYTES = 1024 * 1024;
-/** More pieces than libuv's threads keep every thread busy when pieces finish unevenly. */
-const MAX_PIECES = 16;
-/** libuv's thread pool, where zlib runs: more pieces at once would only queue, holding their copies. */
-const PIECES_IN_FLIGHT = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+/** Pieces in flight hold a copy each: small pieces keep that to a few megabytes at 50,000 devices. */
+const MAX_PIECE_BYTES = 4 * 1024 * 1024;
+/** More pieces than threads keep every thread busy when pieces finish unevenly. */
+const PIECES_PER_THREAD = 4;
+/**
+ * zlib runs on libuv's thread pool, and the threads share the machine's cores: more pieces at once
+ * than either would only queue, holding their copies.
+ */
+const PIECES_IN_FLIGHT = Math.min(Number(process.env.UV_THREADPOOL_SIZE) || 4, availableParallelism());
 /** Output per thread-pool round trip; zlib's 16 KB default makes a megabyte piece take dozens. */
 const OUTPUT_CHUNK_BYTES = 256 * 1024;
 const GZIP_HEADER_BYTES = 10;
@@ -61,10 +67,10 @@ export async function gzipInPieces(views: readonly Buffer[], level: number = zli
   return Buffer.concat(parts);
 }
 
-/** The views regrouped into at most MAX_PIECES pieces of at least MIN_PIECE_BYTES (one piece for a small page), views cut where a piece ends. */
+/** The views regrouped into pieces of MIN_PIECE_BYTES to MAX_PIECE_BYTES (one piece for a small page), views cut where a piece ends. */
 function splitIntoPieces(views: readonly Buffer[]): { views: Buffer[]; length: number }[] {
   const total = views.reduce((sum, view) => sum + view.length, 0);
-  const target = Math.max(MIN_PIECE_BYTES, Math.ceil(total / MAX_PIECES));
+  const target = Math.min(MAX_PIECE_BYTES, Math.max(MIN_PIECE_BYTES, Math.ceil(total / (PIECES_IN_FLIGHT * PIECES_PER_THREAD))));
   const pieces: { views: Buffer[]; length: number }[] = [];
   let current: { views: Buffer[]; length: number } = { views: [], length: 0 };
   for (const view of views) {
