@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TargetError } from '../collectors/contract.js';
+import { FLOOR_PROTOCOLS } from '../collectors/scan-protocols.js';
 import { listenProblem } from '../config/address.js';
 import { parseDuration } from '../config/duration.js';
 import { closestName } from '../config/nearest.js';
@@ -147,13 +148,13 @@ or nvidia-smi: (this machine's GPUs), nvidia-smi:///PATH/TO/nvidia-smi, nvidia-s
 
 Finds miners: a TCP connect to the API ports of every address (closed at once, nothing sent), then
 each open port read by the protocols that listen there (the CGMiner API, the Whatsminer API v3, the
-Antminer web login, ESP-Miner, ePIC) to tell its vendor, model, firmware and hashrate. Prints the
+Antminer web login, ESP-Miner, ProtoOS, Goldshell, ePIC) to tell its vendor, model, firmware and hashrate. Prints the
 miners found, then the open ports that gave no reply we could read, then how many addresses
 were silent. A range is a CIDR (10.0.0.0/16), 10.0.1.10-200 or 10.0.1.10-10.0.2.50 (at most 65,536
 addresses each). A progress bar goes to stderr when it is a terminal. Exit 0 when the scan ran.
   --port N             CGMiner API port (default 4028)
   --ports SCHEME=N,... the other protocols' ports where a NAT or port-forward moved them (defaults
-                       whatsminer-v3=4433, antminer-web=80, bitaxe=80, epic=4028)
+                       ${FLOOR_PROTOCOLS.map((p) => `${p.scheme}=${p.port}`).join(', ')})
   --json               print the result as JSON
   --write-config FILE  write a config with one target per miner found; refuses an existing FILE
   --force              let --write-config overwrite FILE

@@ -23,7 +23,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 
 // Every protocol on a free port, told to the scan with --port and --ports: nothing here binds or needs a fixed port.
 const [CGMINER, V3, WEB] = (await freePorts(3)) as [number, number, number];
-const PORTS = ['--port', String(CGMINER), '--ports', `whatsminer-v3=${V3},antminer-web=${WEB}`, '--ports', `bitaxe=${WEB},epic=${CGMINER}`];
+const PORTS = ['--port', String(CGMINER), '--ports', `whatsminer-v3=${V3},antminer-web=${WEB}`, '--ports', `bitaxe=${WEB},proto=${WEB},goldshell=${WEB},epic=${CGMINER}`];
 const block = await freeLoopbackBlock({ ports: [CGMINER, V3, WEB] });
 const NET = block.net;
 const RANGE = block.cidr(28);
@@ -57,7 +57,7 @@ describe('potencia scan', () => {
     expect(r.code).toBe(0);
     const result = JSON.parse(r.stdout) as ScanResult;
     expect(result.identified).toHaveLength(5);
-    expect(result.protocol_ports).toEqual({ 'whatsminer-v3': V3, 'antminer-web': WEB, bitaxe: WEB, epic: CGMINER });
+    expect(result.protocol_ports).toEqual({ 'whatsminer-v3': V3, 'antminer-web': WEB, bitaxe: WEB, proto: WEB, goldshell: WEB, epic: CGMINER });
     expect(result.identified[0]).toMatchObject({
       url: `cgminer://${NET}.1:${CGMINER}`,
       vendor: farm.miners[0]!.model.vendor,
@@ -76,7 +76,11 @@ describe('potencia scan', () => {
     const text = readFileSync(file, 'utf8');
     // The defaults are left out of the command it echoes (epic's 4028, say), the moved ports kept.
     const epic = CGMINER === 4028 ? '' : `,epic=${CGMINER}`;
-    expect(text.startsWith(`# Written by "potencia scan ${RANGE} --port ${CGMINER} --ports whatsminer-v3=${V3},antminer-web=${WEB},bitaxe=${WEB}${epic}" at `)).toBe(true);
+    expect(
+      text.startsWith(
+        `# Written by "potencia scan ${RANGE} --port ${CGMINER} --ports whatsminer-v3=${V3},antminer-web=${WEB},bitaxe=${WEB},proto=${WEB},goldshell=${WEB}${epic}" at `,
+      ),
+    ).toBe(true);
     expect(text).toContain(`  - url: cgminer://${NET}.1:${CGMINER} # ${farm.miners[0]!.model.vendor} ${farm.miners[0]!.model.model}, `);
     const check = await runCli(['check-config', file]);
     expect(check.stderr).toBe('');
@@ -113,7 +117,7 @@ describe('potencia scan', () => {
       [['scan', RANGE, '--port', '70000'], /--port: expected 1-65535/],
       [['scan', RANGE, '--timeout', 'soon'], /--timeout: expected a duration/],
       [['scan', RANGE, '--force'], /--force only goes with --write-config/],
-      [['scan', RANGE, '--ports', 'snmp=161'], /--ports: unknown protocol "snmp"; one of whatsminer-v3, antminer-web, bitaxe, epic /],
+      [['scan', RANGE, '--ports', 'snmp=161'], /--ports: unknown protocol "snmp"; one of whatsminer-v3, antminer-web, bitaxe, proto, goldshell, epic /],
       [['scan', RANGE, '--ports', 'antminer-web=70000'], /--ports: antminer-web: expected 1-65535, got 70000/],
       [['scan', RANGE, '--ports', 'antminer-web'], /--ports: expected SCHEME=PORT like "whatsminer-v3=14433", got "antminer-web"/],
       [['scan', RANGE, '--ports', 'cgminer=4029'], /--ports: the CGMiner API port is --port N/],
@@ -138,7 +142,7 @@ describe('potencia scan', () => {
       {
         ranges: [RANGE],
         port: CGMINER,
-        protocolPorts: { 'whatsminer-v3': V3, 'antminer-web': WEB, bitaxe: WEB, epic: CGMINER },
+        protocolPorts: { 'whatsminer-v3': V3, 'antminer-web': WEB, bitaxe: WEB, proto: WEB, goldshell: WEB, epic: CGMINER },
         probeConcurrency: 16,
         identifyTimeoutMs: 2000,
         json: false,
@@ -160,7 +164,7 @@ describe('potencia scan', () => {
       ranges: ['10.0.0.0/30'],
       port: 4029,
       ports: [4029, 4433, 80, 4028],
-      protocol_ports: { 'whatsminer-v3': 4433, 'antminer-web': 80, bitaxe: 80, epic: 4028 },
+      protocol_ports: { 'whatsminer-v3': 4433, 'antminer-web': 80, bitaxe: 80, proto: 80, goldshell: 80, epic: 4028 },
       scanned: 2,
       identified: [],
       unidentified: [],

@@ -8,7 +8,7 @@ import { eventually, freeLoopbackBlock, freePorts } from './helpers.js';
 
 // Every protocol on a free port, as behind a port-forward: the scan is told them, the suite needs no root.
 const [CGMINER, V3, WEB] = (await freePorts(3)) as [number, number, number];
-const PORTS = { 'whatsminer-v3': V3, 'antminer-web': WEB, bitaxe: WEB, epic: CGMINER };
+const PORTS = { 'whatsminer-v3': V3, 'antminer-web': WEB, bitaxe: WEB, proto: WEB, goldshell: WEB, epic: CGMINER };
 const { net: NET } = await freeLoopbackBlock({ ports: [CGMINER, V3, WEB] });
 // A miner on a moved port is told apart by it (collectors/asic-identity.ts).
 const id = (n: number, port = CGMINER) => `asic/${NET}.${n}:${port}`;
@@ -93,7 +93,7 @@ describe('the discovery config section', () => {
     expect(config.discovery).toEqual({
       ranges: ['10.0.0.0/16'],
       port: 4028,
-      ports: { 'whatsminer-v3': 4433, 'antminer-web': 80, bitaxe: 80, epic: 4028 },
+      ports: { 'whatsminer-v3': 4433, 'antminer-web': 80, bitaxe: 80, proto: 80, goldshell: 80, epic: 4028 },
       accounts: {},
       interval: 3_600_000,
       labels: {},
@@ -120,7 +120,7 @@ describe('the discovery config section', () => {
       discovery: { ranges: ['10.0.0.0/24'], ports: { 'antminer-web': 8081 }, accounts: { 'antminer-web': 'fleet' } },
       miner_credentials: { fleet: { user: 'root', password: 'root' } },
     });
-    expect(config.discovery!.ports).toEqual({ 'whatsminer-v3': 4433, 'antminer-web': 8081, bitaxe: 80, epic: 4028 });
+    expect(config.discovery!.ports).toEqual({ 'whatsminer-v3': 4433, 'antminer-web': 8081, bitaxe: 80, proto: 80, goldshell: 80, epic: 4028 });
     expect(config.discovery!.accounts).toEqual({ 'antminer-web': 'fleet' });
     const problems = (input: unknown) => configSchema.safeParse(input).error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     expect(problems({ discovery: { ranges: ['10.0.0.0/24'], accounts: { 'antminer-web': 'fleet' } } })).toEqual([
