@@ -236,7 +236,11 @@ export class ClusterPeers implements ClusterView {
    */
   async #get(url: string, absentOk = false): Promise<string | undefined> {
     const config = this.#config!;
-    const res = await fetch(url, { signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(config.timeout)]) });
+    const account = config.basic_auth;
+    const res = await fetch(url, {
+      signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(config.timeout)]),
+      ...(account && { headers: { authorization: `Basic ${Buffer.from(`${account.username}:${account.password}`).toString('base64')}` } }),
+    });
     if (absentOk && res.status === 404) {
       await res.body?.cancel();
       return undefined;

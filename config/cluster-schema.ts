@@ -24,6 +24,16 @@ export const clusterSchema = z
       .max(1024 * 1024 * 1024)
       .default(256 * 1024 * 1024)
       .describe('Largest /api/devices reply read from another agent (about 1.5 KB per device); a larger one counts as that agent lost.'),
+    basic_auth: z
+      .strictObject({
+        username: z
+          .string()
+          .min(1)
+          .regex(/^[^:]+$/, 'a user name may not contain ":"'),
+        password: z.string().min(1).describe('Use ${file:/path} to read it from a secret file.'),
+      })
+      .optional()
+      .describe("The account this agent gives the other agents' HTTP servers when their web config asks for basic auth (one of their basic_auth_users)."),
   })
   .superRefine((cluster, ctx) => {
     if (cluster.shard_index >= cluster.shard_count) ctx.addIssue({ code: 'custom', path: ['shard_index'], message: 'must be below shard_count' });

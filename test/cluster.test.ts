@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterPeers } from '../agent/cluster.js';
@@ -361,6 +365,47 @@ describe('the site plan read from another agent', () => {
     } finally {
       await peers.stop();
       server.close();
+    }
+  });
+});
+
+describe('agents of a split site behind basic auth', () => {
+  it('read each other with cluster.basic_auth; when a peer stops taking the account it is lost and its devices down with why, the password nowhere in what is served', async () => {
+    const DEVICES = 6;
+    const block = await freeLoopbackBlock();
+    const farm = await startFarm({ devices: DEVICES, seed: 5, mode: 'address', host: block.host(1), failures: false });
+    const dir = mkdtempSync(join(tmpdir(), 'potencia-cluster-auth-'));
+    const webConfigs = [join(dir, 'web-0.yml'), join(dir, 'web-1.yml')];
+    const allow = (file: string, password: string) => writeFileSync(file, `basic_auth_users:\n  agents: ${bcrypt.hashSync(password, 4)}\n`);
+    for (const file of webConfigs) allow(file, 'peer-s3cret');
+    const ports = await Promise.all([0, 1].map(() => freePort()));
+    const peers = ports.map((port) => `http://127.0.0.1:${port}`);
+    const config = (shard_index: number) =>
+      configSchema.parse({
+        agent: { listen: `127.0.0.1:${ports[shard_index]}`, web_config_file: webConfigs[shard_index] },
+        polling: { interval: '1s', timeout: '800ms' },
+        targets: [{ url: `cgminer://${block.host(1)}-${block.host(DEVICES)}` }],
+        cluster: { shard_index, shard_count: 2, peers, interval: '1s', timeout: '500ms', basic_auth: { username: 'agents', password: 'peer-s3cret' } },
+      });
+    const agents = [createAgent({ config: config(0), logger: silentLogger }), createAgent({ config: config(1), logger: silentLogger })];
+    const authorization = `Basic ${Buffer.from('agents:peer-s3cret').toString('base64')}`;
+    const get = async (path: string) => (await fetch(`http://${agents[0]!.address}${path}`, { headers: { authorization } })).text();
+    await Promise.all(agents.map((a) => a.start()));
+    try {
+      await eventually(async () => /^potencia_cluster_peer_up\{shard="1"\} 1$/m.test(await get('/metrics')) || undefined, 'shard 0 reading shard 1 with the account');
+      const theirs = [...agents[1]!.store.values()].map((d) => d.id);
+      expect(theirs.length).toBeGreaterThan(0);
+      // Shard 1 now takes another password (its web config changed, applied on reload): shard 0 gets 401.
+      allow(webConfigs[1]!, 'rotated');
+      await agents[1]!.applyConfig(config(1));
+      await eventually(async () => /^potencia_cluster_peer_up\{shard="1"\} 0$/m.test(await get('/metrics')) || undefined, 'shard 1 lost to shard 0');
+      const devices = JSON.parse(await get('/api/devices')) as DeviceSnapshot[];
+      for (const id of theirs) expect(devices.find((d) => d.id === id)).toMatchObject({ up: false, error: expect.stringMatching(/unreachable: HTTP 401$/) });
+      for (const body of [await get('/metrics'), await get('/api/devices')]) expect(body).not.toContain('peer-s3cret');
+    } finally {
+      await Promise.all(agents.map((a) => a.stop()));
+      await farm.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
