@@ -124,7 +124,10 @@ export function countDevices(store: DeviceStoreView): DeviceCount[] {
   const counts = new Map<DeviceSnapshot['kind'], [number, number]>();
   for (const { snapshot } of store.entries()) {
     let pair = counts.get(snapshot.kind);
-    if (pair === undefined) counts.set(snapshot.kind, (pair = [0, 0]));
+    if (pair === undefined) {
+      pair = [0, 0];
+      counts.set(snapshot.kind, pair);
+    }
     pair[snapshot.up ? 1 : 0]++;
   }
   const out: DeviceCount[] = [];
