@@ -7,13 +7,13 @@
  * missing or stale token gets HTTP 401. Factory account admin/admin, as asic-rs assumes.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import type { MinerReading } from '../physics.js';
+import { jsonReplier, readLoginBody } from './http-json.js';
 import type { ProtocolTwin, ServedMiner } from './types.js';
 
 const FACTORY_ACCOUNT = { user: 'admin', password: 'admin' } as const;
 const DESCRIPTION = 'FluxOS-2023-12.27-9bf070ee4408866329c93a70f2dfdc6248938aaa';
-const MAX_LOGIN_BYTES = 4096;
 
 const status = (r: MinerReading, code: number, msg: string) => [{ Code: code, Description: DESCRIPTION, Msg: msg, STATUS: 'S', When: r.when }];
 const hex = (n: number) => n.toString(16).padStart(2, '0');
@@ -51,22 +51,6 @@ const SECTIONS: Readonly<Record<string, (r: MinerReading) => unknown>> = {
   }),
 };
 
-function readBody(req: IncomingMessage): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_LOGIN_BYTES) {
-        resolve(undefined);
-        req.destroy();
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', () => resolve(undefined));
-  });
-}
-
 export const auradineTwin: ProtocolTwin<'auradine'> = {
   scheme: 'auradine',
   defaultPort: 8080,
@@ -76,17 +60,12 @@ export const auradineTwin: ProtocolTwin<'auradine'> = {
     return createServer(async (req, res) => {
       if (miner.hung()) return;
       const path = (req.url ?? '').split('?', 1)[0]!.replace(/^\//, '');
-      const send = (code: number, value: unknown) => {
-        let body = JSON.stringify(value);
-        if (miner.malformed() && code === 200) body = body.slice(0, Math.floor(body.length * 0.6));
-        res.writeHead(code, { 'content-type': 'application/json' });
-        res.end(body);
-      };
+      const send = jsonReplier(res, miner);
       if (path === 'token' && req.method === 'POST') {
-        const text = await readBody(req);
+        const text = await readLoginBody(req);
         let login: { user?: unknown; password?: unknown } = {};
         try {
-          login = JSON.parse(text ?? '') as typeof login;
+          login = JSON.parse(text) as typeof login;
         } catch {}
         if (login.user !== FACTORY_ACCOUNT.user || login.password !== FACTORY_ACCOUNT.password) return send(401, { STATUS: [{ STATUS: 'E', Msg: 'Invalid user or password' }] });
         const token = randomBytes(12).toString('hex');

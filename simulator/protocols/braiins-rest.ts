@@ -6,12 +6,12 @@
  * pool groups. A missing or unknown token gets HTTP 401. Account root/root, as asic-rs assumes.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import type { MinerReading } from '../physics.js';
+import { jsonReplier, readLoginBody } from './http-json.js';
 import type { ProtocolTwin, ServedMiner } from './types.js';
 
 const ACCOUNT = { username: 'root', password: 'root' } as const;
-const MAX_LOGIN_BYTES = 4096;
 const gh = (value: number) => ({ gigahash_per_second: value });
 const hex = (n: number) => n.toString(16).padStart(2, '0');
 
@@ -59,19 +59,6 @@ const READS: Readonly<Record<string, (r: MinerReading) => unknown>> = {
   'performance-tuner/state': (r) => ({ mode_state: { powertargetmodestate: { current_target: { watt: Math.round(r.traits.model.nominal_power_w) } } } }),
 };
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_LOGIN_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', () => resolve(''));
-  });
-}
-
 export const braiinsRestTwin: ProtocolTwin<'braiins-rest'> = {
   scheme: 'braiins-rest',
   defaultPort: 80,
@@ -80,17 +67,12 @@ export const braiinsRestTwin: ProtocolTwin<'braiins-rest'> = {
     const tokens = new Set<string>();
     return createServer(async (req, res) => {
       if (miner.hung()) return;
-      const send = (code: number, value: unknown) => {
-        let body = JSON.stringify(value);
-        if (miner.malformed() && code === 200) body = body.slice(0, Math.floor(body.length * 0.6));
-        res.writeHead(code, { 'content-type': 'application/json' });
-        res.end(body);
-      };
+      const send = jsonReplier(res, miner);
       const path = (req.url ?? '').split('?', 1)[0]!;
       if (path === '/api/v1/auth/login' && req.method === 'POST') {
         let login: { username?: unknown; password?: unknown } = {};
         try {
-          login = JSON.parse(await readBody(req)) as typeof login;
+          login = JSON.parse(await readLoginBody(req)) as typeof login;
         } catch {}
         if (login.username !== ACCOUNT.username || login.password !== ACCOUNT.password) return send(401, { code: 16, message: 'invalid credentials' });
         const token = randomBytes(16).toString('hex');

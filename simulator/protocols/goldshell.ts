@@ -13,6 +13,7 @@
  */
 import { createServer } from 'node:http';
 import type { MinerReading } from '../physics.js';
+import { jsonReplier } from './http-json.js';
 import type { ProtocolTwin, ServedMiner } from './types.js';
 
 const FACTORY_ACCOUNT = { user: 'admin', password: '123456789' } as const;
@@ -98,12 +99,7 @@ export const goldshellTwin: ProtocolTwin<'goldshell'> = {
     return createServer((req, res) => {
       if (miner.hung()) return;
       const url = new URL(req.url ?? '/', 'http://miner');
-      const send = (code: number, value: unknown) => {
-        let body = JSON.stringify(value);
-        if (miner.malformed() && code === 200) body = body.slice(0, Math.floor(body.length * 0.6));
-        res.writeHead(code, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
-        res.end(body);
-      };
+      const send = jsonReplier(res, miner, { 'access-control-allow-origin': '*' });
       if (url.pathname === '/mcb/status') {
         const r = miner.read();
         return send(200, { hardware: '30.50.SA', model: reportedModel(r.traits.model.model), mcbversion: 'MCB_V3_3', firmware: '2.2.0' });

@@ -8,13 +8,13 @@
  * telemetry indices 0 on.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import type { MinerReading } from '../physics.js';
+import { jsonReplier, readLoginBody } from './http-json.js';
 import type { ProtocolTwin, ServedMiner } from './types.js';
 
 /** The password the demo's `miner_credentials.protos` holds: a rig takes one at onboarding, none is shipped. */
 export const PROTO_TWIN_PASSWORD = 'proto-demo-pass';
-const MAX_LOGIN_BYTES = 4096;
 const PSUS = 2;
 /** What the boards draw of the wall power: the rest is PSU conversion loss. */
 const BOARD_SHARE = 0.94;
@@ -146,19 +146,6 @@ function avg(values: readonly number[]): number {
   return values.length ? values.reduce((a, v) => a + v, 0) / values.length : 0;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_LOGIN_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', () => resolve(''));
-  });
-}
-
 export const protoTwin: ProtocolTwin<'proto'> = {
   scheme: 'proto',
   defaultPort: 80,
@@ -167,18 +154,13 @@ export const protoTwin: ProtocolTwin<'proto'> = {
     const tokens = new Set<string>();
     return createServer(async (req, res) => {
       if (miner.hung()) return;
-      const send = (code: number, value: unknown) => {
-        let body = JSON.stringify(value);
-        if (miner.malformed() && code === 200) body = body.slice(0, Math.floor(body.length * 0.6));
-        res.writeHead(code, { 'content-type': 'application/json' });
-        res.end(body);
-      };
+      const send = jsonReplier(res, miner);
       const url = new URL(req.url ?? '/', 'http://rig');
       const name = url.pathname.replace(/^\/api\/v1\//, '');
       if (name === 'auth/login' && req.method === 'POST') {
         let login: { password?: unknown } = {};
         try {
-          login = JSON.parse(await readBody(req)) as typeof login;
+          login = JSON.parse(await readLoginBody(req)) as typeof login;
         } catch {}
         if (login.password !== PROTO_TWIN_PASSWORD) return send(401, { message: 'Invalid password' });
         const token = randomBytes(24).toString('base64url');
