@@ -66,25 +66,23 @@ export class MetricsExposition {
     this.#renderer = new DeviceMetricsRenderer(this.#store, families, economics && (() => economics));
   }
 
+  /** The page copied into a reused buffer, for a scrape that takes it uncompressed. */
   async render(): Promise<RenderedExposition> {
+    const page = await this.renderViews();
     const out = this.#free.pop() ?? new TextBuffer();
     out.reset();
+    try {
+      out.reserve(page.views.reduce((bytes, view) => bytes + view.length, 0));
+      for (const view of page.views) out.writeBytes(view, 0, view.length);
+    } finally {
+      page.release();
+    }
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
       if (this.#free.length < POOLED_BUFFERS) this.#free.push(out);
     };
-    try {
-      this.#renderer.writeTo(out);
-      this.#targets.writeTo(out);
-      this.#metrics.setDeviceCounts(countDevices(this.#store));
-      out.write(await this.#metrics.render());
-      if (this.#selfMetrics) writeSelfFamilies(out, this.#selfMetrics.families());
-    } catch (err) {
-      release();
-      throw err;
-    }
     return { bytes: out.bytes, release };
   }
 

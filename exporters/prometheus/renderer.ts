@@ -78,6 +78,8 @@ export class DeviceMetricsRenderer {
   #scrapes = 0;
   /** Pages whose views of the slabs are still being read (compressed): until they thaw, nothing is written to a slab. */
   #frozen = 0;
+  /** A reading or an assessment arrived while frozen and was left for the thaw to render. */
+  #missedWhileFrozen = false;
   #changedSinceScrape = 0;
   readonly #economicsSource: (() => DeviceEconomicsSource | undefined) | undefined;
   readonly #economicsSeen = new EconomicsSeen();
@@ -157,7 +159,7 @@ export class DeviceMetricsRenderer {
       if (thawed) return;
       thawed = true;
       this.#frozen--;
-      if (this.#frozen === 0) setImmediate(this.#catchUp);
+      if (this.#frozen === 0 && this.#missedWhileFrozen) setImmediate(this.#catchUp);
     };
     return { views, length, thaw };
   }
@@ -165,6 +167,7 @@ export class DeviceMetricsRenderer {
   /** After a thaw, once the response that froze the page is on its way: what arrived meanwhile. */
   readonly #catchUp = (): void => {
     if (this.#frozen > 0 || this.#syncedGeneration < 0) return;
+    this.#missedWhileFrozen = false;
     try {
       this.#sync();
     } catch {
@@ -174,7 +177,10 @@ export class DeviceMetricsRenderer {
 
   readonly #onChange = (change: DeviceChange): void => {
     // Frozen: the thaw's pass finds this change, since the synced generation stays behind.
-    if (this.#frozen > 0) return;
+    if (this.#frozen > 0) {
+      this.#missedWhileFrozen = true;
+      return;
+    }
     const generation = this.#store.generation;
     const wasInSync = this.#syncedGeneration === generation - 1;
     if (change.type === 'upsert') this.#applyReading(change.device);
@@ -194,7 +200,10 @@ export class DeviceMetricsRenderer {
 
   /** Re-renders the economics lines whose assessment moved, ahead of the next scrape. */
   refreshEconomics(): void {
-    if (this.#frozen > 0) return;
+    if (this.#frozen > 0) {
+      this.#missedWhileFrozen = true;
+      return;
+    }
     const economics = this.#economicsSource?.();
     if (this.#groupFamilies[ECONOMICS].length === 0 || economics === undefined) return;
     if (!this.#economicsSeen.moved(economics)) return;

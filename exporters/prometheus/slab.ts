@@ -1,5 +1,4 @@
 import type { DeviceFamily } from './family.js';
-import type { TextBuffer } from './text-buffer.js';
 import { familyHeader } from './text-format.js';
 
 /** Slab metadata per device slot: where its lines start, how many bytes the slot holds, how many it uses. */
@@ -74,13 +73,6 @@ export class FamilySlab {
   clear(slot: number): void {
     this.live -= this.meta[slot * SLOT_FIELDS + LENGTH]!;
     this.meta[slot * SLOT_FIELDS + LENGTH] = 0;
-  }
-
-  /** Appends the header and every slot's lines among the first `slotCount`, in as few copies as the gaps allow; nothing when all are empty. */
-  writeTo(out: TextBuffer, slotCount: number): void {
-    const views: Buffer[] = [];
-    this.appendRuns(views, slotCount);
-    for (const view of views) out.writeBytes(view, 0, view.length);
   }
 
   /**
