@@ -84,24 +84,7 @@ export async function runDaemon(run: DaemonRun): Promise<DaemonFigures> {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, NODE_OPTIONS: DEPLOYED_NODE_OPTIONS.join(' ') },
   });
-  // As Prometheus asks: gzip. The time is until the last compressed byte arrives; decoding is ours.
-  const scrape = (): Promise<{ body: Buffer; text: string; ms: number }> =>
-    new Promise((done, fail) => {
-      const t0 = performance.now();
-      const req = get({ host: '127.0.0.1', port, path: '/metrics', headers: { 'accept-encoding': 'gzip' } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const ms = performance.now() - t0;
-          const received = Buffer.concat(chunks);
-          const body = res.headers['content-encoding'] === 'gzip' ? gunzipSync(received) : received;
-          done({ body, text: body.toString('utf8'), ms });
-        });
-        res.on('error', fail);
-      });
-      req.on('error', fail);
-    });
-  // The gzip body as received, timed until its last byte; nothing decoded.
+  // As Prometheus asks: gzip. The time is until the last compressed byte arrives; nothing is decoded.
   const scrapeRaw = (): Promise<{ received: Buffer; ms: number }> =>
     new Promise((done, fail) => {
       const t0 = performance.now();
@@ -113,6 +96,7 @@ export async function runDaemon(run: DaemonRun): Promise<DaemonFigures> {
       });
       req.on('error', fail);
     });
+  const scrapeText = async (): Promise<string> => gunzipSync((await scrapeRaw()).received).toString('utf8');
   try {
     // A first sweep takes about a millisecond of CPU per miner on a small machine: give it twice that.
     const patienceMs = Math.max(120_000, DEVICES * 2 * 1.2);
@@ -120,14 +104,11 @@ export async function runDaemon(run: DaemonRun): Promise<DaemonFigures> {
     for (;;) {
       if (Date.now() > deadline) throw new Error(`the agent did not poll every miner within ${(patienceMs / 1000).toFixed(0)} s`);
       await sleep(1000);
-      const text = await scrape().then(
-        (s) => s.text,
-        () => '',
-      );
+      const text = await scrapeText().catch(() => '');
       if ((totals(text).get('potencia_devices') ?? 0) >= DEVICES) break;
     }
     await sleep(WARM_UP_MS);
-    const before = totals((await scrape()).text);
+    const before = totals(await scrapeText());
     const scrapeMs: number[] = [];
     // Sampled from /proc rather than decoded from each page: decoding a 200 MB page here would take
     // this machine's second core from the agent while it compresses the next one.
