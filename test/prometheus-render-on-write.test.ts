@@ -11,6 +11,7 @@ import { PollStats } from '../agent/poll-stats.js';
 import { MetricsExposition } from '../exporters/prometheus/exposition.js';
 import { AgentMetrics } from '../exporters/prometheus/metrics.js';
 import { DeviceMetricsRenderer } from '../exporters/prometheus/renderer.js';
+import { segmentViews } from '../exporters/prometheus/page-segment.js';
 import { startHttpServer } from '../exporters/prometheus/server.js';
 import { TextBuffer } from '../exporters/prometheus/text-buffer.js';
 import { antminer, downWhatsminer } from './fixtures/prometheus/snapshots.js';
@@ -133,12 +134,13 @@ describe('DeviceMetricsRenderer render on write', () => {
     const renderer = new DeviceMetricsRenderer(store);
     store.upsert(antminer());
     const frozen = renderer.freeze();
-    const page = Buffer.concat(frozen.views).toString('utf8');
-    expect(Buffer.concat(frozen.views).length).toBe(frozen.length);
+    const views = segmentViews(frozen.segments);
+    const page = Buffer.concat(views).toString('utf8');
+    expect(Buffer.concat(views).length).toBe(frozen.length);
     // Lines that grow (more fans, longer values) would move the device's slots and compact the slabs.
     for (let round = 1; round <= 50; round++) store.upsert(antminer({ fans_rpm: Array.from({ length: 4 + round }, () => 100_000 + round), uptime_s: round }));
     store.upsert(downWhatsminer());
-    expect(Buffer.concat(frozen.views).toString('utf8')).toBe(page);
+    expect(Buffer.concat(views).toString('utf8')).toBe(page);
     frozen.thaw();
     const after = renderer.render();
     expect(after).toContain('potencia_device_uptime_seconds{device="asic/10.0.1.15",rack="r12",room="",site="dal1"} 50\n');

@@ -4,6 +4,7 @@ import type { DeviceSnapshot } from '../../agent/snapshot.js';
 import type { AgentMetrics, DeviceCount } from './metrics.js';
 import { DEVICE_FAMILIES } from './families.js';
 import type { DeviceFamily } from './family.js';
+import { type PageSegment, segmentsLength, segmentViews } from './page-segment.js';
 import { DeviceMetricsRenderer } from './renderer.js';
 import { writeSelfFamilies } from './self-families.js';
 import { TargetSuccessFamily } from './target-family.js';
@@ -68,12 +69,12 @@ export class MetricsExposition {
 
   /** The page copied into a reused buffer, for a scrape that takes it uncompressed. */
   async render(): Promise<RenderedExposition> {
-    const page = await this.renderViews();
+    const page = await this.renderSegments();
     const out = this.#free.pop() ?? new TextBuffer();
     out.reset();
     try {
-      out.reserve(page.views.reduce((bytes, view) => bytes + view.length, 0));
-      for (const view of page.views) out.writeBytes(view, 0, view.length);
+      out.reserve(segmentsLength(page.segments));
+      for (const view of segmentViews(page.segments)) out.writeBytes(view, 0, view.length);
     } finally {
       page.release();
     }
@@ -87,18 +88,19 @@ export class MetricsExposition {
   }
 
   /**
-   * The page as views, without a copy: the device families straight from the renderer's slabs, which
-   * stay frozen until release(), then each target's poll success and the agent's own series.
+   * The page in segments, without a copy: the device families straight from the renderer's slabs,
+   * which stay frozen until release(), then each target's poll success and the agent's own series.
    */
-  async renderViews(): Promise<{ views: Buffer[]; release: () => void }> {
+  async renderSegments(): Promise<{ segments: PageSegment[]; release: () => void }> {
     const tail = new TextBuffer();
-    this.#targets.writeTo(tail);
     this.#metrics.setDeviceCounts(countDevices(this.#store));
     tail.write(await this.#metrics.render());
     if (this.#selfMetrics) writeSelfFamilies(tail, this.#selfMetrics.families());
-    const { views, thaw } = this.#renderer.freeze();
-    views.push(tail.bytes);
-    return { views, release: thaw };
+    const { segments, thaw } = this.#renderer.freeze();
+    const targets = this.#targets.segment();
+    if (targets) segments.push(targets);
+    segments.push({ views: [tail.bytes], length: tail.bytes.length });
+    return { segments, release: thaw };
   }
 
   /** Stops the renderer's render-on-write subscription to the store (a server that closes, a reload that moves it). */

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { constants as zlibConstants, createGzip } from 'node:zlib';
+import { type PageSegment, segmentsLength, segmentViews } from './page-segment.js';
 
 /** Below this a page is compressed in one piece: the pieces' own overhead would outweigh the threads. */
 const MIN_PIECE_BYTES = 1024 * 1024;
@@ -14,11 +15,20 @@ const PIECES_PER_THREAD = 4;
 const PIECES_IN_FLIGHT = Math.min(Number(process.env.UV_THREADPOOL_SIZE) || 4, availableParallelism());
 /** Output per thread-pool round trip; zlib's 16 KB default makes a megabyte piece take dozens. */
 const OUTPUT_CHUNK_BYTES = 256 * 1024;
+/** A small piece needs no more than this for its output, and each stream allocates one. */
+const MIN_OUTPUT_CHUNK_BYTES = 16 * 1024;
 const GZIP_HEADER_BYTES = 10;
 const GZIP_TRAILER_BYTES = 8;
 /** The empty final block zlib writes on Z_FINISH after a sync flush (BFINAL=1, fixed Huffman, end of block). */
 const EMPTY_FINAL_BLOCK = Buffer.from([0x03, 0x00]);
 const SYNC_FLUSH_MARKER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+/** A stretch of the page as deflate data ending on a byte boundary (a sync flush), with its CRC-32 and length. */
+interface Deflated {
+  readonly deflate: Buffer;
+  readonly crc: number;
+  readonly length: number;
+}
 
 /**
  * The bytes of `views`, in order, as one gzip member, compressed in pieces at once on libuv's thread
@@ -33,7 +43,167 @@ const SYNC_FLUSH_MARKER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
  */
 export async function gzipInPieces(views: readonly Buffer[], level: number = zlibConstants.Z_BEST_SPEED): Promise<Buffer> {
   const pieces = splitIntoPieces(views);
-  const members: Buffer[] = new Array(pieces.length);
+  return joinMember(await deflateAll(pieces, level), level);
+}
+
+/** A segment as a run's member: which stretch of which owner, at which version, how long. */
+interface RunMember {
+  readonly owner: object;
+  readonly index: number;
+  readonly version: number;
+  readonly length: number;
+}
+
+/** Consecutive owned segments of a page, compressed together as one piece. */
+interface CompressedRun extends Deflated {
+  readonly members: readonly RunMember[];
+}
+
+/** A page's plan: runs reused from the last page, runs of owned segments to compress, and unowned segments. */
+type Step = { reuse: CompressedRun } | { run: number[] } | { unowned: number };
+
+/**
+ * What the last page's segments compressed to, so the next page reuses what did not change. Owned
+ * segments are compressed in runs of consecutive ones, up to a piece's size: each compression costs
+ * thread-pool round trips that wait on the event loop, which at 50,000 devices is busy with polls,
+ * so hundreds of block-sized pieces took longer than a few dozen large ones. A run is reused whole
+ * when all its members kept their version; runs are formed of segments that all changed since the
+ * last page, or all did not, so once a page has shown which stretches stay still (device info, board
+ * status, chips), they settle into runs of their own. It holds the last page only: an owner that
+ * left the page (a family emptied, a renderer replaced) is let go at the next one.
+ */
+export class DeflateCache {
+  /** Runs of the last page, by their first member's owner and index. */
+  #runs = new Map<object, Map<number, CompressedRun>>();
+  /** Every owned segment's version on the last page. */
+  #versions = new Map<object, Map<number, number>>();
+
+  /** What segments the last page reused and compressed, in bytes of page. */
+  lastPage = { reusedBytes: 0, compressedBytes: 0 };
+
+  async gzip(segments: readonly PageSegment[], level: number = zlibConstants.Z_BEST_SPEED): Promise<Buffer> {
+    const total = segmentsLength(segments);
+    // A small page is one piece: the pieces' own overhead would outweigh what reuse saves.
+    if (total < MIN_PIECE_BYTES) {
+      this.#runs.clear();
+      this.#versions.clear();
+      this.lastPage = { reusedBytes: 0, compressedBytes: total };
+      return gzipInPieces(segmentViews(segments), level);
+    }
+    const steps = this.#plan(segments);
+    const pieces: { views: Buffer[]; length: number }[] = [];
+    for (const step of steps) {
+      if ('run' in step) {
+        const views: Buffer[] = [];
+        let length = 0;
+        for (const i of step.run) {
+          for (const view of segments[i]!.views) views.push(view);
+          length += segments[i]!.length;
+        }
+        pieces.push({ views, length });
+      } else if ('unowned' in step) {
+        // Bytes that change at every scrape are compressed in pieces like any page, not kept.
+        for (const piece of splitIntoPieces(segments[step.unowned]!.views)) pieces.push(piece);
+      }
+    }
+    const deflated = await deflateAll(pieces, level);
+    const runs = new Map<object, Map<number, CompressedRun>>();
+    const joined: Deflated[] = [];
+    let piece = 0;
+    let reusedBytes = 0;
+    for (const step of steps) {
+      let run: CompressedRun;
+      if ('reuse' in step) {
+        run = step.reuse;
+        reusedBytes += run.length;
+      } else if ('run' in step) {
+        run = { ...deflated[piece++]!, members: step.run.map((i) => ({ ...segments[i]!.identity!, length: segments[i]!.length })) };
+      } else {
+        for (let n = splitIntoPieces(segments[step.unowned]!.views).length; n > 0; n--) joined.push(deflated[piece++]!);
+        continue;
+      }
+      joined.push(run);
+      const first = run.members[0]!;
+      let byIndex = runs.get(first.owner);
+      if (byIndex === undefined) {
+        byIndex = new Map();
+        runs.set(first.owner, byIndex);
+      }
+      byIndex.set(first.index, run);
+    }
+    this.#runs = runs;
+    this.#versions = versionsOf(segments);
+    this.lastPage = { reusedBytes, compressedBytes: total - reusedBytes };
+    return joinMember(joined, level);
+  }
+
+  #plan(segments: readonly PageSegment[]): Step[] {
+    const steps: Step[] = [];
+    for (let i = 0; i < segments.length; ) {
+      const { identity } = segments[i]!;
+      if (identity === undefined) {
+        steps.push({ unowned: i++ });
+        continue;
+      }
+      const reuse = this.#reusableRun(segments, i);
+      if (reuse) {
+        steps.push({ reuse });
+        i += reuse.members.length;
+        continue;
+      }
+      const changed = this.#changed(segments[i]!);
+      const run = [i];
+      let length = segments[i]!.length;
+      for (i++; i < segments.length; i++) {
+        const next = segments[i]!;
+        if (next.identity === undefined || length + next.length > MAX_PIECE_BYTES || this.#changed(next) !== changed || this.#reusableRun(segments, i)) break;
+        run.push(i);
+        length += next.length;
+      }
+      steps.push({ run });
+    }
+    return steps;
+  }
+
+  /** The last page's run that starts at segments[at] and whose members all kept their version, if any. */
+  #reusableRun(segments: readonly PageSegment[], at: number): CompressedRun | undefined {
+    const { owner, index } = segments[at]!.identity!;
+    const run = this.#runs.get(owner)?.get(index);
+    if (run === undefined || at + run.members.length > segments.length) return undefined;
+    for (let k = 0; k < run.members.length; k++) {
+      const member = run.members[k]!;
+      const segment = segments[at + k]!;
+      const identity = segment.identity;
+      if (identity === undefined || identity.owner !== member.owner || identity.index !== member.index || identity.version !== member.version || segment.length !== member.length)
+        return undefined;
+    }
+    return run;
+  }
+
+  /** Whether the segment is new or moved since the last page. */
+  #changed(segment: PageSegment): boolean {
+    const { owner, index, version } = segment.identity!;
+    return this.#versions.get(owner)?.get(index) !== version;
+  }
+}
+
+function versionsOf(segments: readonly PageSegment[]): Map<object, Map<number, number>> {
+  const versions = new Map<object, Map<number, number>>();
+  for (const { identity } of segments) {
+    if (identity === undefined) continue;
+    let byIndex = versions.get(identity.owner);
+    if (byIndex === undefined) {
+      byIndex = new Map();
+      versions.set(identity.owner, byIndex);
+    }
+    byIndex.set(identity.index, identity.version);
+  }
+  return versions;
+}
+
+/** Each piece deflated, at most PIECES_IN_FLIGHT at once, in order. */
+async function deflateAll(pieces: readonly { views: readonly Buffer[]; length: number }[], level: number): Promise<Deflated[]> {
+  const out: Deflated[] = new Array(pieces.length);
   let next = 0;
   // Each piece is gathered into one buffer first: a slab page is thousands of views (one per run of
   // slots), and zlib streams cost a thread-pool round trip per write. At most a thread pool's worth
@@ -43,28 +213,35 @@ export async function gzipInPieces(views: readonly Buffer[], level: number = zli
       const i = next++;
       const piece = pieces[i]!;
       const bytes = piece.views.length === 1 ? piece.views[0]! : Buffer.concat(piece.views, piece.length);
-      members[i] = await gzipMember(bytes, level, i === pieces.length - 1);
+      out[i] = await deflatePiece(bytes, level);
     }
   };
   await Promise.all(Array.from({ length: Math.min(PIECES_IN_FLIGHT, pieces.length) }, compressPieces));
-  if (members.length === 1) return members[0]!;
-  const parts: Buffer[] = [members[0]!.subarray(0, GZIP_HEADER_BYTES)];
+  return out;
+}
+
+/** The pieces' deflate data as one gzip member: a header, the pieces in order, an empty final block, the combined CRC-32 and the length. */
+function joinMember(pieces: readonly Deflated[], level: number): Buffer {
+  const parts: Buffer[] = [gzipHeader(level)];
   let crc = 0;
   let total = 0;
-  members.forEach((member, i) => {
-    const last = i === members.length - 1;
-    const body = member.subarray(gzipHeaderLength(member), member.length - GZIP_TRAILER_BYTES);
-    if (!last && !endsWithFlushedEmptyFinalBlock(body)) throw new Error('zlib did not end a piece with a sync flush and an empty final block');
-    parts.push(last ? body : body.subarray(0, body.length - EMPTY_FINAL_BLOCK.length));
-    const pieceCrc = member.readUInt32LE(member.length - GZIP_TRAILER_BYTES);
-    crc = i === 0 ? pieceCrc : crc32Combine(crc, pieceCrc, pieces[i]!.length);
-    total += pieces[i]!.length;
-  });
+  for (const piece of pieces) {
+    parts.push(piece.deflate);
+    crc = crc32Combine(crc, piece.crc, piece.length);
+    total += piece.length;
+  }
+  parts.push(EMPTY_FINAL_BLOCK);
   const trailer = Buffer.allocUnsafe(GZIP_TRAILER_BYTES);
   trailer.writeUInt32LE(crc >>> 0, 0);
   trailer.writeUInt32LE(total % 2 ** 32, 4);
   parts.push(trailer);
   return Buffer.concat(parts);
+}
+
+/** The header zlib writes: no name, no time, the level's XFL, Unix. */
+function gzipHeader(level: number): Buffer {
+  const extraFlags = level === zlibConstants.Z_BEST_COMPRESSION ? 2 : level === zlibConstants.Z_BEST_SPEED ? 4 : 0;
+  return Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, extraFlags, 3]);
 }
 
 /** The views regrouped into pieces of MIN_PIECE_BYTES to MAX_PIECE_BYTES (one piece for a small page), views cut where a piece ends. */
@@ -86,21 +263,29 @@ function splitIntoPieces(views: readonly Buffer[]): { views: Buffer[]; length: n
       }
     }
   }
-  if (current.length > 0 || pieces.length === 0) pieces.push(current);
+  if (current.length > 0) pieces.push(current);
   return pieces;
 }
 
-/** One gzip member of the piece; unless it is the last, its deflate data ends with a sync flush before the empty final block. */
-function gzipMember(piece: Buffer, level: number, last: boolean): Promise<Buffer> {
+/** The piece as deflate data ending with a sync flush, taken from a gzip member of it with its CRC-32. */
+function deflatePiece(piece: Buffer, level: number): Promise<Deflated> {
   return new Promise((resolve, reject) => {
-    const gzip = createGzip({ level, chunkSize: OUTPUT_CHUNK_BYTES });
+    // Every write ends with a sync flush, so the piece is one write and the end: no separate flush round trip.
+    const gzip = createGzip({ level, flush: zlibConstants.Z_SYNC_FLUSH, chunkSize: Math.min(OUTPUT_CHUNK_BYTES, Math.max(MIN_OUTPUT_CHUNK_BYTES, piece.length >> 2)) });
     const chunks: Buffer[] = [];
     gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
     gzip.once('error', reject);
-    gzip.once('end', () => resolve(Buffer.concat(chunks)));
-    gzip.write(piece);
-    if (last) gzip.end();
-    else gzip.flush(zlibConstants.Z_SYNC_FLUSH, () => gzip.end());
+    gzip.once('end', () => {
+      try {
+        const member = Buffer.concat(chunks);
+        const body = member.subarray(gzipHeaderLength(member), member.length - GZIP_TRAILER_BYTES);
+        if (!endsWithFlushedEmptyFinalBlock(body)) throw new Error('zlib did not end a piece with a sync flush and an empty final block');
+        resolve({ deflate: body.subarray(0, body.length - EMPTY_FINAL_BLOCK.length), crc: member.readUInt32LE(member.length - GZIP_TRAILER_BYTES), length: piece.length });
+      } catch (err) {
+        reject(err);
+      }
+    });
+    gzip.end(piece);
   });
 }
 
@@ -123,39 +308,44 @@ function endsWithFlushedEmptyFinalBlock(body: Buffer): boolean {
 
 /** CRC-32 polynomial, reflected, as gzip uses it. */
 const CRC32_POLYNOMIAL = 0xedb88320;
+/** x^0 in the reflected representation: the polynomial's top bit stands for x^0. */
+const X_POWER_0 = 0x80000000;
+
+/** a(x)·b(x) modulo the CRC-32 polynomial, both reflected. */
+function multiplyModulo(a: number, b: number): number {
+  let product = 0;
+  let factor = b >>> 0;
+  for (let bit = X_POWER_0; bit !== 0; bit >>>= 1) {
+    if ((a & bit) !== 0) {
+      product ^= factor;
+      if ((a & (bit - 1)) === 0) break;
+    }
+    factor = factor & 1 ? (factor >>> 1) ^ CRC32_POLYNOMIAL : factor >>> 1;
+  }
+  return product >>> 0;
+}
+
+/** x^(2^n) modulo the polynomial, for n = 0…31: any power of x is a product of these. */
+const X_POWER_TWO_TO: Uint32Array = (() => {
+  const table = new Uint32Array(32);
+  let power = X_POWER_0 >>> 1; // x^1
+  table[0] = power;
+  for (let n = 1; n < 32; n++) table[n] = power = multiplyModulo(power, power);
+  return table;
+})();
 
 /**
  * The CRC-32 of A followed by B from crc(A), crc(B) and B's length, as zlib's crc32_combine computes
- * it: appending `length` zero bytes to A is a linear map over GF(2), applied by repeated squaring.
+ * it: appending B's bytes multiplies A's remainder by x^(8·length), a product of a few table powers,
+ * so it costs microseconds whatever the length, and a page of hundreds of pieces combines in well
+ * under a millisecond.
  */
 export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
   if (lengthB <= 0) return crcA >>> 0;
-  const even = new Uint32Array(32);
-  const odd = new Uint32Array(32);
-  odd[0] = CRC32_POLYNOMIAL;
-  for (let n = 1, row = 1; n < 32; n++, row <<= 1) odd[n] = row;
-  squareInto(even, odd);
-  squareInto(odd, even);
-  let crc = crcA >>> 0;
-  let remaining = lengthB;
-  do {
-    squareInto(even, odd);
-    if (remaining % 2 === 1) crc = times(even, crc);
-    remaining = Math.floor(remaining / 2);
-    if (remaining === 0) break;
-    squareInto(odd, even);
-    if (remaining % 2 === 1) crc = times(odd, crc);
-    remaining = Math.floor(remaining / 2);
-  } while (remaining !== 0);
-  return (crc ^ crcB) >>> 0;
-}
-
-function times(matrix: Uint32Array, vector: number): number {
-  let sum = 0;
-  for (let i = 0, v = vector >>> 0; v !== 0; i++, v >>>= 1) if (v & 1) sum ^= matrix[i]!;
-  return sum >>> 0;
-}
-
-function squareInto(square: Uint32Array, matrix: Uint32Array): void {
-  for (let n = 0; n < 32; n++) square[n] = times(matrix, matrix[n]!);
+  let shift = X_POWER_0;
+  // x^(8·length): length's bits, each a power of two times 2^3.
+  for (let remaining = lengthB, n = 3; remaining > 0; remaining = Math.floor(remaining / 2), n++) {
+    if (remaining % 2 === 1) shift = multiplyModulo(X_POWER_TWO_TO[n % 32]!, shift);
+  }
+  return (multiplyModulo(shift, crcA) ^ crcB) >>> 0;
 }

@@ -3,6 +3,7 @@ import type { DeviceChange, DeviceStoreView, StoredDevice } from '../../agent/co
 import { DEVICE_FAMILIES } from './families.js';
 import type { DeviceFamily, DeviceView } from './family.js';
 import { FleetLabels } from './label-sets.js';
+import { type PageSegment, segmentViews } from './page-segment.js';
 import { FamilySlab } from './slab.js';
 import { TextBuffer } from './text-buffer.js';
 import { EconomicsSeen, economicsStale, newDeviceEntry, readingStale, type DeviceEntry } from './versions.js';
@@ -124,10 +125,10 @@ export class DeviceMetricsRenderer {
 
   /** Appends every device family to `out`. */
   writeTo(out: TextBuffer): void {
-    const { views, length, thaw } = this.freeze();
+    const { segments, length, thaw } = this.freeze();
     try {
       out.reserve(length);
-      for (const view of views) out.writeBytes(view, 0, view.length);
+      for (const view of segmentViews(segments)) out.writeBytes(view, 0, view.length);
     } finally {
       thaw();
     }
@@ -135,21 +136,23 @@ export class DeviceMetricsRenderer {
 
   /**
    * Every device family as views of the slabs, in page order, with no copy: a 50,000-device page is a
-   * couple of hundred megabytes, which a copy would hold twice. Until `thaw()` the slabs stay as they
+   * couple of hundred megabytes, which a copy would hold twice. The views come in segments (a family's
+   * header, then a block of slots at a time), each with its block's version, so a compressor can
+   * reuse what it made of a block whose lines did not change. Until `thaw()` the slabs stay as they
    * are: readings and assessments that arrive meanwhile are not rendered on write, and the thaw of
    * the last frozen page renders them (a pass like a scrape's). A page frozen while another is brings
    * nothing up to date: it shows the same slabs.
    */
-  freeze(): { views: Buffer[]; length: number; thaw: () => void } {
+  freeze(): { segments: PageSegment[]; length: number; thaw: () => void } {
     const { renderedAtScrape, economicsAtScrape } = this.#frozen === 0 ? this.#sync() : { renderedAtScrape: 0, economicsAtScrape: 0 };
     this.#frozen++;
-    const views: Buffer[] = [];
+    const segments: PageSegment[] = [];
     let length = 0;
     let cachedBytes = 0;
     const slotCount = this.#slotOwners.length;
     for (const slab of this.#slabs) {
       cachedBytes += slab.bytes.length;
-      length += slab.appendRuns(views, slotCount);
+      length += slab.appendSegments(segments, slotCount);
     }
     this.#stats = { devices: this.#entries.size, changed: this.#changedSinceScrape, renderedAtScrape, economicsAtScrape, cachedBytes };
     this.#changedSinceScrape = 0;
@@ -161,7 +164,7 @@ export class DeviceMetricsRenderer {
       this.#frozen--;
       if (this.#frozen === 0 && this.#missedWhileFrozen) setImmediate(this.#catchUp);
     };
-    return { views, length, thaw };
+    return { segments, length, thaw };
   }
 
   /** After a thaw, once the response that froze the page is on its way: what arrived meanwhile. */

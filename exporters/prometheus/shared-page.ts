@@ -1,7 +1,7 @@
 import { constants as zlibConstants } from 'node:zlib';
 import type { DeviceStoreView } from '../../agent/contracts/part.js';
 import type { MetricsExposition } from './exposition.js';
-import { gzipInPieces } from './parallel-gzip.js';
+import { DeflateCache } from './parallel-gzip.js';
 
 /** How a body is sent: gzip, as Prometheus asks, or as it is. */
 export type PageEncoding = 'gzip' | 'identity';
@@ -38,7 +38,9 @@ const DEFAULT_LIMITS: SharedPageLimits = { shareForMs: 1_000, maxLivePages: 3 };
  * one was sent renders anew, so a lone scraper always reads the store as it is.
  *
  * A gzip page is compressed straight from the renderer's slabs, which stay frozen only while it is
- * compressed: no uncompressed copy of the page is made. An uncompressed page is copied into a reused
+ * compressed: no uncompressed copy of the page is made. Stretches of the page whose bytes did not
+ * change since the last gzip page (a block of devices whose info, board status or chips stayed as
+ * they were) are not compressed again: the last page's deflate data for them is reused. An uncompressed page is copied into a reused
  * buffer, which the responses hold until sent.
  */
 export class SharedMetricsPage {
@@ -46,6 +48,8 @@ export class SharedMetricsPage {
   readonly #pending = new Map<PageEncoding, Promise<Page>>();
   readonly #live = new Set<Page>();
   readonly #limits: SharedPageLimits;
+  /** What the last gzip page's unchanged stretches compressed to. */
+  readonly #deflated = new DeflateCache();
 
   constructor(
     private readonly exposition: MetricsExposition,
@@ -107,12 +111,12 @@ export class SharedMetricsPage {
   }
 
   async #gzipped(): Promise<{ body: Buffer; release: () => void }> {
-    const views = await this.exposition.renderViews();
+    const page = await this.exposition.renderSegments();
     try {
       // Level 1: /metrics bodies are large and repetitive, so the fastest level already shrinks them manyfold (bench/README.md).
-      return { body: await gzipInPieces(views.views, zlibConstants.Z_BEST_SPEED), release: () => {} };
+      return { body: await this.#deflated.gzip(page.segments, zlibConstants.Z_BEST_SPEED), release: () => {} };
     } finally {
-      views.release();
+      page.release();
     }
   }
 }

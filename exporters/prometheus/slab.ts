@@ -1,4 +1,5 @@
 import type { DeviceFamily } from './family.js';
+import type { PageSegment } from './page-segment.js';
 import { familyHeader } from './text-format.js';
 
 /** Slab metadata per device slot: where its lines start, how many bytes the slot holds, how many it uses. */
@@ -9,6 +10,16 @@ const SLOT_FIELDS = 3;
 
 /** Below this a slab is never compacted: the copy would cost more than the bytes it frees. */
 const COMPACT_MIN_BYTES = 64 * 1024;
+
+/**
+ * Slots per block: the unit whose bytes a scrape's compressor keeps between scrapes when none of its
+ * devices' lines changed. Large enough that a 50,000-device page is a few hundred blocks, not
+ * thousands of compressor streams; a family whose lines never move (device info, board status, chips)
+ * stays compressed whatever the block size.
+ */
+export const SLOTS_PER_BLOCK = 4096;
+/** The header's segment index; block b is segment b + 1. */
+const HEADER_SEGMENT = 0;
 
 /**
  * One family's lines for every device, side by side in one byte buffer off the V8 heap, so a scrape
@@ -28,11 +39,14 @@ export class FamilySlab {
   live = 0;
   /** SLOT_FIELDS int32 per device slot. */
   meta: Int32Array;
+  /** Per block of SLOTS_PER_BLOCK slots, a count that moves whenever a slot's lines in it change. */
+  blockVersions: Uint32Array;
   readonly header: Buffer;
 
   constructor(family: DeviceFamily, slotCapacity: number) {
     this.header = Buffer.from(familyHeader(family.name, family.type, family.help), 'utf8');
     this.meta = new Int32Array(slotCapacity * SLOT_FIELDS);
+    this.blockVersions = new Uint32Array(Math.ceil(slotCapacity / SLOTS_PER_BLOCK));
   }
 
   /** Makes room for `slotCapacity` slots, keeping the ones there are. */
@@ -40,6 +54,9 @@ export class FamilySlab {
     const meta = new Int32Array(slotCapacity * SLOT_FIELDS);
     meta.set(this.meta);
     this.meta = meta;
+    const versions = new Uint32Array(Math.ceil(slotCapacity / SLOTS_PER_BLOCK));
+    versions.set(this.blockVersions);
+    this.blockVersions = versions;
   }
 
   /**
@@ -50,6 +67,9 @@ export class FamilySlab {
     const length = end - start;
     const k = slot * SLOT_FIELDS;
     let meta = this.meta;
+    // Unchanged lines (a device's info, its boards' status) leave the block's compressed bytes valid.
+    if (length === meta[k + LENGTH]! && source.compare(this.bytes, meta[k + START]!, meta[k + START]! + length, start, end) === 0) return;
+    this.blockVersions[Math.floor(slot / SLOTS_PER_BLOCK)]!++;
     this.live += length - meta[k + LENGTH]!;
     if (length <= meta[k + CAPACITY]!) {
       if (length > 0) source.copy(this.bytes, meta[k + START]!, start, end);
@@ -71,15 +91,34 @@ export class FamilySlab {
 
   /** Empties `slot`; the room it holds stays with the slot for its next device. */
   clear(slot: number): void {
-    this.live -= this.meta[slot * SLOT_FIELDS + LENGTH]!;
-    this.meta[slot * SLOT_FIELDS + LENGTH] = 0;
+    const k = slot * SLOT_FIELDS;
+    if (this.meta[k + LENGTH] === 0) return;
+    this.blockVersions[Math.floor(slot / SLOTS_PER_BLOCK)]!++;
+    this.live -= this.meta[k + LENGTH]!;
+    this.meta[k + LENGTH] = 0;
   }
 
   /**
-   * Appends to `views` the header and the runs of every slot's lines among the first `slotCount`, as
-   * views of this slab (valid until its next change); the bytes appended, 0 when all slots are empty.
+   * Appends to `segments` the family's header and, per block of slots among the first `slotCount`,
+   * the runs of its slots' lines as views of this slab (valid until its next change), each block
+   * with its version; the bytes appended, 0 when all slots are empty.
    */
-  appendRuns(views: Buffer[], slotCount: number): number {
+  appendSegments(segments: PageSegment[], slotCount: number): number {
+    if (this.live === 0) return 0;
+    segments.push({ views: [this.header], length: this.header.length, identity: { owner: this, index: HEADER_SEGMENT, version: 0 } });
+    let appended = this.header.length;
+    for (let block = 0; block * SLOTS_PER_BLOCK < slotCount; block++) {
+      const views: Buffer[] = [];
+      const length = this.#appendRuns(views, block * SLOTS_PER_BLOCK, Math.min(slotCount, (block + 1) * SLOTS_PER_BLOCK));
+      if (length === 0) continue;
+      segments.push({ views, length, identity: { owner: this, index: block + 1, version: this.blockVersions[block]! } });
+      appended += length;
+    }
+    return appended;
+  }
+
+  /** Appends the runs of the lines of slots [from, to) as views; the bytes appended. */
+  #appendRuns(views: Buffer[], from: number, to: number): number {
     const meta = this.meta;
     const bytes = this.bytes;
     let runStart = 0;
@@ -87,14 +126,10 @@ export class FamilySlab {
     let appended = 0;
     const flush = () => {
       if (runEnd === runStart) return;
-      if (appended === 0) {
-        views.push(this.header);
-        appended += this.header.length;
-      }
       views.push(bytes.subarray(runStart, runEnd));
       appended += runEnd - runStart;
     };
-    for (let k = 0, end = slotCount * SLOT_FIELDS; k < end; k += SLOT_FIELDS) {
+    for (let k = from * SLOT_FIELDS, end = to * SLOT_FIELDS; k < end; k += SLOT_FIELDS) {
       const length = meta[k + LENGTH]!;
       if (length === 0) continue;
       const start = meta[k + START]!;

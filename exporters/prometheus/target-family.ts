@@ -1,6 +1,6 @@
 import type { PollStatsView } from '../../agent/contracts/part.js';
 import { redactUrl } from '../../agent/redact.js';
-import type { TextBuffer } from './text-buffer.js';
+import type { PageSegment } from './page-segment.js';
 import { escapeLabelValue, familyHeader } from './text-format.js';
 
 export const TARGET_SUCCESS_FAMILY = 'potencia_target_poll_success';
@@ -23,12 +23,15 @@ export class TargetSuccessFamily {
   #urls: string[] = [];
   #oks: boolean[] = [];
   #bytes: Buffer | undefined;
+  /** Moves whenever the bytes are rebuilt. */
+  #version = 0;
 
   constructor(private readonly polls: PollStatsView) {}
 
-  writeTo(out: TextBuffer): void {
-    const page = this.#page();
-    out.writeBytes(page, 0, page.length);
+  /** The family as one page segment, its version moving when a target came, went or flipped; none without targets. */
+  segment(): PageSegment | undefined {
+    const bytes = this.#page();
+    return bytes.length === 0 ? undefined : { views: [bytes], length: bytes.length, identity: { owner: this, index: 0, version: this.#version } };
   }
 
   /**
@@ -65,6 +68,7 @@ export class TargetSuccessFamily {
     this.#urls = urls;
     this.#oks = oks;
     this.#bytes = Buffer.from(urls.length === 0 ? '' : HEADER + lines.join(''), 'utf8');
+    this.#version++;
     // Targets that left keep no line start: the cache follows the targets polled.
     if (this.#linePrefix.size > this.polls.targetCount * 2 + 64) this.#prune();
     return this.#bytes;
