@@ -25,6 +25,8 @@ export interface DaemonRun {
   measureMs: number;
   /** The agent's `metrics:` section, YAML flow style; all series when absent. */
   metrics?: string;
+  /** `polling.jitter_ratio`; the agent's default when absent. */
+  jitterRatio?: number;
 }
 
 export interface DaemonFigures {
@@ -77,7 +79,7 @@ export async function runDaemon(run: DaemonRun): Promise<DaemonFigures> {
   const config = join(dir, 'potencia.yaml');
   writeFileSync(
     config,
-    `agent: { listen: "127.0.0.1:${port}" }\npolling: { interval: ${INTERVAL_S}s, timeout: 5s, concurrency: 256 }\ntargets:\n  - url: cgminer://${FIRST_HOST}-${last}\n${run.metrics ? `metrics: ${run.metrics}\n` : ''}`,
+    `agent: { listen: "127.0.0.1:${port}" }\npolling: { interval: ${INTERVAL_S}s, timeout: 5s, concurrency: 256${run.jitterRatio === undefined ? '' : `, jitter_ratio: ${run.jitterRatio}`} }\ntargets:\n  - url: cgminer://${FIRST_HOST}-${last}\n${run.metrics ? `metrics: ${run.metrics}\n` : ''}`,
   );
   const bin = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'agent', 'bin.js');
   const agent = spawn(process.execPath, [bin, 'run', '--config', config], {
