@@ -4,7 +4,7 @@ import { PollStats } from '../agent/poll-stats.js';
 import { DeviceStore } from '../agent/state.js';
 import { MetricsExposition } from '../exporters/prometheus/exposition.js';
 import { AgentMetrics } from '../exporters/prometheus/metrics.js';
-import type { PageSegment } from '../exporters/prometheus/page-segment.js';
+import { type PageSegment, segmentViews } from '../exporters/prometheus/page-segment.js';
 import { DeflateCache } from '../exporters/prometheus/parallel-gzip.js';
 import { DeviceMetricsRenderer } from '../exporters/prometheus/renderer.js';
 import { SLOTS_PER_BLOCK } from '../exporters/prometheus/slab.js';
@@ -23,7 +23,7 @@ function lines(bytes: number, seed: number): Buffer {
 }
 
 const owned = (owner: object, index: number, version: number, bytes: Buffer): PageSegment => ({ views: [bytes], length: bytes.length, identity: { owner, index, version } });
-const text = (segments: readonly PageSegment[]) => Buffer.concat(segments.flatMap((s) => s.views));
+const text = (segments: readonly PageSegment[]) => Buffer.concat(segmentViews(segments));
 
 describe('a gzip page that reuses the deflate data of unchanged stretches', () => {
   it('compresses again only the segments whose version moved, once a page has shown which ones move', async () => {

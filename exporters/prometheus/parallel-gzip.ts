@@ -59,8 +59,17 @@ interface CompressedRun extends Deflated {
   readonly members: readonly RunMember[];
 }
 
-/** A page's plan: runs reused from the last page, runs of owned segments to compress, and unowned segments. */
-type Step = { reuse: CompressedRun } | { run: number[] } | { unowned: number };
+/** Bytes to deflate as one stream: views of the page, gathered into one buffer when compressed. */
+interface Piece {
+  readonly views: Buffer[];
+  length: number;
+}
+
+/**
+ * A page's plan: runs reused from the last page, runs of owned segments to compress, and the pieces of
+ * an unowned segment, which change at every scrape and are compressed like any page, not kept.
+ */
+type Step = { reuse: CompressedRun } | { run: number[] } | { unowned: Piece[] };
 
 /**
  * What the last page's segments compressed to, so the next page reuses what did not change. Owned
@@ -91,20 +100,16 @@ export class DeflateCache {
       return gzipInPieces(segmentViews(segments), level);
     }
     const steps = this.#plan(segments);
-    const pieces: { views: Buffer[]; length: number }[] = [];
+    const pieces: Piece[] = [];
     for (const step of steps) {
       if ('run' in step) {
-        const views: Buffer[] = [];
-        let length = 0;
+        const piece: Piece = { views: [], length: 0 };
         for (const i of step.run) {
-          for (const view of segments[i]!.views) views.push(view);
-          length += segments[i]!.length;
+          for (const view of segments[i]!.views) piece.views.push(view);
+          piece.length += segments[i]!.length;
         }
-        pieces.push({ views, length });
-      } else if ('unowned' in step) {
-        // Bytes that change at every scrape are compressed in pieces like any page, not kept.
-        for (const piece of splitIntoPieces(segments[step.unowned]!.views)) pieces.push(piece);
-      }
+        pieces.push(piece);
+      } else if ('unowned' in step) pieces.push(...step.unowned);
     }
     const deflated = await deflateAll(pieces, level);
     const runs = new Map<object, Map<number, CompressedRun>>();
@@ -119,7 +124,7 @@ export class DeflateCache {
       } else if ('run' in step) {
         run = { ...deflated[piece++]!, members: step.run.map((i) => ({ ...segments[i]!.identity!, length: segments[i]!.length })) };
       } else {
-        for (let n = splitIntoPieces(segments[step.unowned]!.views).length; n > 0; n--) joined.push(deflated[piece++]!);
+        for (let n = step.unowned.length; n > 0; n--) joined.push(deflated[piece++]!);
         continue;
       }
       joined.push(run);
@@ -142,7 +147,7 @@ export class DeflateCache {
     for (let i = 0; i < segments.length; ) {
       const { identity } = segments[i]!;
       if (identity === undefined) {
-        steps.push({ unowned: i++ });
+        steps.push({ unowned: splitIntoPieces(segments[i++]!.views) });
         continue;
       }
       const reuse = this.#reusableRun(segments, i);
@@ -202,7 +207,7 @@ function versionsOf(segments: readonly PageSegment[]): Map<object, Map<number, n
 }
 
 /** Each piece deflated, at most PIECES_IN_FLIGHT at once, in order. */
-async function deflateAll(pieces: readonly { views: readonly Buffer[]; length: number }[], level: number): Promise<Deflated[]> {
+async function deflateAll(pieces: readonly Piece[], level: number): Promise<Deflated[]> {
   const out: Deflated[] = new Array(pieces.length);
   let next = 0;
   // Each piece is gathered into one buffer first: a slab page is thousands of views (one per run of
@@ -245,11 +250,11 @@ function gzipHeader(level: number): Buffer {
 }
 
 /** The views regrouped into pieces of MIN_PIECE_BYTES to MAX_PIECE_BYTES (one piece for a small page), views cut where a piece ends. */
-function splitIntoPieces(views: readonly Buffer[]): { views: Buffer[]; length: number }[] {
+function splitIntoPieces(views: readonly Buffer[]): Piece[] {
   const total = views.reduce((sum, view) => sum + view.length, 0);
   const target = Math.min(MAX_PIECE_BYTES, Math.max(MIN_PIECE_BYTES, Math.ceil(total / (PIECES_IN_FLIGHT * PIECES_PER_THREAD))));
-  const pieces: { views: Buffer[]; length: number }[] = [];
-  let current: { views: Buffer[]; length: number } = { views: [], length: 0 };
+  const pieces: Piece[] = [];
+  let current: Piece = { views: [], length: 0 };
   for (const view of views) {
     let offset = 0;
     while (offset < view.length) {

@@ -40,8 +40,8 @@ const DEFAULT_LIMITS: SharedPageLimits = { shareForMs: 1_000, maxLivePages: 3 };
  * A gzip page is compressed straight from the renderer's slabs, which stay frozen only while it is
  * compressed: no uncompressed copy of the page is made. Stretches of the page whose bytes did not
  * change since the last gzip page (a block of devices whose info, board status or chips stayed as
- * they were) are not compressed again: the last page's deflate data for them is reused. An uncompressed page is copied into a reused
- * buffer, which the responses hold until sent.
+ * they were) are not compressed again: the last page's deflate data for them is reused. An
+ * uncompressed page is copied into a reused buffer, which the responses hold until sent.
  */
 export class SharedMetricsPage {
   readonly #current = new Map<PageEncoding, Page>();
