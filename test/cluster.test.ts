@@ -393,6 +393,10 @@ describe('agents of a split site behind basic auth', () => {
     await Promise.all(agents.map((a) => a.start()));
     try {
       await eventually(async () => /^potencia_cluster_peer_up\{shard="1"\} 1$/m.test(await get('/metrics')) || undefined, 'shard 0 reading shard 1 with the account');
+      // Shard 1 may have polled only part of its share when shard 0 first read it: wait until both shares are
+      // polled, then give shard 0 a few of its 1 s rounds to read all of shard 1's devices.
+      await eventually(async () => agents[0]!.store.size + agents[1]!.store.size === DEVICES || undefined, 'both shares polled');
+      await new Promise((resolve) => setTimeout(resolve, 3000));
       const theirs = [...agents[1]!.store.values()].map((d) => d.id);
       expect(theirs.length).toBeGreaterThan(0);
       // Shard 1 now takes another password (its web config changed, applied on reload): shard 0 gets 401.
