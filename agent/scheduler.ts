@@ -49,7 +49,10 @@ const UNREACHABLE: ReadonlySet<ErrorReason> = new Set(['timeout', 'refused', 'un
 interface Entry {
   target: Target;
   collector: Collector;
-  nextAt: number;
+  /** Where in the interval the target's polls fall: ms since the epoch, modulo the interval. */
+  phaseMs: number;
+  /** The jitter of the poll scheduled next, so the poll after it is placed from the phase, not from it. */
+  jitterMs: number;
   /** Bumped on every reschedule; a heap item with an older one is stale. */
   seq: number;
   running: boolean;
@@ -62,8 +65,13 @@ interface Entry {
 }
 
 /**
- * Polls every target on its own interval (± jitter), at most `concurrency` at once, never two polls of
- * one target at once, and backs off from devices that do not answer (the interval doubles per failure up
+ * Polls every target on its own interval, at most `concurrency` at once, never two polls of one target
+ * at once. A new target is polled at once, in the order given, then at a fixed phase of its interval:
+ * the targets added together get phases spread evenly over the interval in that order, so their polls
+ * never come in one burst, a device's samples stay evenly spaced, and the order of polls stays the order
+ * of the first sweep (the order /metrics lays devices out in, which lets a scrape reuse what it
+ * compressed for devices not polled since). Jitter moves each poll by up to ± jitterRatio of the interval
+ * around its phase and never accumulates. It backs off from devices that do not answer (the interval doubles per failure up
  * to backoffMax; the device stays reported down with its reason meanwhile). Scrapes never reach it:
  * it only writes results through onResult.
  */
@@ -131,12 +139,14 @@ export class Scheduler {
       }
     }
     const now = Date.now();
-    for (const target of targets) {
-      if (this.entries.has(target.url)) continue;
+    const fresh = targets.filter((target) => !this.entries.has(target.url));
+    for (const [i, target] of fresh.entries()) {
+      const interval = target.intervalMs;
       const entry: Entry = {
         target,
         collector: this.opts.createCollector(target),
-        nextAt: now,
+        phaseMs: (now + Math.floor((i / fresh.length) * interval)) % interval,
+        jitterMs: 0,
         seq: 0,
         running: false,
         failures: 0,
@@ -145,16 +155,21 @@ export class Scheduler {
         last: [],
       };
       this.entries.set(target.url, entry);
-      this.heap.push(entry, now);
+      // Straight to the ready queue rather than the heap, which keeps no order among equal due times.
+      this.ready.push(entry);
       added.push(target.url);
     }
     this.opts.observer?.setTargets(this.entries.size);
-    if (this.running) this.arm();
+    if (this.running) {
+      this.pump();
+      this.arm();
+    }
     return { added, removed };
   }
 
   start(): void {
     this.running = true;
+    this.pump();
     this.arm();
   }
 
@@ -251,7 +266,8 @@ export class Scheduler {
         const unreachable = snapshots.length > 0 && allUnreachable(snapshots);
         const wasBackingOff = entry.failures > 1;
         entry.failures = unreachable ? entry.failures + 1 : 0;
-        if (entry.failures > 1 || wasBackingOff) this.reschedule(entry, Date.now());
+        // Counted from now: the jitter on record is the next poll's, drawn when this one started.
+        if (entry.failures > 1 || wasBackingOff) this.reschedule(entry, Date.now(), 0);
       }
     } catch (err) {
       this.errorLog?.error('record', { err, target: entry.target.url }, 'recording a poll result failed; the next poll of this target goes ahead');
@@ -263,14 +279,19 @@ export class Scheduler {
     }
   }
 
-  /** Next poll one interval (± jitter) from now, or later while backing off from an unreachable device. */
-  private reschedule(entry: Entry, now: number): void {
+  /**
+   * Next poll at the target's phase one interval on (± jitter), or about the backoff on while backing
+   * off from an unreachable device: the first point of the phase's grid at least half an interval short
+   * of that wait, counted from `now` less the jitter that moved the poll starting now.
+   */
+  private reschedule(entry: Entry, now: number, jitterNowMs = entry.jitterMs): void {
     const interval = entry.target.intervalMs;
-    const base = entry.failures <= 1 ? interval : Math.min(interval * 2 ** (entry.failures - 1), Math.max(this.opts.backoffMaxMs, interval));
-    const jitter = (this.random() * 2 - 1) * this.opts.jitterRatio * interval;
-    entry.nextAt = now + Math.max(0, base + jitter);
+    const wait = entry.failures <= 1 ? interval : Math.min(interval * 2 ** (entry.failures - 1), Math.max(this.opts.backoffMaxMs, interval));
+    const earliest = now - jitterNowMs + wait - interval / 2;
+    const onGrid = entry.phaseMs + Math.ceil((earliest - entry.phaseMs) / interval) * interval;
+    entry.jitterMs = (this.random() * 2 - 1) * this.opts.jitterRatio * interval;
     entry.seq++;
-    this.heap.push(entry, entry.nextAt);
+    this.heap.push(entry, Math.max(now, onGrid + entry.jitterMs));
   }
 }
 

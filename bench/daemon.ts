@@ -2,7 +2,7 @@
  * The daemon as an operator runs it: `potencia run` in its own process, with the Node options the
  * Docker image and the systemd unit use, polling 10,000 simulated ASICs every 10 s while a scraper
  * fetches /metrics (gzip) every 5 s. Unlike the poll sweep, polls are spread over the interval by
- * jitter, and each reading is rendered for /metrics as it is stored. Figures come from the agent's
+ * their phases, and each reading is rendered for /metrics as it is stored. Figures come from the agent's
  * own process metrics, so its CPU per poll includes rendering and the scrapes.
  */
 import { spawn } from 'node:child_process';

@@ -72,9 +72,13 @@ const pollingSchema = z
       .min(0)
       .max(0.5)
       .default(0.1)
-      .describe('Each poll is moved by up to ± this share of the interval, so thousands of devices are not polled in one burst.'),
+      .describe(
+        "Each poll is moved by up to ± this share of the interval around its target's phase; the moves never add up. Polls are spread over the interval by their phases without it.",
+      ),
     concurrency: z.number().int().min(1).max(10_000).default(256).describe('Polls in flight at once, across all targets.'),
-    backoff_max: durationSchema.default(300_000).describe('Longest wait between polls of a device that keeps failing (the wait doubles from the interval up to this).'),
+    backoff_max: durationSchema
+      .default(300_000)
+      .describe("Longest wait between polls of a device that keeps failing (the wait doubles from the interval up to about this, kept on the target's phase)."),
     max_response_bytes: z
       .number()
       .int()

@@ -66,32 +66,90 @@ describe('Scheduler', () => {
   beforeEach(() => vi.useFakeTimers({ now: 1_700_000_000_000 }));
   afterEach(() => vi.useRealTimers());
 
-  it('polls every target at once on start, then on its interval', async () => {
-    const collectors = new Map<string, ManualCollector>();
-    const results: string[] = [];
+  /** A scheduler over `targets` whose collectors answer at once, recording when each target was polled (ms from the start). */
+  function pollTimes(targets: Target[], opts: { jitterRatio: number; random?: () => number; concurrency?: number }) {
+    const polled = new Map<string, number[]>();
+    const order: string[] = [];
     const s = new Scheduler({
-      concurrency: 10,
+      concurrency: opts.concurrency ?? 10,
+      jitterRatio: opts.jitterRatio,
+      backoffMaxMs: 60_000,
+      wakeGridMs: 0,
+      ...(opts.random && { random: opts.random }),
+      createCollector: (t) => ({
+        target: t,
+        placeholder: () => placeholderOf(t),
+        collect: () => {
+          const times = polled.get(t.url) ?? [];
+          times.push(Date.now() - 1_700_000_000_000);
+          polled.set(t.url, times);
+          order.push(t.url);
+          return Promise.resolve([upSnapshot(t)]);
+        },
+      }),
+      onResult: () => {},
+    });
+    s.setTargets(targets);
+    s.start();
+    return { s, polled, order };
+  }
+
+  it('polls every target at once on start, then each at its own phase, spread evenly over the interval in the order given', async () => {
+    const targets = [1, 2, 3, 4].map((i) => target(i));
+    const { s, polled } = pollTimes(targets, { jitterRatio: 0 });
+    await vi.advanceTimersByTimeAsync(32_600);
+    // Phases 0, 2.5, 5 and 7.5 s into the 10 s interval; the second poll is the first at least half an interval after the first.
+    expect(targets.map((t) => polled.get(t.url))).toEqual([
+      [0, 10_000, 20_000, 30_000],
+      [0, 12_500, 22_500, 32_500],
+      [0, 5_000, 15_000, 25_000],
+      [0, 7_500, 17_500, 27_500],
+    ]);
+    await s.stop(0);
+  });
+
+  it('starts the first sweep in the order the targets are given, queued behind `concurrency`', async () => {
+    const targets = Array.from({ length: 40 }, (_, i) => target(i + 1));
+    const { s, order } = pollTimes(targets, { jitterRatio: 0, concurrency: 3 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(order).toEqual(targets.map((t) => t.url));
+    await s.stop(0);
+  });
+
+  it('moves each poll around its phase by jitter without the moves adding up', async () => {
+    // Always the latest jitter: + 0.1 × 10 s. Were each poll an interval on from the last, the tenth would come at 99 s.
+    const { s, polled } = pollTimes([target(1)], { jitterRatio: 0.1, random: () => 0.999_999 });
+    await vi.advanceTimersByTimeAsync(100_000);
+    const times = polled.get(target(1).url)!;
+    expect(times.slice(1).map((t, k) => t - (k + 1) * 10_000)).toEqual(Array.from({ length: 9 }, () => expect.closeTo(1000, 0)));
+    expect(times).toHaveLength(10);
+    await s.stop(0);
+  });
+
+  it('keeps a phase through a backoff: a device that answers again is polled at its phase', async () => {
+    let collector!: ManualCollector;
+    const s = new Scheduler({
+      concurrency: 5,
       jitterRatio: 0,
       backoffMaxMs: 60_000,
-      createCollector: (t) => {
-        const c = new ManualCollector(t);
-        collectors.set(t.url, c);
-        return c;
-      },
-      onResult: (t) => results.push(t.url),
-      random: () => 0.5,
+      wakeGridMs: 0,
+      createCollector: (t) => (collector = new ManualCollector(t)),
+      onResult: () => {},
     });
-    s.setTargets([target(1), target(2)]);
+    s.setTargets([target(1, 10_000)]);
     s.start();
     await vi.advanceTimersByTimeAsync(0);
-    expect([...collectors.values()].map((c) => c.calls)).toEqual([1, 1]);
-    for (const c of collectors.values()) c.finish();
-    await vi.advanceTimersByTimeAsync(0);
-    expect(results).toHaveLength(2);
-    await vi.advanceTimersByTimeAsync(9_999);
-    expect([...collectors.values()].map((c) => c.calls)).toEqual([1, 1]);
-    await vi.advanceTimersByTimeAsync(1);
-    expect([...collectors.values()].map((c) => c.calls)).toEqual([2, 2]);
+    // Fails 3.7 s after it started, twice: backed off to 20 s, then answers.
+    const polledAt: number[] = [];
+    for (const fail of [true, true, false, false]) {
+      await vi.advanceTimersByTimeAsync(3_700);
+      collector.failWith = fail ? 'refused' : undefined;
+      collector.finish();
+      const calls = collector.calls;
+      while (collector.calls === calls) await vi.advanceTimersByTimeAsync(100);
+      polledAt.push(Date.now() - 1_700_000_000_000);
+    }
+    expect(polledAt).toEqual([10_000, 30_000, 40_000, 50_000]);
     await s.stop(0);
   });
 
@@ -295,6 +353,9 @@ describe('Scheduler', () => {
         }),
         onResult: () => {},
       });
+      // Added one by one, each is polled at once, the phase of the three alike.
+      s.setTargets([target(1)]);
+      s.setTargets([target(1), target(2)]);
       s.setTargets([target(1), target(2), target(3)]);
       s.start();
       return { started, s };
