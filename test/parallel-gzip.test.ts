@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { crc32, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
+import { constants, crc32, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
+import { deflatePieces } from '../exporters/prometheus/deflate-workers.js';
 import { crc32Combine, gzipInPieces } from '../exporters/prometheus/parallel-gzip.js';
 
 /** Exposition-like text: long runs of similar lines, as a /metrics page is. */
@@ -59,5 +60,22 @@ describe('gzip in pieces', () => {
     expect(gunzipSync(await gzipInPieces([Buffer.alloc(0)])).length).toBe(0);
     const small = pageLike(5000);
     expect(gunzipSync(await gzipInPieces([small])).equals(small)).toBe(true);
+  });
+
+  it('compresses in batches across the workers, and a failing worker fails only its call', async () => {
+    // Sixty pieces of 300 KB: several batches per worker, answered in order.
+    const pieces = Array.from({ length: 60 }, (_, i) => pageLike(300_000 + i));
+    const deflated = await deflatePieces(
+      pieces.map((piece) => ({ views: [piece.subarray(0, 1000), piece.subarray(1000)], length: piece.length })),
+      1,
+    );
+    deflated.forEach((d, i) => {
+      expect(inflateRawSync(d.deflate, { finishFlush: constants.Z_SYNC_FLUSH }).equals(pieces[i]!)).toBe(true);
+      expect(d.crc).toBe(crc32(pieces[i]!));
+    });
+    // zlib refuses level 42 in the worker: the call fails with the reason, and the next call is served.
+    await expect(deflatePieces([{ views: [pieces[0]!], length: pieces[0]!.length }], 42)).rejects.toThrow(/deflate worker: .*level/i);
+    const again = await gzipInPieces([pieces[1]!]);
+    expect(gunzipSync(again).equals(pieces[1]!)).toBe(true);
   });
 });

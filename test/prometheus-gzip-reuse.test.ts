@@ -57,6 +57,26 @@ describe('a gzip page that reuses the deflate data of unchanged stretches', () =
     expect((await check(page(lines(710_000, 9), 4, tail))).reusedBytes).toBe(blocks[0]!.length + blocks[2]!.length);
   });
 
+  it('compresses only the block that moved when the moves come round block after block, as polls in page order do', async () => {
+    const slab = {};
+    const blocks = Array.from({ length: 6 }, (_, b) => lines(300_000, 100 + b));
+    const versions = [0, 0, 0, 0, 0, 0];
+    const cache = new DeflateCache();
+    /** Bytes compressed beyond the block that moved, per page. */
+    const beyondMoved: number[] = [];
+    for (let page = 1; page <= 14; page++) {
+      const moved = page % blocks.length;
+      blocks[moved] = lines(300_000, 200 + page);
+      versions[moved]!++;
+      const segments = blocks.map((bytes, b) => owned(slab, b, versions[b]!, bytes));
+      expect(gunzipSync(await cache.gzip(segments)).equals(text(segments))).toBe(true);
+      beyondMoved.push(cache.lastPage.compressedBytes - blocks[moved]!.length);
+    }
+    // The first page is one run; the second breaks it into a run per block; from then on only the moved block is compressed.
+    expect(beyondMoved.slice(2)).toEqual(Array.from({ length: 12 }, () => 0));
+    expect(beyondMoved[1]).toBeGreaterThan(0);
+  });
+
   it('keeps only the last page: a stretch that left and came back is compressed anew', async () => {
     const owner = {};
     const a = lines(1_200_000, 1);

@@ -1,40 +1,22 @@
-import { availableParallelism } from 'node:os';
-import { constants as zlibConstants, createGzip } from 'node:zlib';
+import { constants as zlibConstants } from 'node:zlib';
+import { DEFLATE_THREADS, type Deflated, deflatePieces, type Piece } from './deflate-workers.js';
 import { type PageSegment, segmentsLength, segmentViews } from './page-segment.js';
 
 /** Below this a page is compressed in one piece: the pieces' own overhead would outweigh the threads. */
 const MIN_PIECE_BYTES = 1024 * 1024;
-/** Pieces in flight hold a copy each: small pieces keep that to a few megabytes at 50,000 devices. */
+/** A run compressed again costs its whole length: small pieces keep what one changed segment drags along small. */
 const MAX_PIECE_BYTES = 4 * 1024 * 1024;
 /** More pieces than threads keep every thread busy when pieces finish unevenly. */
 const PIECES_PER_THREAD = 4;
-/**
- * zlib runs on libuv's thread pool, and the threads share the machine's cores: more pieces at once
- * than either would only queue, holding their copies.
- */
-const PIECES_IN_FLIGHT = Math.min(Number(process.env.UV_THREADPOOL_SIZE) || 4, availableParallelism());
-/** Output per thread-pool round trip; zlib's 16 KB default makes a megabyte piece take dozens. */
-const OUTPUT_CHUNK_BYTES = 256 * 1024;
-/** A small piece needs no more than this for its output, and each stream allocates one. */
-const MIN_OUTPUT_CHUNK_BYTES = 16 * 1024;
-const GZIP_HEADER_BYTES = 10;
 const GZIP_TRAILER_BYTES = 8;
-/** The empty final block zlib writes on Z_FINISH after a sync flush (BFINAL=1, fixed Huffman, end of block). */
+/** The empty final block that ends the member's deflate stream after the pieces' sync flushes (BFINAL=1, fixed Huffman, end of block). */
 const EMPTY_FINAL_BLOCK = Buffer.from([0x03, 0x00]);
-const SYNC_FLUSH_MARKER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
-
-/** A stretch of the page as deflate data ending on a byte boundary (a sync flush), with its CRC-32 and length. */
-interface Deflated {
-  readonly deflate: Buffer;
-  readonly crc: number;
-  readonly length: number;
-}
 
 /**
- * The bytes of `views`, in order, as one gzip member, compressed in pieces at once on libuv's thread
- * pool, as pigz does: each piece is deflated on its own and ends on a byte boundary (a sync flush), so
- * the pieces' deflate streams join into one, and the pieces' CRC-32s, which zlib computes in the same
- * threads, combine into the member's. One member, not several concatenated: every gzip reader reads
+ * The bytes of `views`, in order, as one gzip member, compressed in pieces at once in worker threads,
+ * as pigz does: each piece is deflated on its own and ends on a byte boundary (a sync flush), so the
+ * pieces' deflate streams join into one, and the pieces' CRC-32s, which the workers compute too,
+ * combine into the member's. One member, not several concatenated: every gzip reader reads
  * it, while readers that stop after the first member (curl among them) would cut a multi-member body
  * short. The views are read until the promise settles.
  *
@@ -43,7 +25,7 @@ interface Deflated {
  */
 export async function gzipInPieces(views: readonly Buffer[], level: number = zlibConstants.Z_BEST_SPEED): Promise<Buffer> {
   const pieces = splitIntoPieces(views);
-  return joinMember(await deflateAll(pieces, level), level);
+  return joinMember(await deflatePieces(pieces, level), level);
 }
 
 /** A segment as a run's member: which stretch of which owner, at which version, how long. */
@@ -59,12 +41,6 @@ interface CompressedRun extends Deflated {
   readonly members: readonly RunMember[];
 }
 
-/** Bytes to deflate as one stream: views of the page, gathered into one buffer when compressed. */
-interface Piece {
-  readonly views: Buffer[];
-  length: number;
-}
-
 /**
  * A page's plan: runs reused from the last page, runs of owned segments to compress, and the pieces of
  * an unowned segment, which change at every scrape and are compressed like any page, not kept.
@@ -73,12 +49,12 @@ type Step = { reuse: CompressedRun } | { run: number[] } | { unowned: Piece[] };
 
 /**
  * What the last page's segments compressed to, so the next page reuses what did not change. Owned
- * segments are compressed in runs of consecutive ones, up to a piece's size: each compression costs
- * thread-pool round trips that wait on the event loop, which at 50,000 devices is busy with polls,
- * so hundreds of block-sized pieces took longer than a few dozen large ones. A run is reused whole
+ * segments are compressed in runs of consecutive ones, up to a piece's size: each piece costs a
+ * stream's set-up and a dictionary started afresh. A run is reused whole
  * when all its members kept their version; runs are formed of segments that all changed since the
  * last page, or all did not, so once a page has shown which stretches stay still (device info, board
- * status, chips), they settle into runs of their own. It holds the last page only: an owner that
+ * status, chips), they settle into runs of their own; segments of an owner with a few that moved are
+ * compressed one by one (`#kind` says why). It holds the last page only: an owner that
  * left the page (a family emptied, a renderer replaced) is let go at the next one.
  */
 export class DeflateCache {
@@ -111,7 +87,7 @@ export class DeflateCache {
         pieces.push(piece);
       } else if ('unowned' in step) pieces.push(...step.unowned);
     }
-    const deflated = await deflateAll(pieces, level);
+    const deflated = await deflatePieces(pieces, level);
     const runs = new Map<object, Map<number, CompressedRun>>();
     const joined: Deflated[] = [];
     let piece = 0;
@@ -144,6 +120,7 @@ export class DeflateCache {
 
   #plan(segments: readonly PageSegment[]): Step[] {
     const steps: Step[] = [];
+    const moving = this.#movingOwners(segments);
     for (let i = 0; i < segments.length; ) {
       const { identity } = segments[i]!;
       if (identity === undefined) {
@@ -156,12 +133,12 @@ export class DeflateCache {
         i += reuse.members.length;
         continue;
       }
-      const changed = this.#changed(segments[i]!);
+      const kind = this.#kind(segments[i]!, moving);
       const run = [i];
       let length = segments[i]!.length;
-      for (i++; i < segments.length; i++) {
+      for (i++; kind !== 'alone' && i < segments.length; i++) {
         const next = segments[i]!;
-        if (next.identity === undefined || length + next.length > MAX_PIECE_BYTES || this.#changed(next) !== changed || this.#reusableRun(segments, i)) break;
+        if (next.identity === undefined || length + next.length > MAX_PIECE_BYTES || this.#kind(next, moving) !== kind || this.#reusableRun(segments, i)) break;
         run.push(i);
         length += next.length;
       }
@@ -190,6 +167,38 @@ export class DeflateCache {
     const { owner, index, version } = segment.identity!;
     return this.#versions.get(owner)?.get(index) !== version;
   }
+
+  /**
+   * How a segment to compress joins a run. Segments of an owner none of whose segments moved since the
+   * last page join each other. Polls come round in the order of the page (agent/scheduler.ts), so an
+   * owner whose segments moved usually has a few moving one after another: each is compressed alone,
+   * and is compressed again only when it moves itself, not each time a segment it was joined to does.
+   * When most of an owner's segments moved at once, each moved with the next more often than not, and
+   * runs of them save pieces.
+   */
+  #kind(segment: PageSegment, moving: ReadonlyMap<object, number>): 'moved' | 'still' | 'alone' {
+    const share = moving.get(segment.identity!.owner);
+    if (share === undefined) return 'still';
+    return share > 0.5 && this.#changed(segment) ? 'moved' : 'alone';
+  }
+
+  /** Per owner with a segment that moved since the last page, the share of its segments that did. */
+  #movingOwners(segments: readonly PageSegment[]): Map<object, number> {
+    const counts = new Map<object, { moved: number; all: number }>();
+    for (const segment of segments) {
+      if (segment.identity === undefined) continue;
+      let count = counts.get(segment.identity.owner);
+      if (count === undefined) {
+        count = { moved: 0, all: 0 };
+        counts.set(segment.identity.owner, count);
+      }
+      count.all++;
+      if (this.#changed(segment)) count.moved++;
+    }
+    const moving = new Map<object, number>();
+    for (const [owner, { moved, all }] of counts) if (moved > 0) moving.set(owner, moved / all);
+    return moving;
+  }
 }
 
 function versionsOf(segments: readonly PageSegment[]): Map<object, Map<number, number>> {
@@ -204,25 +213,6 @@ function versionsOf(segments: readonly PageSegment[]): Map<object, Map<number, n
     byIndex.set(identity.index, identity.version);
   }
   return versions;
-}
-
-/** Each piece deflated, at most PIECES_IN_FLIGHT at once, in order. */
-async function deflateAll(pieces: readonly Piece[], level: number): Promise<Deflated[]> {
-  const out: Deflated[] = new Array(pieces.length);
-  let next = 0;
-  // Each piece is gathered into one buffer first: a slab page is thousands of views (one per run of
-  // slots), and zlib streams cost a thread-pool round trip per write. At most a thread pool's worth
-  // are gathered at once, so the copies hold a few pieces, not the page.
-  const compressPieces = async () => {
-    while (next < pieces.length) {
-      const i = next++;
-      const piece = pieces[i]!;
-      const bytes = piece.views.length === 1 ? piece.views[0]! : Buffer.concat(piece.views, piece.length);
-      out[i] = await deflatePiece(bytes, level);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PIECES_IN_FLIGHT, pieces.length) }, compressPieces));
-  return out;
 }
 
 /** The pieces' deflate data as one gzip member: a header, the pieces in order, an empty final block, the combined CRC-32 and the length. */
@@ -252,7 +242,7 @@ function gzipHeader(level: number): Buffer {
 /** The views regrouped into pieces of MIN_PIECE_BYTES to MAX_PIECE_BYTES (one piece for a small page), views cut where a piece ends. */
 function splitIntoPieces(views: readonly Buffer[]): Piece[] {
   const total = views.reduce((sum, view) => sum + view.length, 0);
-  const target = Math.min(MAX_PIECE_BYTES, Math.max(MIN_PIECE_BYTES, Math.ceil(total / (PIECES_IN_FLIGHT * PIECES_PER_THREAD))));
+  const target = Math.min(MAX_PIECE_BYTES, Math.max(MIN_PIECE_BYTES, Math.ceil(total / (DEFLATE_THREADS * PIECES_PER_THREAD))));
   const pieces: Piece[] = [];
   let current: Piece = { views: [], length: 0 };
   for (const view of views) {
@@ -270,45 +260,6 @@ function splitIntoPieces(views: readonly Buffer[]): Piece[] {
   }
   if (current.length > 0) pieces.push(current);
   return pieces;
-}
-
-/** The piece as deflate data ending with a sync flush, taken from a gzip member of it with its CRC-32. */
-function deflatePiece(piece: Buffer, level: number): Promise<Deflated> {
-  return new Promise((resolve, reject) => {
-    // Every write ends with a sync flush, so the piece is one write and the end: no separate flush round trip.
-    const gzip = createGzip({ level, flush: zlibConstants.Z_SYNC_FLUSH, chunkSize: Math.min(OUTPUT_CHUNK_BYTES, Math.max(MIN_OUTPUT_CHUNK_BYTES, piece.length >> 2)) });
-    const chunks: Buffer[] = [];
-    gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
-    gzip.once('error', reject);
-    gzip.once('end', () => {
-      try {
-        const member = Buffer.concat(chunks);
-        const body = member.subarray(gzipHeaderLength(member), member.length - GZIP_TRAILER_BYTES);
-        if (!endsWithFlushedEmptyFinalBlock(body)) throw new Error('zlib did not end a piece with a sync flush and an empty final block');
-        resolve({ deflate: body.subarray(0, body.length - EMPTY_FINAL_BLOCK.length), crc: member.readUInt32LE(member.length - GZIP_TRAILER_BYTES), length: piece.length });
-      } catch (err) {
-        reject(err);
-      }
-    });
-    gzip.end(piece);
-  });
-}
-
-/** zlib writes no optional gzip fields, so its header is the fixed 10 bytes; anything else is refused rather than misread. */
-function gzipHeaderLength(member: Buffer): number {
-  if (member.length < GZIP_HEADER_BYTES + GZIP_TRAILER_BYTES || member[0] !== 0x1f || member[1] !== 0x8b || member[2] !== 8 || member[3] !== 0) {
-    throw new Error('zlib wrote a gzip header with optional fields');
-  }
-  return GZIP_HEADER_BYTES;
-}
-
-function endsWithFlushedEmptyFinalBlock(body: Buffer): boolean {
-  const n = body.length;
-  return (
-    n >= SYNC_FLUSH_MARKER.length + EMPTY_FINAL_BLOCK.length &&
-    body.subarray(n - EMPTY_FINAL_BLOCK.length).equals(EMPTY_FINAL_BLOCK) &&
-    body.subarray(n - EMPTY_FINAL_BLOCK.length - SYNC_FLUSH_MARKER.length, n - EMPTY_FINAL_BLOCK.length).equals(SYNC_FLUSH_MARKER)
-  );
 }
 
 /** CRC-32 polynomial, reflected, as gzip uses it. */

@@ -1,0 +1,198 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+/** A stretch of the page as deflate data ending on a byte boundary (a sync flush), with its CRC-32 and length. */
+export interface Deflated {
+  readonly deflate: Buffer;
+  readonly crc: number;
+  readonly length: number;
+}
+
+/** Bytes to deflate as one stream: views of the page, gathered into one buffer when sent to a worker. */
+export interface Piece {
+  readonly views: Buffer[];
+  length: number;
+}
+
+/** Threads that compress; more than a few would only share the same cores with the agent's polling. */
+export const DEFLATE_THREADS = Math.min(4, availableParallelism());
+/** Input handed to a worker in one message: enough that a steady-state page is a message or two per worker, few enough megabytes that the copies stay small. */
+const BATCH_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The worker's whole program. It is plain JavaScript evaluated in the worker, so that it runs the same
+ * from the compiled agent and from the TypeScript sources under test. Each piece is deflated on its
+ * own and ends with a sync flush (no final block), so pieces join into one stream.
+ */
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const zlib = require('node:zlib');
+parentPort.on('message', ({ id, pieces, level }) => {
+  try {
+    const out = pieces.map((bytes) => {
+      const piece = new Uint8Array(bytes);
+      const deflated = zlib.deflateRawSync(piece, { level, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      // Its own memory, moved back rather than copied with whatever larger buffer zlib's output shares.
+      const deflate = new Uint8Array(deflated.length);
+      deflate.set(deflated);
+      return { deflate, crc: zlib.crc32(piece), length: piece.length };
+    });
+    parentPort.postMessage({ id, out }, out.map((d) => d.deflate.buffer));
+  } catch (err) {
+    parentPort.postMessage({ id, error: String(err && err.message || err) });
+  }
+});
+`;
+
+interface Batch {
+  readonly pieces: ArrayBuffer[];
+  readonly first: number;
+}
+
+type Reply = { id: number; out: { deflate: Uint8Array; crc: number; length: number }[] } | { id: number; error: string };
+
+/**
+ * Compression off the main thread. zlib's asynchronous streams run on libuv's thread pool, but every
+ * piece then needs several round trips through the event loop, and at 50,000 devices that loop is busy
+ * with polls: each round trip waited behind them, and a scrape of a few dozen pieces took seconds now
+ * and then (bench/README.md). A worker takes a batch of pieces in one message and answers in one.
+ */
+class DeflateWorkers {
+  readonly #idle: Worker[] = [];
+  #started = 0;
+  readonly #waiting: ((worker: Worker) => void)[] = [];
+  #nextId = 0;
+
+  /** Each piece deflated, in order. The views are copied as batches are sent: they must hold until the promise settles. */
+  async deflate(pieces: readonly Piece[], level: number): Promise<Deflated[]> {
+    const out: Deflated[] = new Array(pieces.length);
+    const sends: Promise<void>[] = [];
+    let failed: { err: unknown } | undefined;
+    for (const batch of batches(pieces)) {
+      const worker = await this.#acquire();
+      if (failed) {
+        this.#release(worker);
+        break;
+      }
+      sends.push(
+        this.#send(worker, batch, level).then(
+          (deflated) => {
+            this.#release(worker);
+            for (const [k, d] of deflated.entries()) out[batch.first + k] = d;
+          },
+          (err: unknown) => {
+            failed ??= { err };
+            void worker.terminate();
+            this.#started--;
+            this.#wake();
+          },
+        ),
+      );
+    }
+    await Promise.all(sends);
+    if (failed) throw failed.err;
+    return out;
+  }
+
+  async #acquire(): Promise<Worker> {
+    const idle = this.#idle.pop();
+    if (idle) return idle;
+    if (this.#started < DEFLATE_THREADS) {
+      this.#started++;
+      const worker = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } });
+      // An idle worker must not keep the agent (or a test) alive.
+      worker.unref();
+      return worker;
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #release(worker: Worker): void {
+    const next = this.#waiting.shift();
+    if (next) next(worker);
+    else this.#idle.push(worker);
+  }
+
+  /** A worker ended: one that waits may start its own. */
+  #wake(): void {
+    const next = this.#waiting.shift();
+    if (next) void this.#acquire().then(next);
+  }
+
+  #send(worker: Worker, batch: Batch, level: number): Promise<Deflated[]> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const onMessage = (reply: Reply) => {
+        if (reply.id !== id) return;
+        done();
+        if ('error' in reply) reject(new Error(`deflate worker: ${reply.error}`));
+        else {
+          try {
+            resolve(reply.out.map(deflatedPiece));
+          } catch (err) {
+            reject(err);
+          }
+        }
+      };
+      const onError = (err: Error) => {
+        done();
+        reject(err);
+      };
+      const onExit = (code: number) => onError(new Error(`deflate worker exited with code ${code}`));
+      const done = () => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        worker.unref();
+      };
+      worker.on('message', onMessage);
+      worker.once('error', onError);
+      worker.once('exit', onExit);
+      // Held while it works, so a process with nothing else to do waits for the page.
+      worker.ref();
+      worker.postMessage({ id, pieces: batch.pieces, level }, batch.pieces);
+    });
+  }
+}
+
+/**
+ * The pieces in batches of about BATCH_BYTES, each piece copied into memory of its own that moves to
+ * the worker rather than being copied again. Batches are made as workers free up, so the copies held
+ * at once are a batch per worker, not the page.
+ */
+function* batches(pieces: readonly Piece[]): Generator<Batch> {
+  let first = 0;
+  while (first < pieces.length) {
+    const batch: ArrayBuffer[] = [];
+    let bytes = 0;
+    while (first + batch.length < pieces.length && (batch.length === 0 || bytes + pieces[first + batch.length]!.length <= BATCH_BYTES)) {
+      const piece = pieces[first + batch.length]!;
+      // Unpooled, so it is memory of its own to move; not zeroed, since every byte is written.
+      const own = Buffer.allocUnsafeSlow(piece.length);
+      let at = 0;
+      for (const view of piece.views) at += view.copy(own, at);
+      batch.push(own.buffer as ArrayBuffer);
+      bytes += piece.length;
+    }
+    yield { pieces: batch, first };
+    first += batch.length;
+  }
+}
+
+const SYNC_FLUSH_MARKER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+/** A worker's answer for one piece, refused unless it ends on the sync flush that lets pieces join. */
+function deflatedPiece(d: { deflate: Uint8Array; crc: number; length: number }): Deflated {
+  const deflate = Buffer.from(d.deflate.buffer, d.deflate.byteOffset, d.deflate.byteLength);
+  if (deflate.length < SYNC_FLUSH_MARKER.length || !deflate.subarray(deflate.length - SYNC_FLUSH_MARKER.length).equals(SYNC_FLUSH_MARKER)) {
+    throw new Error('a deflate worker answered with data that does not end on a sync flush');
+  }
+  return { deflate, crc: d.crc, length: d.length };
+}
+
+const shared = new DeflateWorkers();
+
+/** Each piece deflated ending with a sync flush, with its CRC-32, off the main thread. */
+export function deflatePieces(pieces: readonly Piece[], level: number): Promise<Deflated[]> {
+  return shared.deflate(pieces, level);
+}
