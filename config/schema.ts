@@ -71,7 +71,7 @@ const pollingSchema = z
       .number()
       .min(0)
       .max(0.5)
-      .default(0.1)
+      .default(0)
       .describe(
         "Each poll is moved by up to ± this share of the interval around its target's phase; the moves never add up. Polls are spread over the interval by their phases without it.",
       ),
