@@ -22,34 +22,38 @@ const BATCH_BYTES = 8 * 1024 * 1024;
 /**
  * The worker's whole program. It is plain JavaScript evaluated in the worker, so that it runs the same
  * from the compiled agent and from the TypeScript sources under test. Each piece is deflated on its
- * own and ends with a sync flush (no final block), so pieces join into one stream.
+ * own and ends with a sync flush (no final block), so pieces join into one stream. The batch's memory
+ * goes back with the answer, for the next batch: left to the worker's collector, batches of dead input
+ * held a hundred megabytes between collections.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const zlib = require('node:zlib');
-parentPort.on('message', ({ id, pieces, level }) => {
+parentPort.on('message', ({ id, memory, bounds, level }) => {
   try {
-    const out = pieces.map((bytes) => {
-      const piece = new Uint8Array(bytes);
+    const out = bounds.map(([start, length]) => {
+      const piece = new Uint8Array(memory, start, length);
       const deflated = zlib.deflateRawSync(piece, { level, finishFlush: zlib.constants.Z_SYNC_FLUSH });
-      // Its own memory, moved back rather than copied with whatever larger buffer zlib's output shares.
-      const deflate = new Uint8Array(deflated.length);
-      deflate.set(deflated);
-      return { deflate, crc: zlib.crc32(piece), length: piece.length };
+      // Moved back when it owns its memory; copied when it is a slice of a larger buffer, which moving
+      // would take along. Every copy is garbage the worker holds until it collects.
+      const deflate = deflated.byteOffset === 0 && deflated.byteLength === deflated.buffer.byteLength ? deflated : new Uint8Array(deflated);
+      return { deflate, crc: zlib.crc32(piece), length };
     });
-    parentPort.postMessage({ id, out }, out.map((d) => d.deflate.buffer));
+    parentPort.postMessage({ id, out, memory }, [memory, ...out.map((d) => d.deflate.buffer)]);
   } catch (err) {
-    parentPort.postMessage({ id, error: String(err && err.message || err) });
+    parentPort.postMessage({ id, error: String((err && err.message) || err), memory }, [memory]);
   }
 });
 `;
 
+/** Pieces copied back to back into one memory that moves to a worker and back: [start, length] each. */
 interface Batch {
-  readonly pieces: ArrayBuffer[];
+  readonly memory: ArrayBuffer;
+  readonly bounds: [number, number][];
   readonly first: number;
 }
 
-type Reply = { id: number; out: { deflate: Uint8Array; crc: number; length: number }[] } | { id: number; error: string };
+type Reply = { id: number; memory: ArrayBuffer } & ({ out: { deflate: Uint8Array; crc: number; length: number }[] } | { error: string });
 
 /**
  * Compression off the main thread. zlib's asynchronous streams run on libuv's thread pool, but every
@@ -61,6 +65,8 @@ class DeflateWorkers {
   readonly #idle: Worker[] = [];
   #started = 0;
   readonly #waiting: ((worker: Worker) => void)[] = [];
+  /** Batch memories back from the workers: at most one per worker is ever out. */
+  readonly #spare: ArrayBuffer[] = [];
   #nextId = 0;
 
   /** Each piece deflated, in order. The views are copied as batches are sent: they must hold until the promise settles. */
@@ -68,12 +74,14 @@ class DeflateWorkers {
     const out: Deflated[] = new Array(pieces.length);
     const sends: Promise<void>[] = [];
     let failed: { err: unknown } | undefined;
-    for (const batch of batches(pieces)) {
+    for (let first = 0; first < pieces.length && !failed; ) {
       const worker = await this.#acquire();
       if (failed) {
         this.#release(worker);
         break;
       }
+      const batch = this.#batch(pieces, first);
+      first += batch.bounds.length;
       sends.push(
         this.#send(worker, batch, level).then(
           (deflated) => {
@@ -125,6 +133,7 @@ class DeflateWorkers {
       const onMessage = (reply: Reply) => {
         if (reply.id !== id) return;
         done();
+        this.#keep(reply.memory);
         if ('error' in reply) reject(new Error(`deflate worker: ${reply.error}`));
         else {
           try {
@@ -150,32 +159,36 @@ class DeflateWorkers {
       worker.once('exit', onExit);
       // Held while it works, so a process with nothing else to do waits for the page.
       worker.ref();
-      worker.postMessage({ id, pieces: batch.pieces, level }, batch.pieces);
+      worker.postMessage({ id, memory: batch.memory, bounds: batch.bounds, level }, [batch.memory]);
     });
   }
-}
 
-/**
- * The pieces in batches of about BATCH_BYTES, each piece copied into memory of its own that moves to
- * the worker rather than being copied again. Batches are made as workers free up, so the copies held
- * at once are a batch per worker, not the page.
- */
-function* batches(pieces: readonly Piece[]): Generator<Batch> {
-  let first = 0;
-  while (first < pieces.length) {
-    const batch: ArrayBuffer[] = [];
-    let bytes = 0;
-    while (first + batch.length < pieces.length && (batch.length === 0 || bytes + pieces[first + batch.length]!.length <= BATCH_BYTES)) {
-      const piece = pieces[first + batch.length]!;
-      // Unpooled, so it is memory of its own to move; not zeroed, since every byte is written.
-      const own = Buffer.allocUnsafeSlow(piece.length);
-      let at = 0;
-      for (const view of piece.views) at += view.copy(own, at);
-      batch.push(own.buffer as ArrayBuffer);
-      bytes += piece.length;
+  /** Keeps a batch memory for the next batch; past one per worker, the smallest goes. */
+  #keep(memory: ArrayBuffer): void {
+    this.#spare.push(memory);
+    if (this.#spare.length > DEFLATE_THREADS) this.#spare.sort((a, b) => a.byteLength - b.byteLength).shift();
+  }
+
+  /**
+   * The pieces from `first` on, up to about BATCH_BYTES (at least one), copied into a spare memory
+   * big enough, or a new one. Batches are made as workers free up, so the copies held at once are a
+   * batch per worker, not the page.
+   */
+  #batch(pieces: readonly Piece[], first: number): Batch {
+    let end = first + 1;
+    let bytes = pieces[first]!.length;
+    while (end < pieces.length && bytes + pieces[end]!.length <= BATCH_BYTES) bytes += pieces[end++]!.length;
+    const spare = this.#spare.findIndex((memory) => memory.byteLength >= bytes);
+    const memory = spare >= 0 ? this.#spare.splice(spare, 1)[0]! : new ArrayBuffer(Math.max(bytes, BATCH_BYTES));
+    const into = Buffer.from(memory);
+    const bounds: [number, number][] = [];
+    let at = 0;
+    for (let i = first; i < end; i++) {
+      const start = at;
+      for (const view of pieces[i]!.views) at += view.copy(into, at);
+      bounds.push([start, at - start]);
     }
-    yield { pieces: batch, first };
-    first += batch.length;
+    return { memory, bounds, first };
   }
 }
 
