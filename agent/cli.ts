@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { nodeTooOld } from './node-version.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TargetError } from '../collectors/contract.js';
 import { FLOOR_PROTOCOLS } from '../collectors/scan-protocols.js';
@@ -23,7 +24,8 @@ interface Io {
   err: (text: string) => void;
 }
 
-const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string; engines: { node: string } };
+const VERSION: string = PACKAGE.version;
 
 const MAIN_HELP = `potencia ${VERSION} — per-device power, efficiency and economics for mining and GPU farms
 
@@ -325,6 +327,11 @@ export async function main(argv: string[], io: Io = { out: (t) => process.stdout
     return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
   if (name === '--version') return COMMANDS.version!.run({}, [], io);
+  const tooOld = nodeTooOld(process.versions.node, PACKAGE.engines.node);
+  if (tooOld) {
+    io.err(tooOld);
+    return EXIT_FAILURE;
+  }
   const command = COMMANDS[name];
   if (!command) {
     const near = closestName(name, Object.keys(COMMANDS));

@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nodeTooOld } from '../agent/node-version.js';
 import type { DeviceSnapshot } from '../agent/snapshot.js';
 import { startFarm, type Farm } from '../simulator/farm.js';
 import { apcRpdu2Recording, startSnmpSim } from '../simulator/snmp.js';
@@ -17,6 +18,20 @@ function writeConfig(name: string, text: string): string {
   writeFileSync(path, text);
   return path;
 }
+
+describe('the Node.js version check', () => {
+  it("refuses a Node older than package.json's engines in one line, and accepts that version and newer ones", () => {
+    expect(nodeTooOld('20.14.0', '>=20.15')).toBe('potencia: needs Node.js 20.15 or newer; this is Node.js 20.14.0');
+    expect(nodeTooOld('18.20.1', '>=20.15')).toMatch(/^potencia: needs Node\.js 20\.15 or newer/);
+    for (const running of ['20.15.0', '20.20.2', '22.1.0', '24.0.0']) expect(nodeTooOld(running, '>=20.15'), running).toBeUndefined();
+    expect(nodeTooOld('20.0.0', '>=20')).toBeUndefined();
+    expect(nodeTooOld('19.9.0', '>=20')).toBe('potencia: needs Node.js 20.0 or newer; this is Node.js 19.9.0');
+    // The shipped package.json is what is checked, and the Node running these tests passes it.
+    const shipped = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+    expect(nodeTooOld(process.versions.node, shipped)).toBeUndefined();
+    expect(nodeTooOld('20.14.9', shipped)).toMatch(/needs Node\.js 20\.15 or newer/);
+  });
+});
 
 describe('potencia CLI (the built binary)', () => {
   let farm: Farm;
