@@ -91,8 +91,6 @@ class DeflateWorkers {
           (err: unknown) => {
             failed ??= { err };
             void worker.terminate();
-            this.#started--;
-            this.#wake();
           },
         ),
       );
@@ -110,6 +108,9 @@ class DeflateWorkers {
       const worker = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } });
       // An idle worker must not keep the agent (or a test) alive.
       worker.unref();
+      // A batch's own listeners report its failure; this one only keeps a worker's error from being uncaught.
+      worker.on('error', () => {});
+      worker.once('exit', () => this.#ended(worker));
       return worker;
     }
     return new Promise((resolve) => this.#waiting.push(resolve));
@@ -121,8 +122,11 @@ class DeflateWorkers {
     else this.#idle.push(worker);
   }
 
-  /** A worker ended: one that waits may start its own. */
-  #wake(): void {
+  /** A worker ended, failed, killed or idle: it is never handed out again, and one that waits may start its own. */
+  #ended(worker: Worker): void {
+    this.#started--;
+    const idle = this.#idle.indexOf(worker);
+    if (idle >= 0) this.#idle.splice(idle, 1);
     const next = this.#waiting.shift();
     if (next) void this.#acquire().then(next);
   }
