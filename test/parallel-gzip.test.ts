@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { constants, crc32, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
-import { deflatePieces } from '../exporters/prometheus/deflate-workers.js';
+import { DeflateWorkers, deflatePieces, WORKER_SOURCE } from '../exporters/prometheus/deflate-workers.js';
 import { crc32Combine, gzipInPieces } from '../exporters/prometheus/parallel-gzip.js';
 
 /** Exposition-like text: long runs of similar lines, as a /metrics page is. */
@@ -77,5 +77,20 @@ describe('gzip in pieces', () => {
     await expect(deflatePieces([{ views: [pieces[0]!], length: pieces[0]!.length }], 42)).rejects.toThrow(/deflate worker: .*level/i);
     const again = await gzipInPieces([pieces[1]!]);
     expect(gunzipSync(again).equals(pieces[1]!)).toBe(true);
+  });
+
+  it('fails the call whose worker dies mid-batch, and serves the next one with a fresh worker', async () => {
+    // A worker that ends its thread on a level-8 batch, before it can answer.
+    const workers = new DeflateWorkers(`require('node:worker_threads').parentPort.on('message', ({ level }) => { if (level === 8) process.exit(3); });\n${WORKER_SOURCE}`);
+    const data = pageLike(2 * 1024 * 1024);
+    const pieces = [
+      { views: [data.subarray(0, 1 << 20)], length: 1 << 20 },
+      { views: [data.subarray(1 << 20)], length: data.length - (1 << 20) },
+    ];
+    await expect(workers.deflate(pieces, 8)).rejects.toThrow(/deflate worker exited with code 3/);
+    for (let round = 0; round < 3; round++) {
+      const deflated = await workers.deflate(pieces, 1);
+      expect(inflateRawSync(Buffer.concat([...deflated.map((d) => d.deflate), Buffer.from([0x03, 0x00])])).equals(data)).toBe(true);
+    }
   });
 });

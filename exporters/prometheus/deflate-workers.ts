@@ -26,7 +26,7 @@ const BATCH_BYTES = 8 * 1024 * 1024;
  * goes back with the answer, for the next batch: left to the worker's collector, batches of dead input
  * held a hundred megabytes between collections.
  */
-const WORKER_SOURCE = `
+export const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const zlib = require('node:zlib');
 parentPort.on('message', ({ id, memory, bounds, level }) => {
@@ -61,7 +61,10 @@ type Reply = { id: number; memory: ArrayBuffer } & ({ out: { deflate: Uint8Array
  * with polls: each round trip waited behind them, and a scrape of a few dozen pieces took seconds now
  * and then (bench/README.md). A worker takes a batch of pieces in one message and answers in one.
  */
-class DeflateWorkers {
+export class DeflateWorkers {
+  /** `source`: the workers' program; tests put a fault in front of WORKER_SOURCE. */
+  constructor(private readonly source: string = WORKER_SOURCE) {}
+
   readonly #idle: Worker[] = [];
   #started = 0;
   readonly #waiting: ((worker: Worker) => void)[] = [];
@@ -105,7 +108,7 @@ class DeflateWorkers {
     if (idle) return idle;
     if (this.#started < DEFLATE_THREADS) {
       this.#started++;
-      const worker = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } });
+      const worker = new Worker(this.source, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } });
       // An idle worker must not keep the agent (or a test) alive.
       worker.unref();
       // A batch's own listeners report its failure; this one only keeps a worker's error from being uncaught.
