@@ -4,7 +4,7 @@ import type { DeviceSnapshot } from '../../agent/snapshot.js';
 import type { AgentMetrics, DeviceCount } from './metrics.js';
 import { DEVICE_FAMILIES } from './families.js';
 import type { DeviceFamily } from './family.js';
-import { type PageSegment, segmentsLength, segmentViews } from './page-segment.js';
+import { type PageSegment, writeSegments } from './page-segment.js';
 import { DeviceMetricsRenderer } from './renderer.js';
 import { writeSelfFamilies } from './self-families.js';
 import { TargetSuccessFamily } from './target-family.js';
@@ -73,8 +73,7 @@ export class MetricsExposition {
     const out = this.#free.pop() ?? new TextBuffer();
     out.reset();
     try {
-      out.reserve(segmentsLength(page.segments));
-      for (const view of segmentViews(page.segments)) out.writeBytes(view, 0, view.length);
+      writeSegments(out, page.segments);
     } finally {
       page.release();
     }

@@ -1,3 +1,5 @@
+import type { TextBuffer } from './text-buffer.js';
+
 /**
  * A stretch of the /metrics page. A stretch with an owner is the same bytes for as long as its
  * version stays, so whoever compresses the page may reuse what it made of it at an earlier scrape;
@@ -29,4 +31,10 @@ export function segmentsLength(segments: readonly PageSegment[]): number {
   let length = 0;
   for (const segment of segments) length += segment.length;
   return length;
+}
+
+/** Copies the segments' bytes to the end of `out`, room reserved once. */
+export function writeSegments(out: TextBuffer, segments: readonly PageSegment[]): void {
+  out.reserve(segmentsLength(segments));
+  for (const segment of segments) for (const view of segment.views) out.writeBytes(view, 0, view.length);
 }

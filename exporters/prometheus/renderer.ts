@@ -3,7 +3,7 @@ import type { DeviceChange, DeviceStoreView, StoredDevice } from '../../agent/co
 import { DEVICE_FAMILIES } from './families.js';
 import type { DeviceFamily, DeviceView } from './family.js';
 import { FleetLabels } from './label-sets.js';
-import { type PageSegment, segmentViews } from './page-segment.js';
+import { type PageSegment, writeSegments } from './page-segment.js';
 import { FamilySlab } from './slab.js';
 import { TextBuffer } from './text-buffer.js';
 import { EconomicsSeen, economicsStale, newDeviceEntry, readingStale, type DeviceEntry } from './versions.js';
@@ -125,10 +125,9 @@ export class DeviceMetricsRenderer {
 
   /** Appends every device family to `out`. */
   writeTo(out: TextBuffer): void {
-    const { segments, length, thaw } = this.freeze();
+    const { segments, thaw } = this.freeze();
     try {
-      out.reserve(length);
-      for (const view of segmentViews(segments)) out.writeBytes(view, 0, view.length);
+      writeSegments(out, segments);
     } finally {
       thaw();
     }
