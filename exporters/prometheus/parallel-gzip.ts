@@ -105,12 +105,7 @@ export class DeflateCache {
       }
       joined.push(run);
       const first = run.members[0]!;
-      let byIndex = runs.get(first.owner);
-      if (byIndex === undefined) {
-        byIndex = new Map();
-        runs.set(first.owner, byIndex);
-      }
-      byIndex.set(first.index, run);
+      entryOf(runs, first.owner, () => new Map<number, CompressedRun>()).set(first.index, run);
     }
     this.#runs = runs;
     this.#versions = versionsOf(segments);
@@ -187,11 +182,7 @@ export class DeflateCache {
     const counts = new Map<object, { moved: number; all: number }>();
     for (const segment of segments) {
       if (segment.identity === undefined) continue;
-      let count = counts.get(segment.identity.owner);
-      if (count === undefined) {
-        count = { moved: 0, all: 0 };
-        counts.set(segment.identity.owner, count);
-      }
+      const count = entryOf(counts, segment.identity.owner, () => ({ moved: 0, all: 0 }));
       count.all++;
       if (this.#changed(segment)) count.moved++;
     }
@@ -203,16 +194,18 @@ export class DeflateCache {
 
 function versionsOf(segments: readonly PageSegment[]): Map<object, Map<number, number>> {
   const versions = new Map<object, Map<number, number>>();
-  for (const { identity } of segments) {
-    if (identity === undefined) continue;
-    let byIndex = versions.get(identity.owner);
-    if (byIndex === undefined) {
-      byIndex = new Map();
-      versions.set(identity.owner, byIndex);
-    }
-    byIndex.set(identity.index, identity.version);
-  }
+  for (const { identity } of segments) if (identity !== undefined) entryOf(versions, identity.owner, () => new Map<number, number>()).set(identity.index, identity.version);
   return versions;
+}
+
+/** The map's value for `key`, made by `create` and stored the first time it is asked for. */
+function entryOf<K, V>(map: Map<K, V>, key: K, create: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = create();
+    map.set(key, value);
+  }
+  return value;
 }
 
 /** The pieces' deflate data as one gzip member: a header, the pieces in order, an empty final block, the combined CRC-32 and the length. */
