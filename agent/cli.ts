@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { nodeTooOld } from './node-version.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TargetError } from '../collectors/contract.js';
 import { FLOOR_PROTOCOLS } from '../collectors/scan-protocols.js';
@@ -12,6 +11,7 @@ import { configSchema, DEFAULT_LISTEN } from '../config/schema.js';
 import { errorText, type DeviceSnapshot } from './snapshot.js';
 import { formatTable, left } from './table.js';
 import { buildTargets, targetsFromUrls } from './targets.js';
+import { nodeTooOld } from './node-version.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
